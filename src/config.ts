@@ -1,0 +1,125 @@
+/**
+ * The service's environment, parsed once by one zod schema. Start-up fails on the first
+ * `loadConfig` call with every bad variable named, so an operator fixes them all in one go.
+ */
+import { availableParallelism } from "node:os";
+import { z } from "zod";
+import { type FieldIssue, formatPath } from "./errors.ts";
+
+export class ConfigError extends Error {
+  readonly issues: FieldIssue[];
+
+  constructor(issues: FieldIssue[]) {
+    const lines = issues.map((issue) => `  ${issue.path}: ${issue.message}`);
+    super(`Invalid configuration:\n${lines.join("\n")}`);
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+// An empty variable (`PORT=`) means "use the default", as with most twelve-factor services.
+const unsetIfEmpty = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+  const message = `must be a whole number ${range}`;
+  return z.preprocess(
+    (value) => unsetIfEmpty(value) ?? String(defaultValue),
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d+$/, message)
+      .transform(Number)
+      .pipe(z.number().int().min(min, message).max(max, message)),
+  );
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const NODE_ENVS = ["development", "production", "test"] as const;
+const MiB = 1024 * 1024;
+
+export function defaultWorkers(): number {
+  // One core stays free for the event loop that serves HTTP/gRPC.
+  return Math.max(1, availableParallelism() - 1);
+}
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.preprocess(unsetIfEmpty, z.enum(NODE_ENVS).default("development")),
+    LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(LOG_LEVELS).default("info")),
+    HOST: z.preprocess(unsetIfEmpty, z.string().default("0.0.0.0")),
+    PORT: integer(3000, 0, 65535),
+    DATABASE_URL: z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
+        .optional(),
+    ),
+    WORKERS: integer(defaultWorkers(), 1, 1024),
+    JOB_MAX_ATTEMPTS: integer(3, 1, 100),
+    JOB_LEASE_MS: integer(30_000, 1_000),
+    JOB_HEARTBEAT_MS: integer(10_000, 100),
+    BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
+    MAX_EPOCHS: integer(10_000, 1),
+    MAX_LAYERS: integer(32, 1),
+    MAX_UNITS: integer(4096, 1),
+    MAX_PARAMETERS: integer(1_000_000, 1),
+    MAX_ROWS: integer(100_000, 1),
+    MAX_PREDICT_ROWS: integer(10_000, 1),
+    PREDICT_INLINE_MAX_ROWS: integer(256, 0),
+    MODEL_CACHE_SIZE: integer(32, 0),
+  })
+  .superRefine((env, ctx) => {
+    // A heartbeat slower than the lease lets a healthy job's lease expire and be stolen.
+    if (env.JOB_HEARTBEAT_MS >= env.JOB_LEASE_MS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JOB_HEARTBEAT_MS"],
+        message: `must be less than JOB_LEASE_MS (${env.JOB_LEASE_MS})`,
+      });
+    }
+  })
+  .transform((env) => ({
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    host: env.HOST,
+    port: env.PORT,
+    /** Unset: the service starts an embedded Postgres. */
+    databaseUrl: env.DATABASE_URL,
+    /** Training threads in the worker pool. */
+    workers: env.WORKERS,
+    jobs: {
+      maxAttempts: env.JOB_MAX_ATTEMPTS,
+      leaseMs: env.JOB_LEASE_MS,
+      heartbeatMs: env.JOB_HEARTBEAT_MS,
+    },
+    limits: {
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      maxEpochs: env.MAX_EPOCHS,
+      maxLayers: env.MAX_LAYERS,
+      /** Per layer, and for the input width too. */
+      maxUnits: env.MAX_UNITS,
+      maxParameters: env.MAX_PARAMETERS,
+      /** Training rows per request. */
+      maxRows: env.MAX_ROWS,
+      maxPredictRows: env.MAX_PREDICT_ROWS,
+      /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
+      predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
+    },
+    /** Models kept deserialized in memory for prediction; 0 disables the cache. */
+    modelCacheSize: env.MODEL_CACHE_SIZE,
+  }));
+
+export type Config = z.output<typeof envSchema>;
+export type Limits = Config["limits"];
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+  );
+}

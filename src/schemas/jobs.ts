@@ -1,0 +1,79 @@
+/**
+ * Training jobs as clients see them: the job view, the list query and page, and the per-epoch
+ * metrics. Dates are ISO 8601 strings so REST and gRPC share one view; services convert.
+ */
+import { z } from "zod";
+import { isoDateTime, modelName, strictObject, uuid } from "./common.ts";
+
+/**
+ * queued -> running -> succeeded | failed | cancelled; a running job whose lease expires goes
+ * back to queued until it has used its attempts.
+ */
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ["succeeded", "failed", "cancelled"];
+
+export const jobStatusSchema = z.enum(JOB_STATUSES);
+
+/** A metric is null when it was not finite (the training diverged). */
+const metricValue = z.number().nullable();
+
+export const epochMetricsSchema = z.object({
+  loss: metricValue,
+  accuracy: metricValue.optional(),
+  valLoss: metricValue.optional(),
+  valAccuracy: metricValue.optional(),
+});
+export type EpochMetrics = z.output<typeof epochMetricsSchema>;
+
+export const jobSchema = z.object({
+  id: uuid,
+  model: z.string(),
+  version: z.int(),
+  status: jobStatusSchema,
+  attempts: z.int(),
+  progress: z.object({ epoch: z.int(), epochs: z.int() }),
+  /** The latest epoch's metrics; null before the first epoch ends. */
+  metrics: epochMetricsSchema.nullable(),
+  /** Why a job failed (or was cancelled); null otherwise. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: isoDateTime,
+  startedAt: isoDateTime.nullable(),
+  finishedAt: isoDateTime.nullable(),
+});
+export type Job = z.output<typeof jobSchema>;
+
+export const jobParamsSchema = strictObject({ id: uuid });
+
+export const JOB_PAGE_DEFAULT = 20;
+export const JOB_PAGE_MAX = 100;
+
+export const jobListQuerySchema = strictObject({
+  status: jobStatusSchema.optional(),
+  model: modelName.optional(),
+  limit: z.coerce
+    .number<string | number>()
+    .pipe(
+      z
+        .int(`must be a whole number from 1 to ${JOB_PAGE_MAX}`)
+        .min(1, `must be a whole number from 1 to ${JOB_PAGE_MAX}`)
+        .max(JOB_PAGE_MAX, `must be a whole number from 1 to ${JOB_PAGE_MAX}`),
+    )
+    .default(JOB_PAGE_DEFAULT),
+  /** Opaque: the nextCursor of the previous page, newest jobs first. */
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type JobListQuery = z.output<typeof jobListQuerySchema>;
+
+export const jobPageSchema = z.object({
+  items: z.array(jobSchema),
+  /** Null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type JobPage = z.output<typeof jobPageSchema>;
+
+export const jobMetricsSchema = z.object({
+  jobId: uuid,
+  epochs: z.array(epochMetricsSchema.extend({ epoch: z.int() })),
+});
+export type JobMetrics = z.output<typeof jobMetricsSchema>;

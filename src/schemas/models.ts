@@ -1,0 +1,57 @@
+/**
+ * Trained models: a name with numbered versions, one version per training job. Predict uses the
+ * newest succeeded version unless asked for another.
+ */
+import { z } from "zod";
+import { ACTIVATIONS, INITIALIZERS, LOSSES } from "../engine/spec.ts";
+import { isoDateTime, modelName, strictObject } from "./common.ts";
+import { epochMetricsSchema, jobStatusSchema } from "./jobs.ts";
+
+export const modelParamsSchema = strictObject({ name: modelName });
+
+export const networkViewSchema = z.object({
+  inputs: z.int(),
+  layers: z.array(
+    z.object({
+      units: z.int(),
+      activation: z.enum(ACTIVATIONS),
+      alpha: z.number().optional(),
+      initializer: z.enum(INITIALIZERS).optional(),
+    }),
+  ),
+});
+
+export const modelVersionSchema = z.object({
+  version: z.int(),
+  jobId: z.uuid(),
+  /** The status of the job that trains this version; only succeeded versions predict. */
+  status: jobStatusSchema,
+  network: networkViewSchema,
+  loss: z.enum(LOSSES),
+  parameters: z.int(),
+  /** The seed actually used, so the version can be trained again bit for bit. */
+  seed: z.int(),
+  /** Final metrics; null until training succeeded. */
+  metrics: epochMetricsSchema.nullable(),
+  createdAt: isoDateTime,
+  trainedAt: isoDateTime.nullable(),
+});
+export type ModelVersion = z.output<typeof modelVersionSchema>;
+
+export const modelSummarySchema = z.object({
+  name: z.string(),
+  /** Newest succeeded version, what predict uses by default; null if none succeeded yet. */
+  latestVersion: z.int().nullable(),
+  versionCount: z.int(),
+  createdAt: isoDateTime,
+  updatedAt: isoDateTime,
+});
+export type ModelSummary = z.output<typeof modelSummarySchema>;
+
+export const modelSchema = modelSummarySchema.extend({
+  versions: z.array(modelVersionSchema),
+});
+export type Model = z.output<typeof modelSchema>;
+
+export const modelListSchema = z.object({ items: z.array(modelSummarySchema) });
+export type ModelList = z.output<typeof modelListSchema>;

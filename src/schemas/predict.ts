@@ -1,0 +1,67 @@
+/**
+ * POST /predict (and gRPC Predict). The row width can only be checked against the stored model,
+ * so the prediction service calls `checkInputWidth` with the same paths the schema would use.
+ */
+import { z } from "zod";
+import type { FieldIssue } from "../errors.ts";
+import {
+  matrix,
+  modelName,
+  modelVersion,
+  type RequestLimits,
+  rowReporter,
+  strictObject,
+} from "./common.ts";
+
+export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredictRows">) {
+  return strictObject({
+    model: modelName,
+    /** Omit for the newest succeeded version. */
+    version: modelVersion.optional(),
+    inputs: matrix(limits.maxPredictRows),
+  }).superRefine((req, ctx) => {
+    const width = req.inputs[0]?.length ?? 0;
+    if (width === 0) {
+      ctx.addIssue({ code: "custom", path: ["inputs", 0], message: "needs at least one value" });
+      return;
+    }
+    const bad = rowReporter(ctx, ["inputs"]);
+    req.inputs.forEach((row, i) => {
+      if (row.length !== width) {
+        bad.add(["inputs", i], `has ${row.length} values; inputs[0] has ${width}`);
+      }
+    });
+    bad.finish("rows with a different number of values");
+  });
+}
+
+export type PredictRequestSchema = ReturnType<typeof createPredictRequestSchema>;
+export type PredictRequest = z.output<PredictRequestSchema>;
+
+export const predictResponseSchema = z.object({
+  model: z.string(),
+  version: z.int(),
+  /** One row of output-layer values per input row. */
+  outputs: z.array(z.array(z.number())),
+  /** For classifiers: the predicted class index of each row. */
+  classes: z.array(z.int()).optional(),
+});
+export type PredictResponse = z.output<typeof predictResponseSchema>;
+
+/** Field issues for rows whose width is not the model's input width (at most 10 listed). */
+export function checkInputWidth(inputs: number[][], width: number, max = 10): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  let bad = 0;
+  inputs.forEach((row, i) => {
+    if (row.length === width) return;
+    bad++;
+    if (issues.length < max) {
+      issues.push({
+        path: `inputs[${i}]`,
+        message: `has ${row.length} values; the model takes ${width}`,
+      });
+    }
+  });
+  if (bad > max) issues.push({ path: "inputs", message: `${bad - max} more rows not listed` });
+  return issues;
+}

@@ -1,0 +1,379 @@
+/**
+ * POST /train (and the gRPC Train call): the network, loss, optimizer, training settings and
+ * data of one training job. Every rule the engine would otherwise trip over is checked here,
+ * with the path of the offending field, so a bad request fails in milliseconds instead of as a
+ * failed job minutes later.
+ *
+ * Which data goes with which loss (the output is the last layer):
+ *   mse, mae                        targets, width = output units; any output activation
+ *   binaryCrossentropy              sigmoid output (1..n units); targets in [0, 1], width = units,
+ *                                   or, for 1 unit only, labels in {0, 1}
+ *   categoricalCrossentropy         softmax output (>= 2 units); targets in [0, 1], width = units
+ *   sparseCategoricalCrossentropy   softmax output (>= 2 units); labels in [0, units)
+ */
+import { z } from "zod";
+import {
+  ACTIVATIONS,
+  type ActivationName,
+  INITIALIZERS,
+  LOSSES,
+  type LossName,
+} from "../engine/spec.ts";
+import {
+  count,
+  finite,
+  matrix,
+  modelName,
+  type RequestLimits,
+  rowReporter,
+  strictObject,
+} from "./common.ts";
+import { jobStatusSchema } from "./jobs.ts";
+
+const positive = (what = "must be greater than 0") => finite().positive(what);
+const fraction = (what: string) =>
+  finite().min(0, `must be in [0, 1) (${what})`).lt(1, `must be in [0, 1) (${what})`);
+
+const decaySchema = z.discriminatedUnion(
+  "type",
+  [
+    strictObject({
+      type: z.literal("step"),
+      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
+      everyEpochs: z.int().min(1, "must be a whole number >= 1"),
+    }),
+    strictObject({
+      type: z.literal("exponential"),
+      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
+    }),
+  ],
+  { error: () => 'must be "step" or "exponential"' },
+);
+
+/** What every optimizer accepts; the defaults are the usual ones for each method. */
+const common = (learningRate: number) => ({
+  learningRate: positive().default(learningRate),
+  weightDecay: finite().min(0, "must be >= 0").optional(),
+  clipNorm: positive().optional(),
+  decay: decaySchema.optional(),
+});
+
+// One branch per optimizer, so `beta1` on sgd is an unknown field rather than silently ignored.
+export const optimizerSchema = z.discriminatedUnion(
+  "name",
+  [
+    strictObject({ name: z.literal("sgd"), ...common(0.01) }),
+    strictObject({
+      name: z.literal("momentum"),
+      ...common(0.01),
+      momentum: fraction("velocity decay").optional(),
+      nesterov: z.boolean().optional(),
+    }),
+    strictObject({
+      name: z.literal("rmsprop"),
+      ...common(0.001),
+      rho: fraction("squared-gradient decay").optional(),
+      epsilon: positive().optional(),
+    }),
+    strictObject({
+      name: z.literal("adam"),
+      ...common(0.001),
+      beta1: fraction("first-moment decay").optional(),
+      beta2: fraction("second-moment decay").optional(),
+      epsilon: positive().optional(),
+    }),
+  ],
+  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam"' },
+);
+
+export const earlyStoppingSchema = strictObject({
+  monitor: z.enum(["loss", "valLoss", "accuracy", "valAccuracy"]).optional(),
+  patience: z.int().min(1, "must be a whole number >= 1"),
+  minDelta: finite().min(0, "must be >= 0").optional(),
+  restoreBestWeights: z.boolean().optional(),
+});
+
+export interface NetworkShape {
+  inputs: number;
+  layers: { units: number; activation: ActivationName }[];
+}
+
+/** Weights plus biases of a dense network. */
+export function countParameters(network: NetworkShape): number {
+  let total = 0;
+  let previous = network.inputs;
+  for (const layer of network.layers) {
+    total += previous * layer.units + layer.units;
+    previous = layer.units;
+  }
+  return total;
+}
+
+/** What predict reports as classes: the argmax of a softmax, or output >= 0.5 of one sigmoid. */
+export function classifierKind(
+  network: NetworkShape,
+  loss: LossName,
+): "binary" | "multiclass" | null {
+  const output = network.layers.at(-1);
+  if (!output) return null;
+  if (loss === "binaryCrossentropy" && output.activation === "sigmoid" && output.units === 1) {
+    return "binary";
+  }
+  if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
+  return null;
+}
+
+const CLASSIFIER_LOSSES: readonly LossName[] = [
+  "binaryCrossentropy",
+  "categoricalCrossentropy",
+  "sparseCategoricalCrossentropy",
+];
+
+export function createTrainRequestSchema(limits: RequestLimits) {
+  const layer = strictObject({
+    units: count(1, limits.maxUnits, "units per layer"),
+    activation: z.enum(ACTIVATIONS),
+    alpha: positive().optional(),
+    initializer: z.enum(INITIALIZERS).optional(),
+  });
+
+  const network = strictObject({
+    inputs: count(1, limits.maxUnits, "input features"),
+    layers: z
+      .array(layer)
+      .min(1, "needs at least one layer (the output layer)")
+      .max(limits.maxLayers, `has more than ${limits.maxLayers} layers, the limit`),
+  });
+
+  const training = strictObject({
+    epochs: count(1, limits.maxEpochs, "epochs"),
+    batchSize: z.int().min(1, "must be a whole number >= 1").default(32),
+    shuffle: z.boolean().default(true),
+    seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
+    validationSplit: fraction("share of rows held out for validation").default(0),
+    earlyStopping: earlyStoppingSchema.optional(),
+  });
+
+  const data = strictObject({
+    inputs: matrix(limits.maxRows),
+    targets: matrix(limits.maxRows).optional(),
+    labels: z
+      .array(z.int().min(0, "must be a class index >= 0"))
+      .min(1, "needs at least one label")
+      .max(limits.maxRows, `has more than ${limits.maxRows} labels, the limit per request`)
+      .optional(),
+  });
+
+  return strictObject({
+    model: modelName,
+    network,
+    loss: z.enum(LOSSES),
+    optimizer: optimizerSchema.default({ name: "adam", learningRate: 0.001 }),
+    training,
+    data,
+  }).superRefine((req, ctx) => {
+    const layers = req.network.layers;
+    const output = layers.at(-1);
+    if (!output) return;
+    const last = layers.length - 1;
+
+    layers.forEach((l, i) => {
+      const at = ["network", "layers", i];
+      if (l.activation === "softmax" && i !== last) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, "activation"],
+          message: "softmax is only allowed on the output (last) layer",
+        });
+      }
+      if (l.activation === "step" && layers.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, "activation"],
+          message:
+            "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+        });
+      }
+      if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, "alpha"],
+          message: "alpha applies only to leakyRelu and elu",
+        });
+      }
+    });
+    if (output.activation === "softmax" && output.units < 2) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network", "layers", last, "units"],
+        message: "a softmax output needs at least 2 units (one per class)",
+      });
+    }
+
+    const parameters = countParameters(req.network);
+    if (parameters > limits.maxParameters) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["network"],
+        message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
+      });
+    }
+
+    const loss = req.loss;
+    const needs = (activation: ActivationName, what: string) => {
+      if (output.activation !== activation) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["loss"],
+          message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
+        });
+      }
+    };
+    if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
+    if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
+      needs("softmax", "a softmax output layer");
+    }
+
+    const monitor = req.training.earlyStopping?.monitor;
+    if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["training", "earlyStopping", "monitor"],
+        message: `${monitor} needs training.validationSplit > 0`,
+      });
+    }
+    if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["training", "earlyStopping", "monitor"],
+        message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
+      });
+    }
+
+    checkData(req.data, req.network.inputs, output, loss, ctx);
+  });
+}
+
+type TrainData = {
+  inputs: number[][];
+  targets?: number[][] | undefined;
+  labels?: number[] | undefined;
+};
+
+function checkData(
+  data: TrainData,
+  width: number,
+  output: { units: number; activation: ActivationName },
+  loss: LossName,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const rows = data.inputs.length;
+  const badInputs = rowReporter(ctx, ["data", "inputs"]);
+  data.inputs.forEach((row, i) => {
+    if (row.length !== width) {
+      badInputs.add(["data", "inputs", i], `has ${row.length} values; network.inputs is ${width}`);
+    }
+  });
+  badInputs.finish("rows with the wrong number of values");
+
+  const { targets, labels } = data;
+  if (targets && labels) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data"],
+      message: "give either data.targets or data.labels, not both",
+    });
+    return;
+  }
+  const labelsFit =
+    loss === "sparseCategoricalCrossentropy" ||
+    (loss === "binaryCrossentropy" && output.units === 1);
+  if (!targets && !labels) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data"],
+      message: labelsFit
+        ? "needs data.targets (one row per input) or data.labels (one class index per input)"
+        : `needs data.targets (one row of ${output.units} values per input)`,
+    });
+    return;
+  }
+
+  if (labels) {
+    if (!labelsFit) {
+      const hint =
+        loss === "categoricalCrossentropy"
+          ? "categoricalCrossentropy needs one-hot data.targets; for class indices use sparseCategoricalCrossentropy"
+          : `${loss} with a ${output.units}-unit ${output.activation} output needs data.targets; labels (class indices) go with sparseCategoricalCrossentropy or a 1-unit sigmoid with binaryCrossentropy`;
+      ctx.addIssue({ code: "custom", path: ["data", "labels"], message: hint });
+      return;
+    }
+    if (labels.length !== rows) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["data", "labels"],
+        message: `has ${labels.length} labels but data.inputs has ${rows} rows`,
+      });
+    }
+    const classes = output.activation === "softmax" ? output.units : 2;
+    const range =
+      classes === 2 && output.activation !== "softmax"
+        ? "must be 0 or 1 for a 1-unit sigmoid output"
+        : `must be a class index from 0 to ${classes - 1} (the output layer has ${classes} units)`;
+    const bad = rowReporter(ctx, ["data", "labels"]);
+    labels.forEach((label, i) => {
+      if (label >= classes) bad.add(["data", "labels", i], range);
+    });
+    bad.finish("labels out of range");
+    return;
+  }
+
+  if (!targets) return;
+  if (loss === "sparseCategoricalCrossentropy") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "targets"],
+      message:
+        "sparseCategoricalCrossentropy needs data.labels (class indices); for one-hot targets use categoricalCrossentropy",
+    });
+    return;
+  }
+  if (targets.length !== rows) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["data", "targets"],
+      message: `has ${targets.length} rows but data.inputs has ${rows} rows`,
+    });
+  }
+  const probabilities = loss === "binaryCrossentropy" || loss === "categoricalCrossentropy";
+  const badWidth = rowReporter(ctx, ["data", "targets"]);
+  const badValue = rowReporter(ctx, ["data", "targets"]);
+  targets.forEach((row, i) => {
+    if (row.length !== output.units) {
+      badWidth.add(
+        ["data", "targets", i],
+        `has ${row.length} values; the output layer has ${output.units} units`,
+      );
+    }
+    if (probabilities) {
+      const j = row.findIndex((v) => v < 0 || v > 1);
+      if (j >= 0) badValue.add(["data", "targets", i, j], `must be between 0 and 1 for ${loss}`);
+    }
+  });
+  badWidth.finish("target rows with the wrong number of values");
+  badValue.finish("target rows with values outside [0, 1]");
+}
+
+export type TrainRequestSchema = ReturnType<typeof createTrainRequestSchema>;
+/** A valid request with defaults filled in: what TrainingService.submit receives. */
+export type TrainRequest = z.output<TrainRequestSchema>;
+/** What a client may send (defaults optional). */
+export type TrainRequestInput = z.input<TrainRequestSchema>;
+
+export const trainAcceptedSchema = z.object({
+  jobId: z.uuid(),
+  model: z.string(),
+  version: z.int(),
+  status: jobStatusSchema,
+});
+export type TrainAccepted = z.output<typeof trainAcceptedSchema>;

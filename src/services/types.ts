@@ -1,0 +1,70 @@
+/**
+ * The operations the transports call. REST and gRPC both depend on these interfaces only; the
+ * Postgres-backed implementations are wired in main.ts. Requests arrive already parsed by the
+ * shared schemas (defaults filled in), and failures are thrown as AppError (notFound, conflict,
+ * validationError, unavailable...), never as transport-specific errors.
+ */
+import type { ReadinessReport } from "../schemas/health.ts";
+import type { Job, JobListQuery, JobMetrics, JobPage } from "../schemas/jobs.ts";
+import type { Model, ModelList } from "../schemas/models.ts";
+import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
+import type { TrainRequest } from "../schemas/train.ts";
+
+export interface SubmitOptions {
+  /**
+   * Same key and same request: return the first job (`created: false`). Same key with a
+   * different request: throw idempotencyKeyReused().
+   */
+  idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  job: Job;
+  /** False when the idempotency key was seen before and `job` is the earlier one. */
+  created: boolean;
+}
+
+export interface TrainingService {
+  /** Allocates the next version of `req.model` and queues its training job. */
+  submit(req: TrainRequest, options?: SubmitOptions): Promise<SubmitResult>;
+  /** Throws notFound("job", id). */
+  getJob(id: string): Promise<Job>;
+  /** Newest first; `nextCursor` is opaque to clients. */
+  listJobs(query: JobListQuery): Promise<JobPage>;
+  /** Every finished epoch in order; throws notFound("job", id). */
+  jobMetrics(id: string): Promise<JobMetrics>;
+  /**
+   * Queued jobs are cancelled at once, running ones at their next epoch boundary. Throws
+   * conflict(...) when the job already finished, notFound("job", id) when it does not exist.
+   */
+  cancel(id: string): Promise<Job>;
+}
+
+export interface PredictionService {
+  /**
+   * Throws notFound("model", name) or notFound("model version", `${name}@${v}`), conflict when
+   * the version has not finished training, and validationError(checkInputWidth(...)) when rows
+   * do not match the model's input width.
+   */
+  predict(req: PredictRequest): Promise<PredictResponse>;
+}
+
+export interface ModelRegistry {
+  list(): Promise<ModelList>;
+  /** Throws notFound("model", name). */
+  get(name: string): Promise<Model>;
+  /** Deletes every version; throws notFound, or conflict while a version is training. */
+  delete(name: string): Promise<void>;
+}
+
+export interface Readiness {
+  /** Never throws: a failing dependency is reported as a check with ok: false. */
+  check(): Promise<ReadinessReport>;
+}
+
+export interface Services {
+  training: TrainingService;
+  prediction: PredictionService;
+  models: ModelRegistry;
+  readiness: Readiness;
+}
