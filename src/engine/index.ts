@@ -1,0 +1,32 @@
+/**
+ * The engine's public surface: build, train, run, save and load feedforward networks.
+ * Pure TypeScript, no I/O, no dependencies.
+ */
+
+export type { Dataset, Matrix } from "./dataset.ts";
+export { datasetFromArrays, toFloat32Matrix, toInt32Labels } from "./dataset.ts";
+export { DenseLayer, type DenseLayerArgs } from "./dense-layer.ts";
+export { EngineError, TrainingDivergedError } from "./errors.ts";
+export {
+  type CreateNetworkOptions,
+  createNetwork,
+  type EvaluateResult,
+  Network,
+} from "./network.ts";
+export { DEFAULT_LEARNING_RATES, type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
+export {
+  type ArchitectureJson,
+  loadNetwork,
+  NETWORK_FORMAT,
+  NETWORK_FORMAT_VERSION,
+  type SavedNetwork,
+  saveNetwork,
+} from "./serialize.ts";
+export * from "./spec.ts";
+export {
+  type BatchProgress,
+  type EpochMetrics,
+  fit,
+  type TrainOptions,
+  type TrainResult,
+} from "./train.ts";

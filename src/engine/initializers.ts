@@ -1,0 +1,41 @@
+/**
+ * Weight initializers by name, with PyTorch's formulas (torch.nn.init): Glorot (Xavier) scales
+ * by fan-in + fan-out and suits sigmoid/tanh/linear; He (Kaiming) scales by fan-in and suits
+ * the relu family. Normal variants are plain (not truncated) normals. Biases start at zero.
+ */
+import type { Random } from "./random.ts";
+import type { InitializerName } from "./spec.ts";
+
+type Fill = (
+  m: Float32Array,
+  offset: number,
+  fanIn: number,
+  fanOut: number,
+  random: Random,
+) => void;
+
+function uniform(limit: (fanIn: number, fanOut: number) => number): Fill {
+  return (m, offset, fanIn, fanOut, random) => {
+    const a = limit(fanIn, fanOut);
+    const n = fanIn * fanOut;
+    for (let i = 0; i < n; i++) m[offset + i] = (2 * random.uniform() - 1) * a;
+  };
+}
+
+function normal(std: (fanIn: number, fanOut: number) => number): Fill {
+  return (m, offset, fanIn, fanOut, random) => {
+    const s = std(fanIn, fanOut);
+    const n = fanIn * fanOut;
+    for (let i = 0; i < n; i++) m[offset + i] = random.normal() * s;
+  };
+}
+
+export const INITIALIZER_FILLS: Readonly<Record<InitializerName, Fill>> = {
+  glorotUniform: uniform((fanIn, fanOut) => Math.sqrt(6 / (fanIn + fanOut))),
+  glorotNormal: normal((fanIn, fanOut) => Math.sqrt(2 / (fanIn + fanOut))),
+  heUniform: uniform((fanIn) => Math.sqrt(6 / fanIn)),
+  heNormal: normal((fanIn) => Math.sqrt(2 / fanIn)),
+  zeros: (m, offset, fanIn, fanOut) => {
+    m.fill(0, offset, offset + fanIn * fanOut);
+  },
+};

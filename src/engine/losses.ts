@@ -1,0 +1,177 @@
+/**
+ * Losses by name: the value over a batch and its gradient with respect to the output layer's
+ * pre-activation Z, written straight into the layer's delta buffer. Reductions follow PyTorch's
+ * `mean`: mse, mae and binaryCrossentropy average over every output value, the cross-entropies
+ * over rows.
+ *
+ * Stable forms: the cross-entropies work from the logits Z with log-sum-exp, so log(0) never
+ * happens; with a softmax (resp. sigmoid) output the gradient is fused to (A − T)/rows, which
+ * skips the softmax Jacobian. Other output activations get dL/dA, then the chain rule.
+ */
+import { ACT_SIGMOID, ACT_SOFTMAX } from "./activations.ts";
+import { activationBackward, softmaxBackward } from "./kernels.ts";
+import type { ActivationName, LossName } from "./spec.ts";
+
+export const LOSS_MSE = 0;
+export const LOSS_MAE = 1;
+export const LOSS_BCE = 2;
+export const LOSS_CCE = 3;
+export const LOSS_SCCE = 4;
+
+export interface LossInfo {
+  readonly code: number;
+  /** Classification losses report accuracy; regression losses report mae. */
+  readonly classification: boolean;
+  /** sparseCategoricalCrossentropy takes class indices (`labels`), the others `targets`. */
+  readonly needsLabels: boolean;
+  /** Output activations the loss is defined for; undefined means any differentiable one. */
+  readonly outputActivations?: readonly ActivationName[];
+}
+
+export const LOSS_INFO: Readonly<Record<LossName, LossInfo>> = {
+  mse: { code: LOSS_MSE, classification: false, needsLabels: false },
+  mae: { code: LOSS_MAE, classification: false, needsLabels: false },
+  binaryCrossentropy: { code: LOSS_BCE, classification: true, needsLabels: false },
+  categoricalCrossentropy: {
+    code: LOSS_CCE,
+    classification: true,
+    needsLabels: false,
+    outputActivations: ["softmax"],
+  },
+  sparseCategoricalCrossentropy: {
+    code: LOSS_SCCE,
+    classification: true,
+    needsLabels: true,
+    outputActivations: ["softmax"],
+  },
+};
+
+/** Probabilities are clamped to [EPS, 1 − EPS] when BCE cannot work from logits (Keras' 1e-7). */
+const EPS = 1e-7;
+
+/** Where the output layer's values are, for one batch of `rows` rows of N outputs. */
+export interface LossBuffers {
+  /** Logits Z [rows×N]. */
+  z: number;
+  /** Activations A = f(Z) [rows×N]. */
+  a: number;
+  /** Targets T [rows×N] (ignored for sparse). */
+  t: number;
+  /** Class indices for sparse categorical cross-entropy, rows [0, rows). */
+  labels: Int32Array;
+  /** dL/dZ [rows×N] is written here when a gradient is asked for. */
+  d: number;
+}
+
+/**
+ * Returns the SUM over rows of the per-row loss (divide by rows for the batch mean) and, when
+ * `gradient` is true, writes dL/dZ of the batch-mean loss to buf.d.
+ */
+export function lossAndGradient(
+  m: Float32Array,
+  loss: number,
+  act: number,
+  alpha: number,
+  buf: LossBuffers,
+  rows: number,
+  N: number,
+  gradient: boolean,
+): number {
+  const { z, a, t, d, labels } = buf;
+  const n = rows * N;
+  let sum = 0;
+  switch (loss) {
+    case LOSS_MSE: {
+      const g = 2 / n;
+      for (let i = 0; i < n; i++) {
+        const e = m[a + i] - m[t + i];
+        sum += e * e;
+        if (gradient) m[d + i] = g * e;
+      }
+      sum /= N;
+      break;
+    }
+    case LOSS_MAE: {
+      const g = 1 / n;
+      for (let i = 0; i < n; i++) {
+        const e = m[a + i] - m[t + i];
+        sum += Math.abs(e);
+        if (gradient) m[d + i] = e > 0 ? g : e < 0 ? -g : 0;
+      }
+      sum /= N;
+      break;
+    }
+    case LOSS_BCE: {
+      const g = 1 / n;
+      if (act === ACT_SIGMOID) {
+        // From logits: max(z,0) − z·t + log(1 + e^−|z|); dL/dz = σ(z) − t.
+        for (let i = 0; i < n; i++) {
+          const zi = m[z + i];
+          const ti = m[t + i];
+          sum += Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi)));
+          if (gradient) m[d + i] = g * (m[a + i] - ti);
+        }
+        sum /= N;
+        return sum;
+      }
+      for (let i = 0; i < n; i++) {
+        const p = Math.min(Math.max(m[a + i], EPS), 1 - EPS);
+        const ti = m[t + i];
+        sum -= ti * Math.log(p) + (1 - ti) * Math.log(1 - p);
+        if (gradient) m[d + i] = (g * (p - ti)) / (p * (1 - p));
+      }
+      sum /= N;
+      if (gradient) chainThroughActivation(m, act, alpha, a, d, rows, N);
+      return sum;
+    }
+    case LOSS_CCE:
+    case LOSS_SCCE: {
+      // Per row: L = Σ_j t_j·(lse(z) − z_j); dL/dz_j = a_j·Σt − t_j (a = softmax(z)).
+      const g = 1 / rows;
+      for (let r = 0; r < rows; r++) {
+        const zr = z + r * N;
+        let max = -Infinity;
+        for (let j = 0; j < N; j++) if (m[zr + j] > max) max = m[zr + j];
+        let s = 0;
+        for (let j = 0; j < N; j++) s += Math.exp(m[zr + j] - max);
+        const lse = max + Math.log(s);
+        const ar = a + r * N;
+        const dr = d + r * N;
+        if (loss === LOSS_SCCE) {
+          const y = labels[r];
+          sum += lse - m[zr + y];
+          if (gradient) {
+            for (let j = 0; j < N; j++) m[dr + j] = g * m[ar + j];
+            m[dr + y] -= g;
+          }
+        } else {
+          const tr = t + r * N;
+          let tSum = 0;
+          for (let j = 0; j < N; j++) {
+            const tj = m[tr + j];
+            if (tj !== 0) sum += tj * (lse - m[zr + j]);
+            tSum += tj;
+          }
+          if (gradient) for (let j = 0; j < N; j++) m[dr + j] = g * (m[ar + j] * tSum - m[tr + j]);
+        }
+      }
+      // The fused gradient above is already dL/dZ for a softmax output (the only one allowed).
+      return sum;
+    }
+  }
+  if (gradient) chainThroughActivation(m, act, alpha, a, d, rows, N);
+  return sum;
+}
+
+function chainThroughActivation(
+  m: Float32Array,
+  act: number,
+  alpha: number,
+  a: number,
+  d: number,
+  rows: number,
+  N: number,
+): void {
+  if (act === ACT_SOFTMAX) softmaxBackward(m, a, d, rows, N);
+  else activationBackward(m, a, d, rows * N, act, alpha);
+}

@@ -1,0 +1,309 @@
+/**
+ * A feedforward network: input → dense layers → output, with its arena.
+ *
+ * Arena layout (offsets in floats, P = size of the parameter block):
+ *
+ *   [0, P)            parameters: W0 b0 W1 b1 …
+ *   [P, 2P)           gradients, same layout (gradient of x lives at x + P)
+ *   [2P, (2+s)P)      s optimizer state slots, same layout (slot k of x at x + (2+k)P)
+ *   then per batch    X [cap × inputs], per layer A and dZ [cap × units],
+ *                     logits Z and targets T [cap × outputs]
+ *
+ * Growing the batch capacity or the optimizer slots re-plans the arena and keeps the front.
+ */
+import { ArenaPlanner, growArena } from "./arena.ts";
+import { requireOneOf } from "./checks.ts";
+import { checkDataset, type Dataset } from "./dataset.ts";
+import { DenseLayer } from "./dense-layer.ts";
+import { EngineError } from "./errors.ts";
+import { INITIALIZER_FILLS } from "./initializers.ts";
+import { activateInto, backwardInput, backwardWeights, denseForward } from "./kernels.ts";
+import { LOSS_INFO, type LossBuffers, lossAndGradient } from "./losses.ts";
+import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
+import { normalizeNetworkSpec } from "./network-spec.ts";
+import { Random } from "./random.ts";
+import { LOSSES, type LossName, type NetworkSpec } from "./spec.ts";
+
+/** Rows per forward pass when predicting or evaluating outside training. */
+const DEFAULT_CHUNK = 256;
+
+export interface EvaluateResult {
+  loss: number;
+  accuracy?: number;
+  mae?: number;
+}
+
+export interface CreateNetworkOptions {
+  /** Seed of the initial weights (default 0): the same seed gives bit-identical weights. */
+  seed?: number;
+}
+
+/** Validates `spec` and builds a network with freshly initialised weights. */
+export function createNetwork(spec: NetworkSpec, options: CreateNetworkOptions = {}): Network {
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) {
+    throw new EngineError("seed", `must be an integer, got ${String(seed)}`);
+  }
+  const network = new Network(normalizeNetworkSpec(spec));
+  network.initialize(new Random(seed));
+  return network;
+}
+
+export class Network {
+  readonly spec: NetworkSpec;
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly parameterCount: number;
+  readonly layers: readonly DenseLayer[];
+  /** Floats in the parameter block (parameters plus alignment padding). */
+  readonly parameterBlock: number;
+  /** The arena. Replaced when it grows: read it again after reserve(). */
+  memory: Float32Array;
+  capacity = 0;
+  /** Optimizer state blocks; -1 while there is no gradient block either. */
+  slots = -1;
+  /** Offsets of the batch input X, output logits Z and targets T. */
+  input = 0;
+  logits = 0;
+  targets = 0;
+  /** Class labels of the current batch (integers, so kept beside the arena). */
+  labels = new Int32Array(0);
+
+  /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
+  constructor(spec: NetworkSpec) {
+    this.spec = deepFreeze(spec);
+    this.inputs = spec.inputs;
+    this.outputs = spec.layers[spec.layers.length - 1]!.units;
+    const planner = new ArenaPlanner();
+    let fanIn = spec.inputs;
+    this.layers = spec.layers.map((l) => {
+      const layer = new DenseLayer(
+        {
+          inputs: fanIn,
+          units: l.units,
+          activation: l.activation,
+          alpha: l.alpha,
+          initializer: l.initializer!,
+        },
+        planner,
+      );
+      fanIn = l.units;
+      return layer;
+    });
+    this.parameterBlock = planner.size;
+    this.parameterCount = this.layers.reduce((n, l) => n + l.parameterCount, 0);
+    this.memory = growArena(undefined, this.parameterBlock, 0);
+  }
+
+  /** Fills weights from each layer's initializer and zeroes the biases. */
+  initialize(random: Random): void {
+    const m = this.memory;
+    for (const l of this.layers) {
+      INITIALIZER_FILLS[l.initializer](m, l.weights, l.inputs, l.units, random);
+      m.fill(0, l.bias, l.bias + l.units);
+    }
+  }
+
+  /** The output layer. */
+  get head(): DenseLayer {
+    return this.layers[this.layers.length - 1]!;
+  }
+
+  /**
+   * Makes room for batches of `capacity` rows and, when `slots` >= 0, for gradients and that
+   * many optimizer state blocks. Never shrinks; keeps parameters, gradients and state.
+   */
+  reserve(capacity: number, slots = -1): void {
+    const wantSlots = Math.max(slots, this.slots);
+    const cap = Math.max(capacity, this.capacity);
+    if (cap === this.capacity && wantSlots === this.slots) return;
+    const P = this.parameterBlock;
+    const planner = new ArenaPlanner();
+    planner.take(P * (wantSlots >= 0 ? 2 + wantSlots : 1));
+    this.input = planner.take(cap * this.inputs);
+    for (const l of this.layers) {
+      l.output = planner.take(cap * l.units);
+      l.delta = planner.take(cap * l.units);
+    }
+    this.logits = planner.take(cap * this.outputs);
+    this.targets = planner.take(cap * this.outputs);
+    const keep = P * (this.slots >= 0 ? 2 + this.slots : 1);
+    this.memory = growArena(this.memory, planner.size, keep);
+    this.capacity = cap;
+    this.slots = wantSlots;
+    if (this.labels.length < cap) this.labels = new Int32Array(cap);
+  }
+
+  /** Forward pass over the `rows` rows already in the input buffer; returns A's offset. */
+  forward(rows: number): number {
+    const m = this.memory;
+    let x = this.input;
+    const last = this.layers.length - 1;
+    for (let i = 0; i < last; i++) {
+      const l = this.layers[i]!;
+      denseForward(m, x, l.weights, l.bias, l.output, rows, l.inputs, l.units, l.act, l.alpha);
+      x = l.output;
+    }
+    // The output layer keeps its logits Z: the losses work from them for stability.
+    const h = this.head;
+    denseForward(m, x, h.weights, h.bias, this.logits, rows, h.inputs, h.units, 0, 0);
+    activateInto(m, this.logits, h.output, rows, h.units, h.act, h.alpha);
+    return h.output;
+  }
+
+  /** Backpropagates the head's delta (dL/dZ) into every layer's gradients. */
+  backward(rows: number): void {
+    const m = this.memory;
+    const P = this.parameterBlock;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i]!;
+      const x = i === 0 ? this.input : this.layers[i - 1]!.output;
+      backwardWeights(m, x, l.delta, l.weights + P, l.bias + P, rows, l.inputs, l.units);
+      if (i > 0) {
+        const p = this.layers[i - 1]!;
+        backwardInput(
+          m,
+          l.delta,
+          l.weights,
+          p.delta,
+          p.output,
+          rows,
+          l.units,
+          l.inputs,
+          p.act,
+          p.alpha,
+        );
+      }
+    }
+  }
+
+  /** Buffers the loss functions read for a batch in the arena. */
+  lossBuffers(): LossBuffers {
+    const h = this.head;
+    return { z: this.logits, a: h.output, t: this.targets, labels: this.labels, d: h.delta };
+  }
+
+  /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
+  predict(inputs: Float32Array, rows: number): Float32Array {
+    const data = checkDataset({ inputs, rows }, this, undefined, "data", 0);
+    const out = new Float32Array(rows * this.outputs);
+    const chunk = this.chunkRows(rows);
+    for (let start = 0; start < rows; start += chunk) {
+      const count = Math.min(chunk, rows - start);
+      const m = this.memory;
+      m.set(data.inputs.subarray(start * this.inputs, (start + count) * this.inputs), this.input);
+      const a = this.forward(count);
+      out.set(m.subarray(a, a + count * this.outputs), start * this.outputs);
+    }
+    return out;
+  }
+
+  /** Mean loss over `data`, with accuracy (classification losses) or mae (regression losses). */
+  evaluate(data: Dataset, loss: LossName): EvaluateResult {
+    requireOneOf(loss, "loss", LOSSES);
+    checkLossFitsOutput(this, loss);
+    return this.evaluateChecked(checkDataset(data, this, loss, "data"), loss);
+  }
+
+  /** evaluate() without the argument checks, for data already checked (validation in fit). */
+  evaluateChecked(data: Dataset, loss: LossName): EvaluateResult {
+    const info = LOSS_INFO[loss];
+    const N = this.outputs;
+    const chunk = this.chunkRows(data.rows);
+    let lossSum = 0;
+    let correct = 0;
+    let absSum = 0;
+    for (let start = 0; start < data.rows; start += chunk) {
+      const count = Math.min(chunk, data.rows - start);
+      const m = this.memory;
+      m.set(data.inputs.subarray(start * this.inputs, (start + count) * this.inputs), this.input);
+      if (info.needsLabels) this.labels.set(data.labels!.subarray(start, start + count));
+      else m.set(data.targets!.subarray(start * N, (start + count) * N), this.targets);
+      const a = this.forward(count);
+      const h = this.head;
+      lossSum += lossAndGradient(m, info.code, h.act, h.alpha, this.lossBuffers(), count, N, false);
+      if (info.classification)
+        correct += countCorrect(m, info.code, a, this.targets, this.labels, count, N);
+      else absSum += absoluteErrorSum(m, a, this.targets, count * N);
+    }
+    const result: EvaluateResult = { loss: lossSum / data.rows };
+    if (info.classification) result.accuracy = correct / (data.rows * judgedPerRow(info.code, N));
+    else result.mae = absSum / (data.rows * N);
+    return result;
+  }
+
+  /**
+   * Copies of the parameters as [W0, b0, W1, b1, …], each W row-major [inputs × units]
+   * (tfjs' getWeights order).
+   */
+  getWeights(): Float32Array[] {
+    const out: Float32Array[] = [];
+    for (const l of this.layers) {
+      out.push(this.memory.slice(l.weights, l.weights + l.inputs * l.units));
+      out.push(this.memory.slice(l.bias, l.bias + l.units));
+    }
+    return out;
+  }
+
+  /** Replaces the parameters; sizes must match getWeights() exactly. */
+  setWeights(weights: readonly Float32Array[]): void {
+    if (!Array.isArray(weights) || weights.length !== 2 * this.layers.length) {
+      throw new EngineError(
+        "weights",
+        `must be ${2 * this.layers.length} arrays (kernel and bias per layer), got ${Array.isArray(weights) ? weights.length : typeof weights}`,
+      );
+    }
+    this.layers.forEach((l, i) => {
+      [l.inputs * l.units, l.units].forEach((size, k) => {
+        const w = weights[2 * i + k];
+        const field = `weights[${2 * i + k}]`;
+        if (!(w instanceof Float32Array) || w.length !== size) {
+          throw new EngineError(field, `must be a Float32Array of ${size} values (layer ${i})`);
+        }
+        for (let j = 0; j < size; j++) {
+          if (!Number.isFinite(w[j]))
+            throw new EngineError(`${field}[${j}]`, `must be finite, got ${w[j]}`);
+        }
+      });
+    });
+    this.layers.forEach((l, i) => {
+      this.memory.set(weights[2 * i]!, l.weights);
+      this.memory.set(weights[2 * i + 1]!, l.bias);
+    });
+  }
+
+  /** Copies of the parameter block (for best-weight snapshots). */
+  snapshotParameters(): Float32Array {
+    return this.memory.slice(0, this.parameterBlock);
+  }
+
+  restoreParameters(snapshot: Float32Array): void {
+    this.memory.set(snapshot, 0);
+  }
+
+  private chunkRows(rows: number): number {
+    const chunk = Math.max(this.capacity, Math.min(Math.max(rows, 1), DEFAULT_CHUNK));
+    this.reserve(chunk);
+    return chunk;
+  }
+}
+
+/** Cross-entropies are defined here on softmax outputs only (see losses.ts). */
+export function checkLossFitsOutput(network: Network, loss: LossName): void {
+  const allowed = LOSS_INFO[loss].outputActivations;
+  const act = network.head.activation;
+  if (allowed && !allowed.includes(act)) {
+    throw new EngineError(
+      "loss",
+      `${loss} needs a ${allowed.join(" or ")} output layer; layers[${network.layers.length - 1}] is ${act}`,
+    );
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,168 @@
+/**
+ * Optimizers by name, with PyTorch's defaults and update rules (torch.optim.SGD, RMSprop, Adam):
+ * the same settings learn the same way. The update loops are in kernels.ts; this file resolves
+ * the hyper-parameters and walks the parameter tensors. Weight decay applies to weights only,
+ * never to biases.
+ */
+import {
+  describe,
+  requireBoolean,
+  requireInteger,
+  requireNumber,
+  requireOneOf,
+  requireRecord,
+} from "./checks.ts";
+import { EngineError } from "./errors.ts";
+import { adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from "./kernels.ts";
+import type { Network } from "./network.ts";
+import { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from "./spec.ts";
+
+export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
+  sgd: 0.01,
+  momentum: 0.01,
+  rmsprop: 0.01,
+  adam: 0.001,
+};
+
+/** Every hyper-parameter spelled out. */
+export interface ResolvedOptimizer {
+  name: OptimizerName;
+  learningRate: number;
+  momentum: number;
+  nesterov: boolean;
+  rho: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  clipNorm?: number;
+  decay?: OptimizerSpec["decay"];
+}
+
+export function resolveOptimizer(spec: unknown, field = "optimizer"): ResolvedOptimizer {
+  const s = requireRecord(spec, field);
+  const name = requireOneOf(s.name, `${field}.name`, OPTIMIZERS);
+  const num = (key: string, fallback: number, range: Parameters<typeof requireNumber>[2]) =>
+    s[key] === undefined ? fallback : requireNumber(s[key], `${field}.${key}`, range);
+  const unit = { min: 0, max: 1, maxOpen: true };
+  const resolved: ResolvedOptimizer = {
+    name,
+    learningRate: num("learningRate", DEFAULT_LEARNING_RATES[name], { min: 0, minOpen: true }),
+    momentum: num("momentum", name === "momentum" ? 0.9 : 0, unit),
+    nesterov: s.nesterov === undefined ? false : requireBoolean(s.nesterov, `${field}.nesterov`),
+    rho: num("rho", 0.99, unit),
+    beta1: num("beta1", 0.9, unit),
+    beta2: num("beta2", 0.999, unit),
+    epsilon: num("epsilon", 1e-8, { min: 0, minOpen: true }),
+    weightDecay: num("weightDecay", 0, { min: 0 }),
+  };
+  if (s.clipNorm !== undefined) {
+    resolved.clipNorm = requireNumber(s.clipNorm, `${field}.clipNorm`, { min: 0, minOpen: true });
+  }
+  if (resolved.nesterov && (resolved.momentum === 0 || name === "rmsprop" || name === "adam")) {
+    throw new EngineError(
+      `${field}.nesterov`,
+      "needs the momentum optimizer (or sgd with momentum > 0)",
+    );
+  }
+  if (s.decay !== undefined) resolved.decay = resolveDecay(s.decay, `${field}.decay`);
+  return resolved;
+}
+
+function resolveDecay(value: unknown, field: string): OptimizerSpec["decay"] {
+  const d = requireRecord(value, field);
+  const rate = requireNumber(d.rate, `${field}.rate`, { min: 0, minOpen: true, max: 1 });
+  if (d.type === "step") {
+    return {
+      type: "step",
+      rate,
+      everyEpochs: requireInteger(d.everyEpochs, `${field}.everyEpochs`, 1),
+    };
+  }
+  if (d.type === "exponential") return { type: "exponential", rate };
+  throw new EngineError(
+    `${field}.type`,
+    `must be one of step, exponential; got ${describe(d.type)}`,
+  );
+}
+
+/**
+ * Learning rate for a 1-based epoch: lr·rate^⌊(epoch−1)/everyEpochs⌋ (step) or
+ * lr·rate^(epoch−1) (exponential). Powers by repeated multiplication, exact on every machine.
+ */
+export function learningRateAt(o: ResolvedOptimizer, epoch: number): number {
+  if (!o.decay) return o.learningRate;
+  const k = o.decay.type === "step" ? Math.floor((epoch - 1) / o.decay.everyEpochs) : epoch - 1;
+  let lr = o.learningRate;
+  for (let i = 0; i < k; i++) lr *= o.decay.rate;
+  return lr;
+}
+
+export class Optimizer {
+  readonly config: ResolvedOptimizer;
+  /** State blocks the arena must hold (network.reserve(…, slots)). */
+  readonly slots: number;
+  private beta1Power = 1;
+  private beta2Power = 1;
+
+  constructor(config: ResolvedOptimizer) {
+    this.config = config;
+    this.slots = { sgd: config.momentum > 0 ? 1 : 0, momentum: 1, rmsprop: 1, adam: 2 }[
+      config.name
+    ];
+  }
+
+  /** Zeroes the state blocks (a fresh start, as a new torch optimizer). */
+  reset(network: Network): void {
+    const P = network.parameterBlock;
+    network.memory.fill(0, 2 * P, (2 + network.slots) * P);
+    this.beta1Power = 1;
+    this.beta2Power = 1;
+  }
+
+  /** One update of every parameter from the gradients in the arena. */
+  step(network: Network, lr: number): void {
+    const c = this.config;
+    this.beta1Power *= c.beta1;
+    this.beta2Power *= c.beta2;
+    const m = network.memory;
+    const P = network.parameterBlock;
+    for (const l of network.layers) {
+      this.update(m, l.weights, l.inputs * l.units, P, lr, c.weightDecay);
+      this.update(m, l.bias, l.units, P, lr, 0);
+    }
+  }
+
+  private update(m: Float32Array, p: number, n: number, P: number, lr: number, wd: number): void {
+    const c = this.config;
+    switch (c.name) {
+      case "sgd":
+        if (c.momentum === 0) sgdUpdate(m, p, p + P, n, lr, wd);
+        else momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
+        return;
+      case "momentum":
+        momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
+        return;
+      case "rmsprop":
+        rmspropUpdate(m, p, p + P, p + 2 * P, n, lr, c.rho, c.epsilon, wd);
+        return;
+      case "adam":
+        adamUpdate(
+          m,
+          p,
+          p + P,
+          p + 2 * P,
+          p + 3 * P,
+          n,
+          lr,
+          c.beta1,
+          c.beta2,
+          c.epsilon,
+          wd,
+          1 - this.beta1Power,
+          1 - this.beta2Power,
+        );
+        return;
+    }
+  }
+}
