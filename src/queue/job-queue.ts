@@ -1,0 +1,155 @@
+import type pg from "pg";
+import type { JobStatus, Prisma, TrainingJob } from "../generated/prisma/client.ts";
+import * as sql from "./queue-sql.ts";
+
+// The worker-facing side of the queue. What each call does to a job, and why, is written down
+// once, in queue-sql.ts. Calls taking a workerId act only while that worker owns the job and
+// report false/null when it does not (any more): the worker must then stop working on it.
+
+/** One epoch's numbers, as stored in epoch_metrics. */
+export type EpochMetrics = Omit<Prisma.EpochMetricCreateManyInput, "jobId" | "createdAt">;
+
+export interface HeartbeatResult {
+  /** False when the lease was lost (reclaimed, cancelled, deleted): stop at once. */
+  owned: boolean;
+  /** The user asked to cancel: stop between batches and call markCancelled. */
+  cancelRequested: boolean;
+}
+
+export interface CompleteJobInput {
+  /** Little-endian Float32 parameters (see src/db/binary.ts). */
+  weights: Uint8Array;
+  /** Final metrics, kept on the model version. */
+  metrics: Prisma.InputJsonValue;
+}
+
+export interface FailJobOptions {
+  /** Queue the job again if it has attempts left (a transient failure). Default: fail it. */
+  retry?: boolean;
+  retryDelayMs?: number;
+}
+
+export interface ReclaimedJob {
+  id: string;
+  status: JobStatus;
+}
+
+export type CancelOutcome =
+  | { outcome: "cancelled" }
+  | { outcome: "cancelRequested" }
+  | { outcome: "alreadyFinished"; status: JobStatus }
+  | { outcome: "notFound" };
+
+export interface JobQueue {
+  /** The oldest due queued job, now running and leased to workerId; null when none is due. */
+  claimJob(args: { workerId: string; leaseMs: number }): Promise<TrainingJob | null>;
+  /** Extends the lease while still owned; tells whether cancel was requested. */
+  heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<HeartbeatResult>;
+  /** Stores the epoch's row and the job's progress; false when not owned. */
+  recordEpoch(jobId: string, workerId: string, metrics: EpochMetrics): Promise<boolean>;
+  /** succeeded, with the version's weights and final metrics in the same statement. */
+  completeJob(jobId: string, workerId: string, result: CompleteJobInput): Promise<boolean>;
+  /** failed (or queued again, see FailJobOptions); null when not owned. */
+  failJob(
+    jobId: string,
+    workerId: string,
+    reason: string,
+    options?: FailJobOptions,
+  ): Promise<JobStatus | null>;
+  /** Back to queued for another worker (shutdown), without using up an attempt. */
+  releaseJob(jobId: string, workerId: string): Promise<JobStatus | null>;
+  /** cancelled, after the worker saw cancelRequested; its epoch metrics stay. */
+  markCancelled(jobId: string, workerId: string): Promise<boolean>;
+  /** Ends or requeues every job whose lease expired; run it periodically. */
+  reclaimExpired(): Promise<ReclaimedJob[]>;
+  /** The API's cancel: at once when queued, requested when running, refused when finished. */
+  cancelJob(jobId: string): Promise<CancelOutcome>;
+}
+
+/** Anything that runs a parameterised query: a pg.Pool, or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, "query">;
+
+export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
+  const rows = async <Row extends pg.QueryResultRow>(text: string, values: unknown[]) =>
+    (await pool.query<Row>(text, values)).rows;
+
+  return {
+    async claimJob({ workerId, leaseMs }) {
+      const [job] = await rows<TrainingJob>(sql.claimJob, [workerId, leaseMs]);
+      return job ?? null;
+    },
+
+    async heartbeat(jobId, workerId, leaseMs) {
+      const [row] = await rows<{ cancelRequested: boolean }>(sql.heartbeat, [
+        jobId,
+        workerId,
+        leaseMs,
+      ]);
+      return { owned: row !== undefined, cancelRequested: row?.cancelRequested ?? false };
+    },
+
+    async recordEpoch(jobId, workerId, metrics) {
+      const found = await rows(sql.recordEpoch, [
+        jobId,
+        workerId,
+        metrics.epoch,
+        JSON.stringify(metrics),
+        metrics.loss,
+        metrics.valLoss ?? null,
+        metrics.accuracy ?? null,
+        metrics.valAccuracy ?? null,
+        metrics.mae ?? null,
+        metrics.valMae ?? null,
+        metrics.learningRate ?? null,
+        metrics.durationMs,
+      ]);
+      return found.length > 0;
+    },
+
+    async completeJob(jobId, workerId, { weights, metrics }) {
+      const found = await rows(sql.completeJob, [
+        jobId,
+        workerId,
+        Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
+        JSON.stringify(metrics),
+      ]);
+      return found.length > 0;
+    },
+
+    async failJob(jobId, workerId, reason, { retry = false, retryDelayMs = 0 } = {}) {
+      const [row] = await rows<{ status: JobStatus }>(sql.failJob, [
+        jobId,
+        workerId,
+        reason,
+        retry,
+        retryDelayMs,
+      ]);
+      return row?.status ?? null;
+    },
+
+    async releaseJob(jobId, workerId) {
+      const [row] = await rows<{ status: JobStatus }>(sql.releaseJob, [jobId, workerId]);
+      return row?.status ?? null;
+    },
+
+    async markCancelled(jobId, workerId) {
+      return (await rows(sql.markCancelled, [jobId, workerId])).length > 0;
+    },
+
+    async reclaimExpired() {
+      return rows<ReclaimedJob>(sql.reclaimExpired, []);
+    },
+
+    async cancelJob(jobId) {
+      const [changed] = await rows<{ status: JobStatus }>(sql.cancelJob, [jobId]);
+      if (changed) {
+        return changed.status === "cancelled"
+          ? { outcome: "cancelled" }
+          : { outcome: "cancelRequested" };
+      }
+      // Not queued or running: finished for good (a terminal status never changes again).
+      const [job] = await rows<{ status: JobStatus }>(sql.jobStatus, [jobId]);
+      return job ? { outcome: "alreadyFinished", status: job.status } : { outcome: "notFound" };
+    },
+  };
+}

@@ -1,0 +1,238 @@
+/*
+ * The training queue is the training_jobs table; every statement that moves a job lives here.
+ *
+ * State machine (status, with the columns each move sets):
+ *
+ *   queued ──claim──> running ──complete──> succeeded
+ *     │                │  │  └──fail────────> failed      (or back to queued when the worker
+ *     │                │  │                               asks for a retry and attempts remain)
+ *     │                │  └──markCancelled──> cancelled   (worker saw cancel_requested)
+ *     │                ├──release──> queued               (worker shutting down)
+ *     │                └──reclaimExpired──> queued        (lease expired, attempts < max_attempts)
+ *     │                                 └──> failed       (lease expired, attempts exhausted:
+ *     │                                                   "lease expired after N attempts")
+ *     └──cancel──> cancelled at once; cancel on running only sets cancel_requested, and the
+ *                  worker stops between batches and marks it cancelled, keeping its metrics.
+ *
+ * - claim: attempts + 1, lease_owner = the worker, lease_expires_at = now + lease. A new
+ *   attempt trains from scratch, so claim also resets progress and forgets the epoch rows of
+ *   the attempt before.
+ * - Every move out of running, and heartbeat and recordEpoch, happen only while the caller
+ *   still owns the job (status running, lease_owner = caller). A worker whose call reports the
+ *   job lost (false/null) must stop at once: someone else may own it by now.
+ * - We MUST release the job: a worker that claimed a job always completes, fails, cancels or
+ *   releases it; if it dies instead, its lease expires and reclaimExpired does it for it.
+ * - release does not count as an attempt (attempts - 1): it is our shutdown, not the job's
+ *   fault, and deploys must not exhaust a job's attempts. An expired lease does count: the
+ *   worker may have died of that very job.
+ * - A lease that expires with cancel_requested set ends cancelled, not queued.
+ * - lease_expires_at is set only while running; lease_owner keeps the worker of the latest
+ *   attempt once the job ended, and is cleared when the job goes back to queued.
+ * - The version's status follows its job: pending (queued), training (running), ready
+ *   (succeeded, weights written in the same statement), failed, cancelled.
+ *
+ * Times come from the database clock (now()), never from the workers', so that leases mean
+ * the same thing on every machine.
+ */
+
+/** NOTIFY channel announcing that a job may be ready to claim; the payload is its id. */
+export const jobsChannel = "nnserve_jobs";
+
+/** Every column of training_jobs, named as Prisma's TrainingJob type names them. */
+const jobColumns = (t: string) => `
+  ${t}.id, ${t}.version_id AS "versionId", ${t}.status, ${t}.attempts,
+  ${t}.max_attempts AS "maxAttempts", ${t}.lease_owner AS "leaseOwner",
+  ${t}.lease_expires_at AS "leaseExpiresAt", ${t}.cancel_requested AS "cancelRequested",
+  ${t}.epoch, ${t}.epochs, ${t}.metrics, ${t}.error, ${t}.idempotency_key AS "idempotencyKey",
+  ${t}.run_at AS "runAt", ${t}.created_at AS "createdAt", ${t}.started_at AS "startedAt",
+  ${t}.finished_at AS "finishedAt", ${t}.updated_at AS "updatedAt"`;
+
+/** $n milliseconds from now, by the database clock. */
+const msFromNow = (n: number) => `now() + $${n}::double precision * interval '1 millisecond'`;
+
+/** Owned by the caller: $1 job id, $2 worker id. */
+const owned = "id = $1 AND status = 'running' AND lease_owner = $2";
+
+/** $1 worker id, $2 lease ms. The oldest due queued job, skipping rows other claimers hold. */
+export const claimJob = `
+WITH next AS (
+  SELECT id FROM training_jobs
+   WHERE status = 'queued' AND run_at <= now()
+   ORDER BY created_at, id
+   LIMIT 1
+   FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE training_jobs AS job
+     SET status = 'running', attempts = job.attempts + 1, lease_owner = $1,
+         lease_expires_at = ${msFromNow(2)}, epoch = 0, metrics = NULL, error = NULL,
+         started_at = now(), finished_at = NULL, updated_at = now()
+    FROM next
+   WHERE job.id = next.id
+  RETURNING job.*
+), forget_epochs AS (
+  DELETE FROM epoch_metrics USING claimed WHERE epoch_metrics.job_id = claimed.id
+), version AS (
+  UPDATE model_versions SET status = 'training', updated_at = now()
+    FROM claimed WHERE model_versions.id = claimed.version_id
+)
+SELECT ${jobColumns("claimed")} FROM claimed`;
+
+/** $1 job, $2 worker, $3 lease ms. */
+export const heartbeat = `
+UPDATE training_jobs SET lease_expires_at = ${msFromNow(3)}, updated_at = now()
+ WHERE ${owned}
+RETURNING cancel_requested AS "cancelRequested"`;
+
+/**
+ * $1 job, $2 worker, $3 epoch, $4 latest metrics JSON, $5.. the metric columns. Upserts: a
+ * row of the same epoch can only be left over from an attempt claim did not clean up.
+ */
+export const recordEpoch = `
+WITH job AS (
+  UPDATE training_jobs SET epoch = $3, metrics = $4::jsonb, updated_at = now()
+   WHERE ${owned}
+  RETURNING id
+)
+INSERT INTO epoch_metrics AS m (job_id, epoch, loss, val_loss, accuracy, val_accuracy, mae,
+                               val_mae, learning_rate, duration_ms)
+SELECT job.id, $3::integer, $5::double precision, $6::double precision, $7::double precision,
+       $8::double precision, $9::double precision, $10::double precision,
+       $11::double precision, $12::double precision
+  FROM job
+ON CONFLICT (job_id, epoch) DO UPDATE
+   SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,
+       val_accuracy = excluded.val_accuracy, mae = excluded.mae, val_mae = excluded.val_mae,
+       learning_rate = excluded.learning_rate, duration_ms = excluded.duration_ms,
+       created_at = now()
+RETURNING m.job_id`;
+
+/** $1 job, $2 worker, $3 weights bytea, $4 final metrics JSON. Weights land with the status. */
+export const completeJob = `
+WITH job AS (
+  UPDATE training_jobs
+     SET status = 'succeeded', lease_expires_at = NULL, finished_at = now(), updated_at = now()
+   WHERE ${owned}
+  RETURNING id, version_id
+), version AS (
+  UPDATE model_versions SET weights = $3, metrics = $4::jsonb, status = 'ready', updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id
+)
+SELECT id FROM job`;
+
+/** $1 job, $2 worker, $3 reason, $4 retry wanted, $5 retry delay ms. */
+export const failJob = `
+WITH job AS (
+  UPDATE training_jobs
+     SET status = CASE WHEN $4 AND attempts < max_attempts AND NOT cancel_requested
+                       THEN 'queued'::job_status ELSE 'failed'::job_status END,
+         error = $3,
+         lease_owner = CASE WHEN $4 AND attempts < max_attempts AND NOT cancel_requested
+                            THEN NULL ELSE lease_owner END,
+         lease_expires_at = NULL,
+         run_at = CASE WHEN $4 AND attempts < max_attempts AND NOT cancel_requested
+                       THEN ${msFromNow(5)} ELSE run_at END,
+         finished_at = CASE WHEN $4 AND attempts < max_attempts AND NOT cancel_requested
+                            THEN NULL ELSE now() END,
+         updated_at = now()
+   WHERE ${owned}
+  RETURNING id, version_id, status
+), version AS (
+  UPDATE model_versions
+     SET status = CASE WHEN job.status = 'queued' THEN 'pending'::version_status
+                       ELSE 'failed'::version_status END,
+         updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id
+)
+SELECT status FROM job`;
+
+/** $1 job, $2 worker. Back to queued without using up an attempt, or cancelled if asked. */
+export const releaseJob = `
+WITH job AS (
+  UPDATE training_jobs
+     SET status = CASE WHEN cancel_requested THEN 'cancelled'::job_status
+                       ELSE 'queued'::job_status END,
+         attempts = CASE WHEN cancel_requested THEN attempts ELSE greatest(attempts - 1, 0) END,
+         lease_owner = CASE WHEN cancel_requested THEN lease_owner END,
+         lease_expires_at = NULL, run_at = now(),
+         finished_at = CASE WHEN cancel_requested THEN now() END,
+         updated_at = now()
+   WHERE ${owned}
+  RETURNING id, version_id, status
+), version AS (
+  UPDATE model_versions
+     SET status = CASE WHEN job.status = 'queued' THEN 'pending'::version_status
+                       ELSE 'cancelled'::version_status END,
+         updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id
+)
+SELECT status FROM job`;
+
+/** $1 job, $2 worker. The epoch rows and latest metrics stay. */
+export const markCancelled = `
+WITH job AS (
+  UPDATE training_jobs
+     SET status = 'cancelled', lease_expires_at = NULL, finished_at = now(), updated_at = now()
+   WHERE ${owned}
+  RETURNING id, version_id
+), version AS (
+  UPDATE model_versions SET status = 'cancelled', updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id
+)
+SELECT id FROM job`;
+
+/** Expired leases: requeued, failed when out of attempts, cancelled when cancel was asked. */
+export const reclaimExpired = `
+WITH expired AS (
+  SELECT id FROM training_jobs
+   WHERE status = 'running' AND lease_expires_at < now()
+   FOR UPDATE SKIP LOCKED
+), job AS (
+  UPDATE training_jobs AS job
+     SET status = CASE WHEN job.cancel_requested THEN 'cancelled'::job_status
+                       WHEN job.attempts < job.max_attempts THEN 'queued'::job_status
+                       ELSE 'failed'::job_status END,
+         error = CASE WHEN job.cancel_requested OR job.attempts < job.max_attempts THEN job.error
+                      ELSE 'lease expired after ' || job.attempts || ' attempts' END,
+         lease_owner = CASE WHEN job.cancel_requested OR job.attempts >= job.max_attempts
+                            THEN job.lease_owner END,
+         lease_expires_at = NULL,
+         finished_at = CASE WHEN job.cancel_requested OR job.attempts >= job.max_attempts
+                            THEN now() END,
+         updated_at = now()
+    FROM expired
+   WHERE job.id = expired.id
+  RETURNING job.id, job.version_id, job.status
+), version AS (
+  UPDATE model_versions
+     SET status = CASE job.status WHEN 'queued' THEN 'pending'::version_status
+                                  WHEN 'cancelled' THEN 'cancelled'::version_status
+                                  ELSE 'failed'::version_status END,
+         updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id
+)
+SELECT id, status FROM job ORDER BY id`;
+
+/**
+ * $1 job. Queued: cancelled at once. Running: cancel_requested, for its worker to act on.
+ * Returns no row for a finished or unknown job; jobStatus tells which.
+ */
+export const cancelJob = `
+WITH job AS (
+  UPDATE training_jobs
+     SET status = CASE WHEN status = 'queued' THEN 'cancelled'::job_status ELSE status END,
+         cancel_requested = true,
+         finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+         updated_at = now()
+   WHERE id = $1 AND status IN ('queued', 'running')
+  RETURNING id, version_id, status
+), version AS (
+  UPDATE model_versions SET status = 'cancelled', updated_at = now()
+    FROM job WHERE model_versions.id = job.version_id AND job.status = 'cancelled'
+)
+SELECT status FROM job`;
+
+/** $1 job. */
+export const jobStatus = "SELECT status FROM training_jobs WHERE id = $1";
+
+/** $1 payload. Inside a transaction, Postgres delivers it only if and when that commits. */
+export const notifyJobs = `SELECT pg_notify('${jobsChannel}', $1)`;
