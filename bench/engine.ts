@@ -1,0 +1,257 @@
+/**
+ * Engine benchmark: the anchor cases (../shared/anchors) on our engine, one thread, printed as
+ * JSON lines with the anchors' field names. With ANCHORS=1 the anchors run in the same process
+ * tree right after, and ratio lines compare against them (the machine is noisy: only ratios from
+ * the same run mean much). Not a test; nothing here asserts timings.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import { createNetwork, fit as train } from "../src/engine/index.ts";
+
+type Row = Record<string, string | number>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "..");
+const dataDir = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
+const epochs = Number(process.env.EPOCHS ?? 5);
+
+function idx(name: string): { n: number; data: Float32Array | Int32Array } {
+  const b = gunzipSync(readFileSync(join(dataDir, name)));
+  const n = b.readUInt32BE(4);
+  if (b.readUInt32BE(0) === 2051) {
+    const size = b.readUInt32BE(8) * b.readUInt32BE(12);
+    const out = new Float32Array(n * size);
+    for (let i = 0; i < n * size; i++) out[i] = b[16 + i]! / 255; // same scaling as the anchors
+    return { n, data: out };
+  }
+  return { n, data: Int32Array.from(b.subarray(8)) };
+}
+
+function emit(row: Row): Row {
+  console.log(JSON.stringify(row));
+  return row;
+}
+
+async function ours(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const xtr = idx("train-images-idx3-ubyte.gz").data as Float32Array;
+  const ytr = idx("train-labels-idx1-ubyte.gz").data as Int32Array;
+  const xte = idx("t10k-images-idx3-ubyte.gz").data as Float32Array;
+  const yte = idx("t10k-labels-idx1-ubyte.gz").data as Int32Array;
+
+  // Case 1: 784-256-128-10, ReLU hidden, softmax + cross-entropy (class indices), Adam 1e-3, batch 64.
+  const net = createNetwork(
+    {
+      inputs: 784,
+      layers: [
+        { units: 256, activation: "relu" },
+        { units: 128, activation: "relu" },
+        { units: 10, activation: "softmax" },
+      ],
+    },
+    { seed: 0 },
+  );
+  let t0 = performance.now();
+  await train(
+    net,
+    { inputs: xtr, rows: 60000, labels: ytr },
+    {
+      loss: "sparseCategoricalCrossentropy",
+      optimizer: { name: "adam", learningRate: 1e-3 },
+      epochs,
+      batchSize: 64,
+      shuffle: true,
+      seed: 0,
+    },
+  );
+  let secs = (performance.now() - t0) / 1000;
+  const test = net.evaluate(
+    { inputs: xte, rows: 10000, labels: yte },
+    "sparseCategoricalCrossentropy",
+  );
+  rows.push(
+    emit({
+      case: "fmnist-784-256-128-10-train",
+      engine: "nnserve-js",
+      epochs,
+      samples_per_s: Math.round((epochs * 60000) / secs),
+      seconds: +secs.toFixed(2),
+      test_acc: +(test.accuracy ?? 0).toFixed(4),
+    }),
+  );
+
+  // Inference on the trained model: one row at a time, and batches of 256.
+  const row = (i: number) => xte.subarray(i * 784, (i + 1) * 784);
+  for (let i = 0; i < 200; i++) net.predict(row(i), 1);
+  const k = 5000;
+  t0 = performance.now();
+  for (let i = 0; i < k; i++) net.predict(row(i), 1);
+  const lat = (performance.now() - t0) / k;
+  t0 = performance.now();
+  for (let r = 0; r < 5; r++) {
+    for (let i = 0; i < 10000; i += 256) {
+      const n = Math.min(256, 10000 - i);
+      net.predict(xte.subarray(i * 784, (i + n) * 784), n);
+    }
+  }
+  const thr = (5 * 10000) / ((performance.now() - t0) / 1000);
+  rows.push(
+    emit({
+      case: "fmnist-predict",
+      engine: "nnserve-js",
+      batch1_us: +(lat * 1000).toFixed(1),
+      batch256_samples_per_s: Math.round(thr),
+    }),
+  );
+
+  // Case 2: 8-32-32-1 on 100k rows, target sin(Σ x_i·i), SGD momentum 0.9 lr 0.05, batch 32, 3 epochs.
+  const N = 100000;
+  const xs = new Float32Array(N * 8);
+  const ys = new Float32Array(N);
+  let seed = 1; // the TF.js anchor's LCG; PyTorch draws its own uniforms from the same range
+  const rnd = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  for (let i = 0; i < N; i++) {
+    let s = 0;
+    for (let j = 0; j < 8; j++) {
+      xs[i * 8 + j] = rnd();
+      s += xs[i * 8 + j]! * (j + 1);
+    }
+    ys[i] = Math.sin(s);
+  }
+  const small = createNetwork(
+    {
+      inputs: 8,
+      layers: [
+        { units: 32, activation: "relu" },
+        { units: 32, activation: "relu" },
+        { units: 1, activation: "linear" },
+      ],
+    },
+    { seed: 0 },
+  );
+  t0 = performance.now();
+  await train(
+    small,
+    { inputs: xs, rows: N, targets: ys },
+    {
+      loss: "mse",
+      optimizer: { name: "momentum", learningRate: 0.05, momentum: 0.9 },
+      epochs: 3,
+      batchSize: 32,
+      seed: 0,
+    },
+  );
+  secs = (performance.now() - t0) / 1000;
+  const mse = small.evaluate({ inputs: xs, rows: N, targets: ys }, "mse").loss;
+  rows.push(
+    emit({
+      case: "small-8-32-32-1-train",
+      engine: "nnserve-js",
+      samples_per_s: Math.round(300000 / secs),
+      seconds: +secs.toFixed(2),
+      mse: +mse.toFixed(5),
+    }),
+  );
+  return rows;
+}
+
+function anchorsDir(): string | undefined {
+  const candidates = [
+    process.env.ANCHORS_DIR,
+    resolve(repo, "../shared/anchors"),
+    "/work/shared/anchors",
+  ].filter((d): d is string => !!d);
+  return candidates.find((d) => existsSync(join(d, "torch_mlp.py")));
+}
+
+function runAnchor(
+  label: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Row[] {
+  process.stderr.write(`bench:engine: running anchor ${label}…\n`);
+  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    process.stderr.write(
+      `bench:engine: anchor ${label} failed (${r.status}): ${r.stderr?.slice(-2000)}\n`,
+    );
+    return [];
+  }
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => emit({ ...(JSON.parse(l) as Row), engine: label }));
+}
+
+function anchors(): Row[] {
+  const dir = anchorsDir();
+  if (!dir) {
+    process.stderr.write("bench:engine: anchors not found (../shared/anchors); set ANCHORS_DIR\n");
+    return [];
+  }
+  const rows: Row[] = [];
+  if (existsSync("/usr/bin/python3")) {
+    rows.push(
+      ...runAnchor(
+        "pytorch-1-thread",
+        "/usr/bin/python3",
+        [join(dir, "torch_mlp.py"), "1"],
+        dir,
+        process.env,
+      ),
+    );
+  } else {
+    process.stderr.write("bench:engine: /usr/bin/python3 missing; apt-get install python3-torch\n");
+  }
+  const tfjs = "/tmp/tfjs";
+  const backends = (process.env.TFJS_BACKENDS ?? "wasm").split(/\s+/).filter(Boolean);
+  if (!existsSync(join(tfjs, "node_modules/@tensorflow/tfjs"))) {
+    process.stderr.write(
+      `bench:engine: TF.js anchor skipped: set up ${tfjs} as ${dir}/README.md says\n`,
+    );
+    return rows;
+  }
+  for (const backend of backends) {
+    const env = { ...process.env, EPOCHS: process.env.TFJS_EPOCHS ?? "1" };
+    rows.push(
+      ...runAnchor(
+        `tfjs-${backend}`,
+        process.execPath,
+        [join(dir, "tfjs_mlp.mjs"), backend],
+        tfjs,
+        env,
+      ),
+    );
+  }
+  return rows;
+}
+
+/** ours / theirs for throughputs, theirs / ours for latency: > 1 means we are faster. */
+function ratios(mine: Row[], theirs: Row[]): void {
+  for (const a of theirs) {
+    const m = mine.find((r) => r.case === a.case);
+    if (!m) continue;
+    const out: Row = { case: a.case as string, ratio_vs: a.engine as string };
+    for (const key of ["samples_per_s", "batch256_samples_per_s"]) {
+      if (typeof a[key] === "number" && typeof m[key] === "number") {
+        out[`${key}_ratio`] = +((m[key] as number) / (a[key] as number)).toFixed(3);
+      }
+    }
+    if (typeof a.batch1_us === "number" && typeof m.batch1_us === "number") {
+      out.batch1_speedup = +(a.batch1_us / m.batch1_us).toFixed(3);
+    }
+    for (const key of ["test_acc", "mse"]) if (a[key] !== undefined) out[`their_${key}`] = a[key]!;
+    emit(out);
+  }
+}
+
+const mine = await ours();
+if (process.env.ANCHORS === "1") ratios(mine, anchors());

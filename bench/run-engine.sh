@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm run bench:engine — the engine benchmark on Fashion-MNIST (see bench/engine.ts).
+#   EPOCHS=5        epochs of the Fashion-MNIST training case
+#   ANCHORS=1       also run the PyTorch (1 thread) and TF.js anchors in the same run, and print ratios
+#   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/node24.sh
+data="${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}"
+if [ ! -f "$data/train-images-idx3-ubyte.gz" ]; then
+  echo "bench:engine: Fashion-MNIST not found in $data." >&2
+  echo "Install it with: apt-get install dataset-fashion-mnist   (or set FMNIST_DIR)" >&2
+  exit 1
+fi
+exec node --disable-warning=ExperimentalWarning bench/engine.ts "$@"
