@@ -89,6 +89,9 @@ export function problemType(code: ErrorCode): string {
 export interface AppErrorOptions {
   errors?: FieldIssue[];
   cause?: unknown;
+  /** Only for an HTTP status no code covers (a 4xx fastify raises, say); keeps the code's gRPC status. */
+  status?: number;
+  title?: string;
 }
 
 export class AppError extends Error {
@@ -104,9 +107,9 @@ export class AppError extends Error {
     this.name = "AppError";
     const spec = ERROR_CODES[code];
     this.code = code;
-    this.statusCode = spec.status;
+    this.statusCode = options.status ?? spec.status;
     this.grpcCode = spec.grpc;
-    this.title = spec.title;
+    this.title = options.title ?? spec.title;
     this.errors = options.errors ?? [];
   }
 
@@ -122,7 +125,7 @@ export function isAppError(value: unknown): value is AppError {
 
 export function validationError(
   errors: FieldIssue[],
-  message = "The request has invalid fields; see errors for each one.",
+  message = "Invalid request; see errors for each field.",
 ): AppError {
   return new AppError("VALIDATION_FAILED", message, { errors });
 }

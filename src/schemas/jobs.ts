@@ -23,6 +23,8 @@ export const epochMetricsSchema = z.object({
   accuracy: metricValue.optional(),
   valLoss: metricValue.optional(),
   valAccuracy: metricValue.optional(),
+  mae: metricValue.optional(),
+  valMae: metricValue.optional(),
 });
 export type EpochMetrics = z.output<typeof epochMetricsSchema>;
 
@@ -35,8 +37,10 @@ export const jobSchema = z.object({
   progress: z.object({ epoch: z.int(), epochs: z.int() }),
   /** The latest epoch's metrics; null before the first epoch ends. */
   metrics: epochMetricsSchema.nullable(),
-  /** Why a job failed (or was cancelled); null otherwise. */
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** True once cancel was asked for; a running job stops at its next epoch boundary. */
+  cancelRequested: z.boolean(),
+  /** Why the job failed; null otherwise. */
+  error: z.string().nullable(),
   createdAt: isoDateTime,
   startedAt: isoDateTime.nullable(),
   finishedAt: isoDateTime.nullable(),
@@ -74,6 +78,12 @@ export type JobPage = z.output<typeof jobPageSchema>;
 
 export const jobMetricsSchema = z.object({
   jobId: uuid,
-  epochs: z.array(epochMetricsSchema.extend({ epoch: z.int() })),
+  epochs: z.array(
+    epochMetricsSchema.extend({
+      epoch: z.int(),
+      learningRate: metricValue.optional(),
+      durationMs: z.number(),
+    }),
+  ),
 });
 export type JobMetrics = z.output<typeof jobMetricsSchema>;

@@ -1,11 +1,15 @@
 /**
  * Trained models: a name with numbered versions, one version per training job. Predict uses the
- * newest succeeded version unless asked for another.
+ * newest ready version unless asked for another.
  */
 import { z } from "zod";
 import { ACTIVATIONS, INITIALIZERS, LOSSES } from "../engine/spec.ts";
 import { isoDateTime, modelName, strictObject } from "./common.ts";
-import { epochMetricsSchema, jobStatusSchema } from "./jobs.ts";
+import { epochMetricsSchema } from "./jobs.ts";
+
+/** pending (queued) -> training -> ready | failed | cancelled; only ready versions predict. */
+export const VERSION_STATUSES = ["pending", "training", "ready", "failed", "cancelled"] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
 export const modelParamsSchema = strictObject({ name: modelName });
 
@@ -24,14 +28,13 @@ export const networkViewSchema = z.object({
 export const modelVersionSchema = z.object({
   version: z.int(),
   jobId: z.uuid(),
-  /** The status of the job that trains this version; only succeeded versions predict. */
-  status: jobStatusSchema,
+  status: z.enum(VERSION_STATUSES),
   network: networkViewSchema,
   loss: z.enum(LOSSES),
   parameters: z.int(),
   /** The seed actually used, so the version can be trained again bit for bit. */
   seed: z.int(),
-  /** Final metrics; null until training succeeded. */
+  /** Final metrics; null until the version is ready. */
   metrics: epochMetricsSchema.nullable(),
   createdAt: isoDateTime,
   trainedAt: isoDateTime.nullable(),
@@ -40,7 +43,7 @@ export type ModelVersion = z.output<typeof modelVersionSchema>;
 
 export const modelSummarySchema = z.object({
   name: z.string(),
-  /** Newest succeeded version, what predict uses by default; null if none succeeded yet. */
+  /** Newest ready version, what predict uses by default; null if none is ready yet. */
   latestVersion: z.int().nullable(),
   versionCount: z.int(),
   createdAt: isoDateTime,

@@ -16,7 +16,7 @@ import {
 export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredictRows">) {
   return strictObject({
     model: modelName,
-    /** Omit for the newest succeeded version. */
+    /** Omit for the newest ready version. */
     version: modelVersion.optional(),
     inputs: matrix(limits.maxPredictRows),
   }).superRefine((req, ctx) => {

@@ -158,7 +158,7 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     inputs: matrix(limits.maxRows),
     targets: matrix(limits.maxRows).optional(),
     labels: z
-      .array(z.int().min(0, "must be a class index >= 0"))
+      .array(z.int("must be a whole-number class index").min(0, "must be a class index >= 0"))
       .min(1, "needs at least one label")
       .max(limits.maxRows, `has more than ${limits.maxRows} labels, the limit per request`)
       .optional(),

@@ -1,0 +1,139 @@
+/**
+ * The REST transport as a function: buildApp returns a ready-to-inject fastify instance and
+ * never listens, so tests drive it with `app.inject()` and main.ts decides where it listens.
+ * The application itself is one plugin (`restApi`), which main.ts or a later composition can
+ * register next to other plugins (gRPC gateway, metrics) under the same error handling.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyPluginAsync, LogController } from "fastify";
+import fp from "fastify-plugin";
+import {
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Config } from "../config.ts";
+import { AppError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { problemSchema } from "../schemas/problem.ts";
+import { createRequestSchemas } from "../schemas/requests.ts";
+import type { Services } from "../services/types.ts";
+import { useJsonBodies } from "./json-parser.ts";
+import { handleError, sendProblem } from "./problem.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { predictRoutes } from "./routes/predict.ts";
+import { trainRoutes } from "./routes/train.ts";
+import { zodValidatorCompiler } from "./validator.ts";
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  services: Services;
+}
+
+export const REQUEST_ID_HEADER = "x-request-id";
+
+// A client's request id is echoed and logged, so only plain tokens are trusted.
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers[REQUEST_ID_HEADER];
+  return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+// Probes and the docs UI would drown the log at info level.
+const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs"];
+
+const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services }) => {
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  useJsonBodies(app);
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const quiet = QUIET_PREFIXES.some((prefix) => request.url.startsWith(prefix));
+    request.log[quiet ? "debug" : "info"](
+      {
+        method: request.method,
+        url: request.url,
+        route: request.routeOptions.url,
+        statusCode: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      "request",
+    );
+  });
+
+  app.setErrorHandler(handleError(config.limits.bodyLimitBytes));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new AppError(
+        "NOT_FOUND",
+        `No route matches ${request.method} ${request.url.split("?")[0]}; the API is described at /docs.`,
+      ),
+    ),
+  );
+
+  // Named schemas become OpenAPI components; a per-app registry, because every app builds its
+  // own limit-dependent schemas and ids must be unique within a registry.
+  const registry = z.registry<{ id?: string }>();
+  const schemas = createRequestSchemas(config.limits);
+  registry.add(schemas.trainRequest, { id: "TrainRequest" });
+  registry.add(schemas.predictRequest, { id: "PredictRequest" });
+  registry.add(problemSchema, { id: "Problem" });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "nnserve",
+        description:
+          "Train feedforward neural networks as queued jobs and serve their predictions. Every error is application/problem+json (RFC 9457).",
+        version: "0.1.0",
+      },
+      tags: [
+        { name: "training", description: "Submit and follow training jobs" },
+        { name: "prediction", description: "Run trained models" },
+        { name: "models", description: "Trained models and their versions" },
+        { name: "health", description: "Liveness and readiness probes" },
+      ],
+    },
+    transform: createJsonSchemaTransform({ skipList: [], schemaRegistry: registry }),
+    transformObject: createJsonSchemaTransformObject({ schemaRegistry: registry }),
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+
+  const routeOptions = { services, schemas };
+  await app.register(trainRoutes, routeOptions);
+  await app.register(jobRoutes, routeOptions);
+  await app.register(predictRoutes, routeOptions);
+  await app.register(modelRoutes, routeOptions);
+  await app.register(healthRoutes, routeOptions);
+};
+
+/** The REST API as a plugin that shares its error handling with the instance it joins. */
+export const restApiPlugin = fp(restApi, { name: "nnserve-rest", fastify: "5.x" });
+
+export function buildApp(options: AppOptions) {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.config.limits.bodyLimitBytes,
+    genReqId: requestId,
+    // One line per request, written by the onResponse hook above.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "reqId" }),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.register(restApiPlugin, options);
+  return app;
+}
+
+export type App = ReturnType<typeof buildApp>;

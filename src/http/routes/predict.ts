@@ -1,0 +1,23 @@
+/** POST /predict: run a trained model on a batch of rows. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { predictResponseSchema } from "../../schemas/predict.ts";
+import { problems, type RouteOptions } from "./shared.ts";
+
+export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
+  app,
+  { services, schemas },
+) => {
+  app.post(
+    "/predict",
+    {
+      schema: {
+        operationId: "predict",
+        tags: ["prediction"],
+        summary: "Outputs (and classes, for classifiers) of a model version for each input row",
+        body: schemas.predictRequest,
+        response: { 200: predictResponseSchema, ...problems(400, 404, 409, 413, 415, 503) },
+      },
+    },
+    async (request) => services.prediction.predict(request.body),
+  );
+};

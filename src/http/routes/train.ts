@@ -1,0 +1,45 @@
+/** POST /train: queue a training job; Idempotency-Key makes a retried submit safe. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { trainAcceptedSchema } from "../../schemas/train.ts";
+import { problems, type RouteOptions } from "./shared.ts";
+
+const headers = z.looseObject({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
+    .optional()
+    .describe("Retrying with the same key returns the first job (200) instead of a new one"),
+});
+
+export const trainRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
+  app,
+  { services, schemas },
+) => {
+  app.post(
+    "/train",
+    {
+      schema: {
+        operationId: "train",
+        tags: ["training"],
+        summary: "Queue a training job for the next version of a model",
+        headers,
+        body: schemas.trainRequest,
+        response: {
+          200: trainAcceptedSchema.describe("The job first created with this Idempotency-Key"),
+          202: trainAcceptedSchema.describe("Queued; follow it at the Location URL"),
+          ...problems(400, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const idempotencyKey = request.headers["idempotency-key"];
+      const { job, created } = await services.training.submit(
+        request.body,
+        idempotencyKey === undefined ? {} : { idempotencyKey },
+      );
+      reply.code(created ? 202 : 200).header("location", `/jobs/${job.id}`);
+      return { jobId: job.id, model: job.model, version: job.version, status: job.status };
+    },
+  );
+};

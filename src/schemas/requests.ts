@@ -1,0 +1,16 @@
+/**
+ * The request schemas whose rules depend on configured limits, built once per process (or per
+ * test app) and shared by the REST routes and the gRPC handlers.
+ */
+import type { RequestLimits } from "./common.ts";
+import { createPredictRequestSchema } from "./predict.ts";
+import { createTrainRequestSchema } from "./train.ts";
+
+export function createRequestSchemas(limits: RequestLimits) {
+  return {
+    trainRequest: createTrainRequestSchema(limits),
+    predictRequest: createPredictRequestSchema(limits),
+  };
+}
+
+export type RequestSchemas = ReturnType<typeof createRequestSchemas>;
