@@ -178,7 +178,8 @@ export function internalError(message = "An internal error occurred.", cause?: u
   return new AppError("INTERNAL", message, { cause });
 }
 
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+// Dashes are allowed so header names read naturally (`idempotency-key`).
+const IDENTIFIER = /^[A-Za-z_$][\w$-]*$/;
 
 /** ["data", "inputs", 3, 2] -> "data.inputs[3][2]"; the empty path (the whole body) is "". */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -50,7 +50,8 @@ describe("field paths", () => {
     expect(formatPath(["network", "layers", 1, "units"])).toBe("network.layers[1].units");
     expect(formatPath(["data", "inputs", 3, 2])).toBe("data.inputs[3][2]");
     expect(formatPath([])).toBe("");
-    expect(formatPath(["headers", "idempotency-key"])).toBe('headers["idempotency-key"]');
+    expect(formatPath(["headers", "idempotency-key"])).toBe("headers.idempotency-key");
+    expect(formatPath(["a b"])).toBe('["a b"]');
   });
 
   it("converts JSON pointers from other validators", () => {

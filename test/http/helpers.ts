@@ -48,3 +48,27 @@ export const xorRequest = () => ({
     targets: [[0], [1], [1], [0]],
   },
 });
+
+import type { LightMyRequestResponse } from "fastify";
+import { expect } from "vitest";
+import type { Problem } from "../../src/schemas/problem.ts";
+
+/** Asserts an RFC 9457 problem response and returns its body. */
+export function expectProblem(
+  response: LightMyRequestResponse,
+  status: number,
+  code: string,
+): Problem {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers["content-type"]).toBe("application/problem+json; charset=utf-8");
+  const body = response.json() as Problem;
+  expect(body).toMatchObject({
+    type: `https://nnserve.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+    code,
+    requestId: response.headers["x-request-id"],
+  });
+  return body;
+}
