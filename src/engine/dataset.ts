@@ -121,7 +121,7 @@ function checkLabel(v: unknown, field: string, classes?: number): number {
 /**
  * Checks a Dataset against a network's shape and a loss: buffer types and lengths, finite
  * values, target ranges (binaryCrossentropy: [0, 1]; categoricalCrossentropy: >= 0) and label
- * range. `minRows` is 1 for training and evaluation.
+ * range. `minRows` is 1 for training and evaluation. Fields are prefixed by `field` (none if "").
  */
 export function checkDataset(
   data: unknown,
@@ -130,16 +130,15 @@ export function checkDataset(
   field: string,
   minRows = 1,
 ): Dataset {
-  if (!isRecord(data))
-    throw new EngineError(field, `must be a dataset object, got ${describe(data)}`);
+  if (!isRecord(data)) {
+    throw new EngineError(field || "data", `must be a dataset object, got ${describe(data)}`);
+  }
+  const p = field === "" ? "" : `${field}.`;
   const rows = data.rows;
   if (typeof rows !== "number" || !Number.isInteger(rows) || rows < minRows) {
-    throw new EngineError(
-      `${field}.rows`,
-      `must be an integer >= ${minRows}, got ${describe(rows)}`,
-    );
+    throw new EngineError(`${p}rows`, `must be an integer >= ${minRows}, got ${describe(rows)}`);
   }
-  const inputs = checkMatrix(data.inputs, `${field}.inputs`, rows, shape.inputs, "inputs");
+  const inputs = checkMatrix(data.inputs, `${p}inputs`, rows, shape.inputs, "inputs");
   const out: Dataset = { inputs, rows };
   if (loss === undefined) return out;
   const info = LOSS_INFO[loss];
@@ -147,27 +146,27 @@ export function checkDataset(
     const labels = data.labels;
     if (!(labels instanceof Int32Array)) {
       throw new EngineError(
-        `${field}.labels`,
+        `${p}labels`,
         `${loss} needs class indices as an Int32Array (one per row), got ${describe(labels)}`,
       );
     }
     if (labels.length !== rows) {
       throw new EngineError(
-        `${field}.labels`,
+        `${p}labels`,
         `must hold one label per row (${rows}), got ${labels.length}`,
       );
     }
-    for (let i = 0; i < rows; i++) checkLabel(labels[i], `${field}.labels[${i}]`, shape.outputs);
+    for (let i = 0; i < rows; i++) checkLabel(labels[i], `${p}labels[${i}]`, shape.outputs);
     out.labels = labels;
     return out;
   }
-  const targets = checkMatrix(data.targets, `${field}.targets`, rows, shape.outputs, "outputs");
+  const targets = checkMatrix(data.targets, `${p}targets`, rows, shape.outputs, "outputs");
   if (loss === "binaryCrossentropy" || loss === "categoricalCrossentropy") {
     const max = loss === "binaryCrossentropy" ? 1 : Infinity;
     for (let i = 0; i < targets.length; i++) {
       const v = targets[i];
       if (v < 0 || v > max) {
-        const where = `${field}.targets[${Math.floor(i / shape.outputs)}][${i % shape.outputs}]`;
+        const where = `${p}targets[${Math.floor(i / shape.outputs)}][${i % shape.outputs}]`;
         const range = max === 1 ? "between 0 and 1" : ">= 0";
         throw new EngineError(where, `must be ${range} for ${loss}, got ${v}`);
       }

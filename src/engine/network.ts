@@ -185,7 +185,7 @@ export class Network {
 
   /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
   predict(inputs: Float32Array, rows: number): Float32Array {
-    const data = checkDataset({ inputs, rows }, this, undefined, "data", 0);
+    const data = checkDataset({ inputs, rows }, this, undefined, "", 0);
     const out = new Float32Array(rows * this.outputs);
     const chunk = this.chunkRows(rows);
     for (let start = 0; start < rows; start += chunk) {
