@@ -12,15 +12,13 @@ import Fastify, { type FastifyPluginAsync, LogController } from "fastify";
 import fp from "fastify-plugin";
 import {
   createJsonSchemaTransform,
-  createJsonSchemaTransformObject,
+  jsonSchemaTransformObject,
   serializerCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import { z } from "zod";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { problemSchema } from "../schemas/problem.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
@@ -84,13 +82,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services }
     ),
   );
 
-  // Named schemas become OpenAPI components; a per-app registry, because every app builds its
-  // own limit-dependent schemas and ids must be unique within a registry.
-  const registry = z.registry<{ id?: string }>();
   const schemas = createRequestSchemas(config.limits);
-  registry.add(schemas.trainRequest, { id: "TrainRequest" });
-  registry.add(schemas.predictRequest, { id: "PredictRequest" });
-  registry.add(problemSchema, { id: "Problem" });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -108,8 +100,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services }
         { name: "health", description: "Liveness and readiness probes" },
       ],
     },
-    transform: createJsonSchemaTransform({ skipList: [], schemaRegistry: registry }),
-    transformObject: createJsonSchemaTransformObject({ schemaRegistry: registry }),
+    // The view schemas carry ids in zod's global registry and become components; the
+    // limit-dependent request schemas are built per app and stay inline.
+    transform: createJsonSchemaTransform({ skipList: [] }),
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 

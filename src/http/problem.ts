@@ -5,7 +5,6 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import {
   AppError,
   type ErrorCode,
@@ -15,6 +14,7 @@ import {
   payloadTooLarge,
   pointerToPath,
   problemType,
+  unavailable,
   unsupportedMediaType,
   validationError,
 } from "../errors.ts";
@@ -45,9 +45,8 @@ export function toAppError(error: unknown, request: FastifyRequest, bodyLimit: n
 
   // Routes validated by another compiler (Ajv, or the library's zod compiler) still get paths.
   if (Array.isArray(err.validation)) {
-    const issues = hasZodFastifySchemaValidationErrors(error) ? error.validation : err.validation;
     return validationError(
-      issues.map((issue) => ({
+      err.validation.map((issue) => ({
         path: pointerToPath(issue.instancePath ?? ""),
         message: issue.message ?? "is invalid",
       })),
@@ -75,7 +74,12 @@ export function toAppError(error: unknown, request: FastifyRequest, bodyLimit: n
       title: STATUS_CODES[status] ?? "Client error",
     });
   }
-  return internalError(undefined, error);
+  // Load shedding (@fastify/under-pressure) raises 503s that are meant to be read.
+  if (status === 503)
+    return unavailable(err.message || "Service unavailable; retry shortly.", error);
+  return status > 500 && status < 600
+    ? new AppError("INTERNAL", "An internal error occurred.", { cause: error, status })
+    : internalError(undefined, error);
 }
 
 export function problemBody(error: AppError, request: FastifyRequest): Problem {

@@ -8,10 +8,12 @@ export const checkResultSchema = z.object({
   latencyMs: z.number().optional(),
 });
 
-export const readinessSchema = z.object({
-  ready: z.boolean(),
-  checks: z.record(z.string(), checkResultSchema),
-});
+export const readinessSchema = z
+  .object({
+    ready: z.boolean(),
+    checks: z.record(z.string(), checkResultSchema),
+  })
+  .meta({ id: "Readiness" });
 export type ReadinessReport = z.output<typeof readinessSchema>;
 
 export const livenessSchema = z.object({ status: z.literal("ok") });

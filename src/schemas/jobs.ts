@@ -18,33 +18,37 @@ export const jobStatusSchema = z.enum(JOB_STATUSES);
 /** A metric is null when it was not finite (the training diverged). */
 const metricValue = z.number().nullable();
 
-export const epochMetricsSchema = z.object({
-  loss: metricValue,
-  accuracy: metricValue.optional(),
-  valLoss: metricValue.optional(),
-  valAccuracy: metricValue.optional(),
-  mae: metricValue.optional(),
-  valMae: metricValue.optional(),
-});
+export const epochMetricsSchema = z
+  .object({
+    loss: metricValue,
+    accuracy: metricValue.optional(),
+    valLoss: metricValue.optional(),
+    valAccuracy: metricValue.optional(),
+    mae: metricValue.optional(),
+    valMae: metricValue.optional(),
+  })
+  .meta({ id: "EpochMetrics" });
 export type EpochMetrics = z.output<typeof epochMetricsSchema>;
 
-export const jobSchema = z.object({
-  id: uuid,
-  model: z.string(),
-  version: z.int(),
-  status: jobStatusSchema,
-  attempts: z.int(),
-  progress: z.object({ epoch: z.int(), epochs: z.int() }),
-  /** The latest epoch's metrics; null before the first epoch ends. */
-  metrics: epochMetricsSchema.nullable(),
-  /** True once cancel was asked for; a running job stops at its next epoch boundary. */
-  cancelRequested: z.boolean(),
-  /** Why the job failed; null otherwise. */
-  error: z.string().nullable(),
-  createdAt: isoDateTime,
-  startedAt: isoDateTime.nullable(),
-  finishedAt: isoDateTime.nullable(),
-});
+export const jobSchema = z
+  .object({
+    id: uuid,
+    model: z.string(),
+    version: z.int(),
+    status: jobStatusSchema,
+    attempts: z.int(),
+    progress: z.object({ epoch: z.int(), epochs: z.int() }),
+    /** The latest epoch's metrics; null before the first epoch ends. */
+    metrics: epochMetricsSchema.nullable(),
+    /** True once cancel was asked for; a running job stops at its next epoch boundary. */
+    cancelRequested: z.boolean(),
+    /** Why the job failed; null otherwise. */
+    error: z.string().nullable(),
+    createdAt: isoDateTime,
+    startedAt: isoDateTime.nullable(),
+    finishedAt: isoDateTime.nullable(),
+  })
+  .meta({ id: "Job" });
 export type Job = z.output<typeof jobSchema>;
 
 export const jobParamsSchema = strictObject({ id: uuid });
@@ -69,21 +73,25 @@ export const jobListQuerySchema = strictObject({
 });
 export type JobListQuery = z.output<typeof jobListQuerySchema>;
 
-export const jobPageSchema = z.object({
-  items: z.array(jobSchema),
-  /** Null on the last page. */
-  nextCursor: z.string().nullable(),
-});
+export const jobPageSchema = z
+  .object({
+    items: z.array(jobSchema),
+    /** Null on the last page. */
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: "JobPage" });
 export type JobPage = z.output<typeof jobPageSchema>;
 
-export const jobMetricsSchema = z.object({
-  jobId: uuid,
-  epochs: z.array(
-    epochMetricsSchema.extend({
-      epoch: z.int(),
-      learningRate: metricValue.optional(),
-      durationMs: z.number(),
-    }),
-  ),
-});
+export const jobMetricsSchema = z
+  .object({
+    jobId: uuid,
+    epochs: z.array(
+      epochMetricsSchema.extend({
+        epoch: z.int(),
+        learningRate: metricValue.optional(),
+        durationMs: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: "JobMetrics" });
 export type JobMetrics = z.output<typeof jobMetricsSchema>;

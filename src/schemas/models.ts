@@ -25,36 +25,42 @@ export const networkViewSchema = z.object({
   ),
 });
 
-export const modelVersionSchema = z.object({
-  version: z.int(),
-  jobId: z.uuid(),
-  status: z.enum(VERSION_STATUSES),
-  network: networkViewSchema,
-  loss: z.enum(LOSSES),
-  parameters: z.int(),
-  /** The seed actually used, so the version can be trained again bit for bit. */
-  seed: z.int(),
-  /** Final metrics; null until the version is ready. */
-  metrics: epochMetricsSchema.nullable(),
-  createdAt: isoDateTime,
-  trainedAt: isoDateTime.nullable(),
-});
+export const modelVersionSchema = z
+  .object({
+    version: z.int(),
+    jobId: z.uuid(),
+    status: z.enum(VERSION_STATUSES),
+    network: networkViewSchema,
+    loss: z.enum(LOSSES),
+    parameters: z.int(),
+    /** The seed actually used, so the version can be trained again bit for bit. */
+    seed: z.int(),
+    /** Final metrics; null until the version is ready. */
+    metrics: epochMetricsSchema.nullable(),
+    createdAt: isoDateTime,
+    trainedAt: isoDateTime.nullable(),
+  })
+  .meta({ id: "ModelVersion" });
 export type ModelVersion = z.output<typeof modelVersionSchema>;
 
-export const modelSummarySchema = z.object({
-  name: z.string(),
-  /** Newest ready version, what predict uses by default; null if none is ready yet. */
-  latestVersion: z.int().nullable(),
-  versionCount: z.int(),
-  createdAt: isoDateTime,
-  updatedAt: isoDateTime,
-});
+export const modelSummarySchema = z
+  .object({
+    name: z.string(),
+    /** Newest ready version, what predict uses by default; null if none is ready yet. */
+    latestVersion: z.int().nullable(),
+    versionCount: z.int(),
+    createdAt: isoDateTime,
+    updatedAt: isoDateTime,
+  })
+  .meta({ id: "ModelSummary" });
 export type ModelSummary = z.output<typeof modelSummarySchema>;
 
-export const modelSchema = modelSummarySchema.extend({
-  versions: z.array(modelVersionSchema),
-});
+export const modelSchema = modelSummarySchema
+  .extend({ versions: z.array(modelVersionSchema) })
+  .meta({ id: "Model" });
 export type Model = z.output<typeof modelSchema>;
 
-export const modelListSchema = z.object({ items: z.array(modelSummarySchema) });
+export const modelListSchema = z
+  .object({ items: z.array(modelSummarySchema) })
+  .meta({ id: "ModelList" });
 export type ModelList = z.output<typeof modelListSchema>;

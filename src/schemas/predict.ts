@@ -38,14 +38,16 @@ export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredi
 export type PredictRequestSchema = ReturnType<typeof createPredictRequestSchema>;
 export type PredictRequest = z.output<PredictRequestSchema>;
 
-export const predictResponseSchema = z.object({
-  model: z.string(),
-  version: z.int(),
-  /** One row of output-layer values per input row. */
-  outputs: z.array(z.array(z.number())),
-  /** For classifiers: the predicted class index of each row. */
-  classes: z.array(z.int()).optional(),
-});
+export const predictResponseSchema = z
+  .object({
+    model: z.string(),
+    version: z.int(),
+    /** One row of output-layer values per input row. */
+    outputs: z.array(z.array(z.number())),
+    /** For classifiers: the predicted class index of each row. */
+    classes: z.array(z.int()).optional(),
+  })
+  .meta({ id: "PredictResponse" });
 export type PredictResponse = z.output<typeof predictResponseSchema>;
 
 /** Field issues for rows whose width is not the model's input width (at most 10 listed). */

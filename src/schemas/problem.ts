@@ -20,5 +20,5 @@ export const problemSchema = z
     requestId: z.string(),
     errors: z.array(fieldIssueSchema).optional(),
   })
-  .meta({ description: "RFC 9457 problem details (application/problem+json)" });
+  .meta({ id: "Problem", description: "RFC 9457 problem details (application/problem+json)" });
 export type Problem = z.output<typeof problemSchema>;

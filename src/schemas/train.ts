@@ -370,10 +370,12 @@ export type TrainRequest = z.output<TrainRequestSchema>;
 /** What a client may send (defaults optional). */
 export type TrainRequestInput = z.input<TrainRequestSchema>;
 
-export const trainAcceptedSchema = z.object({
-  jobId: z.uuid(),
-  model: z.string(),
-  version: z.int(),
-  status: jobStatusSchema,
-});
+export const trainAcceptedSchema = z
+  .object({
+    jobId: z.uuid(),
+    model: z.string(),
+    version: z.int(),
+    status: jobStatusSchema,
+  })
+  .meta({ id: "TrainAccepted" });
 export type TrainAccepted = z.output<typeof trainAcceptedSchema>;

@@ -133,10 +133,19 @@ describe("OpenAPI", () => {
       ].sort(),
     );
     const train = doc.paths["/train"].post;
-    expect(train.requestBody.content["application/json"].schema).toEqual({
-      $ref: "#/components/schemas/TrainRequestInput",
+    const body = train.requestBody.content["application/json"].schema;
+    expect(Object.keys(body.properties)).toEqual([
+      "model",
+      "network",
+      "loss",
+      "optimizer",
+      "training",
+      "data",
+    ]);
+    expect(body.additionalProperties).toBe(false);
+    expect(train.responses["202"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/TrainAccepted",
     });
-    expect(doc.components.schemas.TrainRequestInput.properties.network).toBeDefined();
     expect(train.responses["400"].content["application/problem+json"]).toBeDefined();
     expect(train.parameters).toContainEqual(
       expect.objectContaining({ in: "header", name: "idempotency-key" }),
@@ -148,5 +157,25 @@ describe("OpenAPI", () => {
     const response = await app.inject({ method: "GET", url: "/docs/" });
     expect(response.statusCode).toBe(200);
     expect(response.headers["content-type"]).toContain("text/html");
+  });
+});
+
+describe("errors raised by fastify plugins", () => {
+  it("keeps the status of a fastify 4xx and hides a plain 5xx", async () => {
+    const { app } = setup();
+    app.get("/teapot", async () => {
+      throw Object.assign(new Error("Too many requests, slow down"), { statusCode: 429 });
+    });
+    app.get("/shed", async () => {
+      throw Object.assign(new Error("Service Unavailable"), { statusCode: 503 });
+    });
+    app.get("/boom", async () => {
+      throw Object.assign(new Error("pool exhausted: 10.0.0.7"), { statusCode: 502 });
+    });
+    expectProblem(await app.inject({ url: "/teapot" }), 429, "TOO_MANY_REQUESTS");
+    expectProblem(await app.inject({ url: "/shed" }), 503, "UNAVAILABLE");
+    const hidden = await app.inject({ url: "/boom" });
+    expectProblem(hidden, 502, "INTERNAL");
+    expect(hidden.body).not.toContain("10.0.0.7");
   });
 });
