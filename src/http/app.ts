@@ -1,7 +1,7 @@
 /**
  * The REST transport as a function: buildApp returns a ready-to-inject fastify instance and
  * never listens, so tests drive it with `app.inject()` and main.ts decides where it listens.
- * The application itself is one plugin (`restApi`), which main.ts or a later composition can
+ * The application itself is one plugin (`restApiPlugin`), which main.ts or a later composition can
  * register next to other plugins (gRPC gateway, metrics) under the same error handling.
  */
 import { randomUUID } from "node:crypto";
