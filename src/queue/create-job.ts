@@ -21,6 +21,8 @@ export interface CreateJobInput {
   maxAttempts?: number;
   /** Unique: a second job with the same key fails with Prisma's P2002, for the caller to map. */
   idempotencyKey?: string | null;
+  /** Digest of the creating request, compared when the idempotency key comes again. */
+  requestHash?: string | null;
   /** Not before this time (default: now). */
   runAt?: Date;
   data: TrainingDataInput[];

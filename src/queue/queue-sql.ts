@@ -44,6 +44,7 @@ const jobColumns = (t: string) => `
   ${t}.max_attempts AS "maxAttempts", ${t}.lease_owner AS "leaseOwner",
   ${t}.lease_expires_at AS "leaseExpiresAt", ${t}.cancel_requested AS "cancelRequested",
   ${t}.epoch, ${t}.epochs, ${t}.metrics, ${t}.error, ${t}.idempotency_key AS "idempotencyKey",
+  ${t}.request_hash AS "requestHash",
   ${t}.run_at AS "runAt", ${t}.created_at AS "createdAt", ${t}.started_at AS "startedAt",
   ${t}.finished_at AS "finishedAt", ${t}.updated_at AS "updatedAt"`;
 
@@ -114,7 +115,8 @@ WITH job AS (
    WHERE ${owned}
   RETURNING id, version_id
 ), version AS (
-  UPDATE model_versions SET weights = $3, metrics = $4::jsonb, status = 'ready', updated_at = now()
+  UPDATE model_versions
+     SET weights = $3, metrics = $4::jsonb, status = 'ready', trained_at = now(), updated_at = now()
     FROM job WHERE model_versions.id = job.version_id
 )
 SELECT id FROM job`;

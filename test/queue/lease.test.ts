@@ -148,6 +148,23 @@ describe("a worker's progress", () => {
     ]);
   });
 
+  it("keeps a diverged epoch's NaN loss in its row, and null in the job's latest metrics", async () => {
+    const { id } = await enqueueJob(db.prisma);
+    await queue.claimJob({ workerId: "w1", leaseMs: 60_000 });
+
+    await queue.recordEpoch(id, "w1", {
+      epoch: 1,
+      loss: Number.NaN,
+      valLoss: Infinity,
+      durationMs: 1,
+    });
+
+    const row = await db.prisma.epochMetric.findFirstOrThrow({ where: { jobId: id } });
+    expect(row.loss).toBeNaN();
+    expect(row.valLoss).toBe(Infinity);
+    expect((await job(id)).metrics).toMatchObject({ loss: null, valLoss: null });
+  });
+
   it("starts a new attempt from scratch, forgetting the last attempt's epochs", async () => {
     const { id } = await enqueueJob(db.prisma);
     await queue.claimJob({ workerId: "w1", leaseMs: 60_000 });
@@ -177,6 +194,7 @@ describe("a worker's progress", () => {
     expect(done.finishedAt).toBeInstanceOf(Date);
     const version = await versionOf(id);
     expect(version).toMatchObject({ status: "ready", metrics: { loss: 0.1 } });
+    expect(version.trainedAt).toEqual(done.finishedAt);
     expect(bytesToFloat32(version.weights!)).toEqual(weights);
   });
 

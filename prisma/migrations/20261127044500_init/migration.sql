@@ -27,6 +27,7 @@ CREATE TABLE "model_versions" (
     "weights" BYTEA,
     "metrics" JSONB,
     "status" "version_status" NOT NULL DEFAULT 'pending',
+    "trained_at" TIMESTAMPTZ(3),
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -48,6 +49,7 @@ CREATE TABLE "training_jobs" (
     "metrics" JSONB,
     "error" TEXT,
     "idempotency_key" TEXT,
+    "request_hash" TEXT,
     "run_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "started_at" TIMESTAMPTZ(3),
@@ -109,6 +111,9 @@ CREATE INDEX "training_jobs_status_lease_expires_at_idx" ON "training_jobs"("sta
 
 -- CreateIndex
 CREATE INDEX "training_jobs_created_at_id_idx" ON "training_jobs"("created_at", "id");
+
+-- CreateIndex
+CREATE INDEX "training_jobs_status_created_at_id_idx" ON "training_jobs"("status", "created_at", "id");
 
 -- CreateIndex
 CREATE INDEX "training_jobs_version_id_idx" ON "training_jobs"("version_id");
