@@ -25,7 +25,9 @@ describe("activations compute their textbook formulas", () => {
   for (const [name, alpha, f] of cases) {
     it(`${name}${alpha === undefined ? "" : ` (alpha ${alpha})`}`, () => {
       const out = identityNeuron(name, alpha).predict(new Float32Array(Z), Z.length);
-      Z.forEach((z, i) => expect(out[i]).toBeCloseTo(f(z), 6));
+      Z.forEach((z, i) => {
+        expect(out[i]).toBeCloseTo(f(z), 6);
+      });
     });
   }
 
