@@ -68,6 +68,7 @@ export class Network {
   targets = 0;
   /** Class labels of the current batch (integers, so kept beside the arena). */
   labels = new Int32Array(0);
+  private buffers: LossBuffers = { z: 0, a: 0, t: 0, labels: this.labels, d: 0 };
 
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
   constructor(spec: NetworkSpec) {
@@ -132,6 +133,14 @@ export class Network {
     this.capacity = cap;
     this.slots = wantSlots;
     if (this.labels.length < cap) this.labels = new Int32Array(cap);
+    const h = this.head;
+    this.buffers = {
+      z: this.logits,
+      a: h.output,
+      t: this.targets,
+      labels: this.labels,
+      d: h.delta,
+    };
   }
 
   /** Forward pass over the `rows` rows already in the input buffer; returns A's offset. */
@@ -177,10 +186,9 @@ export class Network {
     }
   }
 
-  /** Buffers the loss functions read for a batch in the arena. */
+  /** Where the loss functions find a batch in the arena (kept, so training allocates nothing). */
   lossBuffers(): LossBuffers {
-    const h = this.head;
-    return { z: this.logits, a: h.output, t: this.targets, labels: this.labels, d: h.delta };
+    return this.buffers;
   }
 
   /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
