@@ -31,6 +31,8 @@ export interface JobRunnerOptions {
   loadTask(job: TrainingJob): Promise<Omit<TrainTask, "port">>;
   logger: Logger;
   leaseMs: number;
+  /** How often the lease is renewed (well under leaseMs) and cancellation looked for. */
+  heartbeatMs: number;
   /** How often to look for due jobs when no NOTIFY arrives (the source of truth). */
   pollMs: number;
   /** Delay before a job that failed for an unexpected reason runs again. */
@@ -62,7 +64,7 @@ interface Active {
 }
 
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
-  const { queue, pool, loadTask, leaseMs, pollMs, retryDelayMs = 1_000 } = options;
+  const { queue, pool, loadTask, leaseMs, heartbeatMs, pollMs, retryDelayMs = 1_000 } = options;
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = options.logger.child({ component: "job-runner", workerId });
   const active = new Map<string, Active>();
@@ -169,7 +171,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           jobLog.warn({ err: error }, "heartbeat failed");
         }
       },
-      Math.max(50, Math.floor(leaseMs / 3)),
+      heartbeatMs,
     );
 
     let outcome: TrainOutcome;
