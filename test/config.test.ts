@@ -21,7 +21,7 @@ describe("loadConfig", () => {
       port: 3000,
       databaseUrl: undefined,
       workers: defaultWorkers(),
-      jobs: { maxAttempts: 3, leaseMs: 30_000, heartbeatMs: 10_000 },
+      jobs: { maxAttempts: 3, leaseMs: 30_000, heartbeatMs: 2_000, pollMs: 2_000 },
       limits: { bodyLimitBytes: 64 * 1024 * 1024, predictInlineMaxRows: 256 },
     });
     expect(config.workers).toBeGreaterThanOrEqual(1);

@@ -1,0 +1,281 @@
+/**
+ * The job runner: claims training jobs from the queue while the pool has free threads, runs each
+ * in a worker thread, and writes what happens back to the queue as it happens.
+ *
+ * For every job it claims, it ends the attempt one way or another (the queue's rule):
+ *   - the engine finished          -> completeJob (weights and final metrics)
+ *   - the user cancelled           -> markCancelled (the epochs reached stay)
+ *   - we are shutting down         -> releaseJob, for another replica to start again
+ *   - the engine refused or diverged (deterministic: retrying cannot help) -> failJob
+ *   - anything else (a thread crashed, the database blipped) -> failJob with retry, so the job
+ *     runs again while it has attempts left
+ *   - the lease was lost (reclaimed after a stall, or the model deleted) -> stop, write nothing:
+ *     someone else owns the job now.
+ * If the process dies instead, the lease expires and reclaimExpired (run here by every replica)
+ * requeues or fails the job.
+ */
+
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Logger } from "pino";
+import { EngineError, type EpochMetrics, TrainingDivergedError } from "../engine/index.ts";
+import type { TrainingJob } from "../generated/prisma/client.ts";
+import type { WorkerPool } from "../workers/pool.ts";
+import type { TrainOutcome, TrainTask } from "../workers/tasks.ts";
+import type { JobQueue } from "./job-queue.ts";
+
+export interface JobRunnerOptions {
+  queue: JobQueue;
+  pool: WorkerPool;
+  /** Reads what the worker needs (network, settings, examples) for a claimed job. */
+  loadTask(job: TrainingJob): Promise<Omit<TrainTask, "port">>;
+  logger: Logger;
+  leaseMs: number;
+  /** How often the lease is renewed (well under leaseMs) and cancellation looked for. */
+  heartbeatMs: number;
+  /** How often to look for due jobs when no NOTIFY arrives (the source of truth). */
+  pollMs: number;
+  /** Delay before a job that failed for an unexpected reason runs again. */
+  retryDelayMs?: number;
+  workerId?: string;
+  /** Told after each job this runner finished (tests and metrics). */
+  onJobEnd?(jobId: string, outcome: JobEnd): void;
+}
+
+export type JobEnd = "succeeded" | "failed" | "retried" | "cancelled" | "released" | "lost";
+
+export interface JobRunner {
+  readonly workerId: string;
+  /** Jobs running in this process now. */
+  readonly running: number;
+  start(): void;
+  /** Looks for work now (a NOTIFY arrived). */
+  wake(): void;
+  /**
+   * Claims nothing more; waits up to graceMs for running jobs to finish, then stops them
+   * between batches and releases them back to the queue.
+   */
+  stop(graceMs: number): Promise<void>;
+}
+
+interface Active {
+  done: Promise<void>;
+  cancel(): void;
+}
+
+export function createJobRunner(options: JobRunnerOptions): JobRunner {
+  const { queue, pool, loadTask, leaseMs, heartbeatMs, pollMs, retryDelayMs = 1_000 } = options;
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const log = options.logger.child({ component: "job-runner", workerId });
+  const active = new Map<string, Active>();
+  let stopping = false;
+  let filling: Promise<void> | undefined;
+  let again = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let reclaimTimer: NodeJS.Timeout | undefined;
+
+  // One fill at a time; a wake during a fill makes it look once more rather than run twice.
+  function wake(): void {
+    if (stopping) return;
+    if (filling) {
+      again = true;
+      return;
+    }
+    filling = fill()
+      .catch((error: unknown) => log.error({ err: error }, "claiming jobs failed"))
+      .finally(() => {
+        filling = undefined;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  }
+
+  async function fill(): Promise<void> {
+    while (!stopping && active.size < pool.trainingThreads) {
+      const job = await queue.claimJob({ workerId, leaseMs });
+      if (!job) return;
+      startJob(job);
+    }
+  }
+
+  async function reclaim(): Promise<void> {
+    try {
+      const reclaimed = await queue.reclaimExpired();
+      for (const job of reclaimed) {
+        log.warn({ jobId: job.id, status: job.status }, "job lease expired; reclaimed");
+      }
+      if (reclaimed.some((job) => job.status === "queued")) wake();
+    } catch (error) {
+      log.error({ err: error }, "reclaiming expired leases failed");
+    }
+  }
+
+  function startJob(job: TrainingJob): void {
+    const jobLog = log.child({ jobId: job.id, attempt: job.attempts });
+    let cancelTraining = () => {};
+    let stopReason: "cancel" | "shutdown" | "lost" | undefined;
+    const stopWith = (reason: "cancel" | "shutdown" | "lost") => {
+      stopReason ??= reason;
+      cancelTraining();
+    };
+    const done = runJob(job, jobLog, {
+      setCancel: (cancel) => {
+        cancelTraining = cancel;
+        if (stopReason) cancel();
+      },
+      stopWith,
+      stopReason: () => stopReason,
+    })
+      .then((end) => {
+        jobLog.info({ end }, "job attempt ended");
+        options.onJobEnd?.(job.id, end);
+      })
+      .catch((error: unknown) => jobLog.error({ err: error }, "ending the job failed"))
+      .finally(() => {
+        active.delete(job.id);
+        wake();
+      });
+    active.set(job.id, { done, cancel: () => stopWith("shutdown") });
+  }
+
+  interface Control {
+    setCancel(cancel: () => void): void;
+    stopWith(reason: "cancel" | "shutdown" | "lost"): void;
+    stopReason(): "cancel" | "shutdown" | "lost" | undefined;
+  }
+
+  async function runJob(job: TrainingJob, jobLog: Logger, control: Control): Promise<JobEnd> {
+    jobLog.info({ epochs: job.epochs }, "job started");
+    let recorded = 0;
+    let writes = Promise.resolve();
+    const record = (metrics: EpochMetrics) => {
+      writes = writes.then(async () => {
+        if (metrics.epoch <= recorded || control.stopReason() === "lost") return;
+        const owned = await queue.recordEpoch(job.id, workerId, toStoredEpoch(metrics));
+        if (!owned) control.stopWith("lost");
+        recorded = metrics.epoch;
+      });
+      writes = writes.catch((error: unknown) => jobLog.warn({ err: error }, "epoch write failed"));
+    };
+
+    const heartbeat = setInterval(async () => {
+      try {
+        const beat = await queue.heartbeat(job.id, workerId, leaseMs);
+        if (!beat.owned) control.stopWith("lost");
+        else if (beat.cancelRequested) control.stopWith("cancel");
+      } catch (error) {
+        // The lease outlives a few missed beats; reclaimExpired settles a longer outage.
+        jobLog.warn({ err: error }, "heartbeat failed");
+      }
+    }, heartbeatMs);
+
+    let outcome: TrainOutcome;
+    try {
+      const task = await loadTask(job);
+      const training = pool.train(task, { onEpoch: record });
+      control.setCancel(training.cancel);
+      outcome = await training.result;
+      // The result can overtake the last epoch messages: record whatever has not been yet.
+      for (const metrics of outcome.history) record(metrics);
+      await writes;
+    } catch (error) {
+      clearInterval(heartbeat);
+      await writes;
+      if (control.stopReason() === "lost") return "lost";
+      const deterministic = error instanceof EngineError || error instanceof TrainingDivergedError;
+      const reason = error instanceof Error ? error.message : String(error);
+      jobLog.warn({ err: error, deterministic }, "job failed");
+      const status = await queue.failJob(job.id, workerId, reason, {
+        retry: !deterministic,
+        retryDelayMs,
+      });
+      if (status === null) return "lost";
+      return status === "queued" ? "retried" : "failed";
+    }
+    clearInterval(heartbeat);
+
+    const reason = control.stopReason();
+    if (reason === "lost") return "lost";
+    if (outcome.cancelled) {
+      if (reason === "shutdown") {
+        return (await queue.releaseJob(job.id, workerId)) === null ? "lost" : "released";
+      }
+      return (await queue.markCancelled(job.id, workerId)) ? "cancelled" : "lost";
+    }
+    const final = finalMetrics(outcome);
+    const completed = await queue.completeJob(job.id, workerId, {
+      weights: outcome.weights,
+      metrics: final,
+    });
+    return completed ? "succeeded" : "lost";
+  }
+
+  return {
+    workerId,
+    get running() {
+      return active.size;
+    },
+    start() {
+      log.info({ threads: pool.trainingThreads, leaseMs, pollMs }, "job runner started");
+      pollTimer = setInterval(wake, pollMs);
+      reclaimTimer = setInterval(reclaim, Math.max(100, Math.floor(leaseMs / 2)));
+      void reclaim();
+      wake();
+    },
+    wake,
+    async stop(graceMs) {
+      stopping = true;
+      clearInterval(pollTimer);
+      clearInterval(reclaimTimer);
+      await filling;
+      const all = () => Promise.all([...active.values()].map((a) => a.done));
+      if (active.size > 0) {
+        log.info({ running: active.size, graceMs }, "waiting for running jobs");
+        const timeout = new Promise<"timeout">((resolve) =>
+          setTimeout(resolve, graceMs, "timeout").unref(),
+        );
+        if ((await Promise.race([all(), timeout])) === "timeout") {
+          log.warn({ running: active.size }, "grace period over; releasing running jobs");
+          for (const a of active.values()) a.cancel();
+        }
+      }
+      await all();
+      log.info("job runner stopped");
+    },
+  };
+}
+
+/** Non-finite numbers have no JSON form: they are stored as null ("the training diverged"). */
+const finiteOrNull = (value: number | undefined) =>
+  value === undefined ? undefined : Number.isFinite(value) ? value : null;
+
+function toStoredEpoch(m: EpochMetrics) {
+  return {
+    epoch: m.epoch,
+    loss: m.loss,
+    valLoss: m.valLoss ?? null,
+    accuracy: m.accuracy ?? null,
+    valAccuracy: m.valAccuracy ?? null,
+    mae: m.mae ?? null,
+    valMae: m.valMae ?? null,
+    learningRate: m.learningRate,
+    durationMs: m.durationMs,
+  };
+}
+
+/** The version keeps the metrics of the weights it keeps: the best epoch's when restored. */
+function finalMetrics(outcome: TrainOutcome) {
+  const epoch = outcome.history[outcome.weightsEpoch - 1];
+  if (!epoch) return {};
+  return {
+    epoch: epoch.epoch,
+    loss: finiteOrNull(epoch.loss),
+    valLoss: finiteOrNull(epoch.valLoss),
+    accuracy: finiteOrNull(epoch.accuracy),
+    valAccuracy: finiteOrNull(epoch.valAccuracy),
+    mae: finiteOrNull(epoch.mae),
+    valMae: finiteOrNull(epoch.valMae),
+  };
+}

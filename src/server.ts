@@ -1,0 +1,135 @@
+/**
+ * The composition root as a function: config -> database -> queue, pool, services -> HTTP ->
+ * job runner, and the one ordered shutdown of all of it. main.ts adds only process concerns
+ * (signals, exit codes); tests start whole servers in-process with it.
+ */
+import type { Config } from "./config.ts";
+import { createDatabase } from "./db/client.ts";
+import { startEmbeddedPostgres } from "./db/embedded.ts";
+import { isUpToDate, migrate } from "./db/migrator.ts";
+import { buildApp } from "./http/app.ts";
+import type { Logger } from "./logger.ts";
+import { createJobQueue } from "./queue/job-queue.ts";
+import { createJobNotifier } from "./queue/notifier.ts";
+import { createJobRunner, type JobRunner } from "./queue/runner.ts";
+import { ModelCache } from "./services/model-cache.ts";
+import { createModelRegistry } from "./services/model-registry.ts";
+import { createPredictionService } from "./services/prediction-service.ts";
+import { createReadiness } from "./services/readiness.ts";
+import { createTrainingService } from "./services/training-service.ts";
+import { loadTrainingTask } from "./services/training-task.ts";
+import type { Services } from "./services/types.ts";
+import { createWorkerPool } from "./workers/pool.ts";
+
+export interface Nnserve {
+  /** Base URL of the REST API, e.g. http://127.0.0.1:3000. */
+  url: string;
+  databaseUrl: string;
+  services: Services;
+  runner: JobRunner;
+  /** Ordered, idempotent shutdown: see close() below. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** Take no jobs (an API-only replica, or tests that drive the queue themselves). */
+  runJobs?: boolean;
+}
+
+export async function startNnserve({
+  config,
+  logger,
+  runJobs = true,
+}: StartOptions): Promise<Nnserve> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres({ logger });
+      cleanups.push(embedded.stop);
+      databaseUrl = embedded.url;
+      logger.info("DATABASE_URL is unset: using an embedded Postgres under .data/postgres");
+    }
+    const db = createDatabase({ url: databaseUrl, logger, poolSize: 10 + config.workers * 2 });
+    cleanups.push(db.close);
+    await migrate({ pool: db.pool, logger });
+
+    const pool = createWorkerPool({ trainingThreads: config.workers, predictionThreads: 1 });
+    let poolUp = true;
+    cleanups.push(async () => {
+      poolUp = false;
+      await pool.close();
+    });
+
+    let shuttingDown = false;
+    const queue = createJobQueue({ pool: db.pool });
+    const cache = new ModelCache(config.modelCacheSize);
+    const services: Services = {
+      training: createTrainingService({ db, queue, maxAttempts: config.jobs.maxAttempts }),
+      prediction: createPredictionService({
+        db,
+        pool,
+        cache,
+        inlineMaxRows: config.limits.predictInlineMaxRows,
+      }),
+      models: createModelRegistry({ db, onDeleted: (name) => cache.dropModel(name) }),
+      readiness: createReadiness({
+        db,
+        migrated: () => isUpToDate({ pool: db.pool }),
+        poolUp: () => poolUp,
+        shuttingDown: () => shuttingDown,
+      }),
+    };
+
+    const runner = createJobRunner({
+      queue,
+      pool,
+      loadTask: (job) => loadTrainingTask(db, job),
+      logger,
+      leaseMs: config.jobs.leaseMs,
+      heartbeatMs: config.jobs.heartbeatMs,
+      pollMs: config.jobs.pollMs,
+    });
+    const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
+
+    const app = buildApp({ config, logger, services });
+    await app.listen({ host: config.host, port: config.port });
+    cleanups.push(() => app.close());
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+
+    if (runJobs) {
+      await notifier.start();
+      cleanups.push(() => notifier.stop());
+      runner.start();
+      cleanups.push(() => runner.stop(config.shutdownGraceMs));
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${port}`,
+      databaseUrl,
+      services,
+      runner,
+      // Readiness turns false first, so load balancers stop sending work; then, in reverse
+      // order of start: no new jobs claimed and running ones finished or released, HTTP closed
+      // after in-flight requests, the pool, the database, the embedded server.
+      close() {
+        shuttingDown = true;
+        closing ??= cleanup();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await cleanup().catch((cleanupError: unknown) =>
+      logger.error({ err: cleanupError }, "cleanup after a failed start failed"),
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Prediction: resolve the version (the newest ready one unless asked), load its network once
+ * into the cache, and run the rows: small batches right here, large ones in the worker pool so
+ * the event loop keeps serving.
+ */
+
+import type { Database } from "../db/client.ts";
+import type { NetworkSpec } from "../engine/index.ts";
+import { loadNetwork } from "../engine/index.ts";
+import { conflict, notFound, validationError } from "../errors.ts";
+import { checkInputWidth, type PredictRequest } from "../schemas/predict.ts";
+import { classifierKind } from "../schemas/train.ts";
+import type { WorkerPool } from "../workers/pool.ts";
+import type { LoadedModel, ModelCache } from "./model-cache.ts";
+import type { StoredTraining } from "./stored-training.ts";
+import type { PredictionService } from "./types.ts";
+
+export interface PredictionServiceDeps {
+  db: Database;
+  pool: WorkerPool;
+  cache: ModelCache;
+  /** Larger batches run in the worker pool. */
+  inlineMaxRows: number;
+}
+
+export function createPredictionService({
+  db,
+  pool,
+  cache,
+  inlineMaxRows,
+}: PredictionServiceDeps): PredictionService {
+  const { prisma } = db;
+
+  async function resolve(name: string, version: number | undefined): Promise<LoadedModel> {
+    // The name -> version lookup goes to the database every time, so a model deleted or
+    // retrained through another replica is seen at once; only the weights are cached.
+    const row = await prisma.modelVersion.findFirst({
+      where: {
+        model: { name },
+        ...(version === undefined ? { status: "ready" } : { version }),
+      },
+      orderBy: { version: "desc" },
+      select: { id: true, version: true, status: true },
+    });
+    if (!row) {
+      if (version !== undefined) throw notFound("model version", `${name}@${version}`);
+      const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
+      if (!exists) throw notFound("model", name);
+      throw conflict(`Model "${name}" has no trained version yet; wait for its training job.`);
+    }
+    if (row.status !== "ready") {
+      throw conflict(
+        `Version ${row.version} of model "${name}" is ${row.status}, not ready; only a trained version predicts.`,
+      );
+    }
+    const cached = cache.get(row.id);
+    if (cached) return cached;
+    const stored = await prisma.modelVersion.findUniqueOrThrow({
+      where: { id: row.id },
+      select: { architecture: true, training: true, weights: true },
+    });
+    const architecture = stored.architecture as unknown as LoadedModel["architecture"];
+    const training = stored.training as unknown as StoredTraining;
+    const weights = stored.weights!;
+    const loaded: LoadedModel = {
+      versionId: row.id,
+      model: name,
+      version: row.version,
+      network: loadNetwork(architecture, weights),
+      architecture,
+      weights,
+      classes: classifierKind(architecture as NetworkSpec, training.loss),
+    };
+    cache.set(loaded);
+    return loaded;
+  }
+
+  return {
+    async predict(req: PredictRequest) {
+      const model = await resolve(req.model, req.version);
+      const width = model.network.inputs;
+      const issues = checkInputWidth(req.inputs, width);
+      if (issues.length > 0) throw validationError(issues);
+
+      const rows = req.inputs.length;
+      const x = new Float32Array(rows * width);
+      req.inputs.forEach((row, i) => x.set(row, i * width));
+      const y =
+        rows > inlineMaxRows
+          ? await pool.predict({
+              key: model.versionId,
+              architecture: model.architecture,
+              weights: model.weights,
+              inputs: x,
+              rows,
+            })
+          : model.network.predict(x, rows);
+
+      const units = model.network.outputs;
+      const outputs: number[][] = new Array(rows);
+      for (let r = 0; r < rows; r++)
+        outputs[r] = Array.from(y.subarray(r * units, (r + 1) * units));
+      const response: Awaited<ReturnType<PredictionService["predict"]>> = {
+        model: model.model,
+        version: model.version,
+        outputs,
+      };
+      if (model.classes === "binary") response.classes = outputs.map((o) => (o[0]! >= 0.5 ? 1 : 0));
+      if (model.classes === "multiclass") response.classes = outputs.map(argmax);
+      return response;
+    },
+  };
+}
+
+function argmax(values: number[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  return best;
+}

@@ -1,0 +1,27 @@
+/**
+ * What a model version records about how it is trained, in its `training` JSON column: the
+ * settings the worker runs with, defaults filled in and the seed fixed, so that the same
+ * version can be trained again bit for bit.
+ */
+import type { TrainRequest } from "../schemas/train.ts";
+import type { TrainingSettings } from "../workers/tasks.ts";
+
+export interface StoredTraining extends TrainingSettings {
+  /** The data came as class indices (sparse labels), so predictions report classes. */
+  labels: boolean;
+}
+
+export function toStoredTraining(req: TrainRequest, seed: number): StoredTraining {
+  const { training } = req;
+  return {
+    loss: req.loss,
+    optimizer: req.optimizer,
+    epochs: training.epochs,
+    batchSize: training.batchSize,
+    shuffle: training.shuffle,
+    seed,
+    validationSplit: training.validationSplit,
+    ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
+    labels: req.data.labels !== undefined,
+  };
+}

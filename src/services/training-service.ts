@@ -1,0 +1,242 @@
+/**
+ * Training on Postgres: submitting a job (model, version, job and its examples in one
+ * transaction), reading jobs and their epochs, and cancelling.
+ */
+import { createHash, randomInt } from "node:crypto";
+import { float32ToBytes, int32ToBytes } from "../db/binary.ts";
+import type { Database } from "../db/client.ts";
+import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from "../engine/index.ts";
+import { conflict, idempotencyKeyReused, notFound, validationError } from "../errors.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
+import type { JobQueue } from "../queue/job-queue.ts";
+import type { JobListQuery } from "../schemas/jobs.ts";
+import type { TrainRequest } from "../schemas/train.ts";
+import { toStoredTraining } from "./stored-training.ts";
+import type { SubmitOptions, TrainingService } from "./types.ts";
+import { jobWithVersion, toJobView } from "./views.ts";
+
+export interface TrainingServiceDeps {
+  db: Database;
+  queue: JobQueue;
+  maxAttempts: number;
+}
+
+export function createTrainingService({
+  db,
+  queue,
+  maxAttempts,
+}: TrainingServiceDeps): TrainingService {
+  const { prisma } = db;
+
+  async function findJob(id: string) {
+    const row = await prisma.trainingJob.findUnique({ where: { id }, include: jobWithVersion });
+    if (!row) throw notFound("job", id);
+    return row;
+  }
+
+  async function replay(idempotencyKey: string, requestHash: string) {
+    const row = await prisma.trainingJob.findUnique({
+      where: { idempotencyKey },
+      include: jobWithVersion,
+    });
+    if (!row) return undefined;
+    if (row.requestHash !== requestHash) throw idempotencyKeyReused();
+    return { job: toJobView(row), created: false };
+  }
+
+  return {
+    async submit(req: TrainRequest, { idempotencyKey }: SubmitOptions = {}) {
+      const requestHash = idempotencyKey ? hashRequest(req) : undefined;
+      if (idempotencyKey && requestHash) {
+        const earlier = await replay(idempotencyKey, requestHash);
+        if (earlier) return earlier;
+      }
+      // A seed is always recorded, so every version can be trained again bit for bit.
+      const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
+      const architecture: ArchitectureJson = {
+        format: NETWORK_FORMAT,
+        version: NETWORK_FORMAT_VERSION,
+        inputs: req.network.inputs,
+        layers: req.network.layers,
+      };
+      try {
+        const jobId = await prisma.$transaction(async (tx) => {
+          // The upsert locks the model's row until commit, so concurrent submissions for one
+          // model take version numbers one after the other.
+          const [model] = await tx.$queryRaw<{ id: string }[]>`
+            INSERT INTO models (name) VALUES (${req.model})
+            ON CONFLICT (name) DO UPDATE SET updated_at = now()
+            RETURNING id`;
+          const latest = await tx.modelVersion.aggregate({
+            where: { modelId: model!.id },
+            _max: { version: true },
+          });
+          const version = await tx.modelVersion.create({
+            data: {
+              modelId: model!.id,
+              version: (latest._max.version ?? 0) + 1,
+              architecture: architecture as unknown as Prisma.InputJsonValue,
+              training: toStoredTraining(req, seed) as unknown as Prisma.InputJsonValue,
+            },
+          });
+          const job = await createJob(tx, {
+            versionId: version.id,
+            epochs: req.training.epochs,
+            maxAttempts,
+            idempotencyKey: idempotencyKey ?? null,
+            requestHash: requestHash ?? null,
+            data: [toStoredExamples(req)],
+          });
+          return job.id;
+        });
+        return { job: toJobView(await findJob(jobId)), created: true };
+      } catch (error) {
+        // Two requests with one new key raced: the loser answers with the winner's job.
+        if (idempotencyKey && requestHash && isUniqueViolation(error)) {
+          const earlier = await replay(idempotencyKey, requestHash);
+          if (earlier) return earlier;
+        }
+        throw error;
+      }
+    },
+
+    async getJob(id) {
+      return toJobView(await findJob(id));
+    },
+
+    async listJobs(query: JobListQuery) {
+      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const rows = await prisma.trainingJob.findMany({
+        where: {
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.model ? { version: { model: { name: query.model } } } : {}),
+          ...(after
+            ? {
+                OR: [
+                  { createdAt: { lt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { lt: after.id } },
+                ],
+              }
+            : {}),
+        },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: query.limit + 1,
+        include: jobWithVersion,
+      });
+      const more = rows.length > query.limit;
+      const page = more ? rows.slice(0, query.limit) : rows;
+      const last = page.at(-1);
+      return {
+        items: page.map(toJobView),
+        nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null,
+      };
+    },
+
+    async jobMetrics(id) {
+      const job = await prisma.trainingJob.findUnique({
+        where: { id },
+        select: { epochMetrics: { orderBy: { epoch: "asc" } } },
+      });
+      if (!job) throw notFound("job", id);
+      return {
+        jobId: id,
+        epochs: job.epochMetrics.map((m) => ({
+          epoch: m.epoch,
+          loss: Number.isFinite(m.loss) ? m.loss : null,
+          ...measured({
+            valLoss: m.valLoss,
+            accuracy: m.accuracy,
+            valAccuracy: m.valAccuracy,
+            mae: m.mae,
+            valMae: m.valMae,
+            learningRate: m.learningRate,
+          }),
+          durationMs: m.durationMs,
+        })),
+      };
+    },
+
+    async cancel(id) {
+      const result = await queue.cancelJob(id);
+      if (result.outcome === "notFound") throw notFound("job", id);
+      if (result.outcome === "alreadyFinished") {
+        throw conflict(`Job "${id}" already ended (${result.status}); there is nothing to cancel.`);
+      }
+      return toJobView(await findJob(id));
+    },
+  };
+}
+
+/** Leaves out what was not measured (null columns); a non-finite value reads as null. */
+function measured<K extends string>(values: Record<K, number | null>) {
+  const out: Partial<Record<K, number | null>> = {};
+  for (const [key, value] of Object.entries(values) as [K, number | null][]) {
+    if (value !== null) out[key] = Number.isFinite(value) ? value : null;
+  }
+  return out;
+}
+
+function toStoredExamples(req: TrainRequest): TrainingDataInput {
+  const { inputs, targets, labels } = req.data;
+  const width = req.network.inputs;
+  const x = new Float32Array(inputs.length * width);
+  inputs.forEach((row, i) => x.set(row, i * width));
+  const stored: TrainingDataInput = {
+    rows: inputs.length,
+    inputWidth: width,
+    inputs: float32ToBytes(x),
+  };
+  if (req.loss === "sparseCategoricalCrossentropy" && labels) {
+    stored.labels = int32ToBytes(Int32Array.from(labels));
+    return stored;
+  }
+  // Class indices for a one-unit sigmoid are its 0/1 targets.
+  const rows = targets ?? (labels ?? []).map((label) => [label]);
+  const targetWidth = rows[0]?.length ?? 1;
+  const t = new Float32Array(rows.length * targetWidth);
+  rows.forEach((row, i) => t.set(row, i * targetWidth));
+  stored.targetWidth = targetWidth;
+  stored.targets = float32ToBytes(t);
+  return stored;
+}
+
+/** The request as parsed (defaults filled), hashed in a stable key order. */
+function hashRequest(req: TrainRequest): string {
+  return createHash("sha256").update(stableJson(req)).digest("hex");
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}
+
+// Newest first by (createdAt, id); the cursor is the last row's key, opaque to clients.
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, "base64url").toString().split("|");
+  const createdAt = new Date(at ?? "");
+  if (!id || Number.isNaN(createdAt.getTime())) {
+    throw validationErrorForCursor();
+  }
+  return { createdAt, id };
+}
+
+function validationErrorForCursor() {
+  return validationError([
+    { path: "cursor", message: "is not a cursor this API returned; start from the first page" },
+  ]);
+}

@@ -1,0 +1,102 @@
+/**
+ * The worker-thread pools (piscina). Training jobs and large predictions get separate pools:
+ * a training job holds its thread for minutes, and a prediction must never queue behind one.
+ */
+import { MessageChannel, type Transferable } from "node:worker_threads";
+import { Piscina } from "piscina";
+import type { EpochMetrics } from "../engine/index.ts";
+import type { EpochMessage, PredictTask, TrainOutcome, TrainTask } from "./tasks.ts";
+
+const threadEntry = new URL("./thread.ts", import.meta.url).href;
+
+export interface RunTrainingOptions {
+  /** Called in order, on the main thread, after each epoch. */
+  onEpoch(metrics: EpochMetrics): void;
+}
+
+export interface RunningTraining {
+  result: Promise<TrainOutcome>;
+  /** Asks the thread to stop between batches; `result` then resolves with cancelled: true. */
+  cancel(): void;
+}
+
+export interface WorkerPool {
+  readonly trainingThreads: number;
+  /** Training jobs running now. */
+  readonly busyTrainingThreads: number;
+  train(task: Omit<TrainTask, "port">, options: RunTrainingOptions): RunningTraining;
+  predict(task: PredictTask): Promise<Float32Array>;
+  /** Share of the pools' thread time spent on tasks since start, in [0, 1]. */
+  utilization(): { training: number; prediction: number };
+  close(): Promise<void>;
+}
+
+export interface WorkerPoolOptions {
+  trainingThreads: number;
+  predictionThreads: number;
+}
+
+export function createWorkerPool({
+  trainingThreads,
+  predictionThreads,
+}: WorkerPoolOptions): WorkerPool {
+  const training = new Piscina({
+    filename: threadEntry,
+    minThreads: 0,
+    maxThreads: trainingThreads,
+    idleTimeout: 60_000,
+  });
+  const prediction = new Piscina({
+    filename: threadEntry,
+    minThreads: 0,
+    maxThreads: predictionThreads,
+    idleTimeout: 60_000,
+  });
+  let busy = 0;
+
+  return {
+    trainingThreads,
+    get busyTrainingThreads() {
+      return busy;
+    },
+
+    train(task, { onEpoch }) {
+      const { port1, port2 } = new MessageChannel();
+      port1.on("message", (message: EpochMessage) => {
+        if (message.type === "epoch") onEpoch(message.metrics);
+      });
+      const { data } = task;
+      const transferList: Transferable[] = [port2, data.inputs.buffer as ArrayBuffer];
+      if (data.targets) transferList.push(data.targets.buffer as ArrayBuffer);
+      if (data.labels) transferList.push(data.labels.buffer as ArrayBuffer);
+      busy++;
+      const result = (
+        training.run(
+          { ...task, port: port2 },
+          { name: "train", transferList },
+        ) as Promise<TrainOutcome>
+      ).finally(() => {
+        busy--;
+        // Epoch messages posted just before the task returned are already queued on port1;
+        // closing on the next turn lets them be delivered first.
+        setImmediate(() => port1.close());
+      });
+      return { result, cancel: () => port1.postMessage({ type: "cancel" }) };
+    },
+
+    predict(task) {
+      return prediction.run(task, {
+        name: "predict",
+        transferList: [task.inputs.buffer as ArrayBuffer],
+      }) as Promise<Float32Array>;
+    },
+
+    utilization() {
+      return { training: training.utilization, prediction: prediction.utilization };
+    },
+
+    async close() {
+      await Promise.all([training.close({ force: true }), prediction.close({ force: true })]);
+    },
+  };
+}

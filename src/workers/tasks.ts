@@ -1,0 +1,77 @@
+/**
+ * What the main thread sends to a worker thread and what comes back. Everything here crosses a
+ * thread boundary by structured clone, so it is plain data; big arrays travel as transferred
+ * ArrayBuffers, never copied element by element.
+ */
+import type { MessagePort } from "node:worker_threads";
+import type {
+  ArchitectureJson,
+  EarlyStoppingSpec,
+  EpochMetrics,
+  LossName,
+  NetworkSpec,
+  OptimizerSpec,
+} from "../engine/index.ts";
+
+export interface TrainingSettings {
+  loss: LossName;
+  optimizer: OptimizerSpec;
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  /** Seeds both the initial weights and the shuffling. */
+  seed: number;
+  validationSplit: number;
+  earlyStopping?: EarlyStoppingSpec;
+}
+
+export interface TrainingExamples {
+  rows: number;
+  /** rows × network.inputs, row-major. */
+  inputs: Float32Array;
+  /** rows × outputs, row-major; or `labels` for sparse class indices. */
+  targets?: Float32Array;
+  labels?: Int32Array;
+}
+
+export interface TrainTask {
+  jobId: string;
+  network: NetworkSpec;
+  settings: TrainingSettings;
+  data: TrainingExamples;
+  /** Epoch messages go out on it; a "cancel" message comes in on it. */
+  port: MessagePort;
+}
+
+/** Posted on the task's port after each epoch. */
+export interface EpochMessage {
+  type: "epoch";
+  metrics: EpochMetrics;
+}
+
+/** Posted to the worker to stop between batches, keeping what was learned so far. */
+export interface CancelMessage {
+  type: "cancel";
+}
+
+export interface TrainOutcome {
+  /** Little-endian Float32 parameters (the engine's saveNetwork order). */
+  weights: Uint8Array;
+  architecture: ArchitectureJson;
+  history: EpochMetrics[];
+  epochsRun: number;
+  stoppedEarly: boolean;
+  bestEpoch?: number;
+  /** The epoch whose weights these are: the best one when early stopping restored it. */
+  weightsEpoch: number;
+  cancelled: boolean;
+}
+
+export interface PredictTask {
+  /** Cache key of the network inside the worker: a version id never changes its weights. */
+  key: string;
+  architecture: ArchitectureJson;
+  weights: Uint8Array;
+  inputs: Float32Array;
+  rows: number;
+}

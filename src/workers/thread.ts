@@ -1,0 +1,64 @@
+/**
+ * The worker-thread entry: trains a network for one job, or runs a large prediction, off the
+ * main event loop. It does no I/O: the main thread owns the database and writes what arrives
+ * on the task's port.
+ */
+import { createNetwork, fit, loadNetwork, type Network, saveNetwork } from "../engine/index.ts";
+import type { CancelMessage, PredictTask, TrainOutcome, TrainTask } from "./tasks.ts";
+
+export async function train(task: TrainTask): Promise<TrainOutcome> {
+  const { network: spec, settings, data, port } = task;
+  const controller = new AbortController();
+  // fit() yields to the event loop between batches now and then, which is when this arrives.
+  port.on("message", (message: CancelMessage) => {
+    if (message.type === "cancel") controller.abort();
+  });
+  try {
+    const network = createNetwork(spec, { seed: settings.seed });
+    const result = await fit(network, data, {
+      loss: settings.loss,
+      optimizer: settings.optimizer,
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      shuffle: settings.shuffle,
+      seed: settings.seed,
+      validationSplit: settings.validationSplit,
+      earlyStopping: settings.earlyStopping,
+      signal: controller.signal,
+      onEpoch(metrics) {
+        port.postMessage({ type: "epoch", metrics });
+      },
+    });
+    const saved = saveNetwork(network);
+    return {
+      weights: saved.weights,
+      architecture: saved.architecture,
+      history: result.history,
+      epochsRun: result.epochsRun,
+      stoppedEarly: result.stoppedEarly,
+      bestEpoch: result.bestEpoch,
+      weightsEpoch:
+        settings.earlyStopping?.restoreBestWeights && result.bestEpoch !== undefined
+          ? result.bestEpoch
+          : result.epochsRun,
+      cancelled: result.cancelled,
+    };
+  } finally {
+    port.close();
+  }
+}
+
+// A worker keeps the few networks it predicted with last, so a stream of large batches for
+// one model does not parse and copy its weights every time.
+const networks = new Map<string, Network>();
+const NETWORKS_KEPT = 4;
+
+export function predict(task: PredictTask): Float32Array {
+  let network = networks.get(task.key);
+  if (!network) {
+    network = loadNetwork(task.architecture, task.weights);
+    networks.set(task.key, network);
+    if (networks.size > NETWORKS_KEPT) networks.delete(networks.keys().next().value!);
+  }
+  return network.predict(task.inputs, task.rows);
+}
