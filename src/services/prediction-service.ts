@@ -84,7 +84,7 @@ export function createPredictionService({
 
       const rows = req.inputs.length;
       const x = new Float32Array(rows * width);
-      req.inputs.forEach((row, i) => x.set(row, i * width));
+      for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
       const y =
         rows > inlineMaxRows
           ? await pool.predict({

@@ -181,7 +181,7 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
   const { inputs, targets, labels } = req.data;
   const width = req.network.inputs;
   const x = new Float32Array(inputs.length * width);
-  inputs.forEach((row, i) => x.set(row, i * width));
+  for (let i = 0; i < inputs.length; i++) x.set(inputs[i]!, i * width);
   const stored: TrainingDataInput = {
     rows: inputs.length,
     inputWidth: width,
@@ -195,7 +195,7 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
   const rows = targets ?? (labels ?? []).map((label) => [label]);
   const targetWidth = rows[0]?.length ?? 1;
   const t = new Float32Array(rows.length * targetWidth);
-  rows.forEach((row, i) => t.set(row, i * targetWidth));
+  for (let i = 0; i < rows.length; i++) t.set(rows[i]!, i * targetWidth);
   stored.targetWidth = targetWidth;
   stored.targets = float32ToBytes(t);
   return stored;
