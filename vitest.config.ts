@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One test Postgres for the whole run (a local server, or an embedded one started once).
+    globalSetup: ["test/helpers/database-global-setup.ts"],
   },
 });
