@@ -1,0 +1,86 @@
+/** Training requests the end-to-end tests send: small networks that learn in well under a second. */
+import type { TrainRequestInput } from "../../src/schemas/train.ts";
+
+export const XOR_INPUTS = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+];
+
+/** The contract's XOR request, exactly as the issue gives it. */
+export function xorRequest(model = "xor"): TrainRequestInput {
+  return {
+    model,
+    network: {
+      inputs: 2,
+      layers: [
+        { units: 8, activation: "tanh" },
+        { units: 1, activation: "sigmoid" },
+      ],
+    },
+    loss: "binaryCrossentropy",
+    optimizer: { name: "adam", learningRate: 0.01 },
+    training: {
+      epochs: 500,
+      batchSize: 4,
+      seed: 1,
+      validationSplit: 0,
+      earlyStopping: { patience: 20 },
+    },
+    data: { inputs: XOR_INPUTS, targets: [[0], [1], [1], [0]] },
+  };
+}
+
+/** XNOR: the XOR network learning the opposite truth table (to tell two models' weights apart). */
+export function xnorRequest(model = "xor"): TrainRequestInput {
+  return { ...xorRequest(model), data: { inputs: XOR_INPUTS, targets: [[1], [0], [0], [1]] } };
+}
+
+/**
+ * XOR trained for a fixed number of epochs (no early stopping): a job that stays running long
+ * enough to be watched, cancelled or killed, with one epoch row per epoch.
+ */
+export function longXorRequest(model: string, epochs: number): TrainRequestInput {
+  const request = xorRequest(model);
+  return { ...request, training: { epochs, batchSize: 1, seed: 7, validationSplit: 0 } };
+}
+
+/** Three well separated clusters in the plane, class = cluster; `perClass` points each. */
+export function clusters(perClass = 12): { inputs: number[][]; labels: number[] } {
+  const centers = [
+    [0, 0],
+    [5, 0],
+    [0, 5],
+  ];
+  const inputs: number[][] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < perClass; i++) {
+    // A deterministic ring of offsets within 1 of the center.
+    const angle = (2 * Math.PI * i) / perClass;
+    const radius = 0.3 + (0.6 * ((i * 7) % perClass)) / perClass;
+    centers.forEach(([cx, cy], label) => {
+      inputs.push([cx! + radius * Math.cos(angle), cy! + radius * Math.sin(angle)]);
+      labels.push(label);
+    });
+  }
+  return { inputs, labels };
+}
+
+/** A softmax classifier on class-index labels (sparseCategoricalCrossentropy). */
+export function clustersRequest(model = "clusters"): TrainRequestInput {
+  return {
+    model,
+    network: {
+      inputs: 2,
+      layers: [
+        { units: 8, activation: "relu" },
+        { units: 3, activation: "softmax" },
+      ],
+    },
+    loss: "sparseCategoricalCrossentropy",
+    optimizer: { name: "adam", learningRate: 0.05 },
+    training: { epochs: 150, batchSize: 8, seed: 3, validationSplit: 0 },
+    data: clusters(),
+  };
+}
