@@ -50,6 +50,10 @@ const envSchema = z
     LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(LOG_LEVELS).default("info")),
     HOST: z.preprocess(unsetIfEmpty, z.string().default("0.0.0.0")),
     PORT: integer(3000, 0, 65535),
+    GRPC_HOST: z.preprocess(unsetIfEmpty, z.string().optional()),
+    GRPC_PORT: integer(50051, 0, 65535),
+    GRPC_MAX_MESSAGE_BYTES: integer(64 * MiB, 1024),
+    GRPC_HEALTH_POLL_MS: integer(1_000, 10),
     DATABASE_URL: z.preprocess(
       unsetIfEmpty,
       z
@@ -88,6 +92,15 @@ const envSchema = z
     logLevel: env.LOG_LEVEL,
     host: env.HOST,
     port: env.PORT,
+    grpc: {
+      /** Unset: the same as HOST. */
+      host: env.GRPC_HOST ?? env.HOST,
+      port: env.GRPC_PORT,
+      /** Largest message in or out, like BODY_LIMIT_BYTES for REST (grpc-js: 4 MiB). */
+      maxMessageBytes: env.GRPC_MAX_MESSAGE_BYTES,
+      /** How often grpc.health.v1.Health re-reads readiness (pushed to Watch callers on change). */
+      healthPollMs: env.GRPC_HEALTH_POLL_MS,
+    },
     /** Unset: the service starts an embedded Postgres. */
     databaseUrl: env.DATABASE_URL,
     /** Training threads in the worker pool. */
