@@ -76,6 +76,16 @@ const envSchema = z
     MAX_PREDICT_ROWS: integer(10_000, 1),
     PREDICT_INLINE_MAX_ROWS: integer(256, 0),
     MODEL_CACHE_SIZE: integer(32, 0),
+    BATCH_MAX_SIZE: integer(64, 1, 100_000),
+    BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
+    PREDICT_INLINE_MAX_WORK: integer(4_000_000, 0),
+    METRICS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(["true", "false", "1", "0", "on", "off"], "must be true or false")
+        .default("true")
+        .transform((v) => v === "true" || v === "1" || v === "on"),
+    ),
   })
   .superRefine((env, ctx) => {
     // A heartbeat slower than the lease lets a healthy job's lease expire and be stolen.
@@ -129,6 +139,18 @@ const envSchema = z
     },
     /** Models kept deserialized in memory for prediction; 0 disables the cache. */
     modelCacheSize: env.MODEL_CACHE_SIZE,
+    /**
+     * Dynamic batching of concurrent predictions for one version (Triton's max_batch_size and
+     * max_queue_delay_microseconds); a delay of 0 turns it off. See docs/serving.md.
+     */
+    batching: {
+      maxBatchSize: env.BATCH_MAX_SIZE,
+      maxDelayMs: env.BATCH_MAX_DELAY_US / 1000,
+    },
+    /** Forward passes costing more multiply-adds (rows x parameters) run in the worker pool. */
+    predictInlineMaxWork: env.PREDICT_INLINE_MAX_WORK,
+    /** GET /metrics and the collectors behind it. */
+    metrics: env.METRICS,
   }));
 
 export type Config = z.output<typeof envSchema>;

@@ -9,6 +9,8 @@ import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { isUpToDate, migrate } from "./db/migrator.ts";
 import { buildApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
+import { jobCountsFrom } from "./metrics/job-counts.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
@@ -27,6 +29,8 @@ export interface Nnserve {
   databaseUrl: string;
   services: Services;
   runner: JobRunner;
+  /** This instance's Prometheus registry; undefined with METRICS=false. */
+  metrics: Metrics | undefined;
   /** Ordered, idempotent shutdown: see close() below. */
   close(): Promise<void>;
 }
@@ -59,7 +63,8 @@ export async function startNnserve({
     cleanups.push(db.close);
     await migrate({ pool: db.pool, logger });
 
-    const pool = createWorkerPool({ trainingThreads: config.workers, predictionThreads: 1 });
+    const predictionThreads = 1;
+    const pool = createWorkerPool({ trainingThreads: config.workers, predictionThreads });
     let poolUp = true;
     cleanups.push(async () => {
       poolUp = false;
@@ -69,6 +74,9 @@ export async function startNnserve({
     let shuttingDown = false;
     const queue = createJobQueue({ pool: db.pool });
     const cache = new ModelCache(config.modelCacheSize);
+    const metrics = config.metrics
+      ? createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads })
+      : undefined;
     const services: Services = {
       training: createTrainingService({ db, queue, maxAttempts: config.jobs.maxAttempts }),
       prediction: createPredictionService({
@@ -76,6 +84,9 @@ export async function startNnserve({
         pool,
         cache,
         inlineMaxRows: config.limits.predictInlineMaxRows,
+        inlineMaxWork: config.predictInlineMaxWork,
+        batching: config.batching,
+        observer: metrics?.prediction,
       }),
       models: createModelRegistry({ db, onDeleted: (name) => cache.dropModel(name) }),
       readiness: createReadiness({
@@ -94,10 +105,13 @@ export async function startNnserve({
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,
       pollMs: config.jobs.pollMs,
+      onEpochEnd: (jobId, epoch, samples) =>
+        metrics?.training.epoch(jobId, epoch.durationMs, samples),
+      onJobEnd: (jobId, end) => metrics?.training.jobEnd(jobId, end),
     });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
 
-    const app = buildApp({ config, logger, services });
+    const app = buildApp({ config, logger, services, metrics });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const address = app.server.address();
@@ -117,6 +131,7 @@ export async function startNnserve({
       databaseUrl,
       services,
       runner,
+      metrics,
       // Readiness turns false first, so load balancers stop sending work; then, in reverse
       // order of start: no new jobs claimed and running ones finished or released, HTTP closed
       // after in-flight requests, the pool, the database, the embedded server.

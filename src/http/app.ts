@@ -19,12 +19,14 @@ import {
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { metricsPlugin } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
@@ -34,6 +36,8 @@ export interface AppOptions {
   config: Config;
   logger: Logger;
   services: Services;
+  /** Counts requests and serves GET /metrics; absent, neither. */
+  metrics?: Metrics;
 }
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -47,9 +51,9 @@ function requestId(request: IncomingMessage): string {
 }
 
 // Probes and the docs UI would drown the log at info level.
-const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs"];
+const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs", "/metrics"];
 
-const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services }) => {
+const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, metrics }) => {
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   useJsonBodies(app);
@@ -107,6 +111,8 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services }
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
 
+  // First, so its request hook applies to every route registered after it.
+  if (metrics) await app.register(metricsPlugin, { metrics });
   const routeOptions = { services, schemas };
   await app.register(trainRoutes, routeOptions);
   await app.register(jobRoutes, routeOptions);

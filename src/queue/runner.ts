@@ -40,6 +40,8 @@ export interface JobRunnerOptions {
   workerId?: string;
   /** Told after each job this runner finished (tests and metrics). */
   onJobEnd?(jobId: string, outcome: JobEnd): void;
+  /** Told once per finished epoch, with the training rows it went over (metrics). */
+  onEpochEnd?(jobId: string, metrics: EpochMetrics, samples: number): void;
 }
 
 export type JobEnd = "succeeded" | "failed" | "retried" | "cancelled" | "released" | "lost";
@@ -149,8 +151,14 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   async function runJob(job: TrainingJob, jobLog: Logger, control: Control): Promise<JobEnd> {
     jobLog.info({ epochs: job.epochs }, "job started");
     let recorded = 0;
+    let counted = 0;
+    let samples = 0;
     let writes = Promise.resolve();
     const record = (metrics: EpochMetrics) => {
+      if (metrics.epoch > counted) {
+        counted = metrics.epoch;
+        options.onEpochEnd?.(job.id, metrics, samples);
+      }
       writes = writes.then(async () => {
         if (metrics.epoch <= recorded || control.stopReason() === "lost") return;
         const owned = await queue.recordEpoch(job.id, workerId, toStoredEpoch(metrics));
@@ -174,6 +182,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     let outcome: TrainOutcome;
     try {
       const task = await loadTask(job);
+      samples = task.data.rows - Math.round(task.data.rows * task.settings.validationSplit);
       const training = pool.train(task, { onEpoch: record });
       control.setCancel(training.cancel);
       outcome = await training.result;

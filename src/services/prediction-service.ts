@@ -1,7 +1,8 @@
 /**
  * Prediction: resolve the version (the newest ready one unless asked), load its network once
- * into the cache, and run the rows: small batches right here, large ones in the worker pool so
- * the event loop keeps serving.
+ * into the cache, and run the rows through that version's dynamic batcher (batcher.ts), which
+ * joins concurrent requests into one forward pass: small passes run right here, large ones in
+ * the worker pool so the event loop keeps serving.
  */
 
 import type { Database } from "../db/client.ts";
@@ -11,6 +12,7 @@ import { conflict, notFound, validationError } from "../errors.ts";
 import { checkInputWidth, type PredictRequest } from "../schemas/predict.ts";
 import { classifierKind } from "../schemas/train.ts";
 import type { WorkerPool } from "../workers/pool.ts";
+import { Batcher, type BatchObserver } from "./batcher.ts";
 import type { LoadedModel, ModelCache } from "./model-cache.ts";
 import type { StoredTraining } from "./stored-training.ts";
 import type { PredictionService } from "./types.ts";
@@ -21,15 +23,66 @@ export interface PredictionServiceDeps {
   cache: ModelCache;
   /** Larger batches run in the worker pool. */
   inlineMaxRows: number;
+  /**
+   * Passes costing more multiply-adds than this (rows x parameters) also run in the pool, so a
+   * large model never holds the event loop for long. Default: no such limit.
+   */
+  inlineMaxWork?: number;
+  /** Dynamic batching; absent, or maxDelayMs 0, runs every request alone. */
+  batching?: { maxBatchSize: number; maxDelayMs: number };
+  observer?: PredictionObserver;
 }
+
+/** What the metrics see of prediction. */
+export interface PredictionObserver extends BatchObserver {
+  /** One predict call on a resolved version, from arrival to outputs (or failure). */
+  inference?(model: string, rows: number, seconds: number, ok: boolean): void;
+}
+
+// Batchers of versions no longer used are dropped once there are more than this many.
+const BATCHERS_KEPT = 64;
 
 export function createPredictionService({
   db,
   pool,
   cache,
   inlineMaxRows,
+  inlineMaxWork = Number.POSITIVE_INFINITY,
+  batching = { maxBatchSize: 1, maxDelayMs: 0 },
+  observer,
 }: PredictionServiceDeps): PredictionService {
   const { prisma } = db;
+  const batchers = new Map<string, Batcher>();
+
+  function batcherFor(model: LoadedModel): Batcher {
+    let batcher = batchers.get(model.versionId);
+    if (batcher) return batcher;
+    if (batchers.size >= BATCHERS_KEPT) {
+      for (const [key, b] of batchers)
+        if (b.running === 0 && b.waitingRows === 0) batchers.delete(key);
+    }
+    const { network } = model;
+    const parameters = network.parameterCount;
+    batcher = new Batcher({
+      width: network.inputs,
+      units: network.outputs,
+      maxBatchSize: batching.maxBatchSize,
+      maxDelayMs: batching.maxDelayMs,
+      observer,
+      run: (inputs, rows) =>
+        rows > inlineMaxRows || rows * parameters > inlineMaxWork
+          ? pool.predict({
+              key: model.versionId,
+              architecture: model.architecture,
+              weights: model.weights,
+              inputs,
+              rows,
+            })
+          : network.predict(inputs, rows),
+    });
+    batchers.set(model.versionId, batcher);
+    return batcher;
+  }
 
   async function resolve(name: string, version: number | undefined): Promise<LoadedModel> {
     // The name -> version lookup goes to the database every time, so a model deleted or
@@ -77,6 +130,7 @@ export function createPredictionService({
 
   return {
     async predict(req: PredictRequest) {
+      const started = performance.now();
       const model = await resolve(req.model, req.version);
       const width = model.network.inputs;
       const issues = checkInputWidth(req.inputs, width);
@@ -85,16 +139,14 @@ export function createPredictionService({
       const rows = req.inputs.length;
       const x = new Float32Array(rows * width);
       for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
-      const y =
-        rows > inlineMaxRows
-          ? await pool.predict({
-              key: model.versionId,
-              architecture: model.architecture,
-              weights: model.weights,
-              inputs: x,
-              rows,
-            })
-          : model.network.predict(x, rows);
+      let y: Float32Array;
+      try {
+        y = await batcherFor(model).predict(x, rows);
+      } catch (error) {
+        observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, false);
+        throw error;
+      }
+      observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, true);
 
       const units = model.network.outputs;
       const outputs: number[][] = new Array(rows);
