@@ -13,6 +13,7 @@ export {
   type EvaluateResult,
   Network,
 } from "./network.ts";
+export { MAX_PARAMETERS, MAX_UNITS, normalizeNetworkSpec } from "./network-spec.ts";
 export { DEFAULT_LEARNING_RATES, type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
 export {
   type ArchitectureJson,

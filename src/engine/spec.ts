@@ -53,15 +53,17 @@ export interface NetworkSpec {
 
 export interface OptimizerSpec {
   name: OptimizerName;
+  /** Default 0.01 for sgd, momentum and rmsprop; 0.001 for adam. */
   learningRate?: number;
-  /** momentum: velocity decay (default 0.9). */
+  /** Velocity decay: default 0.9 for `momentum`, 0 (plain SGD) for `sgd`. */
   momentum?: number;
   nesterov?: boolean;
-  /** rmsprop: decay of the squared-gradient average (default 0.9). */
+  /** rmsprop: decay of the squared-gradient average (default 0.99, PyTorch's `alpha`). */
   rho?: number;
   /** adam (defaults 0.9, 0.999). */
   beta1?: number;
   beta2?: number;
+  /** Added to the denominator of rmsprop and adam (default 1e-8, as PyTorch). */
   epsilon?: number;
   /** L2 penalty added to the gradient of every weight (not biases). */
   weightDecay?: number;
@@ -76,5 +78,6 @@ export interface EarlyStoppingSpec {
   monitor?: "loss" | "valLoss" | "accuracy" | "valAccuracy";
   patience: number;
   minDelta?: number;
+  /** When training ends (stopped early or not), put back the weights of the best epoch. */
   restoreBestWeights?: boolean;
 }

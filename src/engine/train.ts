@@ -229,7 +229,7 @@ export async function fit(
     if (hasAccuracy) metrics.accuracy = tally.correct / (train.rows * judged);
     else metrics.mae = tally.absSum / (train.rows * network.outputs);
     if (validation) {
-      const v = network.evaluateChecked(validation, perceptron ? loss : loss);
+      const v = network.evaluateChecked(validation, loss);
       metrics.valLoss = v.loss;
       if (hasAccuracy) metrics.valAccuracy = v.accuracy ?? accuracyOfStep(network, validation);
       else metrics.valMae = v.mae;
