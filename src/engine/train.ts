@@ -1,28 +1,19 @@
 /**
  * fit(): epochs of shuffled mini-batches, with validation, early stopping, progress callbacks,
- * cancellation and divergence detection. The per-batch work is in backprop-trainer.ts (or
- * perceptron-trainer.ts for a single layer of step units); this file is the schedule around it.
+ * cancellation and divergence detection. Arguments are checked in train-options.ts; the
+ * per-batch work is in backprop-trainer.ts (or perceptron-trainer.ts for a single layer of step
+ * units); this file is the schedule around it.
  */
-import { ACTIVATION_INFO } from "./activations.ts";
 import { BackpropTrainer, type EpochTally } from "./backprop-trainer.ts";
-import {
-  describe,
-  isRecord,
-  requireBoolean,
-  requireInteger,
-  requireNumber,
-  requireOneOf,
-  requireRecord,
-} from "./checks.ts";
-import { checkDataset, type Dataset } from "./dataset.ts";
-import { EarlyStopping } from "./early-stopping.ts";
-import { EngineError } from "./errors.ts";
+import type { Dataset } from "./dataset.ts";
 import { LOSS_INFO } from "./losses.ts";
-import { checkLossFitsOutput, Network } from "./network.ts";
-import { learningRateAt, Optimizer, resolveOptimizer } from "./optimizers.ts";
+import { judgedPerRow } from "./metrics.ts";
+import type { Network } from "./network.ts";
+import { learningRateAt, Optimizer } from "./optimizers.ts";
 import { PerceptronTrainer } from "./perceptron-trainer.ts";
 import { Random } from "./random.ts";
-import { type EarlyStoppingSpec, LOSSES, type LossName, type OptimizerSpec } from "./spec.ts";
+import type { EarlyStoppingSpec, LossName, OptimizerSpec } from "./spec.ts";
+import { resolveTraining } from "./train-options.ts";
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -93,104 +84,34 @@ export async function fit(
   data: Dataset,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  if (!(network instanceof Network)) {
-    throw new EngineError(
-      "network",
-      `must be a Network (createNetwork/loadNetwork), got ${describe(network)}`,
-    );
-  }
-  const o = requireRecord(options, "options") as unknown as TrainOptions;
-  const loss = requireOneOf(o.loss, "loss", LOSSES);
-  const lossInfo = LOSS_INFO[loss];
-  const perceptron = checkTrainable(network, loss);
-  if (!perceptron) checkLossFitsOutput(network, loss);
-  const optimizerConfig = resolveOptimizer(o.optimizer);
-  if (perceptron && optimizerConfig.name !== "sgd") {
-    throw new EngineError(
-      "optimizer.name",
-      "the perceptron rule (step output) uses sgd's learning rate only; use sgd",
-    );
-  }
-  const epochs = requireInteger(o.epochs, "epochs", 1, 1_000_000);
-  const batchSize = requireInteger(o.batchSize, "batchSize", 1, 1_000_000);
-  const shuffle = o.shuffle === undefined ? true : requireBoolean(o.shuffle, "shuffle");
-  const seed = o.seed === undefined ? 0 : requireInteger(o.seed, "seed", -(2 ** 31), 2 ** 32 - 1);
-  const every =
-    o.batchProgressEvery === undefined
-      ? 10
-      : requireInteger(o.batchProgressEvery, "batchProgressEvery", 1);
-  for (const key of ["onEpoch", "onBatch"] as const) {
-    if (o[key] !== undefined && typeof o[key] !== "function") {
-      throw new EngineError(key, `must be a function, got ${describe(o[key])}`);
-    }
-  }
-  const signal = o.signal;
-  if (signal !== undefined && !(isRecord(signal) && typeof signal.aborted === "boolean")) {
-    throw new EngineError("signal", `must be an AbortSignal, got ${describe(signal)}`);
-  }
-
-  let train = checkDataset(data, network, loss, "data");
-  if (perceptron) checkBinaryTargets(train, "data");
-  let validation: Dataset | undefined;
-  if (o.validationData !== undefined && o.validationSplit !== undefined) {
-    throw new EngineError(
-      "validationSplit",
-      "give either validationSplit or validationData, not both",
-    );
-  }
-  if (o.validationData !== undefined) {
-    validation = checkDataset(o.validationData, network, loss, "validationData");
-    if (perceptron) checkBinaryTargets(validation, "validationData");
-  } else if (o.validationSplit !== undefined && o.validationSplit !== 0) {
-    const split = requireNumber(o.validationSplit, "validationSplit", {
-      min: 0,
-      max: 1,
-      maxOpen: true,
-    });
-    const held = Math.floor(train.rows * split);
-    if (held < 1 || held >= train.rows) {
-      throw new EngineError(
-        "validationSplit",
-        `${split} of ${train.rows} rows leaves ${held} for validation and ${train.rows - held} for training; both need at least one`,
-      );
-    }
-    [train, validation] = splitRows(train, train.rows - held, network);
-  }
-  const hasAccuracy = lossInfo.classification || perceptron;
-  const stopper =
-    o.earlyStopping === undefined
-      ? undefined
-      : new EarlyStopping(o.earlyStopping, {
-          validation: validation !== undefined,
-          accuracy: hasAccuracy,
-        });
-
-  const optimizer = new Optimizer(optimizerConfig);
+  const r = resolveTraining(network, data, options);
+  const { loss, epochs, batchSize, train, validation, stopper, signal, hasAccuracy } = r;
+  const onBatch = options.onBatch;
+  const onEpoch = options.onEpoch;
+  const optimizer = new Optimizer(r.optimizer);
   // Room for training batches and for validation chunks, so the arena never grows mid-fit.
   network.reserve(Math.max(batchSize, Math.min(validation?.rows ?? 0, 256)), optimizer.slots);
   optimizer.reset(network);
-  const trainer = perceptron
+  const trainer = r.perceptron
     ? new PerceptronTrainer(network, train, loss === "mae")
     : new BackpropTrainer(network, train, loss, optimizer);
 
-  const random = new Random(seed);
+  const random = new Random(r.seed);
   const order = new Int32Array(train.rows);
   for (let i = 0; i < order.length; i++) order[i] = i;
   const batches = Math.ceil(train.rows / batchSize);
   const history: EpochMetrics[] = [];
-  const judged = perceptron
+  const judged = r.perceptron
     ? network.outputs
-    : lossInfo.needsLabels || loss === "categoricalCrossentropy"
-      ? 1
-      : network.outputs;
+    : judgedPerRow(LOSS_INFO[loss].code, network.outputs);
   let lastYield = performance.now();
   let stoppedEarly = false;
   let cancelled = false;
 
   for (let epoch = 1; epoch <= epochs && !cancelled && !stoppedEarly; epoch++) {
     const started = performance.now();
-    const lr = learningRateAt(optimizerConfig, epoch);
-    if (shuffle) random.shuffle(order);
+    const lr = learningRateAt(r.optimizer, epoch);
+    if (r.shuffle) random.shuffle(order);
     const tally: EpochTally = { lossSum: 0, correct: 0, absSum: 0 };
     for (let b = 0; b < batches; b++) {
       if (signal?.aborted) {
@@ -200,7 +121,7 @@ export async function fit(
       const start = b * batchSize;
       const count = Math.min(batchSize, train.rows - start);
       trainer.trainBatch(order, start, count, lr, tally, epoch, b + 1);
-      if (o.onBatch && ((b + 1) % every === 0 || b + 1 === batches)) {
+      if (onBatch && ((b + 1) % r.batchProgressEvery === 0 || b + 1 === batches)) {
         const progress = {
           epoch,
           epochs,
@@ -208,7 +129,7 @@ export async function fit(
           batches,
           loss: tally.lossSum / (start + count),
         };
-        const pending = o.onBatch(progress);
+        const pending = onBatch(progress);
         if (pending) await pending;
       }
       const now = performance.now();
@@ -236,7 +157,7 @@ export async function fit(
     }
     metrics.durationMs = performance.now() - started;
     history.push(metrics);
-    if (o.onEpoch) await o.onEpoch(metrics);
+    if (onEpoch) await onEpoch(metrics);
     if (stopper?.update(metrics, network) && epoch < epochs) stoppedEarly = true;
   }
 
@@ -244,55 +165,6 @@ export async function fit(
   const result: TrainResult = { history, epochsRun: history.length, stoppedEarly, cancelled };
   if (stopper?.bestEpoch !== undefined) result.bestEpoch = stopper.bestEpoch;
   return result;
-}
-
-/**
- * Backpropagation needs a gradient through every layer, so `step` is only trainable as a
- * single layer with the perceptron rule. Returns whether that is the case here.
- */
-function checkTrainable(network: Network, loss: LossName): boolean {
-  const stepAt = network.layers.findIndex((l) => !ACTIVATION_INFO[l.activation].differentiable);
-  if (stepAt < 0) return false;
-  if (network.layers.length > 1) {
-    throw new EngineError(
-      `layers[${stepAt}].activation`,
-      "step has no gradient, so backpropagation cannot train through it; " +
-        "step is trainable only in a single-layer network (perceptron rule)",
-    );
-  }
-  if (loss !== "mse" && loss !== "mae") {
-    throw new EngineError(
-      "loss",
-      `a step output (perceptron rule) reports mse or mae, not ${loss}`,
-    );
-  }
-  return true;
-}
-
-function checkBinaryTargets(data: Dataset, field: string): void {
-  const t = data.targets!;
-  const N = t.length / data.rows;
-  for (let i = 0; i < t.length; i++) {
-    if (t[i] !== 0 && t[i] !== 1) {
-      throw new EngineError(
-        `${field}.targets[${Math.floor(i / N)}][${i % N}]`,
-        `must be 0 or 1 for a step (perceptron) output, got ${t[i]}`,
-      );
-    }
-  }
-}
-
-/** Rows [0, at) and [at, rows) as two datasets sharing the original buffers. */
-function splitRows(data: Dataset, at: number, network: Network): [Dataset, Dataset] {
-  const K = network.inputs;
-  const N = network.outputs;
-  const part = (from: number, to: number): Dataset => {
-    const d: Dataset = { inputs: data.inputs.subarray(from * K, to * K), rows: to - from };
-    if (data.targets) d.targets = data.targets.subarray(from * N, to * N);
-    if (data.labels) d.labels = data.labels.subarray(from, to);
-    return d;
-  };
-  return [part(0, at), part(at, data.rows)];
 }
 
 /** Element-wise accuracy of a step network's 0/1 outputs (evaluate reports mae for mse/mae). */
