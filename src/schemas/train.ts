@@ -364,6 +364,11 @@ function checkData(
   badValue.finish("target rows with values outside [0, 1]");
 }
 
+/** The Idempotency-Key of a submit (a REST header, a field of the gRPC TrainRequest). */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters");
+
 export type TrainRequestSchema = ReturnType<typeof createTrainRequestSchema>;
 /** A valid request with defaults filled in: what TrainingService.submit receives. */
 export type TrainRequest = z.output<TrainRequestSchema>;

@@ -1,13 +1,11 @@
 /** POST /train: queue a training job; Idempotency-Key makes a retried submit safe. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { trainAcceptedSchema } from "../../schemas/train.ts";
+import { idempotencyKeySchema, trainAcceptedSchema } from "../../schemas/train.ts";
 import { problems, type RouteOptions } from "./shared.ts";
 
 const headers = z.looseObject({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "must be 1-255 visible ASCII characters")
+  "idempotency-key": idempotencyKeySchema
     .optional()
     .describe("Retrying with the same key returns the first job (200) instead of a new one"),
 });
