@@ -17,6 +17,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..");
 const dataDir = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 const epochs = Number(process.env.EPOCHS ?? 5);
+/** Seed of the initial weights and the shuffling (SEED env, default 0). */
+const seed = Number(process.env.SEED ?? 0);
 
 function idx(name: string): { n: number; data: Float32Array | Int32Array } {
   const b = gunzipSync(readFileSync(join(dataDir, name)));
@@ -52,7 +54,7 @@ async function ours(): Promise<Row[]> {
         { units: 10, activation: "softmax" },
       ],
     },
-    { seed: 0 },
+    { seed },
   );
   let t0 = performance.now();
   await train(
@@ -64,7 +66,7 @@ async function ours(): Promise<Row[]> {
       epochs,
       batchSize: 64,
       shuffle: true,
-      seed: 0,
+      seed,
     },
   );
   let secs = (performance.now() - t0) / 1000;
@@ -77,6 +79,7 @@ async function ours(): Promise<Row[]> {
       case: "fmnist-784-256-128-10-train",
       engine: "nnserve-js",
       epochs,
+      seed,
       samples_per_s: Math.round((epochs * 60000) / secs),
       seconds: +secs.toFixed(2),
       test_acc: +(test.accuracy ?? 0).toFixed(4),
@@ -111,10 +114,10 @@ async function ours(): Promise<Row[]> {
   const N = 100000;
   const xs = new Float32Array(N * 8);
   const ys = new Float32Array(N);
-  let seed = 1; // the TF.js anchor's LCG; PyTorch draws its own uniforms from the same range
+  let lcg = 1; // the TF.js anchor's LCG; PyTorch draws its own uniforms from the same range
   const rnd = () => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
+    lcg = (Math.imul(lcg, 1664525) + 1013904223) >>> 0;
+    return lcg / 2 ** 32;
   };
   for (let i = 0; i < N; i++) {
     let s = 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench:engine — the engine benchmark on Fashion-MNIST (see bench/engine.ts).
 #   EPOCHS=5        epochs of the Fashion-MNIST training case
+#   SEED=0          seed of its initial weights and shuffling
 #   ANCHORS=1       also run the PyTorch (1 thread) and TF.js anchors in the same run, and print ratios
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
 set -euo pipefail
