@@ -18,7 +18,10 @@ const nnserve = await startNnserve({ config, logger }).catch((error: unknown) =>
   logger.fatal({ err: error }, "nnserve failed to start");
   process.exit(1);
 });
-logger.info({ url: nnserve.url, docs: `${nnserve.url}/docs` }, "nnserve is ready");
+logger.info(
+  { url: nnserve.url, grpc: nnserve.grpcAddress, docs: `${nnserve.url}/docs` },
+  "nnserve is ready",
+);
 
 // The grace delay bounds the whole shutdown: jobs get SHUTDOWN_GRACE_MS of it, then are released.
 closeWithGrace({ delay: config.shutdownGraceMs + 10_000, logger }, async ({ signal, err }) => {

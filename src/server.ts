@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { createDatabase } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { isUpToDate, migrate } from "./db/migrator.ts";
+import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import { buildApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
 import { jobCountsFrom } from "./metrics/job-counts.ts";
@@ -26,6 +27,9 @@ import { createWorkerPool } from "./workers/pool.ts";
 export interface Nnserve {
   /** Base URL of the REST API, e.g. http://127.0.0.1:3000. */
   url: string;
+  /** Where gRPC clients dial, e.g. 127.0.0.1:50051. */
+  grpcAddress: string;
+  grpc: GrpcServer;
   databaseUrl: string;
   services: Services;
   runner: JobRunner;
@@ -118,6 +122,10 @@ export async function startNnserve({
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
 
+    const grpc = createGrpcServer({ config, logger, services });
+    cleanups.push(() => grpc.close(config.shutdownGraceMs));
+    const grpcAddress = await grpc.listen();
+
     if (runJobs) {
       await notifier.start();
       cleanups.push(() => notifier.stop());
@@ -128,15 +136,18 @@ export async function startNnserve({
     let closing: Promise<void> | undefined;
     return {
       url: `http://${host}:${port}`,
+      grpcAddress,
+      grpc,
       databaseUrl,
       services,
       runner,
       metrics,
       // Readiness turns false first, so load balancers stop sending work; then, in reverse
-      // order of start: no new jobs claimed and running ones finished or released, HTTP closed
+      // order of start: no new jobs claimed and running ones finished or released, gRPC then HTTP closed
       // after in-flight requests, the pool, the database, the embedded server.
       close() {
         shuttingDown = true;
+        grpc.drain(); // health NOT_SERVING now, watch streams ended
         closing ??= cleanup();
         return closing;
       },

@@ -20,6 +20,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   NODE_ENV: "test",
   HOST: "127.0.0.1",
   PORT: "0",
+  GRPC_PORT: "0",
   WORKERS: "1",
   JOB_LEASE_MS: "1500",
   JOB_HEARTBEAT_MS: "300",

@@ -1,0 +1,171 @@
+/**
+ * nnserve.v1.Training: each call parses its request with the shared schema and calls one
+ * TrainingService function, like the REST routes in src/http/routes/{train,jobs}.ts.
+ *
+ * WatchJob polls the database (getJob, and jobMetrics when an epoch has finished) every
+ * `watchPollMs`: the jobs table is the source of truth, so a watcher on any replica sees a job
+ * trained by any other, and a late watcher first gets everything that already happened. Each
+ * poll sends the epochs not sent yet, then the job if it changed; the stream ends after the
+ * job's final state. A cancelled call (client cancel, deadline) stops its loop at once.
+ */
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ServerWritableStream } from "@grpc/grpc-js";
+import { z } from "zod";
+import { unavailable } from "../errors.ts";
+import type { JobEvent } from "../generated/grpc/nnserve/v1/JobEvent.ts";
+import type { TrainingHandlers } from "../generated/grpc/nnserve/v1/Training.ts";
+import type { WatchJobRequest__Output } from "../generated/grpc/nnserve/v1/WatchJobRequest.ts";
+import type { Logger } from "../logger.ts";
+import { FINISHED_JOB_STATUSES, jobListQuerySchema, jobParamsSchema } from "../schemas/jobs.ts";
+import { parseRequest } from "../schemas/parse.ts";
+import type { RequestSchemas } from "../schemas/requests.ts";
+import { idempotencyKeySchema } from "../schemas/train.ts";
+import type { TrainingService } from "../services/types.ts";
+import {
+  enumName,
+  enumValue,
+  epochToMessage,
+  jobToMessage,
+  trainRequestFromMessage,
+} from "./convert.ts";
+import { toGrpcError, unary } from "./status.ts";
+
+const idempotencyKeyField = z.object({ idempotencyKey: idempotencyKeySchema });
+
+export interface TrainingHandlerDeps {
+  training: TrainingService;
+  schemas: RequestSchemas;
+  logger: Logger;
+  watchPollMs: number;
+  /** Aborted when the server shuts down: watches end with UNAVAILABLE. */
+  shutdown: AbortSignal;
+  /** Counts the watch loops running, so tests (and metrics) can see none is left behind. */
+  watches: { active: number };
+}
+
+export function trainingHandlers({
+  training,
+  schemas,
+  logger,
+  watchPollMs,
+  shutdown,
+  watches,
+}: TrainingHandlerDeps): TrainingHandlers {
+  const jobId = (id: string) => parseRequest(jobParamsSchema, { id }).id;
+
+  async function watchJob(call: ServerWritableStream<WatchJobRequest__Output, JobEvent>) {
+    const stop = new AbortController();
+    const onCancelled = () => stop.abort();
+    const onShutdown = () => stop.abort();
+    call.on("cancelled", onCancelled);
+    shutdown.addEventListener("abort", onShutdown);
+    watches.active++;
+
+    const send = async (event: JobEvent) => {
+      if (!call.write(event)) await once(call, "drain", { signal: stop.signal });
+    };
+
+    try {
+      const id = jobId(call.request.id);
+      let sentJob = "";
+      let lastEpoch = 0;
+      let attempts: number | undefined;
+      while (!stop.signal.aborted) {
+        // The job first, then its epochs: once the job has finished, every epoch is stored.
+        const job = await training.getJob(id);
+        // A new attempt trains from scratch and records its epochs from 1 again.
+        if (attempts !== undefined && job.attempts !== attempts) lastEpoch = 0;
+        attempts = job.attempts;
+        const finished = FINISHED_JOB_STATUSES.includes(job.status);
+        if (job.progress.epoch > lastEpoch) {
+          const { epochs } = await training.jobMetrics(id);
+          for (const epoch of epochs) {
+            if (epoch.epoch <= lastEpoch) continue;
+            await send({ epoch: epochToMessage(epoch) });
+            lastEpoch = epoch.epoch;
+          }
+        }
+        const message = jobToMessage(job);
+        const key = JSON.stringify(message);
+        if (key !== sentJob) {
+          await send({ job: message });
+          sentJob = key;
+        }
+        if (finished) {
+          call.end();
+          return;
+        }
+        await sleep(watchPollMs, undefined, { signal: stop.signal });
+      }
+      throw new DOMException("stopped", "AbortError");
+    } catch (error) {
+      if (call.cancelled) return; // Nobody is listening; nothing to send.
+      if (stop.signal.aborted && shutdown.aborted) {
+        call.emit(
+          "error",
+          toGrpcError(
+            unavailable("The server is shutting down; watch the job again (on another replica)."),
+            logger,
+            "WatchJob",
+          ),
+        );
+        return;
+      }
+      call.emit("error", toGrpcError(error, logger, "WatchJob"));
+    } finally {
+      watches.active--;
+      call.off("cancelled", onCancelled);
+      shutdown.removeEventListener("abort", onShutdown);
+    }
+  }
+
+  return {
+    Train: unary(logger, "Train", async (req) => {
+      const body = parseRequest(schemas.trainRequest, trainRequestFromMessage(req));
+      const { idempotencyKey } =
+        req.idempotencyKey === ""
+          ? {}
+          : parseRequest(idempotencyKeyField, { idempotencyKey: req.idempotencyKey });
+      const { job, created } = await training.submit(
+        body,
+        idempotencyKey === undefined ? {} : { idempotencyKey },
+      );
+      return {
+        jobId: job.id,
+        model: job.model,
+        version: job.version,
+        status: enumName("JOB_STATUS", job.status) as never,
+        created,
+      };
+    }),
+
+    GetJob: unary(logger, "GetJob", async (req) =>
+      jobToMessage(await training.getJob(jobId(req.id))),
+    ),
+
+    ListJobs: unary(logger, "ListJobs", async (req) => {
+      const query = parseRequest(jobListQuerySchema, {
+        status: enumValue("JOB_STATUS", req.status),
+        model: req.model || undefined,
+        limit: req.limit || undefined,
+        cursor: req.cursor || undefined,
+      });
+      const page = await training.listJobs(query);
+      return { items: page.items.map(jobToMessage), nextCursor: page.nextCursor ?? "" };
+    }),
+
+    CancelJob: unary(logger, "CancelJob", async (req) =>
+      jobToMessage(await training.cancel(jobId(req.id))),
+    ),
+
+    GetJobMetrics: unary(logger, "GetJobMetrics", async (req) => {
+      const metrics = await training.jobMetrics(jobId(req.id));
+      return { jobId: metrics.jobId, epochs: metrics.epochs.map(epochToMessage) };
+    }),
+
+    WatchJob: (call) => {
+      void watchJob(call);
+    },
+  };
+}
