@@ -79,6 +79,7 @@ const envSchema = z
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
     PREDICT_INLINE_MAX_WORK: integer(4_000_000, 0),
+    PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
     METRICS: z.preprocess(
       unsetIfEmpty,
       z
@@ -149,6 +150,11 @@ const envSchema = z
     },
     /** Forward passes costing more multiply-adds (rows x parameters) run in the worker pool. */
     predictInlineMaxWork: env.PREDICT_INLINE_MAX_WORK,
+    /**
+     * How long predict reuses a model name -> ready version lookup; 0 queries every time. A
+     * version trained or a model deleted on another replica is seen within this time.
+     */
+    predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
   }));

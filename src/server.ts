@@ -81,18 +81,26 @@ export async function startNnserve({
     const metrics = config.metrics
       ? createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads })
       : undefined;
+    const prediction = createPredictionService({
+      db,
+      pool,
+      cache,
+      inlineMaxRows: config.limits.predictInlineMaxRows,
+      inlineMaxWork: config.predictInlineMaxWork,
+      resolveTtlMs: config.predictResolveTtlMs,
+      batching: config.batching,
+      observer: metrics?.prediction,
+    });
     const services: Services = {
       training: createTrainingService({ db, queue, maxAttempts: config.jobs.maxAttempts }),
-      prediction: createPredictionService({
+      prediction,
+      models: createModelRegistry({
         db,
-        pool,
-        cache,
-        inlineMaxRows: config.limits.predictInlineMaxRows,
-        inlineMaxWork: config.predictInlineMaxWork,
-        batching: config.batching,
-        observer: metrics?.prediction,
+        onDeleted: (name) => {
+          cache.dropModel(name);
+          prediction.forgetResolutions();
+        },
       }),
-      models: createModelRegistry({ db, onDeleted: (name) => cache.dropModel(name) }),
       readiness: createReadiness({
         db,
         migrated: () => isUpToDate({ pool: db.pool }),
@@ -111,7 +119,11 @@ export async function startNnserve({
       pollMs: config.jobs.pollMs,
       onEpochEnd: (jobId, epoch, samples) =>
         metrics?.training.epoch(jobId, epoch.durationMs, samples),
-      onJobEnd: (jobId, end) => metrics?.training.jobEnd(jobId, end),
+      onJobEnd: (jobId, end) => {
+        // A new ready version: unversioned predictions here move to it at once.
+        if (end === "succeeded") prediction.forgetResolutions();
+        metrics?.training.jobEnd(jobId, end);
+      },
     });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
 

@@ -28,6 +28,12 @@ export interface PredictionServiceDeps {
    * large model never holds the event loop for long. Default: no such limit.
    */
   inlineMaxWork?: number;
+  /**
+   * How long a name (or name@version) -> version lookup is reused before the database is asked
+   * again. 0 asks every time. Deletes and trainings finished in this process are seen at once
+   * (forgetResolutions); those of other replicas within this time.
+   */
+  resolveTtlMs?: number;
   /** Dynamic batching; absent, or maxDelayMs 0, runs every request alone. */
   batching?: { maxBatchSize: number; maxDelayMs: number };
   observer?: PredictionObserver;
@@ -39,8 +45,16 @@ export interface PredictionObserver extends BatchObserver {
   inference?(model: string, rows: number, seconds: number, ok: boolean): void;
 }
 
+/** The prediction service, and what the composition root tells it. */
+export interface PredictionServiceControl extends PredictionService {
+  /** A version was trained or a model deleted here: look names up again from now on. */
+  forgetResolutions(): void;
+}
+
 // Batchers of versions no longer used are dropped once there are more than this many.
 const BATCHERS_KEPT = 64;
+// A bound on remembered lookups, far above the models a replica serves.
+const RESOLUTIONS_KEPT = 10_000;
 
 export function createPredictionService({
   db,
@@ -50,8 +64,12 @@ export function createPredictionService({
   inlineMaxWork = Number.POSITIVE_INFINITY,
   batching = { maxBatchSize: 1, maxDelayMs: 0 },
   observer,
-}: PredictionServiceDeps): PredictionService {
+  resolveTtlMs = 0,
+}: PredictionServiceDeps): PredictionServiceControl {
   const { prisma } = db;
+  // A lookup costs a query (a third of a millisecond of CPU in Prisma alone), several times
+  // the whole of a small model's prediction: under load it is reused for resolveTtlMs.
+  const resolutions = new Map<string, { versionId: string; expires: number }>();
   const batchers = new Map<string, Batcher>();
 
   function batcherFor(model: LoadedModel): Batcher {
@@ -85,8 +103,14 @@ export function createPredictionService({
   }
 
   async function resolve(name: string, version: number | undefined): Promise<LoadedModel> {
-    // The name -> version lookup goes to the database every time, so a model deleted or
-    // retrained through another replica is seen at once; only the weights are cached.
+    const key = version === undefined ? name : `${name}@${version}`;
+    const known = resolutions.get(key);
+    if (known && known.expires > performance.now()) {
+      const loaded = cache.get(known.versionId);
+      if (loaded) return loaded;
+    }
+    // Otherwise the name -> version lookup goes to the database, so a model deleted or
+    // retrained through another replica is seen within resolveTtlMs; weights stay cached.
     const row = await prisma.modelVersion.findFirst({
       where: {
         model: { name },
@@ -105,6 +129,10 @@ export function createPredictionService({
       throw conflict(
         `Version ${row.version} of model "${name}" is ${row.status}, not ready; only a trained version predicts.`,
       );
+    }
+    if (resolveTtlMs > 0) {
+      if (resolutions.size >= RESOLUTIONS_KEPT) resolutions.clear();
+      resolutions.set(key, { versionId: row.id, expires: performance.now() + resolveTtlMs });
     }
     const cached = cache.get(row.id);
     if (cached) return cached;
@@ -129,6 +157,10 @@ export function createPredictionService({
   }
 
   return {
+    forgetResolutions() {
+      resolutions.clear();
+    },
+
     async predict(req: PredictRequest) {
       const started = performance.now();
       const model = await resolve(req.model, req.version);
