@@ -9,6 +9,7 @@ import { loadPackageDefinition } from "@grpc/grpc-js";
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { ProtoGrpcType as InferenceProto } from "../generated/grpc/grpc_predict_v2.ts";
+import type { ProtoGrpcType as HealthProto } from "../generated/grpc/health.ts";
 import type { ProtoGrpcType as ModelsProto } from "../generated/grpc/models.ts";
 import type { ProtoGrpcType as PredictionProto } from "../generated/grpc/prediction.ts";
 import type { ProtoGrpcType as TrainingProto } from "../generated/grpc/training.ts";
@@ -33,7 +34,11 @@ export const PROTO_LOADER_OPTIONS: Options = {
   includeDirs: [PROTO_DIR, HEALTH_PROTO_DIR],
 };
 
-export type NnserveProtos = TrainingProto & PredictionProto & ModelsProto & InferenceProto;
+export type NnserveProtos = TrainingProto &
+  PredictionProto &
+  ModelsProto &
+  InferenceProto &
+  HealthProto;
 
 export interface LoadedProtos {
   /** Everything served, health included: what reflection describes. */
