@@ -159,8 +159,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         counted = metrics.epoch;
         options.onEpochEnd?.(job.id, metrics, samples);
       }
+      // Epochs can arrive faster than they are written (one round trip each): once the user
+      // cancels, the backlog is dropped, so the job stops at the epoch it shows rather than
+      // after writing out a training that had already run to its end in the thread.
       writes = writes.then(async () => {
-        if (metrics.epoch <= recorded || control.stopReason() === "lost") return;
+        const stop = control.stopReason();
+        if (metrics.epoch <= recorded || stop === "lost" || stop === "cancel") return;
         const owned = await queue.recordEpoch(job.id, workerId, toStoredEpoch(metrics));
         if (!owned) control.stopWith("lost");
         recorded = metrics.epoch;
@@ -207,11 +211,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
 
     const reason = control.stopReason();
     if (reason === "lost") return "lost";
-    if (outcome.cancelled) {
-      if (reason === "shutdown") {
-        return (await queue.releaseJob(job.id, workerId)) === null ? "lost" : "released";
-      }
+    // A cancel seen before the job completed wins, even when the thread had already finished.
+    if (reason === "cancel") {
       return (await queue.markCancelled(job.id, workerId)) ? "cancelled" : "lost";
+    }
+    if (outcome.cancelled) {
+      return (await queue.releaseJob(job.id, workerId)) === null ? "lost" : "released";
     }
     const final = finalMetrics(outcome);
     const completed = await queue.completeJob(job.id, workerId, {
