@@ -84,3 +84,34 @@ export function clustersRequest(model = "clusters"): TrainRequestInput {
     data: clusters(),
   };
 }
+
+/**
+ * A job whose epochs take milliseconds in the thread (256 rows, one per batch, two hidden layers
+ * of 32): training really is under way for as long as the job shows it running, unlike XOR,
+ * whose thousands of epochs finish in the thread well before their rows are written.
+ */
+export function slowRequest(model: string, epochs: number): TrainRequestInput {
+  const inputs: number[][] = [];
+  const targets: number[][] = [];
+  for (let i = 0; i < 256; i++) {
+    const x = ((i * 37) % 101) / 101;
+    const y = ((i * 53) % 97) / 97;
+    inputs.push([x, y]);
+    targets.push([x > 0.5 !== y > 0.5 ? 1 : 0]);
+  }
+  return {
+    model,
+    network: {
+      inputs: 2,
+      layers: [
+        { units: 32, activation: "tanh" },
+        { units: 32, activation: "tanh" },
+        { units: 1, activation: "sigmoid" },
+      ],
+    },
+    loss: "binaryCrossentropy",
+    optimizer: { name: "adam", learningRate: 0.01 },
+    training: { epochs, batchSize: 1, seed: 5, validationSplit: 0 },
+    data: { inputs, targets },
+  };
+}
