@@ -26,18 +26,18 @@ const CONTENTS_FIELDS = {
   INT64: ["int64Contents", "int64_contents"],
 } as const satisfies Record<string, [keyof InferTensorContents__Output, string]>;
 
-const ALL_CONTENTS: (keyof InferTensorContents__Output)[] = [
-  "boolContents",
-  "intContents",
-  "int64Contents",
-  "uintContents",
-  "uint64Contents",
-  "fp32Contents",
-  "fp64Contents",
-  "bytesContents",
-];
-
-const snake = (name: string) => name.replace(/[A-Z0-9]+/g, (m) => `_${m.toLowerCase()}`);
+/** Every `contents` field, by its JS name, with its name on the wire. */
+const WIRE_NAMES: Record<keyof InferTensorContents__Output, string> = {
+  boolContents: "bool_contents",
+  intContents: "int_contents",
+  int64Contents: "int64_contents",
+  uintContents: "uint_contents",
+  uint64Contents: "uint64_contents",
+  fp32Contents: "fp32_contents",
+  fp64Contents: "fp64_contents",
+  bytesContents: "bytes_contents",
+};
+const ALL_CONTENTS = Object.keys(WIRE_NAMES) as (keyof InferTensorContents__Output)[];
 
 /** The wire request as the transport-neutral one; checks what only the wire can get wrong. */
 export function inferRequestFromMessage(req: ModelInferRequest__Output): InferRequest {
@@ -71,7 +71,7 @@ export function inferRequestFromMessage(req: ModelInferRequest__Output): InferRe
     if (other.length > 0) {
       issues.push({
         path: `${at}.contents`,
-        message: `datatype ${tensor.datatype} takes ${wireName}; got ${other.map(snake).join(", ")}`,
+        message: `datatype ${tensor.datatype} takes ${wireName}; got ${other.map((k) => WIRE_NAMES[k]).join(", ")}`,
       });
     }
     return {
