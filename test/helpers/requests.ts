@@ -38,6 +38,22 @@ export function xnorRequest(model = "xor"): TrainRequestInput {
 }
 
 /**
+ * XOR (or, with `targets`, another truth table) in 80 epochs at learning rate 0.1: for tests
+ * that need trained models, not the contract's request. Each epoch costs a database write.
+ */
+export function quickXorRequest(model: string, targets = [[0], [1], [1], [0]]): TrainRequestInput {
+  return {
+    ...xorRequest(model),
+    optimizer: { name: "adam", learningRate: 0.1 },
+    training: { epochs: 80, batchSize: 4, seed: 1, validationSplit: 0 },
+    data: { inputs: XOR_INPUTS, targets },
+  };
+}
+
+/** XNOR, quickly: the XOR network learning the opposite truth table. */
+export const quickXnorRequest = (model: string) => quickXorRequest(model, [[1], [0], [0], [1]]);
+
+/**
  * XOR trained for a fixed number of epochs (no early stopping): a job that stays running long
  * enough to be watched, cancelled or killed, with one epoch row per epoch.
  */
