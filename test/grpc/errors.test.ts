@@ -401,3 +401,23 @@ describe("cancelled streams and deadlines", () => {
     expect(await unary((cb) => clients.inference.ServerLive({}, cb))).toEqual({ live: true });
   });
 });
+
+describe("shutdown", () => {
+  it("ends open watches with UNAVAILABLE and stops REST and gRPC together", async () => {
+    const id = await train(longXorRequest("at-shutdown", 10_000));
+    const call = clients.training.WatchJob({ id });
+    let closing: Promise<void> | undefined;
+    const ended = readAll<JobEvent__Output>(call, () => {
+      closing ??= server.close();
+    });
+    const error = await failure(ended);
+    expect(error.code).toBe(status.UNAVAILABLE);
+    expect(error.details).toContain("shutting down");
+    await closing;
+    expect(server.grpc.activeWatches()).toBe(0);
+    expect((await failure(unary((cb) => clients.inference.ServerLive({}, cb)))).code).toBe(
+      status.UNAVAILABLE,
+    );
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+});
