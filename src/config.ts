@@ -3,6 +3,7 @@
  * `loadConfig` call with every bad variable named, so an operator fixes them all in one go.
  */
 import { availableParallelism } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import { z } from "zod";
 import { type FieldIssue, formatPath } from "./errors.ts";
 
@@ -33,6 +34,25 @@ function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGE
       .transform(Number)
       .pipe(z.number().int().min(min, message).max(max, message)),
   );
+}
+
+/** A decimal in [min, max]; 0 usually means "off". */
+function fraction(defaultValue: number, min = 0, max = 1) {
+  const message = `must be a number between ${min} and ${max}`;
+  return z.preprocess(
+    (value) => unsetIfEmpty(value) ?? String(defaultValue),
+    z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, message)
+      .transform(Number)
+      .pipe(z.number().min(min, message).max(max, message)),
+  );
+}
+
+/** Overload threshold on the heap: 90% of V8's limit, so 503s come before an out-of-memory crash. */
+export function defaultMaxHeapUsedBytes(): number {
+  return Math.floor(0.9 * getHeapStatistics().heap_size_limit);
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -87,8 +107,30 @@ const envSchema = z
         .default("true")
         .transform((v) => v === "true" || v === "1" || v === "on"),
     ),
+    // Production: authentication, per-key limits, overload shedding, timeouts (docs/production.md).
+    AUTH: z.preprocess(unsetIfEmpty, z.enum(["on", "off"], "must be on or off").optional()),
+    RATE_LIMIT_PER_MINUTE: integer(600, 0),
+    MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
+    HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
+    HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(1_000, 0),
+    OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: fraction(0.98),
+    OVERLOAD_MAX_HEAP_USED_BYTES: integer(defaultMaxHeapUsedBytes(), 0),
+    OVERLOAD_MAX_RSS_BYTES: integer(0, 0),
+    OVERLOAD_RETRY_AFTER_S: integer(10, 1),
+    OVERLOAD_SAMPLE_MS: integer(1_000, 10),
   })
   .superRefine((env, ctx) => {
+    // The embedded Postgres is for development: it writes under the working directory and dies
+    // with the process.
+    if (env.NODE_ENV === "production" && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message: "is required when NODE_ENV=production",
+      });
+    }
     // A heartbeat slower than the lease lets a healthy job's lease expire and be stolen.
     if (env.JOB_HEARTBEAT_MS >= env.JOB_LEASE_MS) {
       ctx.addIssue({
@@ -157,6 +199,29 @@ const envSchema = z
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
+    /** API keys on every route but probes and metrics: on by default only in production. */
+    auth: (env.AUTH ?? (env.NODE_ENV === "production" ? "on" : "off")) === "on",
+    /** Requests per minute per API key (per client address without one); 0 turns it off. */
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    /** Queued or running training jobs one key may have; 0 turns it off. */
+    maxQueuedJobsPerKey: env.MAX_QUEUED_JOBS_PER_KEY,
+    http: {
+      /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      /** A socket with no traffic is closed (fastify connectionTimeout); 0 turns it off. */
+      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+      /** Idle keep-alive connections; longer than a load balancer's idle timeout. */
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    /** Load shedding (@fastify/under-pressure): past any threshold, 503 with Retry-After. 0 = off. */
+    overload: {
+      maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: env.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: env.OVERLOAD_MAX_HEAP_USED_BYTES,
+      maxRssBytes: env.OVERLOAD_MAX_RSS_BYTES,
+      retryAfterSeconds: env.OVERLOAD_RETRY_AFTER_S,
+      sampleIntervalMs: env.OVERLOAD_SAMPLE_MS,
+    },
   }));
 
 export type Config = z.output<typeof envSchema>;
