@@ -5,6 +5,7 @@
  * register next to other plugins (gRPC gateway, metrics) under the same error handling.
  */
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -21,6 +22,7 @@ import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
+import { createInferenceService } from "../services/inference.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
 import { handleError, sendProblem } from "./problem.ts";
@@ -30,6 +32,7 @@ import { metricsPlugin } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
+import { v2Routes } from "./routes/v2.ts";
 import { zodValidatorCompiler } from "./validator.ts";
 
 export interface AppOptions {
@@ -50,8 +53,14 @@ function requestId(request: IncomingMessage): string {
   return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
+
 // Probes and the docs UI would drown the log at info level.
-const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs", "/metrics"];
+const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs", "/metrics", "/v2/health"];
 
 const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, metrics }) => {
   app.setValidatorCompiler(zodValidatorCompiler);
@@ -119,6 +128,19 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
   await app.register(healthRoutes, routeOptions);
+  // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
+  const inference = createInferenceService({
+    models: services.models,
+    prediction: services.prediction,
+    readiness: services.readiness,
+    schemas,
+    serverVersion: PACKAGE_VERSION,
+  });
+  await app.register(v2Routes, {
+    prefix: "/v2",
+    inference,
+    bodyLimit: config.limits.bodyLimitBytes,
+  });
 };
 
 /** The REST API as a plugin that shares its error handling with the instance it joins. */

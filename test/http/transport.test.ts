@@ -130,6 +130,16 @@ describe("OpenAPI", () => {
         "DELETE /models/{name}",
         "GET /healthz",
         "GET /readyz",
+        // The Open Inference Protocol (routes/v2.ts)
+        "GET /v2",
+        "GET /v2/health/live",
+        "GET /v2/health/ready",
+        "GET /v2/models/{name}",
+        "GET /v2/models/{name}/ready",
+        "GET /v2/models/{name}/versions/{version}",
+        "GET /v2/models/{name}/versions/{version}/ready",
+        "POST /v2/models/{name}/infer",
+        "POST /v2/models/{name}/versions/{version}/infer",
       ].sort(),
     );
     const train = doc.paths["/train"].post;
