@@ -4,7 +4,6 @@
  * reflection over all of them. Built by a function like the REST app; startNnserve (src/server.ts)
  * binds it next to HTTP and closes it in the same shutdown.
  */
-import { readFileSync } from "node:fs";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import type { Config } from "../config.ts";
@@ -26,12 +25,6 @@ export const SERVICE_NAMES = [
   "nnserve.v1.Models",
   "inference.GRPCInferenceService",
 ] as const;
-
-const PACKAGE_VERSION = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
 
 export interface GrpcServerOptions {
   config: Config;
@@ -95,7 +88,6 @@ export function createGrpcServer({
     prediction: services.prediction,
     readiness: services.readiness,
     schemas,
-    serverVersion: PACKAGE_VERSION,
   });
   server.addService(
     grpc.inference.GRPCInferenceService.service,

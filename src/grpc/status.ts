@@ -10,7 +10,7 @@ import {
   type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
-  type status,
+  status,
 } from "@grpc/grpc-js";
 import { AppError, internalError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -45,19 +45,39 @@ export function toGrpcError(error: unknown, logger: Logger, method: string): Grp
   return { code: app.grpcCode as status, details, metadata };
 }
 
-/** An async function as a grpc-js unary handler: its result, or its error as a status. */
+/**
+ * An async function as a grpc-js unary handler: its result, or its error as a status. Each call
+ * is logged once, like REST's "request" lines: method, status code, duration.
+ */
 export function unary<Req, Res>(
   logger: Logger,
   method: string,
   handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
 ) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const started = performance.now();
+    const done = (code: status) =>
+      logger.info(
+        {
+          method,
+          code: status[code],
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+        },
+        "rpc",
+      );
     // A callback after the client cancelled (or its deadline passed) is dropped by grpc-js.
     Promise.resolve()
       .then(() => handler(call.request, call))
       .then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toGrpcError(error, logger, method)),
+        (response) => {
+          done(status.OK);
+          callback(null, response);
+        },
+        (error: unknown) => {
+          const grpcError = toGrpcError(error, logger, method);
+          done(grpcError.code);
+          callback(grpcError);
+        },
       );
   };
 }

@@ -18,6 +18,7 @@
  * a tensor is named by the transport (`inputs[0].contents`, `raw_input_contents[0]`,
  * `inputs[0].data`), with the element index: `inputs[0].contents[7]`.
  */
+import { readFileSync } from "node:fs";
 import { AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
 import { modelName } from "../schemas/common.ts";
 import type { Model, ModelVersion } from "../schemas/models.ts";
@@ -26,6 +27,13 @@ import type { PredictResponse } from "../schemas/predict.ts";
 import type { RequestSchemas } from "../schemas/requests.ts";
 import { classifierKind } from "../schemas/train.ts";
 import type { ModelRegistry, PredictionService, Readiness } from "./types.ts";
+
+/** nnserve's version, as ServerMetadata reports it. */
+export const NNSERVE_VERSION: string = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  }
+).version;
 
 export const INPUT_NAME = "input";
 export const OUTPUT_NAME = "output";
@@ -113,8 +121,8 @@ export interface InferenceServiceDeps {
   prediction: PredictionService;
   readiness: Readiness;
   schemas: RequestSchemas;
-  /** ServerMetadata's version, e.g. package.json's. */
-  serverVersion: string;
+  /** ServerMetadata's version; default nnserve's (package.json). */
+  serverVersion?: string;
   /** Protocol extensions the transport serves; none by default. */
   extensions?: string[];
 }
@@ -337,7 +345,7 @@ export function createInferenceService({
   prediction,
   readiness,
   schemas,
-  serverVersion,
+  serverVersion = NNSERVE_VERSION,
   extensions = [],
 }: InferenceServiceDeps): InferenceService {
   async function lookup(name: string): Promise<Model> {
