@@ -27,6 +27,13 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   JOB_POLL_MS: "100",
   SHUTDOWN_GRACE_MS: "0",
   MODEL_CACHE_SIZE: "8",
+  // Production guards are off: tests poll faster than any client may, queue more jobs than one
+  // key may, and share two busy cores. Tests of the guards themselves turn them on in `env`.
+  RATE_LIMIT_PER_MINUTE: "0",
+  MAX_QUEUED_JOBS_PER_KEY: "0",
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: "0",
+  OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: "0",
+  OVERLOAD_MAX_HEAP_USED_BYTES: "0",
 };
 
 export type LogLine = Record<string, unknown> & { msg?: string };
