@@ -1,0 +1,218 @@
+/**
+ * The training service on Postgres, without a transport: version numbering and idempotency
+ * under concurrency, the examples as the worker reads them back, listing with cursors, the
+ * epoch metrics view, cancel.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.ts";
+import { isAppError } from "../../src/errors.ts";
+import { createJobQueue } from "../../src/queue/job-queue.ts";
+import type { JobListQuery } from "../../src/schemas/jobs.ts";
+import { createRequestSchemas } from "../../src/schemas/requests.ts";
+import type { TrainRequestInput } from "../../src/schemas/train.ts";
+import type { StoredTraining } from "../../src/services/stored-training.ts";
+import { createTrainingService } from "../../src/services/training-service.ts";
+import { loadTrainingTask } from "../../src/services/training-task.ts";
+import type { TrainingService } from "../../src/services/types.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { clustersRequest, quickXorRequest, XOR_INPUTS } from "../helpers/requests.ts";
+
+let db: TestDatabase;
+let training: TrainingService;
+
+const schemas = createRequestSchemas(loadConfig({ NODE_ENV: "test" }).limits);
+const parse = (input: TrainRequestInput) => schemas.trainRequest.parse(input);
+const list = (query: Partial<JobListQuery>) => training.listJobs({ limit: 20, ...query });
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  training = createTrainingService({
+    db,
+    queue: createJobQueue({ pool: db.pool }),
+    maxAttempts: 4,
+  });
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+async function expectAppError(promise: Promise<unknown>, code: string, path?: string) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAppError(error), String(error)).toBe(true);
+  if (!isAppError(error)) return;
+  expect(error.code).toBe(code);
+  if (path !== undefined) expect(error.errors.map((e) => e.path)).toEqual([path]);
+}
+
+describe("submit", () => {
+  it("gives concurrent submissions for one model the versions 1..n, each with its queued job", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => training.submit(parse(quickXorRequest("concurrent")))),
+    );
+    expect(results.every((r) => r.created && r.job.status === "queued")).toBe(true);
+    expect(results.map((r) => r.job.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+    expect(new Set(results.map((r) => r.job.id)).size).toBe(10);
+    const { rows } = await db.pool.query<{ max_attempts: number; status: string }>(
+      `SELECT j.max_attempts, v.status FROM training_jobs j
+         JOIN model_versions v ON v.id = j.version_id JOIN models m ON m.id = v.model_id
+        WHERE m.name = 'concurrent'`,
+    );
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(row).toEqual({ max_attempts: 4, status: "pending" });
+  });
+
+  it("answers concurrent submissions with one new Idempotency-Key with one job, leaving no other version", async () => {
+    const key = randomUUID();
+    const request = parse(quickXorRequest("keyed"));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => training.submit(request, { idempotencyKey: key })),
+    );
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.job.id)).size).toBe(1);
+
+    // The same key with another request is refused, and still leaves nothing behind.
+    await expectAppError(
+      training.submit(parse({ ...quickXorRequest("keyed"), training: { epochs: 3 } }), {
+        idempotencyKey: key,
+      }),
+      "IDEMPOTENCY_KEY_REUSED",
+    );
+    const { rows } = await db.pool.query(
+      "SELECT v.version FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'keyed'",
+    );
+    expect(rows).toEqual([{ version: 1 }]);
+  });
+
+  it("stores XOR's targets and a classifier's class indices as the worker reads them back", async () => {
+    const xor = await training.submit(parse(quickXorRequest("stored-xor")));
+    const xorJob = await db.prisma.trainingJob.findUniqueOrThrow({ where: { id: xor.job.id } });
+    const xorTask = await loadTrainingTask(db, xorJob);
+    expect(xorTask.network).toEqual(quickXorRequest("stored-xor").network);
+    expect(Array.from(xorTask.data.inputs)).toEqual(XOR_INPUTS.flat());
+    expect(Array.from(xorTask.data.targets!)).toEqual([0, 1, 1, 0]);
+    expect(xorTask.data.labels).toBeUndefined();
+    expect(xorTask.settings).toMatchObject({
+      loss: "binaryCrossentropy",
+      optimizer: { name: "adam", learningRate: 0.1 },
+      epochs: 80,
+      batchSize: 4,
+      seed: 1,
+      shuffle: true,
+      validationSplit: 0,
+    });
+
+    const request = clustersRequest("stored-clusters");
+    const clusters = await training.submit(parse(request));
+    const job = await db.prisma.trainingJob.findUniqueOrThrow({ where: { id: clusters.job.id } });
+    const task = await loadTrainingTask(db, job);
+    expect(task.data.rows).toBe(request.data.inputs.length);
+    expect(Array.from(task.data.inputs)).toEqual(
+      Array.from(Float32Array.from(request.data.inputs.flat())),
+    );
+    expect(task.data.labels).toEqual(Int32Array.from(request.data.labels!));
+    expect(task.data.targets).toBeUndefined();
+
+    // 0/1 labels for a 1-unit sigmoid are its targets.
+    const { targets: _targets, ...xorData } = quickXorRequest("labelled-xor").data;
+    const labelled = await training.submit(
+      parse({ ...quickXorRequest("labelled-xor"), data: { ...xorData, labels: [0, 1, 1, 0] } }),
+    );
+    const labelledJob = await db.prisma.trainingJob.findUniqueOrThrow({
+      where: { id: labelled.job.id },
+    });
+    const labelledTask = await loadTrainingTask(db, labelledJob);
+    expect(Array.from(labelledTask.data.targets!)).toEqual([0, 1, 1, 0]);
+    expect(labelledTask.data.labels).toBeUndefined();
+  });
+
+  it("records a drawn seed when the request has none, so the version can be trained again", async () => {
+    const request = quickXorRequest("unseeded");
+    const { seed: _seed, ...trainingSettings } = request.training;
+    const { job } = await training.submit(parse({ ...request, training: trainingSettings }));
+    const version = await db.prisma.modelVersion.findFirstOrThrow({
+      where: { jobs: { some: { id: job.id } } },
+    });
+    const stored = version.training as unknown as StoredTraining;
+    expect(Number.isInteger(stored.seed)).toBe(true);
+    expect(stored.seed).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("listJobs", () => {
+  it("pages jobs created in the same millisecond by id, losing and repeating none", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++)
+      ids.push((await training.submit(parse(quickXorRequest("ties")))).job.id);
+    await db.pool.query(
+      "UPDATE training_jobs SET created_at = '2026-01-01T00:00:00.000Z' WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const result = await list({ model: "ties", limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...result.items.map((j) => j.id));
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+    }
+    expect(seen).toEqual([...ids].sort().reverse());
+  });
+
+  it("filters by status and by model", async () => {
+    const a = await training.submit(parse(quickXorRequest("filtered")));
+    const b = await training.submit(parse(quickXorRequest("filtered")));
+    await training.cancel(a.job.id);
+    expect((await list({ model: "filtered", status: "cancelled" })).items.map((j) => j.id)).toEqual(
+      [a.job.id],
+    );
+    expect((await list({ model: "filtered", status: "queued" })).items.map((j) => j.id)).toEqual([
+      b.job.id,
+    ]);
+    expect(await list({ model: "nobody" })).toEqual({ items: [], nextCursor: null });
+  });
+
+  it("rejects a cursor it did not write", async () => {
+    const forged = Buffer.from(`2026-01-01T00:00:00.000Z|${"x".repeat(36)}`).toString("base64url");
+    await expectAppError(list({ cursor: forged }), "VALIDATION_FAILED", "cursor");
+    await expectAppError(list({ cursor: "%%%" }), "VALIDATION_FAILED", "cursor");
+  });
+});
+
+describe("jobMetrics", () => {
+  it("lists epochs in order, a non-finite value as null, and leaves out what was not measured", async () => {
+    const { job } = await training.submit(parse(quickXorRequest("measured")));
+    await db.pool.query(
+      `INSERT INTO epoch_metrics (job_id, epoch, loss, accuracy, learning_rate, duration_ms)
+       VALUES ($1, 2, 'NaN', 0.5, 0.1, 1.5), ($1, 1, 0.7, 0.25, 0.1, 2), ($1, 3, 'Infinity', NULL, NULL, 1)`,
+      [job.id],
+    );
+    const metrics = await training.jobMetrics(job.id);
+    expect(metrics).toEqual({
+      jobId: job.id,
+      epochs: [
+        { epoch: 1, loss: 0.7, accuracy: 0.25, learningRate: 0.1, durationMs: 2 },
+        { epoch: 2, loss: null, accuracy: 0.5, learningRate: 0.1, durationMs: 1.5 },
+        { epoch: 3, loss: null, durationMs: 1 },
+      ],
+    });
+    await expectAppError(training.jobMetrics(randomUUID()), "NOT_FOUND");
+  });
+});
+
+describe("cancel", () => {
+  it("cancels a queued job at once, and refuses a finished or unknown one", async () => {
+    const { job } = await training.submit(parse(quickXorRequest("cancelled")));
+    const cancelled = await training.cancel(job.id);
+    expect(cancelled).toMatchObject({ status: "cancelled", cancelRequested: true, attempts: 0 });
+    await expectAppError(training.cancel(job.id), "CONFLICT");
+    await expectAppError(training.cancel(randomUUID()), "NOT_FOUND");
+    await expectAppError(training.getJob(randomUUID()), "NOT_FOUND");
+  });
+});
