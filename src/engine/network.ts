@@ -55,6 +55,10 @@ export class Network {
   readonly outputs: number;
   readonly parameterCount: number;
   readonly layers: readonly DenseLayer[];
+  /*
+   * The fields below are the engine's internals (arena and batch offsets), public only so the
+   * trainers, losses and kernels can reach them; code outside src/engine should not touch them.
+   */
   /** Floats in the parameter block (parameters plus alignment padding). */
   readonly parameterBlock: number;
   /** The arena. Replaced when it grows: read it again after reserve(). */
