@@ -102,6 +102,26 @@ describe("the JSON helpers reject bad rows, naming the element", () => {
     expect(m.cols).toBe(3);
     expect(Array.from(m.data)).toEqual([1, 2, 3, 4, 5, 6]);
   });
+  it("builds a dataset with labels from JSON arrays, ready for fit", async () => {
+    const data = datasetFromArrays({
+      inputs: [
+        [0, 1],
+        [1, 0],
+        [1, 1],
+      ],
+      labels: [1, 0, 1],
+    });
+    expect(data.rows).toBe(3);
+    expect(Array.from(data.labels!)).toEqual([1, 0, 1]);
+    const net = createNetwork(OK);
+    const result = await train(net, data, {
+      loss: "sparseCategoricalCrossentropy",
+      optimizer: { name: "adam" },
+      epochs: 2,
+      batchSize: 2,
+    });
+    expect(result.epochsRun).toBe(2);
+  });
   it("rejects a ragged row", () =>
     expectEngineError(
       () => toFloat32Matrix([[1, 2], [3]]),
