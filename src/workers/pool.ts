@@ -4,8 +4,8 @@
  */
 import { MessageChannel, type Transferable } from "node:worker_threads";
 import { Piscina } from "piscina";
-import type { EpochMetrics } from "../engine/index.ts";
-import type { EpochMessage, PredictTask, TrainOutcome, TrainTask } from "./tasks.ts";
+import { EngineError, type EpochMetrics, TrainingDivergedError } from "../engine/index.ts";
+import type { EpochMessage, PredictTask, TrainFailure, TrainOutcome, TrainTask } from "./tasks.ts";
 
 const threadEntry = new URL("./thread.ts", import.meta.url).href;
 
@@ -71,16 +71,20 @@ export function createWorkerPool({
       if (data.labels) transferList.push(data.labels.buffer as ArrayBuffer);
       busy++;
       const result = (
-        training.run(
-          { ...task, port: port2 },
-          { name: "train", transferList },
-        ) as Promise<TrainOutcome>
-      ).finally(() => {
-        busy--;
-        // Epoch messages posted just before the task returned are already queued on port1;
-        // closing on the next turn lets them be delivered first.
-        setImmediate(() => port1.close());
-      });
+        training.run({ ...task, port: port2 }, { name: "train", transferList }) as Promise<
+          TrainOutcome | TrainFailure
+        >
+      )
+        .then((outcome) => {
+          if ("failure" in outcome) throw engineErrorOf(outcome);
+          return outcome;
+        })
+        .finally(() => {
+          busy--;
+          // Epoch messages posted just before the task returned are already queued on port1;
+          // closing on the next turn lets them be delivered first.
+          setImmediate(() => port1.close());
+        });
       return { result, cancel: () => port1.postMessage({ type: "cancel" }) };
     },
 
@@ -99,4 +103,14 @@ export function createWorkerPool({
       await Promise.all([training.close({ force: true }), prediction.close({ force: true })]);
     },
   };
+}
+
+/** The engine's error again, with the class the runner tells deterministic failures by. */
+function engineErrorOf(failure: TrainFailure): Error {
+  const error =
+    failure.failure === "diverged"
+      ? new TrainingDivergedError(failure.epoch ?? 0, failure.batch ?? 0, "")
+      : new EngineError(failure.field ?? "", "");
+  error.message = failure.message;
+  return error;
 }

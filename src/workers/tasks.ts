@@ -54,6 +54,22 @@ export interface CancelMessage {
   type: "cancel";
 }
 
+/**
+ * The engine refused the arguments (EngineError) or the numbers blew up
+ * (TrainingDivergedError): deterministic, so the job fails without a retry. The thread returns
+ * it as data because an error crossing threads is structured-cloned into a plain Error with
+ * only its message; pool.train rejects with the engine's error class again.
+ */
+export interface TrainFailure {
+  failure: "engine" | "diverged";
+  message: string;
+  /** EngineError's field path. */
+  field?: string;
+  /** Where TrainingDivergedError happened. */
+  epoch?: number;
+  batch?: number;
+}
+
 export interface TrainOutcome {
   /** Little-endian Float32 parameters (the engine's saveNetwork order). */
   weights: Uint8Array;

@@ -3,10 +3,18 @@
  * main event loop. It does no I/O: the main thread owns the database and writes what arrives
  * on the task's port.
  */
-import { createNetwork, fit, loadNetwork, type Network, saveNetwork } from "../engine/index.ts";
-import type { CancelMessage, PredictTask, TrainOutcome, TrainTask } from "./tasks.ts";
+import {
+  createNetwork,
+  EngineError,
+  fit,
+  loadNetwork,
+  type Network,
+  saveNetwork,
+  TrainingDivergedError,
+} from "../engine/index.ts";
+import type { CancelMessage, PredictTask, TrainFailure, TrainOutcome, TrainTask } from "./tasks.ts";
 
-export async function train(task: TrainTask): Promise<TrainOutcome> {
+export async function train(task: TrainTask): Promise<TrainOutcome | TrainFailure> {
   const { network: spec, settings, data, port } = task;
   const controller = new AbortController();
   // fit() yields to the event loop between batches now and then, which is when this arrives.
@@ -43,6 +51,19 @@ export async function train(task: TrainTask): Promise<TrainOutcome> {
           : result.epochsRun,
       cancelled: result.cancelled,
     };
+  } catch (error) {
+    if (error instanceof TrainingDivergedError) {
+      return {
+        failure: "diverged",
+        message: error.message,
+        epoch: error.epoch,
+        batch: error.batch,
+      };
+    }
+    if (error instanceof EngineError) {
+      return { failure: "engine", message: error.message, field: error.field };
+    }
+    throw error;
   } finally {
     port.close();
   }
