@@ -100,6 +100,32 @@ describe("cancelling jobs", () => {
   });
 });
 
+describe("failing jobs", () => {
+  it("fails a diverging training at once with the engine's reason, without retrying it", async () => {
+    const { http } = server;
+    const inputs = Array.from({ length: 16 }, (_, i) => [i, 2 * i]);
+    const id = await submit({
+      model: "diverging",
+      network: {
+        inputs: 2,
+        layers: [
+          { units: 8, activation: "relu" },
+          { units: 1, activation: "linear" },
+        ],
+      },
+      loss: "mse",
+      optimizer: { name: "sgd", learningRate: 1e6 },
+      training: { epochs: 50, batchSize: 4, shuffle: false, seed: 1 },
+      data: { inputs, targets: inputs.map(([x, y]) => [x! + y!]) },
+    });
+    const job = await waitForJob(http, id);
+    expect(job).toMatchObject({ status: "failed", attempts: 1 });
+    expect(job.error).toMatch(/^training diverged at epoch \d+, batch \d+/);
+    const model = await http.get<Model>("/models/diverging");
+    expect(model.body.versions.map((v) => v.status)).toEqual(["failed"]);
+  });
+});
+
 describe("Idempotency-Key", () => {
   it("answers a retried submit with the first job (200), and the key with another body with 422", async () => {
     const { http } = server;
