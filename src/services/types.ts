@@ -53,7 +53,10 @@ export interface ModelRegistry {
   list(): Promise<ModelList>;
   /** Throws notFound("model", name). */
   get(name: string): Promise<Model>;
-  /** Deletes every version; throws notFound, or conflict while a version is training. */
+  /**
+   * Deletes the model with every version, job and metric (a job still training loses its lease
+   * and stops at its next heartbeat); throws notFound.
+   */
   delete(name: string): Promise<void>;
 }
 
