@@ -135,7 +135,8 @@ export async function startNnserve({
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
 
     const grpc = createGrpcServer({ config, logger, services });
-    cleanups.push(() => grpc.close(config.shutdownGraceMs));
+    // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
+    cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
     const grpcAddress = await grpc.listen();
 
     if (runJobs) {
