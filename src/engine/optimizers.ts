@@ -18,8 +18,8 @@ import type { Network } from "./network.ts";
 import { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from "./spec.ts";
 
 export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
-  sgd: 0.01,
-  momentum: 0.01,
+  sgd: 0.001,
+  momentum: 0.001,
   rmsprop: 0.01,
   adam: 0.001,
 };

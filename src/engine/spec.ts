@@ -53,7 +53,7 @@ export interface NetworkSpec {
 
 export interface OptimizerSpec {
   name: OptimizerName;
-  /** Default 0.01 for sgd, momentum and rmsprop; 0.001 for adam. */
+  /** PyTorch 2 defaults: 0.001 for sgd, momentum and adam; 0.01 for rmsprop. */
   learningRate?: number;
   /** Velocity decay: default 0.9 for `momentum`, 0 (plain SGD) for `sgd`. */
   momentum?: number;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { createNetwork, type OptimizerSpec, fit as train } from "../../src/engine/index.ts";
+import {
+  createNetwork,
+  type OptimizerSpec,
+  resolveOptimizer,
+  fit as train,
+} from "../../src/engine/index.ts";
 import { linearData } from "./helpers.ts";
 
 /**
@@ -118,4 +123,26 @@ describe("each optimizer reduces the loss on a small regression", () => {
       expect(net.evaluate(data, "mse").loss).toBeLessThan(before / 10);
     });
   }
+});
+
+describe("optimizer defaults (PyTorch 2's)", () => {
+  it("fills in the learning rate, momentum, rho, betas and epsilon", () => {
+    expect(resolveOptimizer({ name: "sgd" })).toMatchObject({ learningRate: 0.001, momentum: 0 });
+    expect(resolveOptimizer({ name: "momentum" })).toMatchObject({
+      learningRate: 0.001,
+      momentum: 0.9,
+    });
+    expect(resolveOptimizer({ name: "rmsprop" })).toMatchObject({
+      learningRate: 0.01,
+      rho: 0.99,
+      epsilon: 1e-8,
+    });
+    expect(resolveOptimizer({ name: "adam" })).toMatchObject({
+      learningRate: 0.001,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      weightDecay: 0,
+    });
+  });
 });
