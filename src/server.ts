@@ -127,7 +127,7 @@ export async function startNnserve({
     });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
 
-    const app = buildApp({ config, logger, services, metrics });
+    const app = buildApp({ config, logger, services, metrics, shuttingDown: () => shuttingDown });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const address = app.server.address();

@@ -25,6 +25,7 @@ import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
+import { protectionPlugin } from "./plugins/protection.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -41,6 +42,8 @@ export interface AppOptions {
   services: Services;
   /** Counts requests and serves GET /metrics; absent, neither. */
   metrics?: Metrics;
+  /** True once shutdown began: new requests but probes get 503 (plugins/protection.ts). */
+  shuttingDown?: () => boolean;
 }
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -153,7 +156,12 @@ export function buildApp(options: AppOptions) {
     genReqId: requestId,
     // One line per request, written by the onResponse hook above.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "reqId" }),
+    requestTimeout: options.config.http.requestTimeoutMs,
+    connectionTimeout: options.config.http.connectionTimeoutMs,
+    keepAliveTimeout: options.config.http.keepAliveTimeoutMs,
   }).withTypeProvider<ZodTypeProvider>();
+  // Before the API: shutdown and overload refuse a request before anything else reads it.
+  app.register(protectionPlugin, options);
   app.register(restApiPlugin, options);
   return app;
 }

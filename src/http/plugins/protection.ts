@@ -1,0 +1,95 @@
+/**
+ * What keeps the HTTP API standing on a network: security headers (@fastify/helmet), load shedding (@fastify/under-pressure: past an event-loop delay,
+ * utilisation or memory threshold, 503 + Retry-After instead of falling over), and refusing new
+ * work with 503 once shutdown began, while requests already in flight finish. (The request,
+ * connection and keep-alive timeouts are fastify options: see buildApp in app.ts.)
+ *
+ * Probes and metrics are never refused: an orchestrator must still see /readyz go false during a
+ * shutdown (it answers 503 itself then), and /metrics is how an overload is diagnosed.
+ */
+import fastifyHelmet from "@fastify/helmet";
+import fastifyUnderPressure from "@fastify/under-pressure";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import type { Config } from "../../config.ts";
+import { unavailable } from "../../errors.ts";
+import { sendProblem } from "../problem.ts";
+
+// This plugin's hooks run before the API's, which set the request id header; refusals set it
+// too. They answer with sendProblem rather than throwing: a refusal is not an error to log.
+const REQUEST_ID_HEADER = "x-request-id";
+
+export interface ProtectionOptions {
+  config: Pick<Config, "overload">;
+  /** True once shutdown began. */
+  shuttingDown?: () => boolean;
+}
+
+/** Routes that stay open during shutdown and overload (and without an API key). */
+export const PROBE_PATHS = [
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/v2/health/live",
+  "/v2/health/ready",
+];
+
+export function isProbe(request: FastifyRequest): boolean {
+  const path = request.url.split("?")[0]!;
+  return PROBE_PATHS.includes(path);
+}
+
+/** Retry-After for a replica that is going away: the client should come back (elsewhere) soon. */
+const SHUTDOWN_RETRY_AFTER_S = 1;
+
+const protection: FastifyPluginAsync<ProtectionOptions> = async (app, { config, shuttingDown }) => {
+  const { overload } = config;
+
+  // JSON API: the defaults (no sniffing, no framing, HSTS, a strict CSP) fit; the docs UI at
+  // /docs loads its scripts and styles from 'self', which the default CSP allows.
+  await app.register(fastifyHelmet, { global: true });
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (shuttingDown?.() && !isProbe(request)) {
+      // Close the keep-alive connection too, so the client's next request reaches another replica.
+      reply
+        .header(REQUEST_ID_HEADER, request.id)
+        .header("retry-after", String(SHUTDOWN_RETRY_AFTER_S))
+        .header("connection", "close");
+      throw unavailable(
+        "This server is shutting down; retry the request (another replica will answer).",
+      );
+    }
+  });
+
+  let lastWarning = 0;
+  await app.register(fastifyUnderPressure, {
+    maxEventLoopDelay: overload.maxEventLoopDelayMs,
+    maxEventLoopUtilization: overload.maxEventLoopUtilization,
+    maxHeapUsedBytes: overload.maxHeapUsedBytes,
+    maxRssBytes: overload.maxRssBytes,
+    sampleInterval: overload.sampleIntervalMs,
+    retryAfter: overload.retryAfterSeconds,
+    pressureHandler: (request, reply, type, value) => {
+      if (isProbe(request)) return undefined; // handled as usual
+      const now = Date.now();
+      if (now - lastWarning > 5_000) {
+        lastWarning = now;
+        request.log.warn({ pressure: type, value }, "overloaded: answering 503 to new requests");
+      }
+      reply
+        .header(REQUEST_ID_HEADER, request.id)
+        .header("retry-after", String(overload.retryAfterSeconds));
+      sendProblem(
+        reply,
+        unavailable(
+          `The server is overloaded (${type}); retry after ${overload.retryAfterSeconds} s.`,
+        ),
+      );
+      // Resolved with the reply sent: fastify runs no further hook and no handler.
+      return Promise.resolve();
+    },
+  });
+};
+
+export const protectionPlugin = fp(protection, { name: "nnserve-protection", fastify: "5.x" });
