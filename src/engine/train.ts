@@ -68,6 +68,12 @@ export interface TrainResult {
   stoppedEarly: boolean;
   bestEpoch?: number;
   cancelled: boolean;
+  /**
+   * True when early stopping put back the weights of `bestEpoch` (restoreBestWeights, training
+   * not cancelled); otherwise the network holds the weights training reached, which after a
+   * cancellation may be part-way through an epoch.
+   */
+  restoredBestWeights: boolean;
 }
 
 /** How long fit may compute before letting the event loop run (abort messages, timers). */
@@ -161,8 +167,14 @@ export async function fit(
     if (stopper?.update(metrics, network) && epoch < epochs) stoppedEarly = true;
   }
 
-  if (!cancelled) stopper?.restore(network);
-  const result: TrainResult = { history, epochsRun: history.length, stoppedEarly, cancelled };
+  const restoredBestWeights = !cancelled && stopper !== undefined && stopper.restore(network);
+  const result: TrainResult = {
+    history,
+    epochsRun: history.length,
+    stoppedEarly,
+    cancelled,
+    restoredBestWeights,
+  };
   if (stopper?.bestEpoch !== undefined) result.bestEpoch = stopper.bestEpoch;
   return result;
 }

@@ -201,6 +201,7 @@ describe("early stopping", () => {
       },
     });
     expect(result.stoppedEarly).toBe(true);
+    expect(result.restoredBestWeights).toBe(true);
     expect(result.epochsRun).toBeLessThan(50);
     expect(result.bestEpoch).toBe(result.epochsRun - 2);
     const best = result.history[result.bestEpoch! - 1]!.valLoss!;
@@ -221,6 +222,7 @@ describe("early stopping", () => {
       earlyStopping: { patience: 2 },
     });
     expect(result.stoppedEarly).toBe(true);
+    expect(result.restoredBestWeights).toBe(false);
     expect(net.evaluate(data, "mse").loss).toBeCloseTo(result.history.at(-1)!.valLoss!, 5);
   });
 
@@ -272,6 +274,32 @@ describe("cancellation and divergence", () => {
     expect(Number.isFinite(net.predict(new Float32Array([0.5, 0.5]), 1)[0]!)).toBe(true);
   });
 
+  it("keeps the weights reached, not the best ones, when cancelled with restoreBestWeights", async () => {
+    const controller = new AbortController();
+    const data = linearData(64);
+    const net = xorNet();
+    let reached: Uint8Array | undefined;
+    const result = await train(net, data, {
+      loss: "mse",
+      optimizer: { name: "sgd", learningRate: 0.9 },
+      epochs: 50,
+      batchSize: 4,
+      validationData: data,
+      earlyStopping: { patience: 100, restoreBestWeights: true },
+      onEpoch: (m) => {
+        if (m.epoch === 6) {
+          controller.abort();
+          reached = saveNetwork(net).weights;
+        }
+      },
+      signal: controller.signal,
+    });
+    expect(result.cancelled).toBe(true);
+    expect(result.restoredBestWeights).toBe(false);
+    expect(result.epochsRun).toBe(6);
+    expect(saveNetwork(net).weights).toEqual(reached);
+  });
+
   it("yields to the event loop, so an abort sent from a timer gets through", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
@@ -295,7 +323,13 @@ describe("cancellation and divergence", () => {
       batchSize: 2,
       signal: AbortSignal.abort(),
     });
-    expect(result).toEqual({ history: [], epochsRun: 0, stoppedEarly: false, cancelled: true });
+    expect(result).toEqual({
+      history: [],
+      epochsRun: 0,
+      stoppedEarly: false,
+      cancelled: true,
+      restoredBestWeights: false,
+    });
   });
 
   it("throws TrainingDivergedError naming the epoch and batch when the loss blows up", async () => {
