@@ -25,6 +25,9 @@ export const PROTO_FILES = [
   "inference/grpc_predict_v2.proto",
 ] as const;
 
+/** Google's rich error model (the subset sent in `grpc-status-details-bin`). */
+export const ERROR_PROTO_FILES = ["google/rpc/status.proto", "google/rpc/error_details.proto"];
+
 export const PROTO_LOADER_OPTIONS: Options = {
   keepCase: false,
   longs: String,
@@ -41,14 +44,14 @@ export type NnserveProtos = TrainingProto &
   HealthProto;
 
 export interface LoadedProtos {
-  /** Everything served, health included: what reflection describes. */
+  /** Everything served, health and the error details included: what reflection describes. */
   packageDefinition: PackageDefinition;
   grpc: NnserveProtos;
 }
 
 export function loadProtos(): LoadedProtos {
   const packageDefinition = loadSync(
-    [...PROTO_FILES, "health/v1/health.proto"],
+    [...PROTO_FILES, ...ERROR_PROTO_FILES, "health/v1/health.proto"],
     PROTO_LOADER_OPTIONS,
   );
   return {

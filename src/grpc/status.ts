@@ -1,9 +1,13 @@
 /**
  * AppError -> gRPC status. The code comes from errors.ts (each AppError carries its gRPC status),
  * the message is REST's `detail`, followed by each bad field as `path: message`, so a client
- * that only prints the status still learns what to fix. The field issues also travel as JSON in
- * the trailing metadata `nnserve-field-issues-bin`, and the stable code (VALIDATION_FAILED,
- * NOT_FOUND, ...) as `nnserve-error-code`.
+ * that only prints the status still learns what to fix. The trailing metadata carries the same
+ * in machine-readable form:
+ *   - `grpc-status-details-bin`: Google's rich error model, a google.rpc.Status whose details
+ *     are a google.rpc.ErrorInfo (reason = the stable code, VALIDATION_FAILED, NOT_FOUND, ...)
+ *     and, for invalid fields, a google.rpc.BadRequest; standard client libraries decode it;
+ *   - `nnserve-error-code`: the stable code, and `nnserve-field-issues-bin`: the field issues
+ *     as the JSON array of {path, message} REST sends, for clients without those libraries.
  */
 import {
   Metadata,
@@ -12,11 +16,44 @@ import {
   type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
-import { AppError, internalError } from "../errors.ts";
+import { loadSync, type MessageTypeDefinition } from "@grpc/proto-loader";
+import { AppError, type FieldIssue, internalError } from "../errors.ts";
+import type { BadRequest } from "../generated/grpc/google/rpc/BadRequest.ts";
+import type { ErrorInfo } from "../generated/grpc/google/rpc/ErrorInfo.ts";
+import type { Status, Status__Output } from "../generated/grpc/google/rpc/Status.ts";
 import type { Logger } from "../logger.ts";
+import { ERROR_PROTO_FILES, PROTO_LOADER_OPTIONS } from "./protos.ts";
 
 export const FIELD_ISSUES_METADATA = "nnserve-field-issues-bin";
 export const ERROR_CODE_METADATA = "nnserve-error-code";
+export const STATUS_DETAILS_METADATA = "grpc-status-details-bin";
+export const ERROR_DOMAIN = "nnserve.dev";
+
+const rpc = loadSync(ERROR_PROTO_FILES, PROTO_LOADER_OPTIONS);
+export const rpcMessages = {
+  Status: rpc["google.rpc.Status"] as MessageTypeDefinition<Status, Status__Output>,
+  ErrorInfo: rpc["google.rpc.ErrorInfo"] as MessageTypeDefinition<ErrorInfo, ErrorInfo>,
+  BadRequest: rpc["google.rpc.BadRequest"] as MessageTypeDefinition<BadRequest, BadRequest>,
+};
+
+/** google.rpc.Status with an ErrorInfo and, when fields are named, a BadRequest. */
+function statusDetails(code: number, message: string, reason: string, issues: FieldIssue[]) {
+  const details = [
+    {
+      type_url: "type.googleapis.com/google.rpc.ErrorInfo",
+      value: rpcMessages.ErrorInfo.serialize({ reason, domain: ERROR_DOMAIN }),
+    },
+  ];
+  if (issues.length > 0) {
+    details.push({
+      type_url: "type.googleapis.com/google.rpc.BadRequest",
+      value: rpcMessages.BadRequest.serialize({
+        fieldViolations: issues.map((i) => ({ field: i.path, description: i.message })),
+      }),
+    });
+  }
+  return rpcMessages.Status.serialize({ code, message, details });
+}
 
 /** grpc-js sends details in a header; stay well below the usual 8 KiB header limit. */
 const MAX_DETAILS_CHARS = 2_000;
@@ -38,6 +75,7 @@ export function toGrpcError(error: unknown, logger: Logger, method: string): Grp
     details = `${details.slice(0, MAX_DETAILS_CHARS - 1)}…`;
   }
   const metadata = new Metadata();
+  metadata.set(STATUS_DETAILS_METADATA, statusDetails(app.grpcCode, details, app.code, app.errors));
   metadata.set(ERROR_CODE_METADATA, app.code);
   if (app.errors.length > 0) {
     metadata.set(FIELD_ISSUES_METADATA, Buffer.from(JSON.stringify(app.errors)));

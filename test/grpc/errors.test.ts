@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Job__Output } from "../../src/generated/grpc/nnserve/v1/Job.ts";
 import type { JobEvent__Output } from "../../src/generated/grpc/nnserve/v1/JobEvent.ts";
 import type { TrainResponse__Output } from "../../src/generated/grpc/nnserve/v1/TrainResponse.ts";
-import { ERROR_CODE_METADATA } from "../../src/grpc/status.ts";
+import {
+  ERROR_CODE_METADATA,
+  rpcMessages,
+  STATUS_DETAILS_METADATA,
+} from "../../src/grpc/status.ts";
 import type { TrainRequestInput } from "../../src/schemas/train.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { longXorRequest } from "../helpers/requests.ts";
@@ -353,6 +357,31 @@ describe("bad requests", () => {
     expect(fieldIssues(error.metadata)).toEqual([
       { path: "inputs[0]", message: "has 3 values; the model takes 2" },
     ]);
+
+    // Google's rich error model, as standard client libraries read it.
+    const [bytes] = error.metadata.get(STATUS_DETAILS_METADATA);
+    const details = rpcMessages.Status.deserialize(bytes as Buffer);
+    expect(details).toMatchObject({ code: status.INVALID_ARGUMENT, message: error.details });
+    expect(details.details.map((d) => d.type_url)).toEqual([
+      "type.googleapis.com/google.rpc.ErrorInfo",
+      "type.googleapis.com/google.rpc.BadRequest",
+    ]);
+    expect(rpcMessages.ErrorInfo.deserialize(details.details[0]!.value)).toMatchObject({
+      reason: "VALIDATION_FAILED",
+      domain: "nnserve.dev",
+    });
+    expect(rpcMessages.BadRequest.deserialize(details.details[1]!.value)).toEqual({
+      fieldViolations: [{ field: "inputs[0]", description: "has 3 values; the model takes 2" }],
+    });
+  });
+
+  it("sends an ErrorInfo without a BadRequest when no field is to blame", async () => {
+    const error = await failure(unary((cb) => clients.training.GetJob({ id: unknownJob }, cb)));
+    const [bytes] = error.metadata.get(STATUS_DETAILS_METADATA);
+    const details = rpcMessages.Status.deserialize(bytes as Buffer);
+    expect(details.code).toBe(status.NOT_FOUND);
+    expect(details.details).toHaveLength(1);
+    expect(rpcMessages.ErrorInfo.deserialize(details.details[0]!.value).reason).toBe("NOT_FOUND");
   });
 });
 
