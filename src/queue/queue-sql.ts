@@ -44,7 +44,7 @@ const jobColumns = (t: string) => `
   ${t}.max_attempts AS "maxAttempts", ${t}.lease_owner AS "leaseOwner",
   ${t}.lease_expires_at AS "leaseExpiresAt", ${t}.cancel_requested AS "cancelRequested",
   ${t}.epoch, ${t}.epochs, ${t}.metrics, ${t}.error, ${t}.idempotency_key AS "idempotencyKey",
-  ${t}.request_hash AS "requestHash",
+  ${t}.request_hash AS "requestHash", ${t}.api_key_id AS "apiKeyId",
   ${t}.run_at AS "runAt", ${t}.created_at AS "createdAt", ${t}.started_at AS "startedAt",
   ${t}.finished_at AS "finishedAt", ${t}.updated_at AS "updatedAt"`;
 
