@@ -10,7 +10,13 @@ import type { Model } from "../../src/schemas/models.ts";
 import type { PredictResponse } from "../../src/schemas/predict.ts";
 import type { TrainAccepted } from "../../src/schemas/train.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { longXorRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
+import {
+  longXorRequest,
+  quickXnorRequest,
+  quickXorRequest,
+  slowRequest,
+  XOR_INPUTS,
+} from "../helpers/requests.ts";
 import {
   jobRow,
   type ServerProcess,
@@ -35,11 +41,19 @@ const ended = (server: ServerProcess) =>
   server.logs.filter((line) => line.msg === "job attempt ended");
 
 describe("two server processes on one database", () => {
-  it("run each of 20 jobs exactly once, and both processes take work", async () => {
-    const [a, b] = await Promise.all([
+  let a: ServerProcess;
+  let b: ServerProcess;
+  beforeAll(async () => {
+    [a, b] = await Promise.all([
       spawnServer({ databaseUrl: db.url }),
       spawnServer({ databaseUrl: db.url }),
     ]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.kill("SIGTERM"), b?.kill("SIGTERM")]);
+  });
+
+  it("run each of 20 jobs exactly once, and both processes take work", async () => {
     expect(a.workerId).not.toBe(b.workerId);
 
     // Submitted through both processes at once, all for one model: versions 1..20, no gaps.
@@ -89,10 +103,34 @@ describe("two server processes on one database", () => {
       const owner = row.lease_owner === a.workerId ? a : b;
       expect(ended(owner).some((line) => line.jobId === row.id)).toBe(true);
     }
+  });
 
-    await Promise.all([a.kill("SIGTERM"), b.kill("SIGTERM")]);
+  it("serve a model deleted and trained again through the other one with its new weights", async () => {
+    // Each process reuses name -> version lookups for PREDICT_RESOLVE_TTL_MS (1 s by default),
+    // so the other replica may answer with the old version for that long, never longer.
+    await train(a, quickXorRequest("across"));
+    const ask = () =>
+      b.http.post<PredictResponse>("/predict", { model: "across", inputs: XOR_INPUTS });
+    expect((await ask()).body.classes).toEqual([0, 1, 1, 0]);
+
+    expect((await a.http.delete("/models/across")).status).toBe(204);
+    await waitFor("the other process to forget the deleted model", async () =>
+      (await ask()).status === 404 ? true : undefined,
+    );
+    await train(a, quickXnorRequest("across"));
+    const answer = await waitFor("the other process to serve the new version 1", async () => {
+      const response = await ask();
+      return response.status === 200 ? response.body : undefined;
+    });
+    expect(answer).toMatchObject({ version: 1, classes: [1, 0, 0, 1] });
   });
 });
+
+async function train(server: ServerProcess, body: unknown) {
+  const accepted = await server.http.post<TrainAccepted>("/train", body);
+  expect(accepted.status).toBe(202);
+  expect((await waitForJob(server.http, accepted.body.jobId)).status).toBe("succeeded");
+}
 
 describe("a server process killed (SIGKILL) mid-training", () => {
   /** Epochs of a few milliseconds each in the thread: the kill lands while it trains. */
