@@ -4,7 +4,7 @@
  * reflection over all of them. Built by a function like the REST app; startNnserve (src/server.ts)
  * binds it next to HTTP and closes it in the same shutdown.
  */
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
@@ -32,6 +32,11 @@ export interface GrpcServerOptions {
   services: Services;
   /** How often a WatchJob stream reads the job; default 200 ms. */
   watchPollMs?: number;
+  /**
+   * Run around every call, health and reflection included, in order: the place for concerns
+   * that apply to all methods by path (authorization by `grpcRequirement`, metrics).
+   */
+  interceptors?: ServerInterceptor[];
 }
 
 export interface GrpcServer {
@@ -53,6 +58,7 @@ export function createGrpcServer({
   logger: parentLogger,
   services,
   watchPollMs = 200,
+  interceptors = [],
 }: GrpcServerOptions): GrpcServer {
   const logger = parentLogger.child({ transport: "grpc" });
   const { packageDefinition, grpc } = loadProtos();
@@ -60,6 +66,7 @@ export function createGrpcServer({
   const server = new Server({
     "grpc.max_receive_message_length": config.grpc.maxMessageBytes,
     "grpc.max_send_message_length": config.grpc.maxMessageBytes,
+    interceptors,
   });
 
   const shutdown = new AbortController();
