@@ -61,7 +61,9 @@ export function createTrainingService({
         layers: req.network.layers,
       };
       try {
-        const jobId = await prisma.$transaction(async (tx) => {
+        // The view is of the job as created: once committed, a worker may claim it before a
+        // second read, and the 202 would say "running" for a job the client has just queued.
+        const job = await prisma.$transaction(async (tx) => {
           // The upsert locks the model's row until commit, so concurrent submissions for one
           // model take version numbers one after the other.
           const [model] = await tx.$queryRaw<{ id: string }[]>`
@@ -88,9 +90,12 @@ export function createTrainingService({
             requestHash: requestHash ?? null,
             data: [toStoredExamples(req)],
           });
-          return job.id;
+          return toJobView({
+            ...job,
+            version: { version: version.version, model: { name: req.model } },
+          });
         });
-        return { job: toJobView(await findJob(jobId)), created: true };
+        return { job, created: true };
       } catch (error) {
         // Two requests with one new key raced: the loser answers with the winner's job.
         if (idempotencyKey && requestHash && isUniqueViolation(error)) {
