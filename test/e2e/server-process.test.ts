@@ -138,3 +138,31 @@ describe("nnserve as a process, over HTTP", () => {
     expect(server.logs.some((line) => line.msg === "job runner stopped")).toBe(true);
   });
 });
+
+describe("nnserve as a process that cannot start", () => {
+  it("exits 1 naming every bad variable of its environment", async () => {
+    const start = spawnServer({
+      databaseUrl: db.url,
+      env: { PORT: "http", JOB_LEASE_MS: "1000", JOB_HEARTBEAT_MS: "5000" },
+    });
+    const error = await start.then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain("exited before it was ready (code 1");
+    expect(error?.message).toContain("PORT: must be a whole number");
+    expect(error?.message).toContain("JOB_HEARTBEAT_MS: must be less than JOB_LEASE_MS");
+  });
+
+  it("exits 1 with the reason when its database does not exist", async () => {
+    const missing = new URL(db.url);
+    missing.pathname = "/nnserve_no_such_database";
+    const error = await spawnServer({ databaseUrl: missing.toString() }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain("exited before it was ready (code 1");
+    expect(error?.message).toContain("nnserve failed to start");
+    expect(error?.message).toContain("nnserve_no_such_database");
+  });
+});
