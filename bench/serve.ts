@@ -1,22 +1,26 @@
 /**
  * Serving benchmark (npm run bench:serve). Not a test: it asserts nothing, it prints figures.
  *
- * One Postgres; nnserve (src/main.ts) runs as a child process, once with dynamic batching off
- * (BATCH_MAX_DELAY_US=0) and once with the configured default; a bare fastify answering a
- * constant (serve-ceiling.ts) runs as another, and is the ceiling of the HTTP stack on this
- * machine. autocannon, in this process, drives each at every concurrency with one-row requests:
+ * One Postgres, and three servers as child processes, all up at once:
+ *   - nnserve (src/main.ts) with dynamic batching off (BATCH_MAX_DELAY_US=0),
+ *   - nnserve with batching at the configured defaults,
+ *   - a bare fastify answering a constant (serve-ceiling.ts): the ceiling of the HTTP stack here.
+ * Each case (model x route x connections) is measured in ROUNDS interleaved rounds, ceiling, off,
+ * on, ceiling, off, on..., and the median of the rounds is reported: the machine is shared, and
+ * interleaving spreads whatever else runs on it over all three alike. One-row requests:
  *   - a small model (4-16-3) and a Fashion-MNIST-size one (784-256-128-10, trained briefly on
  *     the real data when /usr/share/datasets/fashion-mnist has it, else on random data);
- *   - POST /predict and POST /v2/models/{name}/infer, and the ceiling's POST /constant with the
- *     same body (JSON parsing is part of the stack).
- * Then the small model's latency while a training job runs in the worker pool.
- * Lines are JSON; ratios are against the ceiling measured in the same run with the same body and
- * concurrency (the machine is shared: only same-run ratios mean much).
+ *   - POST /predict and POST /v2/models/{name}/infer; the ceiling's POST /constant gets the same
+ *     body (JSON parsing is part of the stack).
+ * Then the small model's latency while a Fashion-MNIST-size job trains in the worker pool.
+ * The load generator is wrk when installed (microsecond latencies, little CPU), else autocannon
+ * (LOAD=autocannon forces it). Lines are JSON, then a table; ratios are to the ceiling's
+ * requests per second for the same body and connections in the same run.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
@@ -26,7 +30,8 @@ import { startEmbeddedPostgres } from "../src/db/embedded.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "..");
-const DURATION = Number(process.env.DURATION ?? 5);
+const DURATION = Number(process.env.DURATION ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONCURRENCY = (process.env.CONCURRENCY ?? "1,16,64").split(",").map(Number);
 const FMNIST = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 /** Filters for a quicker look: MODELS=small,large ROUTES=predict,infer BATCHING=off,on TRAINING=0 */
@@ -199,28 +204,110 @@ function loads(model: string, row: number[]): { predict: Load; infer: Load; cons
 
 interface Measured {
   rps: number;
+  /** Milliseconds. */
   p50: number;
   p99: number;
   non2xx: number;
   errors: number;
 }
 
-async function measure(base: string, load: Load, connections: number): Promise<Measured> {
+const useWrk =
+  process.env.LOAD !== "autocannon" && spawnSync("wrk", ["--version"]).error === undefined;
+const scratch = mkdtempSync(join(tmpdir(), "nnserve-bench-load-"));
+let scripts = 0;
+
+// wrk prints "Latency Distribution" lines like "  99%    4.56ms" (us, ms or s).
+function wrkMs(output: string, percent: string): number {
+  const match = new RegExp(`^\\s*${percent}%\\s+([\\d.]+)(us|ms|s)\\s*$`, "m").exec(output);
+  if (!match) return Number.NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000 }[match[2] as "us" | "ms" | "s"];
+  return Math.round(Number(match[1]) * scale * 1000) / 1000;
+}
+
+async function runWrk(
+  url: string,
+  body: string,
+  connections: number,
+  seconds: number,
+): Promise<Measured> {
+  const bodyFile = join(scratch, `body-${scripts}.json`);
+  const script = join(scratch, `post-${scripts++}.lua`);
+  writeFileSync(bodyFile, body);
+  writeFileSync(
+    script,
+    `local f = io.open("${bodyFile}", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+`,
+  );
+  const threads = String(Math.min(2, connections));
+  const args = ["-t", threads, "-c", String(connections), "-d", `${seconds}s`, "--latency"];
+  // Asynchronously, so a signal (Ctrl-C) is handled between runs.
+  const out = await new Promise<string>((done, fail) => {
+    const child = spawn("wrk", [...args, "-s", script, url]);
+    let text = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    child.on("error", fail);
+    child.on("close", () => done(text));
+  });
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: Math.round(Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN)),
+    p50: wrkMs(out, "50"),
+    p99: wrkMs(out, "99"),
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    errors: errors ? errors.slice(1).reduce((n, e) => n + Number(e), 0) : 0,
+  };
+}
+
+async function measure(
+  base: string,
+  load: Load,
+  connections: number,
+  { warmUp = true, seconds = DURATION } = {},
+): Promise<Measured> {
+  const url = base + load.path;
+  if (useWrk) {
+    if (warmUp) await runWrk(url, load.body, connections, 1); // JIT, caches, pool threads
+    return runWrk(url, load.body, connections, seconds);
+  }
   const options = {
-    url: base + load.path,
+    url,
     method: "POST" as const,
     headers: { "content-type": "application/json" },
     body: load.body,
     connections,
   };
-  await autocannon({ ...options, duration: 1 }); // warm-up: JIT, caches, pool threads
-  const r = await autocannon({ ...options, duration: DURATION });
+  if (warmUp) await autocannon({ ...options, duration: 1 });
+  const r = await autocannon({ ...options, duration: seconds });
   return {
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx,
     errors: r.errors,
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** The median of each figure over the rounds; non-2xx and errors are summed. */
+function combine(rounds: Measured[]): Measured {
+  return {
+    rps: Math.round(median(rounds.map((r) => r.rps))),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
   };
 }
 
@@ -245,7 +332,16 @@ async function main(): Promise<void> {
   const serverEnv = (batchDelayUs: string) => ({
     DATABASE_URL: databaseUrl!,
     HOST: "127.0.0.1",
+    GRPC_HOST: "127.0.0.1",
+    GRPC_PORT: "0",
     LOG_LEVEL: "warn",
+    // The serving path alone: no API keys, per-key limits or load shedding in the way.
+    AUTH: "off",
+    RATE_LIMIT_PER_MINUTE: "0",
+    MAX_QUEUED_JOBS_PER_KEY: "0",
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: "0",
+    OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: "0",
+    OVERLOAD_MAX_HEAP_USED_BYTES: "0",
     NODE_ENV: "production",
     WORKERS: "1",
     JOB_POLL_MS: "100",
@@ -261,121 +357,132 @@ async function main(): Promise<void> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => void stopAll().finally(() => process.exit(130)));
   }
-  const ceiling = await startChild("bench/serve-ceiling.ts", {});
-  children.push(ceiling);
   try {
-    // Train both models once; both server runs then serve them from the same database.
-    let server = await startChild("src/main.ts", serverEnv("0"));
-    children.push(server);
+    const ceiling = await startChild("bench/serve-ceiling.ts", {});
+    children.push(ceiling);
+    const off = await startChild("src/main.ts", serverEnv("0"));
+    children.push(off);
+    const on = await startChild("src/main.ts", serverEnv(""));
+    children.push(on);
+    const server = on;
+    // Both nnserve servers serve the models trained here from the shared database.
     const jobs = await Promise.all([
-      submit(server.url, trainRequest(SMALL, 512, 5)),
-      submit(server.url, trainRequest(LARGE, 2000, 2)),
+      submit(off.url, trainRequest(SMALL, 512, 5)),
+      submit(off.url, trainRequest(LARGE, 2000, 2)),
     ]);
-    for (const job of jobs) await waitFor(server.url, job.id, (j) => j.status === "succeeded");
+    for (const job of jobs) await waitFor(off.url, job.id, (j) => j.status === "succeeded");
 
     const rows: Record<string, number[]> = {
       [SMALL]: [0.1, 0.5, 0.9, 0.3],
       [LARGE]: fashionMnist(1).inputs[0]!,
     };
-    const ceilingByKey = new Map<string, Measured>();
     const models = pick("MODELS", "small,large").map((m) => (m === "small" ? SMALL : LARGE));
     const routes = pick("ROUTES", "predict,infer");
+    emit({
+      case: "setup",
+      load: useWrk ? "wrk" : "autocannon",
+      secondsPerRound: DURATION,
+      rounds: ROUNDS,
+      cpus: availableParallelism(),
+      loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    });
     for (const model of models) {
-      for (const c of CONCURRENCY) {
-        const m = await measure(ceiling.url, loads(model, rows[model]).constant, c);
-        ceilingByKey.set(`${model}/${c}`, m);
-        emit({
-          case: "ceiling",
-          model,
-          route: "POST /constant",
-          batching: null,
-          connections: c,
-          ...m,
-        });
-      }
-    }
-
-    const modes = pick("BATCHING", "off,on").map((b) => b === "on");
-    for (const batching of modes) {
-      if (batching) {
-        // Same database and models, batching at the configured default.
-        await server.stop();
-        server = await startChild("src/main.ts", serverEnv(""));
-        children.push(server);
-      }
-      for (const model of models) {
-        const { predict, infer } = loads(model, rows[model]);
-        for (const load of routes.map((r) => (r === "predict" ? predict : infer))) {
-          for (const c of CONCURRENCY) {
-            const m = await measure(server.url, load, c);
-            const top = ceilingByKey.get(`${model}/${c}`)!;
+      const all = loads(model, rows[model]!);
+      for (const route of routes) {
+        const load = route === "predict" ? all.predict : all.infer;
+        const constant = { path: "/constant", body: load.body };
+        for (const c of CONCURRENCY) {
+          const runs = { ceiling: [] as Measured[], off: [] as Measured[], on: [] as Measured[] };
+          for (let round = 0; round < ROUNDS; round++) {
+            const warmUp = round === 0;
+            runs.ceiling.push(await measure(ceiling.url, constant, c, { warmUp }));
+            runs.off.push(await measure(off.url, load, c, { warmUp }));
+            runs.on.push(await measure(on.url, load, c, { warmUp }));
+          }
+          const top = combine(runs.ceiling);
+          const common = { model, route: `POST ${load.path}`, connections: c };
+          emit({ case: "ceiling", ...common, batching: null, ...top });
+          for (const batching of [false, true]) {
+            const m = combine(batching ? runs.on : runs.off);
             emit({
               case: "serve",
-              model,
-              route: `POST ${load.path}`,
+              ...common,
               batching,
-              connections: c,
               ...m,
               rpsOfCeiling: Math.round((m.rps / top.rps) * 1000) / 1000,
             });
           }
         }
       }
-      if (batching) {
-        emit({
-          case: "batches",
-          meanRowsPerPass:
-            Math.round(
-              ((await metricValue(server.url, "nnserve_inference_batch_size_rows_sum"))! /
-                (await metricValue(server.url, "nnserve_inference_batch_size_rows_count"))!) *
-                100,
-            ) / 100,
-        });
-      }
+    }
+    const passes = await metricValue(on.url, "nnserve_inference_batch_size_rows_count");
+    const batchedRows = await metricValue(on.url, "nnserve_inference_batch_size_rows_sum");
+    emit({ case: "load", loadAverage1m: Math.round(loadavg()[0]! * 100) / 100 });
+    if (passes && batchedRows !== null) {
+      emit({ case: "batches", meanRowsPerPass: Math.round((batchedRows / passes) * 100) / 100 });
     }
 
     if (process.env.TRAINING === "0") return;
-    // Latency while a Fashion-MNIST-size job trains in the worker pool (batching on).
-    const small = loads(SMALL, rows[SMALL]).predict;
-    const idle = await measure(server.url, small, 16);
-    const lagIdle = await metricValue(server.url, "nodejs_eventloop_lag_p99_seconds");
-    const job = await submit(server.url, trainRequest(`${LARGE}-load`, 6000, 50));
-    await waitFor(server.url, job.id, (j) => j.status === "running" && j.progress.epoch >= 1);
-    for (const c of [1, 16]) {
-      const m = await measure(server.url, small, c);
-      emit({ case: "during-training", model: SMALL, route: "POST /predict", connections: c, ...m });
+    // Latency while a Fashion-MNIST-size job trains in the batching server's worker pool: the
+    // other servers stop, so that one claims the job, and the figures compare with the same
+    // server idle just before.
+    await off.stop();
+    await ceiling.stop();
+    const small = loads(SMALL, rows[SMALL]!).predict;
+    const lagKey = "nodejs_eventloop_lag_p99_seconds";
+    const phases: { phase: string; lag: number | null }[] = [];
+    for (const phase of ["idle", "during-training"]) {
+      let jobId: string | undefined;
+      if (phase === "during-training") {
+        const job = await submit(server.url, trainRequest(`${LARGE}-load`, 6000, 50));
+        jobId = job.id;
+        await waitFor(server.url, job.id, (j) => j.status === "running" && j.progress.epoch >= 1);
+      }
+      await metricValue(server.url, lagKey); // a scrape resets the lag histogram
+      for (const c of [1, 16]) {
+        const m = await measure(server.url, small, c);
+        emit({
+          case: phase,
+          model: SMALL,
+          route: "POST /predict",
+          batching: true,
+          connections: c,
+          ...m,
+        });
+      }
+      phases.push({ phase, lag: await metricValue(server.url, lagKey) });
+      if (jobId) {
+        const job = (await json(`${server.url}/jobs/${jobId}`)) as JobView;
+        emit({
+          case: "training-check",
+          trainingStillRunning: job.status === "running",
+          epochsDone: job.progress.epoch,
+          eventLoopLagP99MsIdle: Math.round((phases[0]!.lag ?? Number.NaN) * 1e5) / 100,
+          eventLoopLagP99MsTraining: Math.round((phases[1]!.lag ?? Number.NaN) * 1e5) / 100,
+        });
+        await json(`${server.url}/jobs/${jobId}/cancel`, { method: "POST", body: "{}" }).catch(
+          () => {},
+        );
+      }
     }
-    const lagTraining = await metricValue(server.url, "nodejs_eventloop_lag_p99_seconds");
-    const progress = (await json(`${server.url}/jobs/${job.id}`)) as JobView;
-    emit({
-      case: "during-training-summary",
-      idleP99: idle.p99,
-      idleRps: idle.rps,
-      eventLoopLagP99Idle: lagIdle,
-      eventLoopLagP99Training: lagTraining,
-      trainingEpoch: progress.progress.epoch,
-      trainingStillRunning: progress.status === "running",
-    });
-    await json(`${server.url}/jobs/${job.id}/cancel`, { method: "POST", body: "{}" }).catch(
-      () => {},
-    );
   } finally {
     await stopAll();
+    rmSync(scratch, { recursive: true, force: true });
   }
   printTable();
 }
 
 function printTable(): void {
   console.log(
-    "\ncase             model         route                          batch  conn     rps  p50 ms  p99 ms  of ceiling",
+    `\n${"case".padEnd(16)} ${"model".padEnd(13)} ${"route".padEnd(36)} batch  conn     rps  p50 ms  p99 ms  of ceiling`,
   );
   for (const r of results) {
-    if (r.case === "batches" || r.case === "during-training-summary") continue;
+    if (r.rps === undefined) continue;
     console.log(
       [
         String(r.case).padEnd(16),
         String(r.model).padEnd(13),
-        String(r.route).padEnd(30),
+        String(r.route).padEnd(36),
         String(r.batching ?? "-").padEnd(6),
         String(r.connections).padStart(4),
         String(r.rps).padStart(7),

@@ -89,6 +89,11 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
     registers,
   });
 
+  const httpChildren = new Map<
+    string,
+    { count: { inc(): void }; duration: { observe(value: number): void } }
+  >();
+
   const inferenceRequests = new Counter({
     name: "nnserve_inference_requests_total",
     help: "Prediction calls on a resolved model version, by model and outcome.",
@@ -233,9 +238,16 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
     registry,
     contentType: registry.contentType,
     httpRequest(method, route, statusCode, seconds) {
-      const labels = { method, route, status_code: String(statusCode) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, seconds);
+      // Label sets are few (routes x methods x statuses): bind each once, skip hashing after.
+      const key = `${method} ${route} ${statusCode}`;
+      let bound = httpChildren.get(key);
+      if (!bound) {
+        const labels = { method, route, status_code: String(statusCode) };
+        bound = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) };
+        httpChildren.set(key, bound);
+      }
+      bound.count.inc();
+      bound.duration.observe(seconds);
     },
     prediction: {
       batch(rows, requests) {

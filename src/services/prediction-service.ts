@@ -81,6 +81,16 @@ export function createPredictionService({
     }
     const { network } = model;
     const parameters = network.parameterCount;
+    // The weights go to the pool thread with every large pass; in shared memory they are
+    // handed over, not copied (a Fashion-MNIST-size model is close to 1 MB).
+    let shared: Uint8Array | undefined;
+    const sharedWeights = () => {
+      if (!shared) {
+        shared = new Uint8Array(new SharedArrayBuffer(model.weights.byteLength));
+        shared.set(model.weights);
+      }
+      return shared;
+    };
     batcher = new Batcher({
       width: network.inputs,
       units: network.outputs,
@@ -92,7 +102,7 @@ export function createPredictionService({
           ? pool.predict({
               key: model.versionId,
               architecture: model.architecture,
-              weights: model.weights,
+              weights: sharedWeights(),
               inputs,
               rows,
             })
