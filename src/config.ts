@@ -98,7 +98,7 @@ const envSchema = z
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
-    PREDICT_INLINE_MAX_WORK: integer(16_000_000, 0),
+    PREDICT_INLINE_MAX_WORK: integer(4_000_000, 0),
     PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
     METRICS: z.preprocess(
       unsetIfEmpty,
@@ -109,7 +109,7 @@ const envSchema = z
     ),
     // Production: authentication, per-key limits, overload shedding, timeouts (docs/production.md).
     AUTH: z.preprocess(unsetIfEmpty, z.enum(["on", "off"], "must be on or off").optional()),
-    RATE_LIMIT_PER_MINUTE: integer(600, 0),
+    RATE_LIMIT_PER_MINUTE: integer(1_200, 0),
     MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
@@ -201,7 +201,7 @@ const envSchema = z
     metrics: env.METRICS,
     /** API keys on every route but probes and metrics: on by default only in production. */
     auth: (env.AUTH ?? (env.NODE_ENV === "production" ? "on" : "off")) === "on",
-    /** Requests per minute per API key (per client address without one); 0 turns it off. */
+    /** Requests per minute per API key; requests without a key are not limited. 0: off. */
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     /** Queued or running training jobs one key may have; 0 turns it off. */
     maxQueuedJobsPerKey: env.MAX_QUEUED_JOBS_PER_KEY,

@@ -15,11 +15,16 @@ export interface LoggerSettings {
   destination?: DestinationStream;
 }
 
-// API keys arrive later; make sure they can never reach a log line.
+// API keys (Authorization: Bearer, gRPC `authorization` metadata) must never reach a log line,
+// wherever a request's headers or metadata are logged. Keys are named by their prefix instead.
 const REDACT = [
   "req.headers.authorization",
   'req.headers["x-api-key"]',
   'req.headers["idempotency-key"]',
+  "headers.authorization",
+  "request.headers.authorization",
+  "metadata.authorization",
+  "authorization",
 ];
 
 function prettyAvailable(): boolean {

@@ -3,6 +3,8 @@
  * job runner, and the one ordered shutdown of all of it. main.ts adds only process concerns
  * (signals, exit codes); tests start whole servers in-process with it.
  */
+import { createGrpcGuard } from "./auth/grpc-guard.ts";
+import { createKeyStore } from "./auth/key-store.ts";
 import type { Config } from "./config.ts";
 import { createDatabase } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
@@ -127,14 +129,28 @@ export async function startNnserve({
     });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
 
-    const app = buildApp({ config, logger, services, metrics, shuttingDown: () => shuttingDown });
+    const keys = createKeyStore({ db });
+    if (!config.auth) {
+      logger.warn(
+        "AUTH=off: every route is open to anyone who can reach this server; local development only",
+      );
+    }
+    const stopping = () => shuttingDown;
+    const app = buildApp({ config, logger, services, metrics, keys, shuttingDown: stopping });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
 
-    const grpc = createGrpcServer({ config, logger, services });
+    const grpcGuard = createGrpcGuard({
+      auth: config.auth,
+      keys,
+      maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+      shuttingDown: stopping,
+      logger,
+    });
+    const grpc = createGrpcServer({ config, logger, services, interceptors: [grpcGuard] });
     // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
     cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
     const grpcAddress = await grpc.listen();

@@ -17,6 +17,7 @@ import {
   serializerCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import type { KeyStore } from "../auth/key-store.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -25,8 +26,10 @@ import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
+import { authPlugin } from "./plugins/auth.ts";
 import { protectionPlugin } from "./plugins/protection.ts";
 import { handleError, sendProblem } from "./problem.ts";
+import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
@@ -44,6 +47,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** True once shutdown began: new requests but probes get 503 (plugins/protection.ts). */
   shuttingDown?: () => boolean;
+  /** API keys: needed with AUTH on; also brings the admin API and per-key job limits. */
+  keys?: KeyStore;
 }
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -162,7 +167,9 @@ export function buildApp(options: AppOptions) {
   }).withTypeProvider<ZodTypeProvider>();
   // Before the API: shutdown and overload refuse a request before anything else reads it.
   app.register(protectionPlugin, options);
+  app.register(authPlugin, options);
   app.register(restApiPlugin, options);
+  if (options.keys) app.register(adminKeyRoutes, { keys: options.keys });
   return app;
 }
 

@@ -4,7 +4,8 @@
  * either finishes within SHUTDOWN_GRACE_MS or goes back to the queue, where another replica
  * takes it. Nothing is lost.
  */
-import { request as httpRequest } from "node:http";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { quickXorRequest } from "../helpers/requests.ts";
@@ -61,15 +62,34 @@ function slowEpochsRequest(model: string, epochs: number) {
   };
 }
 
-/** A POST whose body is sent in two halves: the second only when `finish` is called. */
+/**
+ * A POST whose body is sent in two halves, the second only when `finish` is called; `received`
+ * resolves once the server has read its headers and run its first hooks (shutdown's check).
+ */
 function slowPost(url: string, path: string, json: unknown) {
   const body = Buffer.from(JSON.stringify(json));
   const half = Math.floor(body.length / 2);
+  const marker = `in-flight-${Math.random()}`;
+  const channel = "http.server.request.start";
+  const received = new Promise<void>((resolve) => {
+    const onStart = (message: unknown) => {
+      const { request } = message as { request: IncomingMessage };
+      if (request.headers["x-test"] !== marker) return;
+      unsubscribe(channel, onStart);
+      // The server's 'request' listener runs right after this message: let it run.
+      setImmediate(resolve);
+    };
+    subscribe(channel, onStart);
+  });
   let finish = () => {};
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = httpRequest(`${url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json", "content-length": body.length },
+      headers: {
+        "content-type": "application/json",
+        "content-length": body.length,
+        "x-test": marker,
+      },
     });
     req.on("response", (res) => {
       let text = "";
@@ -79,12 +99,11 @@ function slowPost(url: string, path: string, json: unknown) {
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on("error", reject);
+    req.flushHeaders();
     req.write(body.subarray(0, half));
     finish = () => req.end(body.subarray(half));
   });
-  // The headers are on the server once it has read them; a probe request proves nothing about
-  // this one, so wait for the first half to be flushed to the socket instead.
-  return { response, finish: () => finish() };
+  return { response, received, finish: () => finish() };
 }
 
 describe("shutdown", () => {
@@ -100,10 +119,7 @@ describe("shutdown", () => {
 
     const inFlight = slowPost(a.url, "/train", quickXorRequest("shutdown-in-flight"));
     // The request has begun (its headers were read) before shutdown starts.
-    await waitFor("the slow request to reach the server", async () =>
-      a.logs.length > 0 ? true : undefined,
-    );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inFlight.received;
     const closing = a.close();
 
     const ready = await a.http.get<{ ready: boolean }>("/readyz");

@@ -1,0 +1,90 @@
+/**
+ * The gRPC side of src/http/plugins/auth.ts and protection.ts, as one server interceptor: while
+ * shutting down, new calls but health get UNAVAILABLE; with AUTH on, a call needs `authorization:
+ * Bearer <API key>` metadata with the scope its method needs (scopes.ts), else UNAUTHENTICATED
+ * or PERMISSION_DENIED; Train is refused with RESOURCE_EXHAUSTED past the key's job limit, and
+ * the job it creates is recorded against the key. The key is removed from the metadata before
+ * any handler sees it, so no handler can log it.
+ */
+import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
+import { type AppError, isAppError, unavailable } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { authorize, tooManyJobs } from "./authorize.ts";
+import type { Caller, KeyStore } from "./key-store.ts";
+import { grpcRequirement } from "./scopes.ts";
+
+export interface GrpcGuardOptions {
+  auth: boolean;
+  keys?: KeyStore;
+  maxQueuedJobsPerKey: number;
+  shuttingDown?: () => boolean;
+  logger: Logger;
+}
+
+const TRAIN = "/nnserve.v1.Training/Train";
+
+export function createGrpcGuard({
+  auth,
+  keys,
+  maxQueuedJobsPerKey,
+  shuttingDown,
+  logger,
+}: GrpcGuardOptions): ServerInterceptor {
+  if (auth && !keys) throw new Error("AUTH=on needs a key store");
+  return (method, call) => {
+    const requirement = grpcRequirement(method.path);
+    let caller: Caller | undefined;
+    const fail = (error: AppError) =>
+      call.sendStatus({ code: error.grpcCode, details: error.message, metadata: new Metadata() });
+
+    async function admit(metadata: Metadata): Promise<void> {
+      const header = metadata.get("authorization")[0];
+      metadata.remove("authorization");
+      if (!auth || requirement === "open") return;
+      caller = await authorize(keys!, typeof header === "string" ? header : undefined, requirement);
+      if (caller && method.path === TRAIN && maxQueuedJobsPerKey > 0) {
+        const active = await keys!.activeJobs(caller.keyId);
+        if (active >= maxQueuedJobsPerKey) throw tooManyJobs(caller, active, maxQueuedJobsPerKey);
+      }
+    }
+
+    return new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, pass) {
+            if (shuttingDown?.() && requirement !== "open") {
+              fail(
+                unavailable(
+                  "This server is shutting down; retry the call (another replica will answer).",
+                ),
+              );
+              return;
+            }
+            admit(metadata).then(
+              () => pass(metadata),
+              (error: unknown) => {
+                if (isAppError(error)) return fail(error);
+                logger.error({ err: error, method: method.path }, "checking the API key failed");
+                fail(unavailable("The API key could not be checked; retry shortly."));
+              },
+            );
+          },
+        });
+      },
+      sendMessage(message, next) {
+        const response = message as { jobId?: string; job_id?: string; created?: boolean } | null;
+        const jobId = response?.jobId ?? response?.job_id;
+        if (!caller || !keys || method.path !== TRAIN || !jobId || response?.created === false) {
+          return next(message);
+        }
+        keys.recordJob(jobId, caller.keyId).then(
+          () => next(message),
+          (error: unknown) => {
+            logger.warn({ err: error, jobId }, "recording the job's API key failed");
+            next(message);
+          },
+        );
+      },
+    });
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Which scope each operation needs, for REST routes and gRPC methods alike, in one table so the
+ * two transports cannot drift apart. `open`: no key (probes, metrics). `any`: any valid key (the
+ * API docs, gRPC reflection, unknown routes, which then answer 404). Otherwise one of the scopes
+ * listed; `admin` passes every check (see allows() in keys.ts).
+ */
+import type { Scope } from "./keys.ts";
+
+export type Requirement = "open" | "any" | readonly Scope[];
+
+const READ_MODELS: readonly Scope[] = ["predict", "train"];
+
+/** REST: by method and route pattern (fastify's routeOptions.url). */
+export function restRequirement(
+  method: string,
+  route: string | undefined,
+  path: string,
+): Requirement {
+  if (OPEN_PATHS.has(path)) return "open";
+  if (route === undefined) return "any";
+  if (route.startsWith("/admin/")) return ["admin"];
+  if (route === "/train" || route.startsWith("/jobs")) return ["train"];
+  if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
+  if (route.startsWith("/models")) return method === "DELETE" ? ["admin"] : READ_MODELS;
+  return "any";
+}
+
+/** Probes and metrics: an orchestrator or Prometheus has no key. */
+export const OPEN_PATHS = new Set([
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  "/v2/health/live",
+  "/v2/health/ready",
+]);
+
+/** gRPC: by full method path, `/package.Service/Method`. */
+export function grpcRequirement(path: string): Requirement {
+  const [, service = "", method = ""] = path.split("/");
+  switch (service) {
+    case "grpc.health.v1.Health":
+      return "open";
+    case "nnserve.v1.Training":
+      return ["train"];
+    case "nnserve.v1.Prediction":
+      return ["predict"];
+    case "nnserve.v1.Models":
+      return method === "DeleteModel" ? ["admin"] : READ_MODELS;
+    case "inference.GRPCInferenceService":
+      return method === "ServerLive" || method === "ServerReady" ? "open" : ["predict"];
+    default:
+      return "any"; // reflection
+  }
+}
