@@ -98,7 +98,7 @@ const envSchema = z
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
-    PREDICT_INLINE_MAX_WORK: integer(4_000_000, 0),
+    PREDICT_INLINE_MAX_WORK: integer(16_000_000, 0),
     PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
     METRICS: z.preprocess(
       unsetIfEmpty,
