@@ -1,0 +1,191 @@
+/**
+ * API keys over gRPC on a real server (AUTH=on): `authorization: Bearer <key>` metadata, the same
+ * matrix as REST with gRPC's codes (UNAUTHENTICATED, PERMISSION_DENIED), health open, Train
+ * recorded against its key and refused past the key's job limit, UNAVAILABLE once shutdown began,
+ * and no key in the log.
+ */
+import { Metadata } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore, type KeyStore } from "../../src/auth/key-store.ts";
+import type { Scope } from "../../src/auth/keys.ts";
+import {
+  failure,
+  type GrpcClients,
+  grpcClients,
+  status,
+  trainMessage,
+  unary,
+} from "../grpc/helpers.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { quickXorRequest } from "../helpers/requests.ts";
+import { startTestServer, type TestServer, waitFor } from "../helpers/server.ts";
+
+let db: TestDatabase;
+let server: TestServer;
+let clients: GrpcClients;
+let keys: KeyStore;
+const made: string[] = [];
+
+async function key(...scopes: Scope[]): Promise<string> {
+  const { key } = await keys.create({ name: `grpc-${scopes.join("-")}`, scopes });
+  made.push(key);
+  return key;
+}
+
+function auth(value?: string): Metadata {
+  const metadata = new Metadata();
+  if (value !== undefined) metadata.set("authorization", value);
+  return metadata;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  keys = createKeyStore({ db });
+  server = await startTestServer({
+    databaseUrl: db.url,
+    env: { AUTH: "on", MAX_QUEUED_JOBS_PER_KEY: "2", LOG_LEVEL: "debug" },
+  });
+  clients = grpcClients(server.grpcAddress);
+});
+afterAll(async () => {
+  clients?.close();
+  await server?.close();
+  await db?.close();
+});
+
+const listModels = (metadata: Metadata) =>
+  unary((cb) => clients.models.ListModels({}, metadata, cb));
+
+describe("gRPC with AUTH=on", () => {
+  it("answers UNAUTHENTICATED without a key, with a malformed, unknown or revoked one", async () => {
+    const revoked = await key("predict");
+    await keys.revoke(revoked.slice(0, 12));
+    const unknown = `${(await key("predict")).slice(0, 13)}${"B".repeat(43)}`;
+    for (const metadata of [
+      auth(),
+      auth("nns_abc"),
+      auth(`Bearer ${unknown}`),
+      auth(`Bearer ${revoked}`),
+    ]) {
+      const error = await failure(listModels(metadata));
+      expect(error.code).toBe(status.UNAUTHENTICATED);
+    }
+  });
+
+  it("answers PERMISSION_DENIED for a key without the method's scope", async () => {
+    const predictOnly = await key("predict");
+    const error = await failure(
+      unary((cb) =>
+        clients.training.Train(
+          trainMessage(quickXorRequest("grpc-403")),
+          auth(`Bearer ${predictOnly}`),
+          cb,
+        ),
+      ),
+    );
+    expect(error.code).toBe(status.PERMISSION_DENIED);
+    expect(error.details).toContain(predictOnly.slice(0, 12));
+    expect(error.details).not.toContain(predictOnly);
+  });
+
+  it("serves a key with the right scope, and records the job it submits", async () => {
+    const trainer = await key("train");
+    const response = await unary<{ jobId: string }>((cb) =>
+      clients.training.Train(
+        trainMessage(quickXorRequest("grpc-ok")),
+        auth(`Bearer ${trainer}`),
+        cb,
+      ),
+    );
+    const keyId = (await keys.verify(trainer))!.keyId;
+    const row = await waitFor("the job's key to be recorded", async () => {
+      const { rows } = await db.pool.query("SELECT api_key_id FROM training_jobs WHERE id = $1", [
+        response.jobId,
+      ]);
+      return rows[0]?.api_key_id ? rows[0] : undefined;
+    });
+    expect(row.api_key_id).toBe(keyId);
+    const predictor = await key("predict");
+    const models = await listModels(auth(`Bearer ${predictor}`));
+    expect(models).toBeDefined();
+  });
+
+  it("keeps the health service open", async () => {
+    const health = await unary<{ status: string }>((cb) =>
+      clients.health.Check({ service: "" }, cb),
+    );
+    expect(health.status).toBe("SERVING");
+  });
+
+  it("answers RESOURCE_EXHAUSTED past the key's limit of queued and running jobs", async () => {
+    const trainer = await key("train");
+    const submit = (model: string) =>
+      unary((cb) =>
+        clients.training.Train(
+          trainMessage({ ...quickXorRequest(model), training: { epochs: 10_000, batchSize: 1 } }),
+          auth(`Bearer ${trainer}`),
+          cb,
+        ),
+      );
+    await submit("grpc-limit-1");
+    await submit("grpc-limit-2");
+    const error = await failure(submit("grpc-limit-3"));
+    expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(error.details).toMatch(/limit is 2/);
+  });
+
+  it("never writes a key to the log", () => {
+    const lines = JSON.stringify(server.logs);
+    for (const k of made) expect(lines).not.toContain(k.slice(13));
+  });
+});
+
+describe("gRPC during shutdown", () => {
+  it("answers new calls UNAVAILABLE while running jobs finish, health NOT_SERVING", async () => {
+    // A database of its own: the jobs queued above must not keep this server busy.
+    const ownDb = await createTestDatabase();
+    const ownKeys = createKeyStore({ db: ownDb });
+    const own = await startTestServer({
+      databaseUrl: ownDb.url,
+      env: { AUTH: "on", SHUTDOWN_GRACE_MS: "60000" },
+    });
+    const ownClients = grpcClients(own.grpcAddress);
+    try {
+      const { key: admin } = await ownKeys.create({ name: "shutdown", scopes: ["admin"] });
+      const job = await unary<{ jobId: string }>((cb) =>
+        ownClients.training.Train(
+          trainMessage({
+            ...quickXorRequest("grpc-shutdown"),
+            training: { epochs: 2_000, batchSize: 1 },
+          }),
+          auth(`Bearer ${admin}`),
+          cb,
+        ),
+      );
+      await waitFor("the job to run here", async () => {
+        const { rows } = await ownDb.pool.query("SELECT status FROM training_jobs WHERE id = $1", [
+          job.jobId,
+        ]);
+        return rows[0]?.status === "running" ? true : undefined;
+      });
+      const closing = own.close();
+      const error = await failure(
+        unary((cb) => ownClients.models.ListModels({}, auth(`Bearer ${admin}`), cb)),
+      );
+      expect(error.code).toBe(status.UNAVAILABLE);
+      const health = await unary<{ status: string }>((cb) =>
+        ownClients.health.Check({ service: "" }, cb),
+      );
+      expect(health.status).toBe("NOT_SERVING");
+      await closing;
+      const { rows } = await ownDb.pool.query("SELECT status FROM training_jobs WHERE id = $1", [
+        job.jobId,
+      ]);
+      expect(rows[0].status).toBe("succeeded");
+    } finally {
+      ownClients.close();
+      await own.close();
+      await ownDb.close();
+    }
+  });
+});
