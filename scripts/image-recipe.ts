@@ -373,7 +373,10 @@ export async function runImageRecipe(options: RecipeOptions): Promise<RecipeResu
 
     const headers: Record<string, string> = { "content-type": "application/json" };
     const scripts = JSON.parse(readFileSync(join(appDir, "package.json"), "utf8")).scripts ?? {};
-    if (scripts.keys && existsSync(join(appDir, "src/cli/keys.ts"))) {
+    if (scripts.keys) {
+      // NODE_ENV=production: API keys are required, so the image must refuse a keyless call.
+      const keyless = await fetch(`${base}/models`);
+      if (keyless.status !== 401) throw new Error(`GET /models without a key: ${keyless.status}`);
       const key = await timed("runtime: npm run keys -- create", () =>
         createKey(appDir, env, ["train", "predict"]),
       );

@@ -1,7 +1,8 @@
 /**
  * The Docker image without Docker: docker/Dockerfile replayed by scripts/image-recipe.ts in a
  * temporary folder (npm ci, type check, prune to production dependencies), its CMD started
- * against Postgres, then train -> predict over REST and gRPC and a SIGTERM that must exit 0.
+ * against Postgres (NODE_ENV=production: a keyless call must get 401), an API key made with the
+ * image's `npm run keys`, then train -> predict over REST and gRPC and a SIGTERM that must exit 0.
  * Takes about a minute (mostly `npm ci` from the npm cache).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +29,7 @@ describe("the image recipe", () => {
         "build: RUN npm prune --omit=dev --no-audit --no-fund",
         "runtime: CMD until ready",
         "runtime: HEALTHCHECK",
+        "runtime: npm run keys -- create",
         "runtime: train -> poll -> predict over REST",
         "runtime: predict over gRPC",
         "runtime: SIGTERM until exit",
