@@ -83,8 +83,12 @@ async function startChild(script: string, env: Record<string, string>): Promise<
     url,
     stop: () =>
       new Promise<void>((done) => {
-        if (child.exitCode !== null) return done();
-        child.once("exit", () => done());
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          done();
+        });
         child.kill("SIGTERM");
       }),
   };
@@ -349,9 +353,13 @@ async function main(): Promise<void> {
   });
 
   const children: Child[] = [];
-  const stopAll = async () => {
-    for (const child of children.reverse()) await child.stop();
-    await stopDatabase();
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      for (const child of [...children].reverse()) await child.stop();
+      await stopDatabase();
+    })();
+    return stopping;
   };
   // Ctrl-C still stops the servers and the throwaway database.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -468,8 +476,8 @@ async function main(): Promise<void> {
   } finally {
     await stopAll();
     rmSync(scratch, { recursive: true, force: true });
+    printTable();
   }
-  printTable();
 }
 
 function printTable(): void {
@@ -497,3 +505,5 @@ function printTable(): void {
 }
 
 await main();
+// Nothing of ours is left running; do not wait on stray handles (pino, pg) to exit.
+process.exit(0);

@@ -3,7 +3,9 @@
  * run as one forward pass, and each caller gets back exactly its own rows, in order.
  *
  * The policy (Triton's max_batch_size and max_queue_delay_microseconds, made adaptive):
- *   - a request opens a window; requests joining it are appended row-major;
+ *   - at low load a request runs at once, with no window: when it is the first of its event-loop
+ *     turn, the turn before had at most one, and nothing of this version is running or waiting;
+ *   - otherwise a request opens a window; requests joining it are appended row-major;
  *   - the window is flushed when its rows reach `maxBatchSize`, or at the end of the current
  *     event-loop turn (setImmediate) when no batch of this version is running: everything the
  *     loop read in one poll phase goes together, and a lone request waits only one turn;
@@ -51,6 +53,9 @@ export class Batcher {
   #running = 0;
   #immediate: NodeJS.Immediate | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Requests seen in this event-loop turn, and in the last turn that saw any. */
+  #turn = 0;
+  #lastTurn = 0;
 
   constructor(options: BatcherOptions) {
     this.#options = options;
@@ -71,6 +76,16 @@ export class Batcher {
     const { maxBatchSize, maxDelayMs } = this.#options;
     if (maxDelayMs <= 0 || maxBatchSize <= 1 || rows >= maxBatchSize) {
       return this.#runAlone(inputs, rows);
+    }
+    if (this.#turn++ === 0) {
+      setImmediate(() => {
+        this.#lastTurn = this.#turn;
+        this.#turn = 0;
+      });
+      // Requests come one at a time: waiting for the end of the turn would only add latency.
+      if (this.#lastTurn <= 1 && this.#running === 0 && this.#waiting.length === 0) {
+        return this.#runAlone(inputs, rows);
+      }
     }
     if (this.#waitingRows + rows > maxBatchSize) this.#flush();
     return new Promise<Float32Array>((resolve, reject) => {

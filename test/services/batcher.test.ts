@@ -50,7 +50,7 @@ describe("Batcher", () => {
     expect(passes.reduce((a, b) => a + b, 0)).toBe(inputs.reduce((n, x) => n + x.length / 2, 0));
   });
 
-  it("runs requests that arrive in one event-loop turn as one pass", async () => {
+  it("runs a request at once when requests come one at a time", () => {
     const passes: number[] = [];
     const batcher = new Batcher({
       width: 2,
@@ -59,8 +59,28 @@ describe("Batcher", () => {
       maxDelayMs: 1000,
       run: fakeRun(passes),
     });
-    await Promise.all([1, 2, 3].map((caller) => batcher.predict(rowsOf(caller, 2), 2)));
-    expect(passes).toEqual([6]);
+    void batcher.predict(rowsOf(1, 1), 1);
+    // Started before predict returned: no window, no wait for the end of the loop turn.
+    expect(passes).toEqual([1]);
+  });
+
+  it("runs requests that arrive in one event-loop turn as one pass, once they come in bursts", async () => {
+    const passes: number[] = [];
+    const batcher = new Batcher({
+      width: 2,
+      units: 3,
+      maxBatchSize: 64,
+      maxDelayMs: 1000,
+      run: fakeRun(passes),
+    });
+    const burst = () =>
+      Promise.all([1, 2, 3].map((caller) => batcher.predict(rowsOf(caller, 2), 2)));
+    // After a quiet spell the first request runs at once and the others of its turn join up.
+    await burst();
+    expect(passes).toEqual([2, 4]);
+    // The turn before was busy: the whole turn goes as one pass.
+    await burst();
+    expect(passes).toEqual([2, 4, 6]);
   });
 
   it("does not hold a lone request for the delay", async () => {
@@ -159,8 +179,13 @@ describe("Batcher", () => {
       },
     });
     await Promise.all([1, 2].map((c) => batcher.predict(rowsOf(c, 2), 2)));
-    expect(batches).toEqual([[4, 2]]);
-    expect(queued).toHaveLength(2);
+    expect(batches).toEqual([
+      [2, 1],
+      [2, 1],
+    ]);
+    await Promise.all([1, 2].map((c) => batcher.predict(rowsOf(c, 2), 2)));
+    expect(batches.at(-1)).toEqual([4, 2]);
+    expect(queued).toHaveLength(4);
     for (const s of queued) expect(s).toBeGreaterThanOrEqual(0);
   });
 });
