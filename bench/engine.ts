@@ -194,6 +194,16 @@ function runAnchor(
     .map((l) => emit({ ...(JSON.parse(l) as Row), engine: label }));
 }
 
+/**
+ * This workplace sets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they pin
+ * PyTorch's BLAS to slower kernels (about 10x here). The anchor is PyTorch at its best, so it
+ * runs without them (both unset together, in this command only).
+ */
+function torchEnv(): NodeJS.ProcessEnv {
+  const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
+  return env;
+}
+
 function anchors(): Row[] {
   const dir = anchorsDir();
   if (!dir) {
@@ -208,7 +218,7 @@ function anchors(): Row[] {
         "/usr/bin/python3",
         [join(dir, "torch_mlp.py"), "1"],
         dir,
-        process.env,
+        torchEnv(),
       ),
     );
   } else {
