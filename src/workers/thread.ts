@@ -46,7 +46,7 @@ export async function train(task: TrainTask): Promise<TrainOutcome | TrainFailur
       stoppedEarly: result.stoppedEarly,
       bestEpoch: result.bestEpoch,
       weightsEpoch:
-        settings.earlyStopping?.restoreBestWeights && result.bestEpoch !== undefined
+        result.restoredBestWeights && result.bestEpoch !== undefined
           ? result.bestEpoch
           : result.epochsRun,
       cancelled: result.cancelled,
