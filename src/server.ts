@@ -148,6 +148,8 @@ export async function startNnserve({
       keys,
       maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       shuttingDown: stopping,
+      overloaded: () => app.isUnderPressure(),
+      retryAfterSeconds: config.overload.retryAfterSeconds,
       logger,
     });
     const grpc = createGrpcServer({ config, logger, services, interceptors: [grpcGuard] });

@@ -1,6 +1,7 @@
 /**
  * The gRPC side of src/http/plugins/auth.ts and protection.ts, as one server interceptor: while
- * shutting down, new calls but health get UNAVAILABLE; with AUTH on, a call needs `authorization:
+ * shutting down or overloaded (the HTTP side's measure), new calls but health get UNAVAILABLE
+ * (with `retry-after` metadata when overloaded); with AUTH on, a call needs `authorization:
  * Bearer <API key>` metadata with the scope its method needs (scopes.ts), else UNAUTHENTICATED
  * or PERMISSION_DENIED; Train is refused with RESOURCE_EXHAUSTED past the key's job limit, and
  * the job it creates is recorded against the key. The key is removed from the metadata before
@@ -18,6 +19,9 @@ export interface GrpcGuardOptions {
   keys?: KeyStore;
   maxQueuedJobsPerKey: number;
   shuttingDown?: () => boolean;
+  /** True while the process is past an overload threshold (@fastify/under-pressure's measure). */
+  overloaded?: () => boolean;
+  retryAfterSeconds?: number;
   logger: Logger;
 }
 
@@ -28,14 +32,16 @@ export function createGrpcGuard({
   keys,
   maxQueuedJobsPerKey,
   shuttingDown,
+  overloaded,
+  retryAfterSeconds = 10,
   logger,
 }: GrpcGuardOptions): ServerInterceptor {
   if (auth && !keys) throw new Error("AUTH=on needs a key store");
   return (method, call) => {
     const requirement = grpcRequirement(method.path);
     let caller: Caller | undefined;
-    const fail = (error: AppError) =>
-      call.sendStatus({ code: error.grpcCode, details: error.message, metadata: new Metadata() });
+    const fail = (error: AppError, metadata = new Metadata()) =>
+      call.sendStatus({ code: error.grpcCode, details: error.message, metadata });
 
     async function admit(metadata: Metadata): Promise<void> {
       const header = metadata.get("authorization")[0];
@@ -57,6 +63,15 @@ export function createGrpcGuard({
                 unavailable(
                   "This server is shutting down; retry the call (another replica will answer).",
                 ),
+              );
+              return;
+            }
+            if (overloaded?.() && requirement !== "open") {
+              const trailers = new Metadata();
+              trailers.set("retry-after", String(retryAfterSeconds));
+              fail(
+                unavailable(`The server is overloaded; retry after ${retryAfterSeconds} s.`),
+                trailers,
               );
               return;
             }
