@@ -66,6 +66,9 @@ const protection: FastifyPluginAsync<ProtectionOptions> = async (app, { config, 
   await app.register(fastifyUnderPressure, {
     maxEventLoopDelay: overload.maxEventLoopDelayMs,
     maxEventLoopUtilization: overload.maxEventLoopUtilization,
+    // Utilisation over the last sample, not since start (the default, which averages away a
+    // burst in a long-running process and then lingers after it).
+    eventLoopUtilizationMode: "interval",
     maxHeapUsedBytes: overload.maxHeapUsedBytes,
     maxRssBytes: overload.maxRssBytes,
     sampleInterval: overload.sampleIntervalMs,
