@@ -43,6 +43,13 @@ describe("docker/compose.yaml", () => {
     expect(nnserve!.init).toBe(true);
   });
 
+  it("sets only variables the README documents", () => {
+    const readme = read("README.md");
+    for (const name of Object.keys(nnserve!.environment!)) {
+      expect(readme, name).toContain(`\`${name}\``);
+    }
+  });
+
   it("publishes REST and gRPC through the proxy in front of the replicas", () => {
     expect(proxy!.ports!.map((port) => port.split(":").at(-1))).toEqual(["3000", "50051"]);
     expect(read("docker/nginx.conf")).toMatch(
