@@ -147,6 +147,7 @@ export async function startNnserve({
       auth: config.auth,
       keys,
       maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+      rateLimitPerMinute: config.rateLimitPerMinute,
       shuttingDown: stopping,
       overloaded: () => app.isUnderPressure(),
       retryAfterSeconds: config.overload.retryAfterSeconds,

@@ -3,12 +3,12 @@
  * shutting down or overloaded (the HTTP side's measure), new calls but health get UNAVAILABLE
  * (with `retry-after` metadata when overloaded); with AUTH on, a call needs `authorization:
  * Bearer <API key>` metadata with the scope its method needs (scopes.ts), else UNAUTHENTICATED
- * or PERMISSION_DENIED; Train is refused with RESOURCE_EXHAUSTED past the key's job limit, and
- * the job it creates is recorded against the key. The key is removed from the metadata before
- * any handler sees it, so no handler can log it.
+ * or PERMISSION_DENIED; past the key's calls per minute, or for Train past the key's job limit,
+ * RESOURCE_EXHAUSTED; the job Train creates is recorded against the key. The key is removed from
+ * the metadata before any handler sees it, so no handler can log it.
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
-import { type AppError, isAppError, unavailable } from "../errors.ts";
+import { AppError, isAppError, unavailable } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { authorize, tooManyJobs } from "./authorize.ts";
 import type { Caller, KeyStore } from "./key-store.ts";
@@ -18,6 +18,8 @@ export interface GrpcGuardOptions {
   auth: boolean;
   keys?: KeyStore;
   maxQueuedJobsPerKey: number;
+  /** Calls per minute per key, counted in this process like REST's limit; 0: off. */
+  rateLimitPerMinute?: number;
   shuttingDown?: () => boolean;
   /** True while the process is past an overload threshold (@fastify/under-pressure's measure). */
   overloaded?: () => boolean;
@@ -31,12 +33,29 @@ export function createGrpcGuard({
   auth,
   keys,
   maxQueuedJobsPerKey,
+  rateLimitPerMinute = 0,
   shuttingDown,
   overloaded,
   retryAfterSeconds = 10,
   logger,
 }: GrpcGuardOptions): ServerInterceptor {
   if (auth && !keys) throw new Error("AUTH=on needs a key store");
+  // Fixed one-minute windows per key, as @fastify/rate-limit counts REST requests.
+  const windows = new Map<string, { start: number; count: number }>();
+  function overRate(caller: Caller): number | undefined {
+    const now = Date.now();
+    let window = windows.get(caller.keyId);
+    if (!window || now - window.start >= 60_000) {
+      if (windows.size > 10_000) windows.clear();
+      window = { start: now, count: 0 };
+      windows.set(caller.keyId, window);
+    }
+    window.count++;
+    return window.count > rateLimitPerMinute
+      ? Math.ceil((window.start + 60_000 - now) / 1000)
+      : undefined;
+  }
+
   return (method, call) => {
     const requirement = grpcRequirement(method.path);
     let caller: Caller | undefined;
@@ -48,6 +67,15 @@ export function createGrpcGuard({
       metadata.remove("authorization");
       if (!auth || requirement === "open") return;
       caller = await authorize(keys!, typeof header === "string" ? header : undefined, requirement);
+      if (caller && rateLimitPerMinute > 0) {
+        const retryAfter = overRate(caller);
+        if (retryAfter !== undefined) {
+          throw new AppError(
+            "TOO_MANY_REQUESTS",
+            `Rate limit: API key ${caller.prefix} may make ${rateLimitPerMinute} calls per minute; retry in ${retryAfter} s.`,
+          );
+        }
+      }
       if (caller && method.path === TRAIN && maxQueuedJobsPerKey > 0) {
         const active = await keys!.activeJobs(caller.keyId);
         if (active >= maxQueuedJobsPerKey) throw tooManyJobs(caller, active, maxQueuedJobsPerKey);

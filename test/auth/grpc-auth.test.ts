@@ -43,7 +43,12 @@ beforeAll(async () => {
   keys = createKeyStore({ db });
   server = await startTestServer({
     databaseUrl: db.url,
-    env: { AUTH: "on", MAX_QUEUED_JOBS_PER_KEY: "2", LOG_LEVEL: "debug" },
+    env: {
+      AUTH: "on",
+      MAX_QUEUED_JOBS_PER_KEY: "2",
+      RATE_LIMIT_PER_MINUTE: "5",
+      LOG_LEVEL: "debug",
+    },
   });
   clients = grpcClients(server.grpcAddress);
 });
@@ -132,6 +137,22 @@ describe("gRPC with AUTH=on", () => {
     const error = await failure(submit("grpc-limit-3"));
     expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(error.details).toMatch(/limit is 2/);
+  });
+
+  it("answers RESOURCE_EXHAUSTED past the key's calls per minute", async () => {
+    const busy = await key("predict");
+    const codes: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      codes.push(
+        await listModels(auth(`Bearer ${busy}`)).then(
+          () => status.OK,
+          (error: { code: number }) => error.code,
+        ),
+      );
+    }
+    expect(codes).toEqual([0, 0, 0, 0, 0, status.RESOURCE_EXHAUSTED, status.RESOURCE_EXHAUSTED]);
+    // Another key has its own budget.
+    await listModels(auth(`Bearer ${await key("predict")}`));
   });
 
   it("never writes a key to the log", () => {
