@@ -5,7 +5,7 @@
 
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { gatherRows, scaleInPlace, sumOfSquares } from "./kernels.ts";
+import { gatherRows } from "./kernels.ts";
 import { LOSS_INFO, lossAndGradient } from "./losses.ts";
 import { absoluteErrorSum, countCorrect } from "./metrics.ts";
 import type { Network } from "./network.ts";
@@ -81,10 +81,10 @@ export class BackpropTrainer {
     net.backward(count);
     // The global gradient norm doubles as the divergence check on the gradients.
     const P = net.parameterBlock;
-    const norm = Math.sqrt(sumOfSquares(m, P, P));
+    const norm = Math.sqrt(net.kernels.sumOfSquares(m, P, P));
     if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
     if (this.clipNorm > 0 && norm > this.clipNorm) {
-      scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6)); // torch.nn.utils.clip_grad_norm_
+      net.kernels.scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6)); // torch.nn.utils.clip_grad_norm_
     }
     this.optimizer.step(net, lr);
     return lossSum / count;

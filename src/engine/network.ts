@@ -8,21 +8,27 @@
  *   [2P, (2+s)P)      s optimizer state slots, same layout (slot k of x at x + (2+k)P)
  *   then per batch    X [cap × inputs], per layer A and dZ [cap × units],
  *                     logits Z and targets T [cap × outputs]
+ *   with gradients    a scratch block of max(inputs × units) over the hidden→next layers
+ *                     (the WebAssembly kernels pack Wᵀ there for the input gradient)
+ *
+ * The arena's memory belongs to the network's kernel set (kernel-set.ts): a plain Float32Array
+ * for the JavaScript kernels, a view of the WebAssembly memory for the SIMD ones.
  *
  * Growing the batch capacity or the optimizer slots re-plans the arena and keeps the front.
  */
-import { ArenaPlanner, growArena } from "./arena.ts";
+import { ArenaPlanner } from "./arena.ts";
 import { requireOneOf } from "./checks.ts";
 import { checkDataset, type Dataset } from "./dataset.ts";
 import { DenseLayer } from "./dense-layer.ts";
 import { EngineError } from "./errors.ts";
 import { INITIALIZER_FILLS } from "./initializers.ts";
-import { activateInto, backwardInput, backwardWeights, denseForward } from "./kernels.ts";
+import type { KernelBackend, KernelSet } from "./kernel-set.ts";
 import { LOSS_INFO, type LossBuffers, lossAndGradient } from "./losses.ts";
 import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
 import { Random } from "./random.ts";
 import { LOSSES, type LossName, type NetworkSpec } from "./spec.ts";
+import { createKernels } from "./wasm-kernels.ts";
 
 /** Rows per forward pass when predicting or evaluating outside training. */
 const DEFAULT_CHUNK = 256;
@@ -36,6 +42,11 @@ export interface EvaluateResult {
 export interface CreateNetworkOptions {
   /** Seed of the initial weights (default 0): the same seed gives bit-identical weights. */
   seed?: number;
+  /**
+   * Kernel backend ("relaxed", "simd" or "js"); default NNSERVE_KERNELS, else the fastest this
+   * runtime has. One that cannot run here falls back to the next (see kernel-set.ts).
+   */
+  kernels?: KernelBackend;
 }
 
 /** Validates `spec` and builds a network with freshly initialised weights. */
@@ -44,7 +55,7 @@ export function createNetwork(spec: NetworkSpec, options: CreateNetworkOptions =
   if (!Number.isInteger(seed)) {
     throw new EngineError("seed", `must be an integer, got ${String(seed)}`);
   }
-  const network = new Network(normalizeNetworkSpec(spec));
+  const network = new Network(normalizeNetworkSpec(spec), { kernels: options.kernels });
   network.initialize(new Random(seed));
   return network;
 }
@@ -55,6 +66,8 @@ export class Network {
   readonly outputs: number;
   readonly parameterCount: number;
   readonly layers: readonly DenseLayer[];
+  /** The hot loops this network runs, and the owner of its arena memory. */
+  readonly kernels: KernelSet;
   /*
    * The fields below are the engine's internals (arena and batch offsets), public only so the
    * trainers, losses and kernels can reach them; code outside src/engine should not touch them.
@@ -68,6 +81,8 @@ export class Network {
   slots = -1;
   /** Offsets of the batch input X, output logits Z and targets T. */
   input = 0;
+  /** Offset of the kernels' scratch block (present once there are gradients). */
+  scratch = 0;
   logits = 0;
   targets = 0;
   /** Class labels of the current batch (integers, so kept beside the arena). */
@@ -75,7 +90,8 @@ export class Network {
   private buffers: LossBuffers = { z: 0, a: 0, t: 0, labels: this.labels, d: 0 };
 
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
-  constructor(spec: NetworkSpec) {
+  constructor(spec: NetworkSpec, options: { kernels?: KernelBackend | undefined } = {}) {
+    this.kernels = createKernels(options.kernels);
     this.spec = deepFreeze(spec);
     this.inputs = spec.inputs;
     this.outputs = spec.layers[spec.layers.length - 1]!.units;
@@ -97,7 +113,7 @@ export class Network {
     });
     this.parameterBlock = planner.size;
     this.parameterCount = this.layers.reduce((n, l) => n + l.parameterCount, 0);
-    this.memory = growArena(undefined, this.parameterBlock, 0);
+    this.memory = this.kernels.arena(undefined, this.parameterBlock, 0);
   }
 
   /** Fills weights from each layer's initializer and zeroes the biases. */
@@ -132,8 +148,13 @@ export class Network {
     }
     this.logits = planner.take(cap * this.outputs);
     this.targets = planner.take(cap * this.outputs);
+    if (wantSlots >= 0) {
+      let most = 0;
+      for (const l of this.layers.slice(1)) most = Math.max(most, l.inputs * l.units);
+      this.scratch = planner.take(most);
+    }
     const keep = P * (this.slots >= 0 ? 2 + this.slots : 1);
-    this.memory = growArena(this.memory, planner.size, keep);
+    this.memory = this.kernels.arena(this.memory, planner.size, keep);
     this.capacity = cap;
     this.slots = wantSlots;
     if (this.labels.length < cap) this.labels = new Int32Array(cap);
@@ -150,31 +171,33 @@ export class Network {
   /** Forward pass over the `rows` rows already in the input buffer; returns A's offset. */
   forward(rows: number): number {
     const m = this.memory;
+    const k = this.kernels;
     let x = this.input;
     const last = this.layers.length - 1;
     for (let i = 0; i < last; i++) {
       const l = this.layers[i]!;
-      denseForward(m, x, l.weights, l.bias, l.output, rows, l.inputs, l.units, l.act, l.alpha);
+      k.denseForward(m, x, l.weights, l.bias, l.output, rows, l.inputs, l.units, l.act, l.alpha);
       x = l.output;
     }
     // The output layer keeps its logits Z: the losses work from them for stability.
     const h = this.head;
-    denseForward(m, x, h.weights, h.bias, this.logits, rows, h.inputs, h.units, 0, 0);
-    activateInto(m, this.logits, h.output, rows, h.units, h.act, h.alpha);
+    k.denseForward(m, x, h.weights, h.bias, this.logits, rows, h.inputs, h.units, 0, 0);
+    k.activateInto(m, this.logits, h.output, rows, h.units, h.act, h.alpha);
     return h.output;
   }
 
   /** Backpropagates the head's delta (dL/dZ) into every layer's gradients. */
   backward(rows: number): void {
     const m = this.memory;
+    const k = this.kernels;
     const P = this.parameterBlock;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       const x = i === 0 ? this.input : this.layers[i - 1]!.output;
-      backwardWeights(m, x, l.delta, l.weights + P, l.bias + P, rows, l.inputs, l.units);
+      k.backwardWeights(m, x, l.delta, l.weights + P, l.bias + P, rows, l.inputs, l.units);
       if (i > 0) {
         const p = this.layers[i - 1]!;
-        backwardInput(
+        k.backwardInput(
           m,
           l.delta,
           l.weights,
@@ -185,6 +208,7 @@ export class Network {
           l.inputs,
           p.act,
           p.alpha,
+          this.scratch,
         );
       }
     }

@@ -13,7 +13,7 @@ import {
   requireRecord,
 } from "./checks.ts";
 import { EngineError } from "./errors.ts";
-import { adamUpdate, momentumUpdate, rmspropUpdate, sgdUpdate } from "./kernels.ts";
+import type { KernelSet } from "./kernel-set.ts";
 import type { Network } from "./network.ts";
 import { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from "./spec.ts";
 
@@ -127,27 +127,36 @@ export class Optimizer {
     this.beta2Power *= c.beta2;
     const m = network.memory;
     const P = network.parameterBlock;
+    const k = network.kernels;
     for (const l of network.layers) {
-      this.update(m, l.weights, l.inputs * l.units, P, lr, c.weightDecay);
-      this.update(m, l.bias, l.units, P, lr, 0);
+      this.update(k, m, l.weights, l.inputs * l.units, P, lr, c.weightDecay);
+      this.update(k, m, l.bias, l.units, P, lr, 0);
     }
   }
 
-  private update(m: Float32Array, p: number, n: number, P: number, lr: number, wd: number): void {
+  private update(
+    k: KernelSet,
+    m: Float32Array,
+    p: number,
+    n: number,
+    P: number,
+    lr: number,
+    wd: number,
+  ): void {
     const c = this.config;
     switch (c.name) {
       case "sgd":
-        if (c.momentum === 0) sgdUpdate(m, p, p + P, n, lr, wd);
-        else momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
+        if (c.momentum === 0) k.sgdUpdate(m, p, p + P, n, lr, wd);
+        else k.momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
         return;
       case "momentum":
-        momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
+        k.momentumUpdate(m, p, p + P, p + 2 * P, n, lr, c.momentum, wd, c.nesterov);
         return;
       case "rmsprop":
-        rmspropUpdate(m, p, p + P, p + 2 * P, n, lr, c.rho, c.epsilon, wd);
+        k.rmspropUpdate(m, p, p + P, p + 2 * P, n, lr, c.rho, c.epsilon, wd);
         return;
       case "adam":
-        adamUpdate(
+        k.adamUpdate(
           m,
           p,
           p + P,

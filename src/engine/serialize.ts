@@ -6,6 +6,7 @@
  */
 import { describe, requireRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
+import type { KernelBackend } from "./kernel-set.ts";
 import { Network } from "./network.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
 import type { LayerSpec } from "./spec.ts";
@@ -48,7 +49,11 @@ export function saveNetwork(network: Network): SavedNetwork {
   return { architecture, weights };
 }
 
-export function loadNetwork(architecture: unknown, weights: Uint8Array): Network {
+export function loadNetwork(
+  architecture: unknown,
+  weights: Uint8Array,
+  options: { kernels?: KernelBackend } = {},
+): Network {
   const a = requireRecord(architecture, "architecture");
   if (a.format !== NETWORK_FORMAT) {
     throw new EngineError(
@@ -62,7 +67,7 @@ export function loadNetwork(architecture: unknown, weights: Uint8Array): Network
       `unsupported version ${describe(a.version)}; this engine reads version ${NETWORK_FORMAT_VERSION}`,
     );
   }
-  const network = new Network(normalizeNetworkSpec(a, "architecture."));
+  const network = new Network(normalizeNetworkSpec(a, "architecture."), options);
   const count = network.parameterCount;
   if (a.parameterCount !== undefined && a.parameterCount !== count) {
     throw new EngineError(

@@ -1,0 +1,147 @@
+/**
+ * The kernel interface: every hot loop a network runs, behind one object per network, so the
+ * JavaScript loops (kernels.ts) and the WebAssembly SIMD ones (wasm-kernels.ts) are swapped
+ * without the network, trainers or optimizers knowing which they use.
+ *
+ * A kernel set also owns the arena's memory: `arena()` returns the Float32Array the network
+ * keeps. For the WebAssembly sets that array is a view of the module's own memory, so every
+ * argument below is an element offset into it and nothing is copied; `m` is passed for the
+ * JavaScript set and must be the array `arena()` returned last.
+ *
+ * Backends, fastest first: "relaxed" (relaxed SIMD, fused multiply-add), "simd" (128-bit
+ * SIMD), "js". Chosen per network by `createNetwork(spec, { kernels })`, else by the
+ * NNSERVE_KERNELS environment variable, else the fastest the runtime has; a backend that cannot
+ * run here (binary not built, runtime without relaxed SIMD) falls back to the next one,
+ * silently. `network.kernels.backend` tells which one runs. All give the same results within
+ * float tolerance (the WebAssembly sets sum in float32, the JavaScript one in float64).
+ */
+import { growArena } from "./arena.ts";
+import {
+  activateInto,
+  adamUpdate,
+  backwardInput,
+  backwardWeights,
+  denseForward,
+  momentumUpdate,
+  rmspropUpdate,
+  scaleInPlace,
+  sgdUpdate,
+  sumOfSquares,
+} from "./kernels.ts";
+
+export const KERNEL_BACKENDS = ["relaxed", "simd", "js"] as const;
+export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
+
+export interface KernelSet {
+  readonly backend: KernelBackend;
+  /** The arena: `size` floats, the first `keep` of `previous` kept, the rest zero. */
+  arena(previous: Float32Array | undefined, size: number, keep: number): Float32Array;
+  /** Y = f(X·W + b): X [rows×K], W [K×N], b [N], Y [rows×N]; `act` element-wise. */
+  denseForward(
+    m: Float32Array,
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    rows: number,
+    K: number,
+    N: number,
+    act: number,
+    alpha: number,
+  ): void;
+  /** A = f(Z) element-wise, or softmax per row. */
+  activateInto(
+    m: Float32Array,
+    z: number,
+    a: number,
+    rows: number,
+    N: number,
+    act: number,
+    alpha: number,
+  ): void;
+  /**
+   * dX = (dZ·Wᵀ) ⊙ f'(A_prev): dZ [rows×N], W [K×N], dX and A_prev [rows×K]. `scratch` is K·N
+   * floats of the arena the kernel may overwrite (the WebAssembly sets pack Wᵀ there).
+   */
+  backwardInput(
+    m: Float32Array,
+    dz: number,
+    w: number,
+    dx: number,
+    aPrev: number,
+    rows: number,
+    N: number,
+    K: number,
+    act: number,
+    alpha: number,
+    scratch: number,
+  ): void;
+  /** dW = Xᵀ·dZ [K×N] and db = column sums of dZ [N], both overwritten. */
+  backwardWeights(
+    m: Float32Array,
+    x: number,
+    dz: number,
+    dw: number,
+    db: number,
+    rows: number,
+    K: number,
+    N: number,
+  ): void;
+  sumOfSquares(m: Float32Array, off: number, n: number): number;
+  scaleInPlace(m: Float32Array, off: number, n: number, factor: number): void;
+  sgdUpdate(m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void;
+  momentumUpdate(
+    m: Float32Array,
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    nesterov: boolean,
+  ): void;
+  rmspropUpdate(
+    m: Float32Array,
+    p: number,
+    g: number,
+    sq: number,
+    n: number,
+    lr: number,
+    rho: number,
+    eps: number,
+    wd: number,
+  ): void;
+  adamUpdate(
+    m: Float32Array,
+    p: number,
+    g: number,
+    m1: number,
+    m2: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void;
+}
+
+/** The JavaScript loops of kernels.ts (float64 sums, 4×4 register blocks). */
+export const JS_KERNELS: KernelSet = {
+  backend: "js",
+  arena: growArena,
+  denseForward,
+  activateInto,
+  backwardInput: (m, dz, w, dx, aPrev, rows, N, K, act, alpha) =>
+    backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha),
+  backwardWeights,
+  sumOfSquares,
+  scaleInPlace,
+  sgdUpdate,
+  momentumUpdate,
+  rmspropUpdate,
+  adamUpdate,
+};

@@ -1,0 +1,386 @@
+/**
+ * The WebAssembly kernel sets and the choice of backend for a network.
+ *
+ * The binaries are built from wasm/assembly/kernels.ts by `npm run build:wasm` (also run by
+ * postinstall and build) into wasm/build/kernels-simd.wasm and wasm/build/kernels-relaxed.wasm,
+ * next to this file. They are read once, on the first network that asks for them: the engine's
+ * one file read, and its one look at the environment (NNSERVE_KERNELS). A binary that is missing
+ * or that this runtime cannot validate (relaxed SIMD before Node 22 without
+ * --experimental-wasm-relaxed-simd) is simply not offered: the choice falls back to the next
+ * backend, without an error or a warning.
+ *
+ * Each network gets its own instance over its own WebAssembly.Memory, which is its arena for its
+ * whole life (grown in place by reserve()); the JavaScript side keeps a Float32Array view of it.
+ */
+import { readFileSync } from "node:fs";
+import { ACT_SOFTMAX } from "./activations.ts";
+import { EngineError } from "./errors.ts";
+import { JS_KERNELS, KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+import { softmaxRows } from "./kernels.ts";
+
+export type WasmBackend = Exclude<KernelBackend, "js">;
+
+/*
+ * The slice of the WebAssembly JS API used here (the project's lib has no DOM types and
+ * @types/node does not declare it).
+ */
+declare namespace WebAssembly {
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Memory {
+    constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
+    readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
+  }
+  class Instance {
+    constructor(module: Module, imports: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+  function validate(bytes: Uint8Array): boolean;
+}
+
+/** The module's exports (pointers and strides in bytes; see wasm/assembly/kernels.ts). */
+interface KernelExports {
+  gemm(
+    a: number,
+    ars: number,
+    acs: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    M: number,
+    K: number,
+    N: number,
+    bias: number,
+    useBias: number,
+    mode: number,
+    act: number,
+    alpha: number,
+    aux: number,
+    auxld: number,
+  ): void;
+  transpose(src: number, dst: number, K: number, N: number): void;
+  staticDataEnd(): number;
+  columnSums(dz: number, db: number, rows: number, N: number): void;
+  activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
+  sumOfSquares(p: number, n: number): number;
+  scale(p: number, n: number, factor: number): void;
+  sgdUpdate(p: number, g: number, n: number, lr: number, wd: number): void;
+  momentumUpdate(
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    nesterov: number,
+  ): void;
+  rmspropUpdate(
+    p: number,
+    g: number,
+    sq: number,
+    n: number,
+    lr: number,
+    rho: number,
+    eps: number,
+    wd: number,
+  ): void;
+  adamUpdate(
+    p: number,
+    g: number,
+    m1: number,
+    m2: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void;
+}
+
+const EPI_NONE = 0;
+const EPI_ACTIVATE = 1;
+const EPI_DERIVATIVE = 2;
+/** Floats past the arena's end that over-reading vector loads may touch (see the sources). */
+const PAD = 16;
+const PAGE = 65536;
+
+const modules = new Map<WasmBackend, WebAssembly.Module | null>();
+
+/** The compiled module of a backend, or null when it is not built or cannot run here. */
+export function wasmModule(backend: WasmBackend): WebAssembly.Module | null {
+  let mod = modules.get(backend);
+  if (mod === undefined) {
+    mod = null;
+    try {
+      const bytes = readFileSync(new URL(`./wasm/build/kernels-${backend}.wasm`, import.meta.url));
+      if (WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
+    } catch {
+      mod = null; // not built: the next backend runs
+    }
+    modules.set(backend, mod);
+  }
+  return mod;
+}
+
+/** Which backends this process can run, fastest first ("js" always). */
+export function availableKernelBackends(): KernelBackend[] {
+  return KERNEL_BACKENDS.filter((b) => b === "js" || wasmModule(b) !== null);
+}
+
+/**
+ * A kernel set for one network: `requested`, else NNSERVE_KERNELS, else the fastest available;
+ * an unavailable backend falls back to the next one ("relaxed" → "simd" → "js").
+ */
+export function createKernels(requested?: KernelBackend): KernelSet {
+  if (requested !== undefined && !KERNEL_BACKENDS.includes(requested)) {
+    throw new EngineError(
+      "kernels",
+      `must be one of ${KERNEL_BACKENDS.join(", ")}; got ${String(requested)}`,
+    );
+  }
+  const fromEnv = globalThis.process?.env?.NNSERVE_KERNELS as KernelBackend | undefined;
+  const wanted = requested ?? (fromEnv && KERNEL_BACKENDS.includes(fromEnv) ? fromEnv : "relaxed");
+  return kernelsFrom(wanted, wasmModule);
+}
+
+/** The first backend from `wanted` down that `load` has a module for (exported for tests). */
+export function kernelsFrom(
+  wanted: KernelBackend,
+  load: (backend: WasmBackend) => WebAssembly.Module | null,
+): KernelSet {
+  for (const backend of KERNEL_BACKENDS.slice(KERNEL_BACKENDS.indexOf(wanted))) {
+    if (backend === "js") return JS_KERNELS;
+    const mod = load(backend);
+    if (mod) return new WasmKernels(backend, mod);
+  }
+  return JS_KERNELS;
+}
+
+class WasmKernels implements KernelSet {
+  readonly backend: KernelBackend;
+  private readonly memory: WebAssembly.Memory;
+  private readonly k: KernelExports;
+  /**
+   * Byte address of arena offset 0: past the module's static data (its math tables), rounded
+   * up to a cache line. Every element offset o is passed to the module as base + 4·o.
+   */
+  private readonly base: number;
+
+  constructor(backend: WasmBackend, mod: WebAssembly.Module) {
+    this.backend = backend;
+    this.memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(mod, { env: { memory: this.memory } });
+    this.k = instance.exports as unknown as KernelExports;
+    this.base = Math.ceil(this.k.staticDataEnd() / 64) * 64;
+  }
+
+  /** Grows the memory in place (so everything is kept) and zeroes [keep, size + PAD). */
+  arena(_previous: Float32Array | undefined, size: number, keep: number): Float32Array {
+    const bytes = this.base + (size + PAD) * 4;
+    const have = this.memory.buffer.byteLength;
+    if (have < bytes) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    new Float32Array(this.memory.buffer, this.base, size + PAD).fill(0, keep);
+    return new Float32Array(this.memory.buffer, this.base, size);
+  }
+
+  /** The module's byte address of arena offset `o`. */
+  private at(o: number): number {
+    return this.base + o * 4;
+  }
+
+  denseForward(
+    _m: Float32Array,
+    x: number,
+    w: number,
+    b: number,
+    y: number,
+    rows: number,
+    K: number,
+    N: number,
+    act: number,
+    alpha: number,
+  ): void {
+    const ld = N * 4;
+    this.k.gemm(
+      this.at(x),
+      K * 4,
+      4,
+      this.at(w),
+      ld,
+      this.at(y),
+      ld,
+      rows,
+      K,
+      N,
+      this.at(b),
+      1,
+      EPI_ACTIVATE,
+      act,
+      alpha,
+      0,
+      0,
+    );
+  }
+
+  activateInto(
+    m: Float32Array,
+    z: number,
+    a: number,
+    rows: number,
+    N: number,
+    act: number,
+    alpha: number,
+  ): void {
+    if (act === ACT_SOFTMAX) softmaxRows(m, z, a, rows, N);
+    else this.k.activateRange(this.at(z), this.at(a), rows * N, act, alpha);
+  }
+
+  backwardInput(
+    _m: Float32Array,
+    dz: number,
+    w: number,
+    dx: number,
+    aPrev: number,
+    rows: number,
+    N: number,
+    K: number,
+    act: number,
+    alpha: number,
+    scratch: number,
+  ): void {
+    // dX [rows×K] = dZ [rows×N] · Wᵀ [N×K], with Wᵀ packed into the scratch block first.
+    this.k.transpose(this.at(w), this.at(scratch), K, N);
+    const ld = K * 4;
+    this.k.gemm(
+      this.at(dz),
+      N * 4,
+      4,
+      this.at(scratch),
+      ld,
+      this.at(dx),
+      ld,
+      rows,
+      N,
+      K,
+      0,
+      0,
+      EPI_DERIVATIVE,
+      act,
+      alpha,
+      this.at(aPrev),
+      ld,
+    );
+  }
+
+  backwardWeights(
+    _m: Float32Array,
+    x: number,
+    dz: number,
+    dw: number,
+    db: number,
+    rows: number,
+    K: number,
+    N: number,
+  ): void {
+    // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float).
+    const ld = N * 4;
+    this.k.gemm(
+      this.at(x),
+      4,
+      K * 4,
+      this.at(dz),
+      ld,
+      this.at(dw),
+      ld,
+      K,
+      rows,
+      N,
+      0,
+      0,
+      EPI_NONE,
+      0,
+      0,
+      0,
+      0,
+    );
+    this.k.columnSums(this.at(dz), this.at(db), rows, N);
+  }
+
+  sumOfSquares(_m: Float32Array, off: number, n: number): number {
+    return this.k.sumOfSquares(this.at(off), n);
+  }
+
+  scaleInPlace(_m: Float32Array, off: number, n: number, factor: number): void {
+    this.k.scale(this.at(off), n, factor);
+  }
+
+  sgdUpdate(_m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void {
+    this.k.sgdUpdate(this.at(p), this.at(g), n, lr, wd);
+  }
+
+  momentumUpdate(
+    _m: Float32Array,
+    p: number,
+    g: number,
+    buf: number,
+    n: number,
+    lr: number,
+    mu: number,
+    wd: number,
+    nesterov: boolean,
+  ): void {
+    this.k.momentumUpdate(this.at(p), this.at(g), this.at(buf), n, lr, mu, wd, nesterov ? 1 : 0);
+  }
+
+  rmspropUpdate(
+    _m: Float32Array,
+    p: number,
+    g: number,
+    sq: number,
+    n: number,
+    lr: number,
+    rho: number,
+    eps: number,
+    wd: number,
+  ): void {
+    this.k.rmspropUpdate(this.at(p), this.at(g), this.at(sq), n, lr, rho, eps, wd);
+  }
+
+  adamUpdate(
+    _m: Float32Array,
+    p: number,
+    g: number,
+    m1: number,
+    m2: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    bc1: number,
+    bc2: number,
+  ): void {
+    this.k.adamUpdate(
+      this.at(p),
+      this.at(g),
+      this.at(m1),
+      this.at(m2),
+      n,
+      lr,
+      beta1,
+      beta2,
+      eps,
+      wd,
+      bc1,
+      bc2,
+    );
+  }
+}
