@@ -310,13 +310,42 @@ function gemmRow(
   }
 }
 
-/** dst[N×K] = srcᵀ for src[K×N] (both row-major, packed). */
+/**
+ * dst[N×K] = srcᵀ for src[K×N] (both row-major, packed), in 4×4 blocks transposed in registers
+ * (two rounds of lane shuffles), so both sides are read and written four floats at a time.
+ */
 export function transpose(src: usize, dst: usize, K: i32, N: i32): void {
-  for (let k = 0; k < K; k++) {
-    const s = src + ((<usize>k * <usize>N) << 2);
-    const d = dst + (<usize>k << 2);
+  const K4 = K & ~3;
+  const N4 = N & ~3;
+  const sl = <usize>N << 2;
+  const dl = <usize>K << 2;
+  for (let k = 0; k < K4; k += 4) {
+    const s = src + <usize>k * sl;
+    for (let j = 0; j < N4; j += 4) {
+      const p = s + (<usize>j << 2);
+      const r0 = v128.load(p);
+      const r1 = v128.load(p + sl);
+      const r2 = v128.load(p + 2 * sl);
+      const r3 = v128.load(p + 3 * sl);
+      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+      const d = dst + <usize>j * dl + (<usize>k << 2);
+      v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+      v128.store(d + dl, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * dl, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * dl, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+    }
+    for (let j = N4; j < N; j++) {
+      for (let r = k; r < k + 4; r++) {
+        store<f32>(dst + <usize>j * dl + (<usize>r << 2), load<f32>(src + <usize>r * sl + (<usize>j << 2)));
+      }
+    }
+  }
+  for (let k = K4; k < K; k++) {
     for (let j = 0; j < N; j++) {
-      store<f32>(d + ((<usize>j * <usize>K) << 2), load<f32>(s + (<usize>j << 2)));
+      store<f32>(dst + <usize>j * dl + (<usize>k << 2), load<f32>(src + <usize>k * sl + (<usize>j << 2)));
     }
   }
 }
