@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { createNetwork, fit as train } from "../src/engine/index.ts";
+import { createNetwork, type KernelBackend, fit as train } from "../src/engine/index.ts";
+import { createKernels } from "../src/engine/wasm-kernels.ts";
 
 type Row = Record<string, string | number>;
 
@@ -19,6 +20,17 @@ const dataDir = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 const epochs = Number(process.env.EPOCHS ?? 5);
 /** Seed of the initial weights and the shuffling (SEED env, default 0). */
 const seed = Number(process.env.SEED ?? 0);
+/**
+ * Kernel backends to run (KERNELS env, e.g. "relaxed simd js"); default the one the engine picks
+ * (NNSERVE_KERNELS, else the fastest available). A backend that cannot run here falls back, and
+ * the rows are labelled with the one that ran.
+ */
+const backends = (process.env.KERNELS ?? createKernels().backend)
+  .split(/\s+/)
+  .filter(Boolean) as KernelBackend[];
+/** Useful multiply-adds ×2 per training sample: forward, weight gradients, input gradients but layer 0's. */
+const TRAIN_FLOP = 2 * (3 * (784 * 256 + 256 * 128 + 128 * 10) - 784 * 256);
+const PREDICT_FLOP = 2 * (784 * 256 + 256 * 128 + 128 * 10);
 
 function idx(name: string): { n: number; data: Float32Array | Int32Array } {
   const b = gunzipSync(readFileSync(join(dataDir, name)));
@@ -37,8 +49,75 @@ function emit(row: Row): Row {
   return row;
 }
 
-async function ours(): Promise<Row[]> {
+/**
+ * Each kernel alone on the network's shapes (batch 64, arena-resident, warm), in GFLOP/s, and the
+ * Adam update of all 235,146 parameters in µs: the end-to-end figures minus these is the
+ * overhead outside the kernels.
+ */
+function kernelRates(kernels: KernelBackend): Row {
+  const k = createKernels(kernels);
+  const size = 1_600_000;
+  const m = k.arena(undefined, size, 0);
+  for (let i = 0; i < size; i++) m[i] = Math.sin(i) * 0.5;
+  const x = 0;
+  const w = 300_000;
+  const b = 600_000;
+  const y = 700_000;
+  const dz = 800_000;
+  const dx = 900_000;
+  const db = 1_000_000;
+  const dw = 1_000_300;
+  const scratch = 1_300_000;
+  const time = (f: () => void): number => {
+    for (let i = 0; i < 10; i++) f();
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 200) {
+      for (let i = 0; i < 5; i++) f();
+      n += 5;
+    }
+    return (performance.now() - t0) / 1000 / n;
+  };
+  const row: Row = { case: "kernels-784-256-128-10", engine: `nnserve-${k.backend}` };
+  const gf = (flop: number, secs: number) => +(flop / secs / 1e9).toFixed(1);
+  for (const [name, rows, K, N] of [
+    ["l0", 64, 784, 256],
+    ["l1", 64, 256, 128],
+    ["l2", 64, 128, 10],
+  ] as const) {
+    const flop = 2 * rows * K * N;
+    row[`${name}_forward_gflops`] = gf(
+      flop,
+      time(() => k.denseForward(m, x, w, b, y, rows, K, N, 3, 0)),
+    );
+    row[`${name}_weight_grad_gflops`] = gf(
+      flop,
+      time(() => k.backwardWeights(m, x, dz, dw, db, rows, K, N)),
+    );
+    if (name !== "l0") {
+      row[`${name}_input_grad_gflops`] = gf(
+        flop,
+        time(() => k.backwardInput(m, dz, w, dx, x, rows, N, K, 3, 0, scratch)),
+      );
+    }
+  }
+  row.l0_forward_batch256_gflops = gf(
+    2 * 256 * 784 * 256,
+    time(() => k.denseForward(m, x, w, b, y, 256, 784, 256, 3, 0)),
+  );
+  row.l0_forward_1row_us = +(
+    time(() => k.denseForward(m, x, w, b, y, 1, 784, 256, 3, 0)) * 1e6
+  ).toFixed(1);
+  const P = 235_146;
+  row.adam_all_params_us = +(
+    time(() => k.adamUpdate(m, 0, P, 2 * P, 3 * P, P, 1e-3, 0.9, 0.999, 1e-8, 0, 0.1, 0.01)) * 1e6
+  ).toFixed(1);
+  return emit(row);
+}
+
+async function ours(kernels: KernelBackend): Promise<Row[]> {
   const rows: Row[] = [];
+  rows.push(kernelRates(kernels));
   const xtr = idx("train-images-idx3-ubyte.gz").data as Float32Array;
   const ytr = idx("train-labels-idx1-ubyte.gz").data as Int32Array;
   const xte = idx("t10k-images-idx3-ubyte.gz").data as Float32Array;
@@ -54,8 +133,9 @@ async function ours(): Promise<Row[]> {
         { units: 10, activation: "softmax" },
       ],
     },
-    { seed },
+    { seed, kernels },
   );
+  const engine = `nnserve-${net.kernels.backend}`;
   let t0 = performance.now();
   await train(
     net,
@@ -77,10 +157,11 @@ async function ours(): Promise<Row[]> {
   rows.push(
     emit({
       case: "fmnist-784-256-128-10-train",
-      engine: "nnserve-js",
+      engine,
       epochs,
       seed,
       samples_per_s: Math.round((epochs * 60000) / secs),
+      effective_gflops: +(((epochs * 60000) / secs) * TRAIN_FLOP * 1e-9).toFixed(1),
       seconds: +secs.toFixed(2),
       test_acc: +(test.accuracy ?? 0).toFixed(4),
     }),
@@ -104,9 +185,10 @@ async function ours(): Promise<Row[]> {
   rows.push(
     emit({
       case: "fmnist-predict",
-      engine: "nnserve-js",
+      engine,
       batch1_us: +(lat * 1000).toFixed(1),
       batch256_samples_per_s: Math.round(thr),
+      batch256_effective_gflops: +(thr * PREDICT_FLOP * 1e-9).toFixed(1),
     }),
   );
 
@@ -136,7 +218,7 @@ async function ours(): Promise<Row[]> {
         { units: 1, activation: "linear" },
       ],
     },
-    { seed: 0 },
+    { seed: 0, kernels },
   );
   t0 = performance.now();
   await train(
@@ -155,7 +237,7 @@ async function ours(): Promise<Row[]> {
   rows.push(
     emit({
       case: "small-8-32-32-1-train",
-      engine: "nnserve-js",
+      engine,
       samples_per_s: Math.round(300000 / secs),
       seconds: +secs.toFixed(2),
       mse: +mse.toFixed(5),
@@ -250,21 +332,24 @@ function anchors(): Row[] {
 /** ours / theirs for throughputs, theirs / ours for latency: > 1 means we are faster. */
 function ratios(mine: Row[], theirs: Row[]): void {
   for (const a of theirs) {
-    const m = mine.find((r) => r.case === a.case);
-    if (!m) continue;
-    const out: Row = { case: a.case as string, ratio_vs: a.engine as string };
-    for (const key of ["samples_per_s", "batch256_samples_per_s"]) {
-      if (typeof a[key] === "number" && typeof m[key] === "number") {
-        out[`${key}_ratio`] = +((m[key] as number) / (a[key] as number)).toFixed(3);
-      }
-    }
-    if (typeof a.batch1_us === "number" && typeof m.batch1_us === "number") {
-      out.batch1_speedup = +(a.batch1_us / m.batch1_us).toFixed(3);
-    }
-    for (const key of ["test_acc", "mse"]) if (a[key] !== undefined) out[`their_${key}`] = a[key]!;
-    emit(out);
+    for (const m of mine.filter((r) => r.case === a.case)) ratio(m, a);
   }
 }
 
-const mine = await ours();
+function ratio(m: Row, a: Row): void {
+  const out: Row = { case: a.case as string, engine: m.engine!, ratio_vs: a.engine as string };
+  for (const key of ["samples_per_s", "batch256_samples_per_s"]) {
+    if (typeof a[key] === "number" && typeof m[key] === "number") {
+      out[`${key}_ratio`] = +((m[key] as number) / (a[key] as number)).toFixed(3);
+    }
+  }
+  if (typeof a.batch1_us === "number" && typeof m.batch1_us === "number") {
+    out.batch1_speedup = +(a.batch1_us / m.batch1_us).toFixed(3);
+  }
+  for (const key of ["test_acc", "mse"]) if (a[key] !== undefined) out[`their_${key}`] = a[key]!;
+  emit(out);
+}
+
+const mine: Row[] = [];
+for (const kernels of backends) mine.push(...(await ours(kernels)));
 if (process.env.ANCHORS === "1") ratios(mine, anchors());

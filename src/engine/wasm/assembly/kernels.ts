@@ -6,8 +6,9 @@
  *
  * Compiled twice: with --enable relaxed-simd, ASC_FEATURE_RELAXED_SIMD is true at compile time
  * and products use fused multiply-add (f32x4.relaxed_madd) with 6×8 register tiles (12
- * accumulators + 2 B vectors + 1 broadcast = 15 of x64's 16 xmm registers); without it, mul+add
- * with 4×8 tiles (8 accumulators, which do not spill on Node 20).
+ * accumulators + 2 B vectors + 1 broadcast = 15 of x64's 16 xmm registers) and a 4×8 tile for a
+ * leftover of 4 or 5 rows; without it, mul+add with 4×8 tiles only (8 accumulators, which do not
+ * spill on Node 20).
  *
  * Edges: a block of 8 columns always loads 8 B values and stores only the valid ones, so reads
  * run up to 7 floats past a row (the arena keeps 16 floats of padding at its end) and a narrow
@@ -185,19 +186,22 @@ export function gemm(
   aux: usize,
   auxld: usize,
 ): void {
-  const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
-  const Mfull = M - (M % MR);
+  // Rows covered by register tiles: 6-row tiles (relaxed only), then one 4-row tile for a
+  // leftover of 4 or 5 rows (64 = 10·6 + 4); fewer than 4 left go one by one (gemmRow).
+  const M6 = ASC_FEATURE_RELAXED_SIMD ? M - (M % 6) : 0;
+  const Mfull = M6 + ((M - M6) & ~3);
   const zero = f32x4.splat(0);
   for (let j = 0; j < N; j += 8) {
     const nv = min(N - j, 8);
     const jb = <usize>j << 2;
     const b0 = useBias ? v128.load(bias + jb) : zero;
     const b1 = useBias ? v128.load(bias + jb, 16) : zero;
-    for (let i = 0; i < Mfull; i += MR) {
+    for (let i = 0; i < Mfull; ) {
       const cp = c + <usize>i * ldc + jb;
+      const ap = aux + <usize>i * auxld + jb;
       let pa = a + <usize>i * ars;
       let pb = b + jb;
-      if (ASC_FEATURE_RELAXED_SIMD) {
+      if (i < M6) {
         let c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1;
         let c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
         const r2 = ars << 1;
@@ -232,6 +236,8 @@ export function gemm(
         store8(cp + 3 * ldc, c30, c31, nv);
         store8(cp + 4 * ldc, c40, c41, nv);
         store8(cp + 5 * ldc, c50, c51, nv);
+        epilogue(cp, ldc, 6, nv, mode, act, alpha, ap, auxld);
+        i += 6;
       } else {
         let c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
         const r2 = ars << 1;
@@ -257,9 +263,9 @@ export function gemm(
         store8(cp + ldc, c10, c11, nv);
         store8(cp + 2 * ldc, c20, c21, nv);
         store8(cp + 3 * ldc, c30, c31, nv);
+        epilogue(cp, ldc, 4, nv, mode, act, alpha, ap, auxld);
+        i += 4;
       }
-      const ap = aux + <usize>i * auxld + jb;
-      epilogue(cp, ldc, MR, nv, mode, act, alpha, ap, auxld);
     }
   }
   for (let i = Mfull; i < M; i++) gemmRow(a + <usize>i * ars, acs, b, ldb, c + <usize>i * ldc, K, N, bias, useBias, mode, act, alpha, aux + <usize>i * auxld);
