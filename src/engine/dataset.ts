@@ -193,6 +193,7 @@ function checkMatrix(
         `(the network has ${cols} ${what}), got ${value.length}`,
     );
   }
+  if (allFinite(value)) return value;
   for (let i = 0; i < value.length; i++) {
     if (!Number.isFinite(value[i])) {
       throw new EngineError(
@@ -202,4 +203,26 @@ function checkMatrix(
     }
   }
   return value;
+}
+
+/**
+ * True when every value is finite: v·0 is 0 for finite v and NaN for ±Infinity and NaN, so four
+ * branch-free running sums stay 0 exactly then (faster than a Number.isFinite loop, which
+ * matters on the prediction path: 200,000 inputs per batch of 256 images).
+ */
+function allFinite(v: Float32Array): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n4 = v.length & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    s0 += v[i]! * 0;
+    s1 += v[i + 1]! * 0;
+    s2 += v[i + 2]! * 0;
+    s3 += v[i + 3]! * 0;
+  }
+  for (; i < v.length; i++) s0 += v[i]! * 0;
+  return s0 + s1 + s2 + s3 === 0;
 }
