@@ -648,6 +648,14 @@ export function gatherRows(
   count: number,
   width: number,
 ): void {
+  if (width >= 16) {
+    // Wide rows (images): one block copy per row.
+    for (let t = 0; t < count; t++) {
+      const s = order[start + t] * width;
+      m.set(src.subarray(s, s + width), dst + t * width);
+    }
+    return;
+  }
   for (let t = 0; t < count; t++) {
     const s = order[start + t] * width;
     const d = dst + t * width;
