@@ -8,7 +8,7 @@ import * as sql from "./queue-sql.ts";
 //
 // A runner built on it: wait for a notifier wake-up or a poll tick; claimJob until null; for
 // each job, heartbeat every leaseMs/3 (stop when !owned, stop between batches and
-// markCancelled when cancelRequested); recordEpoch after each epoch; then completeJob or
+// markCancelled when cancelRequested); recordEpochs as epochs end; then completeJob or
 // failJob; on shutdown releaseJob whatever is still running. Call reclaimExpired every few
 // seconds from every runner: it is safe to run concurrently.
 
@@ -53,6 +53,8 @@ export interface JobQueue {
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<HeartbeatResult>;
   /** Stores the epoch's row and the job's progress; false when not owned. */
   recordEpoch(jobId: string, workerId: string, metrics: EpochMetrics): Promise<boolean>;
+  /** Stores several epochs (in order) in one statement; false when not owned. */
+  recordEpochs(jobId: string, workerId: string, epochs: EpochMetrics[]): Promise<boolean>;
   /** succeeded, with the version's weights and final metrics in the same statement. */
   completeJob(jobId: string, workerId: string, result: CompleteJobInput): Promise<boolean>;
   /** failed (or queued again, see FailJobOptions); null when not owned. */
@@ -79,6 +81,23 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
   const rows = async <Row extends pg.QueryResultRow>(text: string, values: unknown[]) =>
     (await pool.query<Row>(text, values)).rows;
 
+  const recordEpochs: JobQueue["recordEpochs"] = async (jobId, workerId, epochs) => {
+    const latest = epochs.at(-1);
+    if (!latest) return true;
+    const found = await rows(sql.recordEpochs, [
+      jobId,
+      workerId,
+      // A diverged epoch's NaN or Infinity is kept in its row: JSON has no such numbers, so
+      // they travel as the strings Postgres' float8 input reads back ("NaN", "Infinity").
+      JSON.stringify(epochs, (_key, value) =>
+        typeof value === "number" && !Number.isFinite(value) ? String(value) : value,
+      ),
+      // The job's latest-metrics JSON shows them as null.
+      JSON.stringify(latest),
+    ]);
+    return found.length > 0;
+  };
+
   return {
     async claimJob({ workerId, leaseMs }) {
       const [job] = await rows<TrainingJob>(sql.claimJob, [workerId, leaseMs]);
@@ -94,23 +113,8 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
       return { owned: row !== undefined, cancelRequested: row?.cancelRequested ?? false };
     },
 
-    async recordEpoch(jobId, workerId, metrics) {
-      const found = await rows(sql.recordEpoch, [
-        jobId,
-        workerId,
-        metrics.epoch,
-        JSON.stringify(metrics),
-        metrics.loss,
-        metrics.valLoss ?? null,
-        metrics.accuracy ?? null,
-        metrics.valAccuracy ?? null,
-        metrics.mae ?? null,
-        metrics.valMae ?? null,
-        metrics.learningRate ?? null,
-        metrics.durationMs,
-      ]);
-      return found.length > 0;
-    },
+    recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
+    recordEpochs,
 
     async completeJob(jobId, workerId, { weights, metrics }) {
       const found = await rows(sql.completeJob, [

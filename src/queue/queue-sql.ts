@@ -17,7 +17,7 @@
  * - claim: attempts + 1, lease_owner = the worker, lease_expires_at = now + lease. A new
  *   attempt trains from scratch, so claim also resets progress and forgets the epoch rows of
  *   the attempt before.
- * - Every move out of running, and heartbeat and recordEpoch, happen only while the caller
+ * - Every move out of running, and heartbeat and recordEpochs, happen only while the caller
  *   still owns the job (status running, lease_owner = caller). A worker whose call reports the
  *   job lost (false/null) must stop at once: someone else may own it by now.
  * - We MUST release the job: a worker that claimed a job always completes, fails, cancels or
@@ -85,21 +85,29 @@ UPDATE training_jobs SET lease_expires_at = ${msFromNow(3)}, updated_at = now()
 RETURNING cancel_requested AS "cancelRequested"`;
 
 /**
- * $1 job, $2 worker, $3 epoch, $4 latest metrics JSON, $5.. the metric columns. Upserts: a
- * row of the same epoch can only be left over from an attempt claim did not clean up.
+ * $1 job, $2 worker, $3 the epochs as a JSON array of EpochMetrics rows (camelCase keys), $4
+ * the latest epoch's metrics JSON for the job's row. One statement for any number of epochs:
+ * fast epochs arrive faster than one round trip each could store them. Upserts: a row of the
+ * same epoch can only be left over from an attempt claim did not clean up. Returns a row per
+ * epoch stored, none when the caller does not own the job.
  */
-export const recordEpoch = `
-WITH job AS (
-  UPDATE training_jobs SET epoch = $3, metrics = $4::jsonb, updated_at = now()
+export const recordEpochs = `
+WITH epochs AS (
+  SELECT * FROM jsonb_to_recordset($3::jsonb) AS e(
+    epoch integer, loss double precision, "valLoss" double precision,
+    accuracy double precision, "valAccuracy" double precision, mae double precision,
+    "valMae" double precision, "learningRate" double precision, "durationMs" double precision)
+), job AS (
+  UPDATE training_jobs SET epoch = (SELECT max(epoch) FROM epochs), metrics = $4::jsonb,
+         updated_at = now()
    WHERE ${owned}
   RETURNING id
 )
 INSERT INTO epoch_metrics AS m (job_id, epoch, loss, val_loss, accuracy, val_accuracy, mae,
                                val_mae, learning_rate, duration_ms)
-SELECT job.id, $3::integer, $5::double precision, $6::double precision, $7::double precision,
-       $8::double precision, $9::double precision, $10::double precision,
-       $11::double precision, $12::double precision
-  FROM job
+SELECT job.id, e.epoch, e.loss, e."valLoss", e.accuracy, e."valAccuracy", e.mae, e."valMae",
+       e."learningRate", e."durationMs"
+  FROM job, epochs e
 ON CONFLICT (job_id, epoch) DO UPDATE
    SET loss = excluded.loss, val_loss = excluded.val_loss, accuracy = excluded.accuracy,
        val_accuracy = excluded.val_accuracy, mae = excluded.mae, val_mae = excluded.val_mae,

@@ -22,6 +22,7 @@ import { EngineError, type EpochMetrics, TrainingDivergedError } from "../engine
 import type { TrainingJob } from "../generated/prisma/client.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import type { TrainOutcome, TrainTask } from "../workers/tasks.ts";
+import { createEpochWriter } from "./epoch-writer.ts";
 import type { JobQueue } from "./job-queue.ts";
 
 export interface JobRunnerOptions {
@@ -150,26 +151,25 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
 
   async function runJob(job: TrainingJob, jobLog: Logger, control: Control): Promise<JobEnd> {
     jobLog.info({ epochs: job.epochs }, "job started");
-    let recorded = 0;
     let counted = 0;
     let samples = 0;
-    let writes = Promise.resolve();
+    // Once the user cancels, the backlog is dropped, so the job stops at the epoch it shows
+    // rather than after writing out a training that had already run to its end in the thread.
+    const epochs = createEpochWriter<EpochMetrics>({
+      write: (batch) => queue.recordEpochs(job.id, workerId, batch.map(toStoredEpoch)),
+      shouldStop: () => {
+        const stop = control.stopReason();
+        return stop === "lost" || stop === "cancel";
+      },
+      onLost: () => control.stopWith("lost"),
+      onError: (error) => jobLog.warn({ err: error }, "epoch write failed"),
+    });
     const record = (metrics: EpochMetrics) => {
       if (metrics.epoch > counted) {
         counted = metrics.epoch;
         options.onEpochEnd?.(job.id, metrics, samples);
       }
-      // Epochs can arrive faster than they are written (one round trip each): once the user
-      // cancels, the backlog is dropped, so the job stops at the epoch it shows rather than
-      // after writing out a training that had already run to its end in the thread.
-      writes = writes.then(async () => {
-        const stop = control.stopReason();
-        if (metrics.epoch <= recorded || stop === "lost" || stop === "cancel") return;
-        const owned = await queue.recordEpoch(job.id, workerId, toStoredEpoch(metrics));
-        if (!owned) control.stopWith("lost");
-        recorded = metrics.epoch;
-      });
-      writes = writes.catch((error: unknown) => jobLog.warn({ err: error }, "epoch write failed"));
+      epochs.add(metrics);
     };
 
     const heartbeat = setInterval(async () => {
@@ -192,10 +192,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       outcome = await training.result;
       // The result can overtake the last epoch messages: record whatever has not been yet.
       for (const metrics of outcome.history) record(metrics);
-      await writes;
+      await epochs.drain();
     } catch (error) {
       clearInterval(heartbeat);
-      await writes;
+      await epochs.drain();
       if (control.stopReason() === "lost") return "lost";
       const deterministic = error instanceof EngineError || error instanceof TrainingDivergedError;
       const reason = error instanceof Error ? error.message : String(error);
