@@ -26,6 +26,7 @@ describe("the image recipe", () => {
     expect(names).toEqual(
       expect.arrayContaining([
         "build: RUN npm ci --no-audit --no-fund",
+        "build: RUN npm run typecheck:src",
         "build: RUN npm prune --omit=dev --no-audit --no-fund",
         "runtime: CMD until ready",
         "runtime: HEALTHCHECK",
