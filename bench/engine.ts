@@ -28,6 +28,8 @@ const seed = Number(process.env.SEED ?? 0);
 const backends = (process.env.KERNELS ?? createKernels().backend)
   .split(/\s+/)
   .filter(Boolean) as KernelBackend[];
+/** Thread counts of the training case (THREADS env, default "1 2"; 2 only on WebAssembly kernels). */
+const threadCounts = (process.env.THREADS ?? "1 2").split(/\s+/).filter(Boolean).map(Number);
 /** Useful multiply-adds ×2 per training sample: forward, weight gradients, input gradients but layer 0's. */
 const TRAIN_FLOP = 2 * (3 * (784 * 256 + 256 * 128 + 128 * 10) - 784 * 256);
 const PREDICT_FLOP = 2 * (784 * 256 + 256 * 128 + 128 * 10);
@@ -123,49 +125,57 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
   const xte = idx("t10k-images-idx3-ubyte.gz").data as Float32Array;
   const yte = idx("t10k-labels-idx1-ubyte.gz").data as Int32Array;
 
-  // Case 1: 784-256-128-10, ReLU hidden, softmax + cross-entropy (class indices), Adam 1e-3, batch 64.
-  const net = createNetwork(
-    {
-      inputs: 784,
-      layers: [
-        { units: 256, activation: "relu" },
-        { units: 128, activation: "relu" },
-        { units: 10, activation: "softmax" },
-      ],
-    },
-    { seed, kernels },
-  );
+  // Case 1: 784-256-128-10, ReLU hidden, softmax + cross-entropy (class indices), Adam 1e-3, batch 64;
+  // on one thread, and (WebAssembly kernels) on two: halves of each batch over shared memory.
+  const fmnist = async (threads: 1 | 2) => {
+    const net = createNetwork(
+      {
+        inputs: 784,
+        layers: [
+          { units: 256, activation: "relu" },
+          { units: 128, activation: "relu" },
+          { units: 10, activation: "softmax" },
+        ],
+      },
+      { seed, kernels },
+    );
+    const t0 = performance.now();
+    await train(
+      net,
+      { inputs: xtr, rows: 60000, labels: ytr },
+      {
+        loss: "sparseCategoricalCrossentropy",
+        optimizer: { name: "adam", learningRate: 1e-3 },
+        epochs,
+        batchSize: 64,
+        shuffle: true,
+        seed,
+        threads,
+      },
+    );
+    const secs = (performance.now() - t0) / 1000;
+    const test = net.evaluate(
+      { inputs: xte, rows: 10000, labels: yte },
+      "sparseCategoricalCrossentropy",
+    );
+    rows.push(
+      emit({
+        case: "fmnist-784-256-128-10-train",
+        engine: `nnserve-${net.kernels.backend}${threads === 2 ? "-2-threads" : ""}`,
+        epochs,
+        seed,
+        samples_per_s: Math.round((epochs * 60000) / secs),
+        effective_gflops: +(((epochs * 60000) / secs) * TRAIN_FLOP * 1e-9).toFixed(1),
+        seconds: +secs.toFixed(2),
+        test_acc: +(test.accuracy ?? 0).toFixed(4),
+      }),
+    );
+    return net;
+  };
+  const net = await fmnist(1);
   const engine = `nnserve-${net.kernels.backend}`;
-  let t0 = performance.now();
-  await train(
-    net,
-    { inputs: xtr, rows: 60000, labels: ytr },
-    {
-      loss: "sparseCategoricalCrossentropy",
-      optimizer: { name: "adam", learningRate: 1e-3 },
-      epochs,
-      batchSize: 64,
-      shuffle: true,
-      seed,
-    },
-  );
-  let secs = (performance.now() - t0) / 1000;
-  const test = net.evaluate(
-    { inputs: xte, rows: 10000, labels: yte },
-    "sparseCategoricalCrossentropy",
-  );
-  rows.push(
-    emit({
-      case: "fmnist-784-256-128-10-train",
-      engine,
-      epochs,
-      seed,
-      samples_per_s: Math.round((epochs * 60000) / secs),
-      effective_gflops: +(((epochs * 60000) / secs) * TRAIN_FLOP * 1e-9).toFixed(1),
-      seconds: +secs.toFixed(2),
-      test_acc: +(test.accuracy ?? 0).toFixed(4),
-    }),
-  );
+  if (threadCounts.includes(2) && net.kernels.backend !== "js") await fmnist(2);
+  let t0: number;
 
   // Inference on the trained model: one row at a time, and batches of 256.
   const row = (i: number) => xte.subarray(i * 784, (i + 1) * 784);
@@ -232,7 +242,7 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
       seed: 0,
     },
   );
-  secs = (performance.now() - t0) / 1000;
+  const secs = (performance.now() - t0) / 1000;
   const mse = small.evaluate({ inputs: xs, rows: N, targets: ys }, "mse").loss;
   rows.push(
     emit({

@@ -4,6 +4,8 @@
 #   SEED=0          seed of its initial weights and shuffling
 #   ANCHORS=1       also run the PyTorch (1 thread) and TF.js anchors in the same run, and print ratios
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
+#   THREADS         thread counts of the Fashion-MNIST training case (default "1 2"; 2 runs only
+#                   on WebAssembly kernels: data-parallel halves of each batch)
 #   KERNELS         engine kernel backends to run, e.g. "relaxed simd js" (default: the one the
 #                   engine picks: NNSERVE_KERNELS, else the fastest available)
 set -euo pipefail

@@ -66,8 +66,8 @@ export class Network {
   readonly outputs: number;
   readonly parameterCount: number;
   readonly layers: readonly DenseLayer[];
-  /** The hot loops this network runs, and the owner of its arena memory. */
-  readonly kernels: KernelSet;
+  /** The hot loops this network runs, and the owner of its arena memory (see useKernels). */
+  kernels: KernelSet;
   /*
    * The fields below are the engine's internals (arena and batch offsets), public only so the
    * trainers, losses and kernels can reach them; code outside src/engine should not touch them.
@@ -90,8 +90,11 @@ export class Network {
   private buffers: LossBuffers = { z: 0, a: 0, t: 0, labels: this.labels, d: 0 };
 
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
-  constructor(spec: NetworkSpec, options: { kernels?: KernelBackend | undefined } = {}) {
-    this.kernels = createKernels(options.kernels);
+  constructor(
+    spec: NetworkSpec,
+    options: { kernels?: KernelBackend | undefined; kernelSet?: KernelSet } = {},
+  ) {
+    this.kernels = options.kernelSet ?? createKernels(options.kernels);
     this.spec = deepFreeze(spec);
     this.inputs = spec.inputs;
     this.outputs = spec.layers[spec.layers.length - 1]!.units;
@@ -166,6 +169,17 @@ export class Network {
       labels: this.labels,
       d: h.delta,
     };
+  }
+
+  /**
+   * Moves the arena into `kernels`' memory (one copy) and runs on them from now on: how a network
+   * goes onto a shared memory for two-thread training and back.
+   */
+  useKernels(kernels: KernelSet): void {
+    const memory = kernels.arena(undefined, this.memory.length, 0);
+    memory.set(this.memory);
+    this.kernels = kernels;
+    this.memory = memory;
   }
 
   /** Forward pass over the `rows` rows already in the input buffer; returns A's offset. */

@@ -33,6 +33,8 @@ export interface ResolvedTraining {
   shuffle: boolean;
   seed: number;
   batchProgressEvery: number;
+  /** 1, or 2 for data-parallel halves of each batch (parallel-trainer.ts). */
+  threads: number;
   signal?: AbortSignal;
   train: Dataset;
   validation?: Dataset;
@@ -65,6 +67,7 @@ export function resolveTraining(
   const batchSize = requireInteger(o.batchSize, "batchSize", 1, 1_000_000);
   const shuffle = o.shuffle === undefined ? true : requireBoolean(o.shuffle, "shuffle");
   const seed = o.seed === undefined ? 0 : requireInteger(o.seed, "seed", -(2 ** 31), 2 ** 32 - 1);
+  const threads = o.threads === undefined ? 1 : requireInteger(o.threads, "threads", 1, 2);
   const every =
     o.batchProgressEvery === undefined
       ? 10
@@ -125,6 +128,7 @@ export function resolveTraining(
     shuffle,
     seed,
     batchProgressEvery: every,
+    threads,
     train,
   };
   if (signal) resolved.signal = signal;

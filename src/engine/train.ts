@@ -10,6 +10,7 @@ import { LOSS_INFO } from "./losses.ts";
 import { judgedPerRow } from "./metrics.ts";
 import type { Network } from "./network.ts";
 import { learningRateAt, Optimizer } from "./optimizers.ts";
+import { ParallelTrainer } from "./parallel-trainer.ts";
 import { PerceptronTrainer } from "./perceptron-trainer.ts";
 import { Random } from "./random.ts";
 import type { EarlyStoppingSpec, LossName, OptimizerSpec } from "./spec.ts";
@@ -60,6 +61,12 @@ export interface TrainOptions {
   batchProgressEvery?: number;
   /** Checked between batches; an abort ends training with `cancelled: true`. */
   signal?: AbortSignal;
+  /**
+   * 2: each batch is split between this thread and a helper thread over shared memory, the
+   * gradients summed before the update (WebAssembly kernels only; otherwise one thread runs).
+   * Same model as one thread within float tolerance. Default 1.
+   */
+  threads?: 1 | 2;
 }
 
 export interface TrainResult {
@@ -98,9 +105,13 @@ export async function fit(
   // Room for training batches and for validation chunks, so the arena never grows mid-fit.
   network.reserve(Math.max(batchSize, Math.min(validation?.rows ?? 0, 256)), optimizer.slots);
   optimizer.reset(network);
+  const parallel =
+    r.threads === 2 && !r.perceptron
+      ? await ParallelTrainer.start(network, train, loss, optimizer)
+      : undefined;
   const trainer = r.perceptron
     ? new PerceptronTrainer(network, train, loss === "mae")
-    : new BackpropTrainer(network, train, loss, optimizer);
+    : (parallel ?? new BackpropTrainer(network, train, loss, optimizer));
 
   const random = new Random(r.seed);
   const order = new Int32Array(train.rows);
@@ -114,57 +125,61 @@ export async function fit(
   let stoppedEarly = false;
   let cancelled = false;
 
-  for (let epoch = 1; epoch <= epochs && !cancelled && !stoppedEarly; epoch++) {
-    const started = performance.now();
-    const lr = learningRateAt(r.optimizer, epoch);
-    if (r.shuffle) random.shuffle(order);
-    const tally: EpochTally = { lossSum: 0, correct: 0, absSum: 0 };
-    for (let b = 0; b < batches; b++) {
-      if (signal?.aborted) {
-        cancelled = true;
-        break;
+  try {
+    for (let epoch = 1; epoch <= epochs && !cancelled && !stoppedEarly; epoch++) {
+      const started = performance.now();
+      const lr = learningRateAt(r.optimizer, epoch);
+      if (r.shuffle) random.shuffle(order);
+      const tally: EpochTally = { lossSum: 0, correct: 0, absSum: 0 };
+      for (let b = 0; b < batches; b++) {
+        if (signal?.aborted) {
+          cancelled = true;
+          break;
+        }
+        const start = b * batchSize;
+        const count = Math.min(batchSize, train.rows - start);
+        trainer.trainBatch(order, start, count, lr, tally, epoch, b + 1);
+        if (onBatch && ((b + 1) % r.batchProgressEvery === 0 || b + 1 === batches)) {
+          const progress = {
+            epoch,
+            epochs,
+            batch: b + 1,
+            batches,
+            loss: tally.lossSum / (start + count),
+          };
+          const pending = onBatch(progress);
+          if (pending) await pending;
+        }
+        const now = performance.now();
+        if (now - lastYield > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
-      const start = b * batchSize;
-      const count = Math.min(batchSize, train.rows - start);
-      trainer.trainBatch(order, start, count, lr, tally, epoch, b + 1);
-      if (onBatch && ((b + 1) % r.batchProgressEvery === 0 || b + 1 === batches)) {
-        const progress = {
-          epoch,
-          epochs,
-          batch: b + 1,
-          batches,
-          loss: tally.lossSum / (start + count),
-        };
-        const pending = onBatch(progress);
-        if (pending) await pending;
-      }
-      const now = performance.now();
-      if (now - lastYield > YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
-    }
-    if (cancelled) break;
+      if (cancelled) break;
 
-    const metrics: EpochMetrics = {
-      epoch,
-      epochs,
-      loss: tally.lossSum / train.rows,
-      learningRate: lr,
-      durationMs: 0,
-    };
-    if (hasAccuracy) metrics.accuracy = tally.correct / (train.rows * judged);
-    else metrics.mae = tally.absSum / (train.rows * network.outputs);
-    if (validation) {
-      const v = network.evaluateChecked(validation, loss);
-      metrics.valLoss = v.loss;
-      if (hasAccuracy) metrics.valAccuracy = v.accuracy ?? accuracyOfStep(network, validation);
-      else metrics.valMae = v.mae;
+      const metrics: EpochMetrics = {
+        epoch,
+        epochs,
+        loss: tally.lossSum / train.rows,
+        learningRate: lr,
+        durationMs: 0,
+      };
+      if (hasAccuracy) metrics.accuracy = tally.correct / (train.rows * judged);
+      else metrics.mae = tally.absSum / (train.rows * network.outputs);
+      if (validation) {
+        const v = network.evaluateChecked(validation, loss);
+        metrics.valLoss = v.loss;
+        if (hasAccuracy) metrics.valAccuracy = v.accuracy ?? accuracyOfStep(network, validation);
+        else metrics.valMae = v.mae;
+      }
+      metrics.durationMs = performance.now() - started;
+      history.push(metrics);
+      if (onEpoch) await onEpoch(metrics);
+      if (stopper?.update(metrics, network) && epoch < epochs) stoppedEarly = true;
     }
-    metrics.durationMs = performance.now() - started;
-    history.push(metrics);
-    if (onEpoch) await onEpoch(metrics);
-    if (stopper?.update(metrics, network) && epoch < epochs) stoppedEarly = true;
+  } finally {
+    await parallel?.close();
   }
 
   const restoredBestWeights = !cancelled && stopper !== undefined && stopper.restore(network);

@@ -30,7 +30,7 @@ declare namespace WebAssembly {
   }
   class Memory {
     constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
-    readonly buffer: ArrayBuffer;
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
     grow(pages: number): number;
   }
   class Instance {
@@ -67,6 +67,7 @@ interface KernelExports {
   activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
   sumOfSquares(p: number, n: number): number;
   scale(p: number, n: number, factor: number): void;
+  combine(d: number, s: number, n: number, a: number, b: number): void;
   sgdUpdate(p: number, g: number, n: number, lr: number, wd: number): void;
   momentumUpdate(
     p: number,
@@ -111,22 +112,31 @@ const EPI_DERIVATIVE = 2;
 const PAD = 16;
 const PAGE = 65536;
 
-const modules = new Map<WasmBackend, WebAssembly.Module | null>();
+const modules = new Map<string, WebAssembly.Module | null>();
 
-/** The compiled module of a backend, or null when it is not built or cannot run here. */
-export function wasmModule(backend: WasmBackend): WebAssembly.Module | null {
-  let mod = modules.get(backend);
+/**
+ * The compiled module of a backend (over a shared memory when `shared`, for two threads), or
+ * null when it is not built or cannot run here.
+ */
+export function wasmModule(backend: WasmBackend, shared = false): WebAssembly.Module | null {
+  const name = shared ? `${backend}-shared` : backend;
+  let mod = modules.get(name);
   if (mod === undefined) {
     mod = null;
     try {
-      const bytes = readFileSync(new URL(`./wasm/build/kernels-${backend}.wasm`, import.meta.url));
+      const bytes = readFileSync(new URL(`./wasm/build/kernels-${name}.wasm`, import.meta.url));
       if (WebAssembly.validate(bytes)) mod = new WebAssembly.Module(bytes);
     } catch {
       mod = null; // not built: the next backend runs
     }
-    modules.set(backend, mod);
+    modules.set(name, mod);
   }
   return mod;
+}
+
+/** A shared memory of `pages` 64 KiB pages, fixed size (for two threads, parallel-trainer.ts). */
+export function sharedMemory(pages: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
 }
 
 /** Which backends this process can run, fastest first ("js" always). */
@@ -163,22 +173,36 @@ export function kernelsFrom(
   return JS_KERNELS;
 }
 
-class WasmKernels implements KernelSet {
+export class WasmKernels implements KernelSet {
   readonly backend: KernelBackend;
-  private readonly memory: WebAssembly.Memory;
+  readonly memory: WebAssembly.Memory;
   private readonly k: KernelExports;
   /**
    * Byte address of arena offset 0: past the module's static data (its math tables), rounded
    * up to a cache line. Every element offset o is passed to the module as base + 4·o.
    */
-  private readonly base: number;
+  readonly base: number;
 
-  constructor(backend: WasmBackend, mod: WebAssembly.Module) {
+  /**
+   * An instance over `memory` (default: a fresh one) whose arena starts at byte `base` (default:
+   * right after the module's static data). Two threads share one memory with two bases.
+   */
+  constructor(
+    backend: WasmBackend,
+    mod: WebAssembly.Module,
+    memory?: WebAssembly.Memory,
+    base?: number,
+  ) {
     this.backend = backend;
-    this.memory = new WebAssembly.Memory({ initial: 1 });
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 1 });
     const instance = new WebAssembly.Instance(mod, { env: { memory: this.memory } });
     this.k = instance.exports as unknown as KernelExports;
-    this.base = Math.ceil(this.k.staticDataEnd() / 64) * 64;
+    this.base = base ?? Math.ceil(this.k.staticDataEnd() / 64) * 64;
+  }
+
+  /** d = a·d + b·s over n floats; offsets from this set's base, s may lie past its arena. */
+  combine(d: number, s: number, n: number, a: number, b: number): void {
+    this.k.combine(this.at(d), this.at(s), n, a, b);
   }
 
   /** Grows the memory in place (so everything is kept) and zeroes [keep, size + PAD). */

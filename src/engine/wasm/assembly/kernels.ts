@@ -419,6 +419,21 @@ export function sumOfSquares(p: usize, n: i32): f64 {
   return t;
 }
 
+/** d = a·d + b·s over n floats (two threads' gradients, each weighted by its share of rows). */
+export function combine(d: usize, s: usize, n: i32, a: f32, b: f32): void {
+  const va = f32x4.splat(a);
+  const vb = f32x4.splat(b);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(d + o, madd(va, v128.load(d + o), f32x4.mul(vb, v128.load(s + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(d + o, a * load<f32>(d + o) + b * load<f32>(s + o));
+  }
+}
+
 export function scale(p: usize, n: i32, factor: f32): void {
   const f = f32x4.splat(factor);
   let i = 0;

@@ -1,0 +1,286 @@
+/**
+ * Two threads on one mini-batch (data parallel): this thread trains on the first half of each
+ * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared WebAssembly
+ * memory; the gradients are summed, weighted by each half's rows, before the one update here.
+ * The result equals one thread's within float tolerance (the sums are split differently).
+ *
+ * Shared memory layout (bytes): [module static data][this network's arena][helper's arena].
+ * The helper's arena holds a copy of the parameters (taken at the start of every step), its
+ * own gradients and batch buffers; its optimizer state does not exist (slots 0).
+ *
+ * Per batch: gather the helper's half into its arena → signal → forward/loss/backward our half
+ * → wait → combine gradients → norm, clip, update. Signals are Atomics on a small shared
+ * Int32Array; both threads block in Atomics.wait, so no event-loop turn sits in the step.
+ *
+ * The network moves onto the shared memory when training starts and back onto a private one
+ * when it ends (close), so its arena may grow freely afterwards.
+ */
+import { Worker } from "node:worker_threads";
+import type { EpochTally } from "./backprop-trainer.ts";
+import { BackpropTrainer } from "./backprop-trainer.ts";
+import type { Dataset } from "./dataset.ts";
+import { TrainingDivergedError } from "./errors.ts";
+import { gatherRows } from "./kernels.ts";
+import { LOSS_INFO, lossAndGradient } from "./losses.ts";
+import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import type { Network } from "./network.ts";
+import type { Optimizer } from "./optimizers.ts";
+import type { LossName } from "./spec.ts";
+import {
+  createKernels,
+  sharedMemory,
+  type WasmBackend,
+  WasmKernels,
+  wasmModule,
+} from "./wasm-kernels.ts";
+
+/** Slots of the control array (Int32). */
+export const SEQ = 0;
+export const COUNT = 1;
+export const DONE = 2;
+export const STOP = 3;
+export const FAILED = 4;
+/** Slots of the results array (Float64): the helper's half of the batch tally. */
+export const LOSS_SUM = 0;
+export const CORRECT = 1;
+export const ABS_SUM = 2;
+
+const PAD_BYTES = 64 * 4;
+const PAGE = 65536;
+
+/** What the helper thread gets (structured-cloned; memory, module and buffers are shared). */
+export interface HelperData {
+  module: unknown;
+  memory: unknown;
+  backend: WasmBackend;
+  /** Byte address of the helper's arena. */
+  base: number;
+  spec: Network["spec"];
+  capacity: number;
+  /** Float index (in the whole memory) of the main network's parameters. */
+  paramsAt: number;
+  loss: LossName;
+  ctrl: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  labels: SharedArrayBuffer;
+}
+
+export class ParallelTrainer {
+  private readonly network: Network;
+  private readonly data: Dataset;
+  private readonly optimizer: Optimizer;
+  private readonly kernels: WasmKernels;
+  private readonly worker: Worker;
+  private readonly single: BackpropTrainer;
+  private readonly lossCode: number;
+  private readonly labelsNeeded: boolean;
+  private readonly classification: boolean;
+  private readonly clipNorm: number;
+  private readonly ctrl: Int32Array;
+  private readonly results: Float64Array;
+  private readonly labels: Int32Array;
+  /** Float views and offsets of the helper's arena in the whole memory. */
+  private readonly all: Float32Array;
+  private readonly helperInput: number;
+  private readonly helperTargets: number;
+  /** The helper's gradient block, as an offset from our arena's start. */
+  private readonly helperGradients: number;
+  private seq = 0;
+
+  private constructor(
+    network: Network,
+    data: Dataset,
+    loss: LossName,
+    optimizer: Optimizer,
+    parts: {
+      kernels: WasmKernels;
+      worker: Worker;
+      ctrl: Int32Array;
+      results: Float64Array;
+      labels: Int32Array;
+      helperBase: number;
+      helperInput: number;
+      helperTargets: number;
+    },
+  ) {
+    this.network = network;
+    this.data = data;
+    this.optimizer = optimizer;
+    this.kernels = parts.kernels;
+    this.worker = parts.worker;
+    this.ctrl = parts.ctrl;
+    this.results = parts.results;
+    this.labels = parts.labels;
+    this.single = new BackpropTrainer(network, data, loss, optimizer);
+    const info = LOSS_INFO[loss];
+    this.lossCode = info.code;
+    this.labelsNeeded = info.needsLabels;
+    this.classification = info.classification;
+    this.clipNorm = optimizer.config.clipNorm ?? 0;
+    this.all = new Float32Array(this.kernels.memory.buffer);
+    const helperAt = parts.helperBase / 4;
+    this.helperInput = helperAt + parts.helperInput;
+    this.helperTargets = helperAt + parts.helperTargets;
+    this.helperGradients = (parts.helperBase - this.kernels.base) / 4 + network.parameterBlock;
+  }
+
+  /**
+   * Starts the helper thread for `network` (already reserved for the batch size and optimizer),
+   * or returns undefined when two threads cannot run here: JavaScript kernels, or no
+   * shared-memory binary. Training then runs on one thread.
+   */
+  static async start(
+    network: Network,
+    data: Dataset,
+    loss: LossName,
+    optimizer: Optimizer,
+  ): Promise<ParallelTrainer | undefined> {
+    const backend = network.kernels.backend;
+    if (backend === "js") return undefined;
+    const mod = wasmModule(backend, true);
+    if (!mod) return undefined;
+    const arenaBytes = Math.ceil(((network.memory.length + 16) * 4 + PAD_BYTES) / 64) * 64;
+    // Our arena, then the helper's (never larger: it has no optimizer state).
+    const probe = new WasmKernels(backend, mod, sharedMemory(1));
+    const helperBase = probe.base + arenaBytes;
+    const pages = Math.ceil((helperBase + arenaBytes) / PAGE) + 1;
+    const memory = sharedMemory(pages);
+    const kernels = new WasmKernels(backend, mod, memory);
+    network.useKernels(kernels);
+    const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+    const results = new Float64Array(new SharedArrayBuffer(4 * 8));
+    const labels = new Int32Array(new SharedArrayBuffer(Math.max(network.capacity, 1) * 4));
+    const helperData: HelperData = {
+      module: mod,
+      memory,
+      backend,
+      base: helperBase,
+      spec: network.spec,
+      capacity: network.capacity,
+      paramsAt: kernels.base / 4,
+      loss,
+      ctrl: ctrl.buffer as SharedArrayBuffer,
+      results: results.buffer as SharedArrayBuffer,
+      labels: labels.buffer as SharedArrayBuffer,
+    };
+    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    const worker = new Worker(new URL(`./parallel-worker${ext}`, import.meta.url), {
+      workerData: helperData,
+    });
+    let offsets: { input: number; targets: number };
+    try {
+      offsets = await new Promise((resolve, reject) => {
+        worker.once("message", resolve);
+        worker.once("error", reject);
+        worker.once("exit", (code) => reject(new Error(`helper thread exited (${code})`)));
+      });
+    } catch (e) {
+      await worker.terminate();
+      network.useKernels(createKernels(backend));
+      throw e;
+    }
+    worker.removeAllListeners();
+    worker.on("error", () => {}); // reported through the FAILED slot
+    return new ParallelTrainer(network, data, loss, optimizer, {
+      kernels,
+      worker,
+      ctrl,
+      results,
+      labels,
+      helperBase,
+      helperInput: offsets.input,
+      helperTargets: offsets.targets,
+    });
+  }
+
+  /** Same contract as BackpropTrainer.trainBatch. */
+  trainBatch(
+    order: Int32Array,
+    start: number,
+    count: number,
+    lr: number,
+    tally: EpochTally,
+    epoch: number,
+    batch: number,
+  ): number {
+    const own = count - (count >> 1);
+    const theirs = count >> 1;
+    if (theirs === 0) return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
+    const net = this.network;
+    const m = net.memory;
+    const N = net.outputs;
+    const data = this.data;
+    const c = this.ctrl;
+
+    // The helper's half first, so it starts while we gather ours.
+    gatherRows(this.all, this.helperInput, data.inputs, order, start + own, theirs, net.inputs);
+    if (this.labelsNeeded) {
+      const labels = data.labels!;
+      for (let t = 0; t < theirs; t++) this.labels[t] = labels[order[start + own + t]]!;
+    } else {
+      gatherRows(this.all, this.helperTargets, data.targets!, order, start + own, theirs, N);
+    }
+    Atomics.store(c, COUNT, theirs);
+    Atomics.store(c, SEQ, ++this.seq);
+    Atomics.notify(c, SEQ);
+
+    gatherRows(m, net.input, data.inputs, order, start, own, net.inputs);
+    if (this.labelsNeeded) {
+      const labels = data.labels!;
+      for (let t = 0; t < own; t++) net.labels[t] = labels[order[start + t]]!;
+    } else {
+      gatherRows(m, net.targets, data.targets!, order, start, own, N);
+    }
+    const a = net.forward(own);
+    const h = net.head;
+    let lossSum = lossAndGradient(
+      m,
+      this.lossCode,
+      h.act,
+      h.alpha,
+      net.lossBuffers(),
+      own,
+      N,
+      true,
+    );
+    let correct = 0;
+    let absSum = 0;
+    if (this.classification)
+      correct = countCorrect(m, this.lossCode, a, net.targets, net.labels, own, N);
+    else absSum = absoluteErrorSum(m, a, net.targets, own * N);
+    net.backward(own);
+
+    for (;;) {
+      const done = Atomics.load(c, DONE);
+      if (done === this.seq) break;
+      Atomics.wait(c, DONE, done, 10_000);
+    }
+    if (Atomics.load(c, FAILED)) throw new Error("the helper training thread failed");
+    const r = this.results;
+    lossSum += r[LOSS_SUM]!;
+    if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
+    tally.lossSum += lossSum;
+    tally.correct += correct + r[CORRECT]!;
+    tally.absSum += absSum + r[ABS_SUM]!;
+
+    // Each half's gradient is its own mean; weighted by rows they make the batch mean.
+    const P = net.parameterBlock;
+    this.kernels.combine(P, this.helperGradients, P, own / count, theirs / count);
+    const norm = Math.sqrt(this.kernels.sumOfSquares(m, P, P));
+    if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
+    if (this.clipNorm > 0 && norm > this.clipNorm) {
+      this.kernels.scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6));
+    }
+    this.optimizer.step(net, lr);
+    return lossSum / count;
+  }
+
+  /** Stops the helper and moves the network back onto a private memory. */
+  async close(): Promise<void> {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.store(this.ctrl, SEQ, ++this.seq);
+    Atomics.notify(this.ctrl, SEQ);
+    await this.worker.terminate();
+    this.network.useKernels(createKernels(this.kernels.backend));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
+ * network over the same shared WebAssembly memory, with its own arena (parameters copied in at
+ * every step, its own gradients and batch buffers). It waits for a batch half, runs forward,
+ * loss gradient and backward on it, writes its tally, and signals; nothing else.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { LOSS_INFO, lossAndGradient } from "./losses.ts";
+import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import { Network } from "./network.ts";
+import {
+  ABS_SUM,
+  CORRECT,
+  COUNT,
+  DONE,
+  FAILED,
+  type HelperData,
+  LOSS_SUM,
+  SEQ,
+  STOP,
+} from "./parallel-trainer.ts";
+import { WasmKernels } from "./wasm-kernels.ts";
+
+const d = workerData as HelperData;
+const kernels = new WasmKernels(
+  d.backend,
+  d.module as ConstructorParameters<typeof WasmKernels>[1],
+  d.memory as ConstructorParameters<typeof WasmKernels>[2],
+  d.base,
+);
+const net = new Network(d.spec, { kernelSet: kernels });
+net.reserve(d.capacity, 0);
+const ctrl = new Int32Array(d.ctrl);
+const results = new Float64Array(d.results);
+const labels = new Int32Array(d.labels);
+const info = LOSS_INFO[d.loss];
+const all = new Float32Array(kernels.memory.buffer);
+const own = kernels.base / 4;
+const P = net.parameterBlock;
+parentPort!.postMessage({ input: net.input, targets: net.targets });
+
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, SEQ, seen);
+  seen = Atomics.load(ctrl, SEQ);
+  if (Atomics.load(ctrl, STOP)) break;
+  try {
+    const rows = Atomics.load(ctrl, COUNT);
+    const m = net.memory;
+    const N = net.outputs;
+    all.copyWithin(own, d.paramsAt, d.paramsAt + P);
+    if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
+    const a = net.forward(rows);
+    const h = net.head;
+    results[LOSS_SUM] = lossAndGradient(
+      m,
+      info.code,
+      h.act,
+      h.alpha,
+      net.lossBuffers(),
+      rows,
+      N,
+      true,
+    );
+    results[CORRECT] = info.classification
+      ? countCorrect(m, info.code, a, net.targets, net.labels, rows, N)
+      : 0;
+    results[ABS_SUM] = info.classification ? 0 : absoluteErrorSum(m, a, net.targets, rows * N);
+    net.backward(rows);
+  } catch {
+    Atomics.store(ctrl, FAILED, 1);
+  }
+  Atomics.store(ctrl, DONE, seen);
+  Atomics.notify(ctrl, DONE);
+}

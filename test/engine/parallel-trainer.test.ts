@@ -1,0 +1,107 @@
+/**
+ * Two-thread training (threads: 2): halves of each batch on two threads over one shared
+ * WebAssembly memory, gradients combined before the update, gives one thread's model within
+ * float tolerance, on every loss path (labels, targets) and odd batch sizes.
+ */
+import { describe, expect, it } from "vitest";
+import { createNetwork, type KernelBackend, fit as train } from "../../src/engine/index.ts";
+import { Random } from "../../src/engine/random.ts";
+import { expectEngineErrorAsync } from "./helpers.ts";
+
+function data(rows: number) {
+  const r = new Random(11);
+  const inputs = new Float32Array(rows * 12).map(() => r.uniform() * 2 - 1);
+  const labels = new Int32Array(rows).map(
+    (_, i) => (inputs[i * 12]! > 0 ? 1 : 0) + (inputs[i * 12 + 1]! > 0.5 ? 1 : 0),
+  );
+  const targets = new Float32Array(rows).map((_, i) => Math.sin(inputs[i * 12]! * 3));
+  return { inputs, rows, labels, targets };
+}
+
+async function run(kernels: KernelBackend, threads: 1 | 2, batchSize: number, regression: boolean) {
+  const d = data(203);
+  const net = createNetwork(
+    {
+      inputs: 12,
+      layers: [
+        { units: 24, activation: "tanh" },
+        { units: 16, activation: "relu" },
+        regression ? { units: 1, activation: "linear" } : { units: 3, activation: "softmax" },
+      ],
+    },
+    { seed: 4, kernels },
+  );
+  const result = await train(
+    net,
+    regression
+      ? { inputs: d.inputs, rows: d.rows, targets: d.targets }
+      : { inputs: d.inputs, rows: d.rows, labels: d.labels },
+    {
+      loss: regression ? "mse" : "sparseCategoricalCrossentropy",
+      optimizer: regression
+        ? { name: "momentum", learningRate: 0.05 }
+        : { name: "adam", learningRate: 0.01 },
+      epochs: 3,
+      batchSize,
+      seed: 2,
+      threads,
+    },
+  );
+  return { net, result };
+}
+
+describe("training on two threads", () => {
+  // Each case starts a helper thread (~0.3 s): the two backends, both loss paths, odd batches.
+  for (const [kernels, batchSize, regression] of [
+    ["relaxed", 16, false],
+    ["simd", 7, true],
+    ["relaxed", 1, false],
+  ] as const) {
+    it(`gives one thread's model within tolerance (${kernels}, batch ${batchSize}, ${regression ? "mse" : "labels"})`, async () => {
+      const one = await run(kernels, 1, batchSize, regression);
+      const two = await run(kernels, 2, batchSize, regression);
+      two.result.history.forEach((h, i) => {
+        const ref = one.result.history[i]!;
+        expect(h.loss).toBeCloseTo(ref.loss, 4);
+        if (h.accuracy !== undefined)
+          expect(Math.abs(h.accuracy - ref.accuracy!)).toBeLessThan(0.02);
+      });
+      const a = one.net.getWeights();
+      const b = two.net.getWeights();
+      a.forEach((t, i) => {
+        for (let e = 0; e < t.length; e++) expect(Math.abs(b[i]![e]! - t[e]!)).toBeLessThan(1e-3);
+      });
+      // Back on a private memory afterwards: the arena can grow (a bigger predict batch).
+      expect(two.net.kernels.backend).toBe(kernels);
+      const out = two.net.predict(data(300).inputs, 300);
+      expect(out.every(Number.isFinite)).toBe(true);
+    });
+  }
+
+  it("runs on one thread with the JavaScript kernels, identically", async () => {
+    const one = await run("js", 1, 16, false);
+    const two = await run("js", 2, 16, false);
+    expect(two.net.getWeights()).toEqual(one.net.getWeights());
+  });
+
+  it("rejects a thread count other than 1 or 2", async () => {
+    const d = data(10);
+    const net = createNetwork({ inputs: 12, layers: [{ units: 3, activation: "softmax" }] });
+    await expectEngineErrorAsync(
+      () =>
+        train(
+          net,
+          { inputs: d.inputs, rows: d.rows, labels: d.labels },
+          {
+            loss: "sparseCategoricalCrossentropy",
+            optimizer: { name: "adam" },
+            epochs: 1,
+            batchSize: 4,
+            threads: 3 as 2,
+          },
+        ),
+      "threads",
+      /2/,
+    );
+  });
+});
