@@ -83,6 +83,8 @@ export class Network {
   input = 0;
   /** Offset of the kernels' scratch block (present once there are gradients). */
   scratch = 0;
+  /** Distance from a parameter to its gradient: P, except in a two-thread helper's view. */
+  gradients = 0;
   logits = 0;
   targets = 0;
   /** Class labels of the current batch (integers, so kept beside the arena). */
@@ -144,6 +146,29 @@ export class Network {
     const P = this.parameterBlock;
     const planner = new ArenaPlanner();
     planner.take(P * (wantSlots >= 0 ? 2 + wantSlots : 1));
+    this.gradients = P;
+    this.planBatch(planner, cap, wantSlots >= 0);
+    const keep = P * (this.slots >= 0 ? 2 + this.slots : 1);
+    this.memory = this.kernels.arena(this.memory, planner.size, keep);
+    this.slots = wantSlots;
+  }
+
+  /**
+   * For the helper thread of two-thread training (parallel-worker.ts), on the same memory and
+   * base as the main network: the parameters are the main network's [0, P), read in place;
+   * this view's gradients and batch buffers go past `origin` (past the main network's arena).
+   */
+  reserveHelper(capacity: number, origin: number): void {
+    const planner = new ArenaPlanner();
+    planner.take(origin);
+    this.gradients = planner.take(this.parameterBlock);
+    this.planBatch(planner, capacity, true);
+    this.memory = this.kernels.arena(this.memory, planner.size, origin);
+    this.slots = 0;
+  }
+
+  /** Lays out the batch buffers (and the scratch block when there are gradients). */
+  private planBatch(planner: ArenaPlanner, cap: number, scratch: boolean): void {
     this.input = planner.take(cap * this.inputs);
     for (const l of this.layers) {
       l.output = planner.take(cap * l.units);
@@ -151,15 +176,12 @@ export class Network {
     }
     this.logits = planner.take(cap * this.outputs);
     this.targets = planner.take(cap * this.outputs);
-    if (wantSlots >= 0) {
+    if (scratch) {
       let most = 0;
       for (const l of this.layers.slice(1)) most = Math.max(most, l.inputs * l.units);
       this.scratch = planner.take(most);
     }
-    const keep = P * (this.slots >= 0 ? 2 + this.slots : 1);
-    this.memory = this.kernels.arena(this.memory, planner.size, keep);
     this.capacity = cap;
-    this.slots = wantSlots;
     if (this.labels.length < cap) this.labels = new Int32Array(cap);
     const h = this.head;
     this.buffers = {
@@ -204,11 +226,11 @@ export class Network {
   backward(rows: number): void {
     const m = this.memory;
     const k = this.kernels;
-    const P = this.parameterBlock;
+    const G = this.gradients;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       const x = i === 0 ? this.input : this.layers[i - 1]!.output;
-      k.backwardWeights(m, x, l.delta, l.weights + P, l.bias + P, rows, l.inputs, l.units);
+      k.backwardWeights(m, x, l.delta, l.weights + G, l.bias + G, rows, l.inputs, l.units);
       if (i > 0) {
         const p = this.layers[i - 1]!;
         k.backwardInput(

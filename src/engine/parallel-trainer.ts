@@ -4,9 +4,9 @@
  * memory; the gradients are summed, weighted by each half's rows, before the one update here.
  * The result equals one thread's within float tolerance (the sums are split differently).
  *
- * Shared memory layout (bytes): [module static data][this network's arena][helper's arena].
- * The helper's arena holds a copy of the parameters (taken at the start of every step), its
- * own gradients and batch buffers; its optimizer state does not exist (slots 0).
+ * Shared memory layout: [module static data][this network's arena][the helper's region]. Both
+ * threads address it from the same base, so the helper reads the parameters in place; its
+ * region holds only its own gradients and batch buffers (Network.reserveHelper).
  *
  * Per batch: gather the helper's half into its arena → signal → forward/loss/backward our half
  * → wait → combine gradients → norm, clip, update. Signals are Atomics on a small shared
@@ -45,7 +45,6 @@ export const LOSS_SUM = 0;
 export const CORRECT = 1;
 export const ABS_SUM = 2;
 
-const PAD_BYTES = 64 * 4;
 const PAGE = 65536;
 
 /** What the helper thread gets (structured-cloned; memory, module and buffers are shared). */
@@ -53,12 +52,10 @@ export interface HelperData {
   module: unknown;
   memory: unknown;
   backend: WasmBackend;
-  /** Byte address of the helper's arena. */
-  base: number;
   spec: Network["spec"];
   capacity: number;
-  /** Float index (in the whole memory) of the main network's parameters. */
-  paramsAt: number;
+  /** Where the helper's region starts (floats from the common base): past our arena. */
+  origin: number;
   loss: LossName;
   ctrl: SharedArrayBuffer;
   results: SharedArrayBuffer;
@@ -79,11 +76,10 @@ export class ParallelTrainer {
   private readonly ctrl: Int32Array;
   private readonly results: Float64Array;
   private readonly labels: Int32Array;
-  /** Float views and offsets of the helper's arena in the whole memory. */
+  /** The whole memory from the common base, and the helper's offsets in it. */
   private readonly all: Float32Array;
   private readonly helperInput: number;
   private readonly helperTargets: number;
-  /** The helper's gradient block, as an offset from our arena's start. */
   private readonly helperGradients: number;
   private seq = 0;
 
@@ -98,9 +94,7 @@ export class ParallelTrainer {
       ctrl: Int32Array;
       results: Float64Array;
       labels: Int32Array;
-      helperBase: number;
-      helperInput: number;
-      helperTargets: number;
+      helper: { input: number; targets: number; gradients: number };
     },
   ) {
     this.network = network;
@@ -117,11 +111,10 @@ export class ParallelTrainer {
     this.labelsNeeded = info.needsLabels;
     this.classification = info.classification;
     this.clipNorm = optimizer.config.clipNorm ?? 0;
-    this.all = new Float32Array(this.kernels.memory.buffer);
-    const helperAt = parts.helperBase / 4;
-    this.helperInput = helperAt + parts.helperInput;
-    this.helperTargets = helperAt + parts.helperTargets;
-    this.helperGradients = (parts.helperBase - this.kernels.base) / 4 + network.parameterBlock;
+    this.all = new Float32Array(this.kernels.memory.buffer, this.kernels.base);
+    this.helperInput = parts.helper.input;
+    this.helperTargets = parts.helper.targets;
+    this.helperGradients = parts.helper.gradients;
   }
 
   /**
@@ -139,11 +132,11 @@ export class ParallelTrainer {
     if (backend === "js") return undefined;
     const mod = wasmModule(backend, true);
     if (!mod) return undefined;
-    const arenaBytes = Math.ceil(((network.memory.length + 16) * 4 + PAD_BYTES) / 64) * 64;
-    // Our arena, then the helper's (never larger: it has no optimizer state).
-    const probe = new WasmKernels(backend, mod, sharedMemory(1));
-    const helperBase = probe.base + arenaBytes;
-    const pages = Math.ceil((helperBase + arenaBytes) / PAGE) + 1;
+    // Our arena (and its padding), then the helper's region: never larger than our arena, which
+    // also holds the parameters and the optimizer state.
+    const origin = Math.ceil((network.memory.length + 16) / 16) * 16;
+    const base = new WasmKernels(backend, mod, sharedMemory(1)).base;
+    const pages = Math.ceil((base + (2 * origin + 64) * 4) / PAGE);
     const memory = sharedMemory(pages);
     const kernels = new WasmKernels(backend, mod, memory);
     network.useKernels(kernels);
@@ -154,10 +147,9 @@ export class ParallelTrainer {
       module: mod,
       memory,
       backend,
-      base: helperBase,
       spec: network.spec,
       capacity: network.capacity,
-      paramsAt: kernels.base / 4,
+      origin,
       loss,
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
@@ -167,9 +159,9 @@ export class ParallelTrainer {
     const worker = new Worker(new URL(`./parallel-worker${ext}`, import.meta.url), {
       workerData: helperData,
     });
-    let offsets: { input: number; targets: number };
+    let helper: { input: number; targets: number; gradients: number };
     try {
-      offsets = await new Promise((resolve, reject) => {
+      helper = await new Promise((resolve, reject) => {
         worker.once("message", resolve);
         worker.once("error", reject);
         worker.once("exit", (code) => reject(new Error(`helper thread exited (${code})`)));
@@ -187,9 +179,7 @@ export class ParallelTrainer {
       ctrl,
       results,
       labels,
-      helperBase,
-      helperInput: offsets.input,
-      helperTargets: offsets.targets,
+      helper,
     });
   }
 

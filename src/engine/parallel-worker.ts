@@ -1,8 +1,8 @@
 /**
  * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
- * network over the same shared WebAssembly memory, with its own arena (parameters copied in at
- * every step, its own gradients and batch buffers). It waits for a batch half, runs forward,
- * loss gradient and backward on it, writes its tally, and signals; nothing else.
+ * network over the same shared WebAssembly memory and base, reading the parameters in place,
+ * with its own gradients and batch buffers past the main arena. It waits for a batch half, runs
+ * forward, loss gradient and backward on it, writes its tally, and signals; nothing else.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { LOSS_INFO, lossAndGradient } from "./losses.ts";
@@ -26,18 +26,14 @@ const kernels = new WasmKernels(
   d.backend,
   d.module as ConstructorParameters<typeof WasmKernels>[1],
   d.memory as ConstructorParameters<typeof WasmKernels>[2],
-  d.base,
 );
 const net = new Network(d.spec, { kernelSet: kernels });
-net.reserve(d.capacity, 0);
+net.reserveHelper(d.capacity, d.origin);
 const ctrl = new Int32Array(d.ctrl);
 const results = new Float64Array(d.results);
 const labels = new Int32Array(d.labels);
 const info = LOSS_INFO[d.loss];
-const all = new Float32Array(kernels.memory.buffer);
-const own = kernels.base / 4;
-const P = net.parameterBlock;
-parentPort!.postMessage({ input: net.input, targets: net.targets });
+parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
 
 let seen = 0;
 for (;;) {
@@ -48,7 +44,6 @@ for (;;) {
     const rows = Atomics.load(ctrl, COUNT);
     const m = net.memory;
     const N = net.outputs;
-    all.copyWithin(own, d.paramsAt, d.paramsAt + P);
     if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
     const a = net.forward(rows);
     const h = net.head;

@@ -205,12 +205,16 @@ export class WasmKernels implements KernelSet {
     this.k.combine(this.at(d), this.at(s), n, a, b);
   }
 
-  /** Grows the memory in place (so everything is kept) and zeroes [keep, size + PAD). */
-  arena(_previous: Float32Array | undefined, size: number, keep: number): Float32Array {
+  /**
+   * Grows the memory in place (so everything is kept) and zeroes [keep, size + PAD) when
+   * re-planning (`previous` given); a first arena is fresh zeroed memory, or, for a two-thread
+   * helper's view, the main network's, which must stay as it is.
+   */
+  arena(previous: Float32Array | undefined, size: number, keep: number): Float32Array {
     const bytes = this.base + (size + PAD) * 4;
     const have = this.memory.buffer.byteLength;
     if (have < bytes) this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    new Float32Array(this.memory.buffer, this.base, size + PAD).fill(0, keep);
+    if (previous) new Float32Array(this.memory.buffer, this.base, size + PAD).fill(0, keep);
     return new Float32Array(this.memory.buffer, this.base, size);
   }
 
