@@ -13,6 +13,10 @@ if [ ! -x node_modules/.bin/asc ]; then
   echo "wasm-build: assemblyscript is not installed (dev dependency); skipping, the engine will use its JavaScript kernels" >&2
   exit 0
 fi
+if [ ! -f "$src" ]; then
+  echo "wasm-build: $src not found (copy it before npm ci); skipping, the engine will use its JavaScript kernels" >&2
+  exit 0
+fi
 mkdir -p "$out"
 common="-O3 --runtime stub --noAssert --importMemory --initialMemory 0 --use abort= --enable simd"
 # shellcheck disable=SC2086
