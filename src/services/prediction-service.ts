@@ -175,14 +175,14 @@ export function createPredictionService({
       const started = performance.now();
       const model = await resolve(req.model, req.version);
       const width = model.network.inputs;
-      const issues = checkInputWidth(req.inputs, width);
-      if (issues.length > 0) throw validationError(issues);
-
       const rows = req.inputs.length;
-      const x = new Float32Array(rows * width);
-      for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
       let y: Float32Array;
+      // From here on the model is known: a failure counts against it in the metrics.
       try {
+        const issues = checkInputWidth(req.inputs, width);
+        if (issues.length > 0) throw validationError(issues);
+        const x = new Float32Array(rows * width);
+        for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
         y = await batcherFor(model).predict(x, rows);
       } catch (error) {
         observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, false);

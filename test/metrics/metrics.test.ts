@@ -120,6 +120,18 @@ describe("GET /metrics", () => {
     expect(delta('nnserve_inference_duration_seconds_count{model="clusters"}')).toBe(2);
     expect(delta("nnserve_inference_batch_size_rows_sum")).toBe(3);
     expect(delta("nnserve_inference_queue_seconds_count")).toBe(2);
+
+    // Rows of the wrong width for a known model: an error for that model, no rows counted.
+    const wrong = await server.http.post("/predict", { model: "clusters", inputs: [[1, 2, 3]] });
+    expect(wrong.status).toBe(400);
+    const failed = await scrape(server);
+    expect(
+      value(failed, 'nnserve_inference_requests_total{model="clusters",outcome="error"}') -
+        value(after, 'nnserve_inference_requests_total{model="clusters",outcome="error"}'),
+    ).toBe(1);
+    expect(value(failed, 'nnserve_inference_rows_total{model="clusters"}')).toBe(
+      value(after, 'nnserve_inference_rows_total{model="clusters"}'),
+    );
   });
 
   it("reports training: jobs by status from Postgres, epochs and samples run here", async () => {
