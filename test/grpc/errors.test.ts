@@ -16,7 +16,7 @@ import {
 } from "../../src/grpc/status.ts";
 import type { TrainRequestInput } from "../../src/schemas/train.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { longXorRequest } from "../helpers/requests.ts";
+import { longXorRequest, slowRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   failure,
@@ -389,7 +389,8 @@ describe("cancelled streams and deadlines", () => {
   let longJob: string;
 
   beforeAll(async () => {
-    longJob = await train(longXorRequest("long", 10_000));
+    // 256 rows a step at a time for 10,000 epochs: far longer than these tests, which cancel it.
+    longJob = await train(slowRequest("long", 10_000));
   });
 
   it("stops watching when the client cancels the stream", async () => {
