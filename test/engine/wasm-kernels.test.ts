@@ -47,6 +47,9 @@ const SHAPES = [
   [7, 257, 255],
   [17, 255, 257],
   [64, 33, 1],
+  // Row counts whose 6-row tiling leaves 2 (8 = 2·4, 32 = 4·6 + 2·4; dW: M = K = 128).
+  [8, 5, 9],
+  [32, 128, 10],
 ];
 
 /** An arena of `size` floats for `k`, filled with seeded values in [-1, 1), and a JS copy. */

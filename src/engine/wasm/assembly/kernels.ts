@@ -186,9 +186,23 @@ export function gemm(
   aux: usize,
   auxld: usize,
 ): void {
-  // Rows covered by register tiles: 6-row tiles (relaxed only), then one 4-row tile for a
-  // leftover of 4 or 5 rows (64 = 10·6 + 4); fewer than 4 left go one by one (gemmRow).
-  const M6 = ASC_FEATURE_RELAXED_SIMD ? M - (M % 6) : 0;
+  // Rows covered by register tiles: 6-row tiles (relaxed only), then 4-row tiles; the count of
+  // 6-row tiles is chosen (the most, or one or two fewer) so that the fewest rows are left for
+  // the slow one-by-one path (gemmRow): 64 = 10·6 + 4, 32 = 4·6 + 2·4, 128 = 20·6 + 2·4.
+  let M6 = 0;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const most = M / 6;
+    let tiles = most;
+    let left = (M - 6 * most) & 3;
+    for (let t = 1; t <= 2 && t <= most; t++) {
+      const l = (M - 6 * (most - t)) & 3;
+      if (l < left) {
+        tiles = most - t;
+        left = l;
+      }
+    }
+    M6 = 6 * tiles;
+  }
   const Mfull = M6 + ((M - M6) & ~3);
   const zero = f32x4.splat(0);
   for (let j = 0; j < N; j += 8) {
