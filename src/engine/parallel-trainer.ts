@@ -119,8 +119,8 @@ export class ParallelTrainer {
 
   /**
    * Starts the helper thread for `network` (already reserved for the batch size and optimizer),
-   * or returns undefined when two threads cannot run here: JavaScript kernels, or no
-   * shared-memory binary. Training then runs on one thread.
+   * or returns undefined when two threads cannot run here: JavaScript kernels, no
+   * shared-memory binary, or a helper that failed to start. Training then runs on one thread.
    */
   static async start(
     network: Network,
@@ -166,10 +166,11 @@ export class ParallelTrainer {
         worker.once("error", reject);
         worker.once("exit", (code) => reject(new Error(`helper thread exited (${code})`)));
       });
-    } catch (e) {
+    } catch {
+      // The helper could not start: train on one thread, as without shared-memory binaries.
       await worker.terminate();
       network.useKernels(createKernels(backend));
-      throw e;
+      return undefined;
     }
     worker.removeAllListeners();
     worker.on("error", () => {}); // reported through the FAILED slot
