@@ -2,12 +2,12 @@
  * The WebAssembly kernel sets and the choice of backend for a network.
  *
  * The binaries are built from wasm/assembly/kernels.ts by `npm run build:wasm` (also run by
- * postinstall and build) into wasm/build/kernels-simd.wasm and wasm/build/kernels-relaxed.wasm,
- * next to this file. They are read once, on the first network that asks for them: the engine's
- * one file read, and its one look at the environment (NNSERVE_KERNELS). A binary that is missing
- * or that this runtime cannot validate (relaxed SIMD before Node 22 without
- * --experimental-wasm-relaxed-simd) is simply not offered: the choice falls back to the next
- * backend, without an error or a warning.
+ * postinstall and build) into wasm/build/kernels-{simd,relaxed}.wasm, next to this file, and
+ * kernels-{simd,relaxed}-shared.wasm over a shared memory (two-thread training). Each is read
+ * once, on the first network that asks for it: the engine's only file reads, and with
+ * NNSERVE_KERNELS its only look at the environment. A binary that is missing or that this
+ * runtime cannot validate (relaxed SIMD on Node 20 without --experimental-wasm-relaxed-simd) is
+ * simply not offered: the choice falls back to the next backend, without an error or a warning.
  *
  * Each network gets its own instance over its own WebAssembly.Memory, which is its arena for its
  * whole life (grown in place by reserve()); the JavaScript side keeps a Float32Array view of it.
