@@ -210,11 +210,14 @@ export const MAX_FIELD_ISSUES = 50;
 
 const NON_FINITE = new Set(["Infinity", "-Infinity", "NaN"]);
 
+export const NON_FINITE_MESSAGE =
+  "must be a finite number (a JSON number beyond ±1.8e308 overflows to Infinity)";
+
 function issueMessage(issue: core.$ZodIssue): string {
   if (issue.code === "invalid_type") {
     const received = (issue as { received?: unknown }).received;
     if (typeof received === "string" && NON_FINITE.has(received)) {
-      return "must be a finite number (a JSON number beyond ±1.8e308 overflows to Infinity)";
+      return NON_FINITE_MESSAGE;
     }
     if ("input" in issue && issue.input === undefined) return "is required";
     if (issue.message.endsWith("received undefined")) return "is required";

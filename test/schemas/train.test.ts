@@ -120,6 +120,24 @@ const badTrainRequests: [string, Json, string, string][] = [
     "finite number",
   ],
   [
+    "inputs that are not an array of rows",
+    edit(xor(), { "data.inputs": "0,0;0,1" }),
+    "data.inputs",
+    "expected array, received string",
+  ],
+  [
+    "an input row that is a number, not a row",
+    edit(xor(), { "data.inputs": [[0, 0], 5, [1, 0], [1, 1]] }),
+    "data.inputs[1]",
+    "expected array, received number",
+  ],
+  [
+    "targets that are a number",
+    edit(xor(), { "data.targets": 3 }),
+    "data.targets",
+    "expected array, received number",
+  ],
+  [
     "a string among the inputs",
     edit(xor(), {
       "data.inputs": [
@@ -483,6 +501,19 @@ const badPredictRequests: [string, unknown, string, string][] = [
     fromJson('{"model":"xor","inputs":[[1,-1e400]]}'),
     "inputs[0][1]",
     "finite number",
+  ],
+  ["inputs that are a string", { model: "xor", inputs: "1,2" }, "inputs", "expected array"],
+  [
+    "a row that is not an array",
+    { model: "xor", inputs: [[1, 2], 3] },
+    "inputs[1]",
+    "expected array",
+  ],
+  [
+    "a null in a row",
+    { model: "xor", inputs: [[1, null]] },
+    "inputs[0][1]",
+    "expected number, received null",
   ],
   ["an unknown field", { model: "xor", input: [[1]], inputs: [[1]] }, "input", "did you mean"],
 ];
