@@ -114,7 +114,10 @@ export async function startNnserve({
     const runner = createJobRunner({
       queue,
       pool,
-      loadTask: (job) => loadTrainingTask(db, job),
+      loadTask: async (job) => ({
+        ...(await loadTrainingTask(db, job)),
+        threads: config.jobs.threads,
+      }),
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,

@@ -39,6 +39,8 @@ export interface TrainTask {
   network: NetworkSpec;
   settings: TrainingSettings;
   data: TrainingExamples;
+  /** 2: the thread trains each batch in halves with a helper thread (WebAssembly kernels). */
+  threads?: 1 | 2;
   /** Epoch messages go out on it; a "cancel" message comes in on it. */
   port: MessagePort;
 }

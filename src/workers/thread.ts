@@ -32,6 +32,7 @@ export async function train(task: TrainTask): Promise<TrainOutcome | TrainFailur
       seed: settings.seed,
       validationSplit: settings.validationSplit,
       earlyStopping: settings.earlyStopping,
+      threads: task.threads ?? 1,
       signal: controller.signal,
       onEpoch(metrics) {
         port.postMessage({ type: "epoch", metrics });
