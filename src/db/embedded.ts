@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
@@ -66,6 +66,7 @@ export async function startEmbeddedPostgres({
     await mkdir(join(databaseDir, ".."), { recursive: true });
     await server.initialise();
   }
+  await stopLeftoverServer(databaseDir, log);
   try {
     await server.start();
   } catch (error) {
@@ -102,6 +103,44 @@ export async function startEmbeddedPostgres({
       return stopping;
     },
   };
+}
+
+/**
+ * A server left running by an nnserve that was killed (SIGKILL, a crash) still holds the data
+ * directory, and a new one would refuse to start on it. Its pid is in postmaster.pid: if that
+ * process is alive and is a postgres, ask it for a fast shutdown (SIGINT) and wait for it.
+ */
+async function stopLeftoverServer(databaseDir: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number.parseInt(
+      (await readFile(join(databaseDir, "postmaster.pid"), "utf8")).split("\n")[0]!,
+      10,
+    );
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return;
+  try {
+    const command = await readFile(`/proc/${pid}/cmdline`, "utf8");
+    if (!command.includes("postgres")) return;
+    process.kill(pid, "SIGINT");
+  } catch {
+    return; // gone already (postgres clears a stale pid file itself), or not ours to stop
+  }
+  log.warn(
+    { pid, databaseDir },
+    "stopping an embedded postgres left running by an earlier process",
+  );
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`embedded postgres (pid ${pid}) left by an earlier process did not stop`);
 }
 
 /** A port free right now; another process could take it before postgres binds, which is rare. */

@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -31,4 +33,45 @@ describe("embedded postgres", () => {
     await expect(after.connect()).rejects.toThrow();
     expect(existsSync(dataDir)).toBe(false);
   }, 60_000);
+
+  it("takes over a data directory whose server outlived a killed process", async () => {
+    const dataDir = join(tmpdir(), `nnserve-embedded-kill-${randomBytes(4).toString("hex")}`);
+    const entry = new URL("../../src/db/embedded.ts", import.meta.url).href;
+    // A process that starts the server, says where, and is then killed without a chance to stop it.
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import pino from "pino";
+         import { startEmbeddedPostgres } from ${JSON.stringify(entry)};
+         const s = await startEmbeddedPostgres({ logger: pino({ level: "silent" }), dataDir: ${JSON.stringify(dataDir)} });
+         console.log(s.url);
+         setInterval(() => {}, 1000);`,
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => resolve(String(chunk).trim()));
+        child.on("exit", (code) => reject(new Error(`child exited with ${code}`)));
+      });
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      expect(existsSync(join(dataDir, "postmaster.pid"))).toBe(true);
+
+      const server = await startEmbeddedPostgres({ logger: pino({ level: "silent" }), dataDir });
+      try {
+        const client = new pg.Client({ connectionString: server.url });
+        await client.connect();
+        expect((await client.query("SELECT 1 AS one")).rows[0]).toEqual({ one: 1 });
+        await client.end();
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      child.kill("SIGKILL");
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
