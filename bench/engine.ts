@@ -1,5 +1,5 @@
 /**
- * Engine benchmark: the anchor cases (../shared/anchors) on our engine, one thread, printed as
+ * Engine benchmark: the anchor cases (../shared/anchors) on our engine (one thread, and two with the WebAssembly kernels), printed as
  * JSON lines with the anchors' field names. With ANCHORS=1 the anchors run in the same process
  * tree right after, and ratio lines compare against them (the machine is noisy: only ratios from
  * the same run mean much). Not a test; nothing here asserts timings.

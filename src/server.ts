@@ -99,8 +99,7 @@ export async function startNnserve({
       models: createModelRegistry({
         db,
         onDeleted: (name) => {
-          cache.dropModel(name);
-          prediction.forgetResolutions();
+          prediction.dropModel(name);
         },
       }),
       readiness: createReadiness({

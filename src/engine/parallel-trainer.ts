@@ -45,6 +45,8 @@ export const LOSS_SUM = 0;
 export const CORRECT = 1;
 export const ABS_SUM = 2;
 
+/** Ten-second waits for the helper's half of one batch before it counts as dead. */
+const HELPER_SILENCE_WAITS = 30;
 const PAGE = 65536;
 
 /** What the helper thread gets (structured-cloned; memory, module and buffers are shared). */
@@ -241,9 +243,14 @@ export class ParallelTrainer {
     else absSum = absoluteErrorSum(m, a, net.targets, own * N);
     net.backward(own);
 
-    for (;;) {
+    // The helper's exit cannot be heard here (this loop holds the event loop), so a helper that
+    // died outside its own error handling (out of memory, terminated) is noticed by its silence.
+    for (let waits = 0; ; waits++) {
       const done = Atomics.load(c, DONE);
       if (done === this.seq) break;
+      if (waits === HELPER_SILENCE_WAITS) {
+        throw new Error("the helper training thread stopped answering");
+      }
       Atomics.wait(c, DONE, done, 10_000);
     }
     if (Atomics.load(c, FAILED)) throw new Error("the helper training thread failed");

@@ -109,10 +109,16 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
 export function handleError(bodyLimit: number) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error, request, bodyLimit);
-    if (appError.statusCode >= 500) {
-      // The original error, with its stack, only ever goes to the log.
-      request.log.error({ err: error }, "request failed");
-    }
+    logFailure(request, error, appError);
     return sendProblem(reply, appError);
   };
+}
+
+/**
+ * A 5xx goes to the log with the original error and its stack (never to the client); a
+ * deliberate refusal (UNAVAILABLE: shutting down) is expected, one warning line without a stack.
+ */
+export function logFailure(request: FastifyRequest, error: unknown, appError: AppError): void {
+  if (appError.code === "UNAVAILABLE") request.log.warn(appError.message);
+  else if (appError.statusCode >= 500) request.log.error({ err: error }, "request failed");
 }

@@ -7,7 +7,7 @@ import * as sql from "./queue-sql.ts";
 // report false/null when it does not (any more): the worker must then stop working on it.
 //
 // A runner built on it: wait for a notifier wake-up or a poll tick; claimJob until null; for
-// each job, heartbeat every leaseMs/3 (stop when !owned, stop between batches and
+// each job, heartbeat every JOB_HEARTBEAT_MS (well under the lease) (stop when !owned, stop between batches and
 // markCancelled when cancelRequested); recordEpochs as epochs end; then completeJob or
 // failJob; on shutdown releaseJob whatever is still running. Call reclaimExpired every few
 // seconds from every runner: it is safe to run concurrently.

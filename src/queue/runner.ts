@@ -99,6 +99,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     while (!stopping && active.size < pool.trainingThreads) {
       const job = await queue.claimJob({ workerId, leaseMs });
       if (!job) return;
+      if (stopping) {
+        // Claimed while stop() began: hand it straight back rather than train it for the grace.
+        await queue.releaseJob(job.id, workerId);
+        return;
+      }
       startJob(job);
     }
   }
@@ -135,7 +140,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         jobLog.info({ end }, "job attempt ended");
         options.onJobEnd?.(job.id, end);
       })
-      .catch((error: unknown) => jobLog.error({ err: error }, "ending the job failed"))
+      .catch((error: unknown) => {
+        // The job stays running under our lease until it expires; reclaimExpired settles it.
+        jobLog.error({ err: error }, "ending the job failed");
+        options.onJobEnd?.(job.id, "lost");
+      })
       .finally(() => {
         active.delete(job.id);
         wake();
@@ -172,7 +181,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       epochs.add(metrics);
     };
 
+    // One beat at a time: against a slow database, beats would otherwise pile up on the pool.
+    let beating = false;
     const heartbeat = setInterval(async () => {
+      if (beating) return;
+      beating = true;
       try {
         const beat = await queue.heartbeat(job.id, workerId, leaseMs);
         if (!beat.owned) control.stopWith("lost");
@@ -180,6 +193,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       } catch (error) {
         // The lease outlives a few missed beats; reclaimExpired settles a longer outage.
         jobLog.warn({ err: error }, "heartbeat failed");
+      } finally {
+        beating = false;
       }
     }, heartbeatMs);
 

@@ -47,8 +47,10 @@ export interface PredictionObserver extends BatchObserver {
 
 /** The prediction service, and what the composition root tells it. */
 export interface PredictionServiceControl extends PredictionService {
-  /** A version was trained or a model deleted here: look names up again from now on. */
+  /** A version was trained here: look names up again from now on. */
   forgetResolutions(): void;
+  /** A model was deleted here: forget its lookups, loaded networks and batchers. */
+  dropModel(name: string): void;
 }
 
 // Batchers of versions no longer used are dropped once there are more than this many.
@@ -70,13 +72,13 @@ export function createPredictionService({
   // A lookup costs a query (a third of a millisecond of CPU in Prisma alone), several times
   // the whole of a small model's prediction: under load it is reused for resolveTtlMs.
   const resolutions = new Map<string, { versionId: string; expires: number }>();
-  const batchers = new Map<string, Batcher>();
+  const batchers = new Map<string, { batcher: Batcher; model: string }>();
 
   function batcherFor(model: LoadedModel): Batcher {
-    let batcher = batchers.get(model.versionId);
-    if (batcher) return batcher;
+    const known = batchers.get(model.versionId);
+    if (known) return known.batcher;
     if (batchers.size >= BATCHERS_KEPT) {
-      for (const [key, b] of batchers)
+      for (const [key, { batcher: b }] of batchers)
         if (b.running === 0 && b.waitingRows === 0) batchers.delete(key);
     }
     const { network } = model;
@@ -91,7 +93,7 @@ export function createPredictionService({
       }
       return shared;
     };
-    batcher = new Batcher({
+    const batcher = new Batcher({
       width: network.inputs,
       units: network.outputs,
       maxBatchSize: batching.maxBatchSize,
@@ -108,7 +110,7 @@ export function createPredictionService({
             })
           : network.predict(inputs, rows),
     });
-    batchers.set(model.versionId, batcher);
+    batchers.set(model.versionId, { batcher, model: model.model });
     return batcher;
   }
 
@@ -169,6 +171,18 @@ export function createPredictionService({
   return {
     forgetResolutions() {
       resolutions.clear();
+    },
+
+    dropModel(name) {
+      resolutions.clear();
+      cache.dropModel(name);
+      // A batcher holds its version's network and weights; an idle one of the model goes too
+      // (a busy one finishes its callers and is dropped with the next batcher beyond the bound).
+      for (const [versionId, { batcher, model }] of batchers) {
+        if (model === name && batcher.running === 0 && batcher.waitingRows === 0) {
+          batchers.delete(versionId);
+        }
+      }
     },
 
     async predict(req: PredictRequest) {

@@ -38,7 +38,14 @@ export function createReadiness({
       const latencyMs = Math.round((performance.now() - started) * 100) / 100;
       return detail === undefined ? { ok: true, latencyMs } : { ok: false, detail, latencyMs };
     } catch (error) {
-      return { ok: false, detail: error instanceof Error ? error.message : String(error) };
+      // /readyz answers without a key: a driver's message can name hosts and users, so only
+      // its error code (ECONNREFUSED, 57P01, ...) goes out.
+      const code = (error as { code?: unknown }).code;
+      return {
+        ok: false,
+        detail: typeof code === "string" ? `failed (${code})` : "failed",
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      };
     } finally {
       clearTimeout(timer);
     }

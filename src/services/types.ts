@@ -1,6 +1,6 @@
 /**
  * The operations the transports call. REST and gRPC both depend on these interfaces only; the
- * Postgres-backed implementations are wired in main.ts. Requests arrive already parsed by the
+ * Postgres-backed implementations are wired in server.ts. Requests arrive already parsed by the
  * shared schemas (defaults filled in), and failures are thrown as AppError (notFound, conflict,
  * validationError, unavailable...), never as transport-specific errors.
  */

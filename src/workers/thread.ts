@@ -77,7 +77,11 @@ const NETWORKS_KEPT = 4;
 
 export function predict(task: PredictTask): Float32Array {
   let network = networks.get(task.key);
-  if (!network) {
+  if (network) {
+    // Re-inserted: the Map's order is then least recently used first.
+    networks.delete(task.key);
+    networks.set(task.key, network);
+  } else {
     network = loadNetwork(task.architecture, task.weights);
     networks.set(task.key, network);
     if (networks.size > NETWORKS_KEPT) networks.delete(networks.keys().next().value!);

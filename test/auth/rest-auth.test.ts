@@ -223,3 +223,16 @@ describe("per-key limits", () => {
     );
   });
 });
+
+describe("with AUTH=off", () => {
+  it("serves no admin API: nobody can mint keys that would work once auth is on", async () => {
+    const open = await startTestServer({ databaseUrl: db.url, env: { AUTH: "off" } });
+    try {
+      const created = await open.http.post<Problem>("/admin/keys", { scopes: ["admin"] });
+      expect(created.status).toBe(404);
+      expect((await open.http.get("/healthz")).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});

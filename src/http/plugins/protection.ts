@@ -17,7 +17,8 @@ import { unavailable } from "../../errors.ts";
 import { sendProblem } from "../problem.ts";
 
 // This plugin's hooks run before the API's, which set the request id header; refusals set it
-// too. They answer with sendProblem rather than throwing: a refusal is not an error to log.
+// too. The shutdown refusal is thrown, so that each route's error handler answers in its own
+// format (/v2 has the protocol's); the handlers log it as a warning, not as a failure.
 const REQUEST_ID_HEADER = "x-request-id";
 
 export interface ProtectionOptions {

@@ -23,7 +23,7 @@ import {
   type InferInput,
   type InferResponse,
 } from "../../services/inference.ts";
-import { toAppError } from "../problem.ts";
+import { logFailure, toAppError } from "../problem.ts";
 
 export interface V2RouteOptions {
   inference: InferenceService;
@@ -181,7 +181,7 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
 ) => {
   app.setErrorHandler((error, request: FastifyRequest, reply) => {
     const appError = toAppError(error, request, bodyLimit);
-    if (appError.statusCode >= 500) request.log.error({ err: error }, "request failed");
+    logFailure(request, error, appError);
     return send(reply, appError);
   });
   app.setNotFoundHandler((request, reply) =>
