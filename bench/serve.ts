@@ -35,6 +35,9 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONCURRENCY = (process.env.CONCURRENCY ?? "1,16,64").split(",").map(Number);
 const FMNIST = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 /** Filters for a quicker look: MODELS=small,large ROUTES=predict,infer BATCHING=off,on TRAINING=0 */
+// Extra Node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS
+// refuses profiling flags).
+const nodeArgs = (process.env.SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
 const pick = (name: string, all: string) => (process.env[name] ?? all).split(",");
 const SMALL = "bench-small";
 const LARGE = "bench-fmnist";
@@ -68,7 +71,7 @@ async function startChild(script: string, env: Record<string, string>): Promise<
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--disable-warning=ExperimentalWarning", join(repo, script)],
+    [...nodeArgs, "--disable-warning=ExperimentalWarning", join(repo, script)],
     { cwd: repo, env: { ...process.env, ...env, PORT: String(port) }, stdio: "inherit" },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,6 @@
 /**
  * POST /predict (and gRPC Predict). The row width can only be checked against the stored model,
- * so the prediction service calls `checkInputWidth` with the same paths the schema would use.
+ * so the prediction service reports it with `widthIssues`, in the paths the schema would use.
  */
 import { z } from "zod";
 import type { FieldIssue } from "../errors.ts";
@@ -50,20 +50,15 @@ export const predictResponseSchema = z
   .meta({ id: "PredictResponse" });
 export type PredictResponse = z.output<typeof predictResponseSchema>;
 
-/** Field issues for rows whose width is not the model's input width (at most 10 listed). */
-export function checkInputWidth(inputs: number[][], width: number, max = 10): FieldIssue[] {
+/**
+ * Field issues when all `rows` rows are `got` values wide and the model takes `width`: the first
+ * `max` rows by path, then a count.
+ */
+export function widthIssues(rows: number, got: number, width: number, max = 10): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  let bad = 0;
-  inputs.forEach((row, i) => {
-    if (row.length === width) return;
-    bad++;
-    if (issues.length < max) {
-      issues.push({
-        path: `inputs[${i}]`,
-        message: `has ${row.length} values; the model takes ${width}`,
-      });
-    }
-  });
-  if (bad > max) issues.push({ path: "inputs", message: `${bad - max} more rows not listed` });
+  for (let i = 0; i < Math.min(rows, max); i++) {
+    issues.push({ path: `inputs[${i}]`, message: `has ${got} values; the model takes ${width}` });
+  }
+  if (rows > max) issues.push({ path: "inputs", message: `${rows - max} more rows not listed` });
   return issues;
 }

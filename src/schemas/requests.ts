@@ -10,6 +10,8 @@ export function createRequestSchemas(limits: RequestLimits) {
   return {
     trainRequest: createTrainRequestSchema(limits),
     predictRequest: createPredictRequestSchema(limits),
+    /** For transports that check packed rows themselves and skip the schema when they pass. */
+    limits: { maxPredictRows: limits.maxPredictRows },
   };
 }
 

@@ -9,13 +9,14 @@ import type { Database } from "../db/client.ts";
 import type { NetworkSpec } from "../engine/index.ts";
 import { loadNetwork } from "../engine/index.ts";
 import { conflict, notFound, validationError } from "../errors.ts";
-import { checkInputWidth, type PredictRequest } from "../schemas/predict.ts";
+import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
+import { widthIssues } from "../schemas/predict.ts";
 import { classifierKind } from "../schemas/train.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import { Batcher, type BatchObserver } from "./batcher.ts";
 import type { LoadedModel, ModelCache } from "./model-cache.ts";
 import type { StoredTraining } from "./stored-training.ts";
-import type { PredictionService } from "./types.ts";
+import type { PredictionService, TensorPrediction, TensorPredictRequest } from "./types.ts";
 
 export interface PredictionServiceDeps {
   db: Database;
@@ -185,43 +186,73 @@ export function createPredictionService({
       }
     },
 
-    async predict(req: PredictRequest) {
-      const started = performance.now();
-      const model = await resolve(req.model, req.version);
-      const width = model.network.inputs;
-      const rows = req.inputs.length;
-      let y: Float32Array;
-      // From here on the model is known: a failure counts against it in the metrics.
-      try {
-        const issues = checkInputWidth(req.inputs, width);
-        if (issues.length > 0) throw validationError(issues);
-        const x = new Float32Array(rows * width);
-        for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
-        y = await batcherFor(model).predict(x, rows);
-      } catch (error) {
-        observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, false);
-        throw error;
-      }
-      observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, true);
+    predictTensor,
 
-      const units = model.network.outputs;
+    async predict(req: PredictRequest) {
+      const rows = req.inputs.length;
+      // The schema has made every row as wide as the first.
+      const width = req.inputs[0]?.length ?? 0;
+      const x = new Float32Array(rows * width);
+      for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
+      const result = await predictTensor({
+        model: req.model,
+        ...(req.version === undefined ? {} : { version: req.version }),
+        inputs: x,
+        rows,
+        width,
+      });
+      const { units, outputs: y } = result;
       const outputs: number[][] = new Array(rows);
       for (let r = 0; r < rows; r++)
         outputs[r] = Array.from(y.subarray(r * units, (r + 1) * units));
-      const response: Awaited<ReturnType<PredictionService["predict"]>> = {
-        model: model.model,
-        version: model.version,
+      const response: PredictResponse = {
+        model: result.model,
+        version: result.version,
         outputs,
       };
-      if (model.classes === "binary") response.classes = outputs.map((o) => (o[0]! >= 0.5 ? 1 : 0));
-      if (model.classes === "multiclass") response.classes = outputs.map(argmax);
+      if (result.classes) response.classes = result.classes;
       return response;
     },
   };
+
+  async function predictTensor(req: TensorPredictRequest): Promise<TensorPrediction> {
+    const started = performance.now();
+    const { rows, width } = req;
+    const model = await resolve(req.model, req.version);
+    let y: Float32Array;
+    // From here on the model is known: a failure counts against it in the metrics.
+    try {
+      const expected = model.network.inputs;
+      if (width !== expected) throw validationError(widthIssues(rows, width, expected));
+      y = await batcherFor(model).predict(req.inputs, rows);
+    } catch (error) {
+      observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, false);
+      throw error;
+    }
+    observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, true);
+    const units = model.network.outputs;
+    const result: TensorPrediction = {
+      model: model.model,
+      version: model.version,
+      rows,
+      units,
+      outputs: y,
+    };
+    if (model.classes === "binary") {
+      const classes: number[] = new Array(rows);
+      for (let r = 0; r < rows; r++) classes[r] = y[r * units]! >= 0.5 ? 1 : 0;
+      result.classes = classes;
+    } else if (model.classes === "multiclass") {
+      const classes: number[] = new Array(rows);
+      for (let r = 0; r < rows; r++) classes[r] = argmax(y, r * units, units);
+      result.classes = classes;
+    }
+    return result;
+  }
 }
 
-function argmax(values: number[]): number {
+function argmax(values: Float32Array, offset: number, length: number): number {
   let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
+  for (let i = 1; i < length; i++) if (values[offset + i]! > values[offset + best]!) best = i;
   return best;
 }

@@ -40,13 +40,37 @@ export interface TrainingService {
   cancel(id: string): Promise<Job>;
 }
 
+/** Rows already packed row-major, as the binary transports have them: no number[][] between. */
+export interface TensorPredictRequest {
+  model: string;
+  /** Omit for the newest ready version. */
+  version?: number;
+  /** [rows × width], finite values (the caller has checked them). */
+  inputs: Float32Array;
+  rows: number;
+  width: number;
+}
+
+export interface TensorPrediction {
+  model: string;
+  version: number;
+  rows: number;
+  units: number;
+  /** [rows × units], this caller's own copy. */
+  outputs: Float32Array;
+  /** For classifiers: the predicted class index of each row. */
+  classes?: number[];
+}
+
 export interface PredictionService {
   /**
    * Throws notFound("model", name) or notFound("model version", `${name}@${v}`), conflict when
-   * the version has not finished training, and validationError(checkInputWidth(...)) when rows
+   * the version has not finished training, and validationError(widthIssues(...)) when rows
    * do not match the model's input width.
    */
   predict(req: PredictRequest): Promise<PredictResponse>;
+  /** The same, on packed rows; the width errors have the same paths (`inputs[3]`). */
+  predictTensor(req: TensorPredictRequest): Promise<TensorPrediction>;
 }
 
 export interface ModelRegistry {

@@ -102,6 +102,22 @@ export function createFakeServices(): FakeServices {
           outputs: request.inputs.map((row) => [row.reduce((a, b) => a + b, 0)]),
         };
       },
+      async predictTensor(request) {
+        const model = models.get(request.model);
+        if (!model) throw notFound("model", request.model);
+        const outputs = new Float32Array(request.rows);
+        for (let r = 0; r < request.rows; r++) {
+          for (let c = 0; c < request.width; c++)
+            outputs[r] += request.inputs[r * request.width + c]!;
+        }
+        return {
+          model: request.model,
+          version: request.version ?? model.latestVersion ?? 1,
+          rows: request.rows,
+          units: 1,
+          outputs,
+        };
+      },
     },
     models: {
       async list() {

@@ -89,7 +89,12 @@ describe("tensorToRows", () => {
 });
 
 describe("outputs", () => {
-  const response = { model: "m", version: 2, outputs: [[0.25], [0.75]], classes: [0, 1] };
+  const response = {
+    rows: 2,
+    units: 1,
+    outputs: new Float32Array([0.25, 0.75]),
+    classes: [0, 1],
+  };
 
   it("gives every output by default, or those asked for in their order", () => {
     expect(outputTensors(response, []).map((o) => [o.name, o.datatype, o.shape])).toEqual([
