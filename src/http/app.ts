@@ -36,7 +36,7 @@ import { metricsPlugin } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
-import { v2Routes } from "./routes/v2.ts";
+import { BINARY_TENSOR_DATA, v2Routes } from "./routes/v2.ts";
 import { zodValidatorCompiler } from "./validator.ts";
 
 export interface AppOptions {
@@ -143,6 +143,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
     readiness: services.readiness,
     schemas,
     serverVersion: PACKAGE_VERSION,
+    extensions: [BINARY_TENSOR_DATA],
   });
   await app.register(v2Routes, {
     prefix: "/v2",

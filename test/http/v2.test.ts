@@ -78,7 +78,11 @@ describe("server endpoints", () => {
   it("GET /v2 answers the server metadata", async () => {
     const response = await server.http.get("/v2");
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ name: "nnserve", version: expect.any(String), extensions: [] });
+    expect(response.body).toEqual({
+      name: "nnserve",
+      version: expect.any(String),
+      extensions: ["binary_tensor_data"],
+    });
   });
 
   it("GET /v2/health/live and /v2/health/ready answer 200 while live and ready", async () => {
