@@ -11,10 +11,12 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { authorize, tooManyJobs } from "../../auth/authorize.ts";
 import type { Caller, KeyStore } from "../../auth/key-store.ts";
-import { OPEN_PATHS, restRequirement } from "../../auth/scopes.ts";
+import { restRequirement } from "../../auth/scopes.ts";
 import type { Config } from "../../config.ts";
 import { AppError, isAppError } from "../../errors.ts";
+import { isProbe } from "../probes.ts";
 import { sendProblem } from "../problem.ts";
+import { REQUEST_ID_HEADER } from "../request-id.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,7 +31,6 @@ export interface AuthOptions {
   keys?: KeyStore;
 }
 
-const REQUEST_ID_HEADER = "x-request-id";
 const pathOf = (request: FastifyRequest) => request.url.split("?")[0]!;
 
 function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError) {
@@ -68,7 +69,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { config, keys }) => {
       keyGenerator: (request) =>
         request.caller ? `key:${request.caller.keyId}` : `ip:${request.ip}`,
       // Only requests with a key are counted: AUTH=off (development, benchmarks) is not limited.
-      allowList: (request) => !request.caller || OPEN_PATHS.has(pathOf(request)),
+      allowList: (request) => !request.caller || isProbe(request),
       errorResponseBuilder: (request, context) => {
         const who = request.caller ? `API key ${request.caller.prefix}` : "this client";
         return new AppError(
