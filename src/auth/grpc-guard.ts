@@ -6,9 +6,14 @@
  * or PERMISSION_DENIED; past the key's calls per minute, or for Train past the key's job limit,
  * RESOURCE_EXHAUSTED; the job Train creates is recorded against the key. The key is removed from
  * the metadata before any handler sees it, so no handler can log it.
+ *
+ * Refusals are AppErrors sent through toGrpcError (src/grpc/status.ts), like the handlers' errors:
+ * the gRPC code errors.ts gives the AppError's code (whose entry also gives REST's status), its
+ * message, and the same trailing metadata (nnserve-error-code, grpc-status-details-bin).
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { AppError, isAppError, unavailable } from "../errors.ts";
+import { toGrpcError } from "../grpc/status.ts";
 import type { Logger } from "../logger.ts";
 import { authorize, tooManyJobs } from "./authorize.ts";
 import type { Caller, KeyStore } from "./key-store.ts";
@@ -59,8 +64,11 @@ export function createGrpcGuard({
   return (method, call) => {
     const requirement = grpcRequirement(method.path);
     let caller: Caller | undefined;
-    const fail = (error: AppError, metadata = new Metadata()) =>
-      call.sendStatus({ code: error.grpcCode, details: error.message, metadata });
+    const fail = (error: AppError, retryAfterS?: number) => {
+      const { code, details, metadata = new Metadata() } = toGrpcError(error, logger, method.path);
+      if (retryAfterS !== undefined) metadata.set("retry-after", String(retryAfterS));
+      call.sendStatus({ code, details, metadata });
+    };
 
     async function admit(metadata: Metadata): Promise<void> {
       const header = metadata.get("authorization")[0];
@@ -95,11 +103,9 @@ export function createGrpcGuard({
               return;
             }
             if (overloaded?.() && requirement !== "open") {
-              const trailers = new Metadata();
-              trailers.set("retry-after", String(retryAfterSeconds));
               fail(
                 unavailable(`The server is overloaded; retry after ${retryAfterSeconds} s.`),
-                trailers,
+                retryAfterSeconds,
               );
               return;
             }
