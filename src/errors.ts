@@ -155,6 +155,14 @@ export function idempotencyKeyReused(): AppError {
   );
 }
 
+/** An API key already has its limit of queued and running training jobs. */
+export function tooManyJobs(keyPrefix: string, active: number, limit: number): AppError {
+  return new AppError(
+    "TOO_MANY_REQUESTS",
+    `API key ${keyPrefix} has ${active} queued or running training jobs, the limit is ${limit}; wait for one to finish or cancel one.`,
+  );
+}
+
 export function payloadTooLarge(limitBytes: number): AppError {
   return new AppError(
     "PAYLOAD_TOO_LARGE",

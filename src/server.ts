@@ -94,7 +94,12 @@ export async function startNnserve({
       observer: metrics?.prediction,
     });
     const services: Services = {
-      training: createTrainingService({ db, queue, maxAttempts: config.jobs.maxAttempts }),
+      training: createTrainingService({
+        db,
+        queue,
+        maxAttempts: config.jobs.maxAttempts,
+        maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+      }),
       prediction,
       models: createModelRegistry({
         db,
@@ -148,7 +153,6 @@ export async function startNnserve({
     const grpcGuard = createGrpcGuard({
       auth: config.auth,
       keys,
-      maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       rateLimitPerMinute: config.rateLimitPerMinute,
       shuttingDown: stopping,
       overloaded: () => app.isUnderPressure(),

@@ -36,11 +36,3 @@ export async function authorize(
   }
   return caller;
 }
-
-/** The 429 answer when a key already has its limit of queued and running jobs. */
-export function tooManyJobs(caller: Caller, active: number, limit: number): AppError {
-  return new AppError(
-    "TOO_MANY_REQUESTS",
-    `API key ${caller.prefix} has ${active} queued or running training jobs, the limit is ${limit}; wait for one to finish or cancel one.`,
-  );
-}

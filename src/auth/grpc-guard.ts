@@ -3,21 +3,26 @@
  * shutting down or overloaded (the HTTP side's measure), new calls but health get UNAVAILABLE
  * (with `retry-after` metadata when overloaded); with AUTH on, a call needs `authorization:
  * Bearer <API key>` metadata with the scope its method needs (scopes.ts), else UNAUTHENTICATED
- * or PERMISSION_DENIED; past the key's calls per minute, or for Train past the key's job limit,
- * RESOURCE_EXHAUSTED; the job Train creates is recorded against the key. The key is removed from
- * the metadata before any handler sees it, so no handler can log it.
+ * or PERMISSION_DENIED; past the key's calls per minute, RESOURCE_EXHAUSTED. The key is removed
+ * from the metadata before any handler sees it, so no handler can log it; a handler finds the
+ * verified key with `callerOf(call.metadata)` (Train passes it to the training service, which
+ * links the job to the key and enforces the key's job limit in the job's own transaction).
+ *
+ * Refusals are AppErrors sent through toGrpcError (src/grpc/status.ts), like the handlers' errors:
+ * the gRPC code errors.ts gives the AppError's code (whose entry also gives REST's status), its
+ * message, and the same trailing metadata (nnserve-error-code, grpc-status-details-bin).
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { AppError, isAppError, unavailable } from "../errors.ts";
+import { toGrpcError } from "../grpc/status.ts";
 import type { Logger } from "../logger.ts";
-import { authorize, tooManyJobs } from "./authorize.ts";
+import { authorize } from "./authorize.ts";
 import type { Caller, KeyStore } from "./key-store.ts";
 import { grpcRequirement } from "./scopes.ts";
 
 export interface GrpcGuardOptions {
   auth: boolean;
   keys?: KeyStore;
-  maxQueuedJobsPerKey: number;
   /** Calls per minute per key, counted in this process like REST's limit; 0: off. */
   rateLimitPerMinute?: number;
   shuttingDown?: () => boolean;
@@ -27,12 +32,18 @@ export interface GrpcGuardOptions {
   logger: Logger;
 }
 
-const TRAIN = "/nnserve.v1.Training/Train";
+// The key of each admitted call, by the metadata object that grpc-js hands on to the handler
+// as `call.metadata`. Unlike a metadata entry, no client can set it.
+const callers = new WeakMap<Metadata, Caller>();
+
+/** The verified API key of a call the guard admitted; undefined with AUTH off or open methods. */
+export function callerOf(metadata: Metadata): Caller | undefined {
+  return callers.get(metadata);
+}
 
 export function createGrpcGuard({
   auth,
   keys,
-  maxQueuedJobsPerKey,
   rateLimitPerMinute = 0,
   shuttingDown,
   overloaded,
@@ -58,15 +69,22 @@ export function createGrpcGuard({
 
   return (method, call) => {
     const requirement = grpcRequirement(method.path);
-    let caller: Caller | undefined;
-    const fail = (error: AppError, metadata = new Metadata()) =>
-      call.sendStatus({ code: error.grpcCode, details: error.message, metadata });
+    const fail = (error: AppError, retryAfterS?: number) => {
+      const { code, details, metadata = new Metadata() } = toGrpcError(error, logger, method.path);
+      if (retryAfterS !== undefined) metadata.set("retry-after", String(retryAfterS));
+      call.sendStatus({ code, details, metadata });
+    };
 
     async function admit(metadata: Metadata): Promise<void> {
       const header = metadata.get("authorization")[0];
       metadata.remove("authorization");
       if (!auth || requirement === "open") return;
-      caller = await authorize(keys!, typeof header === "string" ? header : undefined, requirement);
+      const caller = await authorize(
+        keys!,
+        typeof header === "string" ? header : undefined,
+        requirement,
+      );
+      if (caller) callers.set(metadata, caller);
       if (caller && rateLimitPerMinute > 0) {
         const retryAfter = overRate(caller);
         if (retryAfter !== undefined) {
@@ -75,10 +93,6 @@ export function createGrpcGuard({
             `Rate limit: API key ${caller.prefix} may make ${rateLimitPerMinute} calls per minute; retry in ${retryAfter} s.`,
           );
         }
-      }
-      if (caller && method.path === TRAIN && maxQueuedJobsPerKey > 0) {
-        const active = await keys!.activeJobs(caller.keyId);
-        if (active >= maxQueuedJobsPerKey) throw tooManyJobs(caller, active, maxQueuedJobsPerKey);
       }
     }
 
@@ -95,11 +109,9 @@ export function createGrpcGuard({
               return;
             }
             if (overloaded?.() && requirement !== "open") {
-              const trailers = new Metadata();
-              trailers.set("retry-after", String(retryAfterSeconds));
               fail(
                 unavailable(`The server is overloaded; retry after ${retryAfterSeconds} s.`),
-                trailers,
+                retryAfterSeconds,
               );
               return;
             }
@@ -113,20 +125,6 @@ export function createGrpcGuard({
             );
           },
         });
-      },
-      sendMessage(message, next) {
-        const response = message as { jobId?: string; job_id?: string; created?: boolean } | null;
-        const jobId = response?.jobId ?? response?.job_id;
-        if (!caller || !keys || method.path !== TRAIN || !jobId || response?.created === false) {
-          return next(message);
-        }
-        keys.recordJob(jobId, caller.keyId).then(
-          () => next(message),
-          (error: unknown) => {
-            logger.warn({ err: error, jobId }, "recording the job's API key failed");
-            next(message);
-          },
-        );
       },
     });
   };

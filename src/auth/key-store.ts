@@ -32,10 +32,6 @@ export interface KeyStore {
   revoke(idOrPrefix: string): Promise<ApiKeyView>;
   /** The caller a key stands for, or undefined: unknown, malformed or revoked. */
   verify(key: string): Promise<Caller | undefined>;
-  /** Jobs of this key that are queued or running. */
-  activeJobs(keyId: string): Promise<number>;
-  /** Marks a job as submitted by this key (it then counts against the key's job limit). */
-  recordJob(jobId: string, keyId: string): Promise<void>;
 }
 
 interface Row {
@@ -129,16 +125,6 @@ export function createKeyStore({
       if (!row || row.revokedAt || !keyMatches(key, row.hash)) return undefined;
       touch(row);
       return { keyId: row.id, prefix: row.prefix, scopes: parseScopes(row.scopes) };
-    },
-
-    async activeJobs(keyId) {
-      return prisma.trainingJob.count({
-        where: { apiKeyId: keyId, status: { in: ["queued", "running"] } },
-      });
-    },
-
-    async recordJob(jobId, keyId) {
-      await prisma.trainingJob.updateMany({ where: { id: jobId }, data: { apiKeyId: keyId } });
     },
   };
 }

@@ -12,6 +12,7 @@ import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { z } from "zod";
+import { callerOf } from "../auth/grpc-guard.ts";
 import { unavailable } from "../errors.ts";
 import type { JobEvent } from "../generated/grpc/nnserve/v1/JobEvent.ts";
 import type { TrainingHandlers } from "../generated/grpc/nnserve/v1/Training.ts";
@@ -121,16 +122,19 @@ export function trainingHandlers({
   }
 
   return {
-    Train: unary(logger, "Train", async (req) => {
+    Train: unary(logger, "Train", async (req, call) => {
       const body = parseRequest(schemas.trainRequest, trainRequestFromMessage(req));
       const { idempotencyKey } =
         req.idempotencyKey === ""
           ? {}
           : parseRequest(idempotencyKeyField, { idempotencyKey: req.idempotencyKey });
-      const { job, created } = await training.submit(
-        body,
-        idempotencyKey === undefined ? {} : { idempotencyKey },
-      );
+      // With AUTH on, the job is linked to the caller's key and counted against its job limit
+      // (RESOURCE_EXHAUSTED past it) in the transaction that creates it.
+      const submitter = callerOf(call.metadata);
+      const { job, created } = await training.submit(body, {
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(submitter ? { submitter } : {}),
+      });
       return {
         jobId: job.id,
         model: job.model,

@@ -4,12 +4,10 @@
  * The application itself is one plugin (`restApiPlugin`), which main.ts or a later composition can
  * register next to other plugins (gRPC gateway, metrics) under the same error handling.
  */
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { IncomingMessage } from "node:http";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyPluginAsync, LogController } from "fastify";
+import Fastify, { type FastifyPluginAsync, type FastifyRequest, LogController } from "fastify";
 import fp from "fastify-plugin";
 import {
   createJsonSchemaTransform,
@@ -28,7 +26,9 @@ import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { protectionPlugin } from "./plugins/protection.ts";
+import { isProbe, pathOf } from "./probes.ts";
 import { handleError, sendProblem } from "./problem.ts";
+import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -51,24 +51,17 @@ export interface AppOptions {
   keys?: KeyStore;
 }
 
-export const REQUEST_ID_HEADER = "x-request-id";
-
-// A client's request id is echoed and logged, so only plain tokens are trusted.
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function requestId(request: IncomingMessage): string {
-  const given = request.headers[REQUEST_ID_HEADER];
-  return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
-}
-
 const PACKAGE_VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   }
 ).version;
 
-// Probes and the docs UI would drown the log at info level.
-const QUIET_PREFIXES = ["/healthz", "/readyz", "/docs", "/metrics", "/v2/health"];
+// Probes and the docs UI would drown the log at info level. The docs UI is not a probe (it needs
+// a key with AUTH on and is refused during shutdown), so it is listed here only, by prefix: the
+// page and its static assets under /docs/.
+const isQuiet = (request: FastifyRequest) =>
+  isProbe(request) || pathOf(request.url).startsWith("/docs");
 
 const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, metrics }) => {
   app.setValidatorCompiler(zodValidatorCompiler);
@@ -79,8 +72,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
     reply.header(REQUEST_ID_HEADER, request.id);
   });
   app.addHook("onResponse", async (request, reply) => {
-    const quiet = QUIET_PREFIXES.some((prefix) => request.url.startsWith(prefix));
-    request.log[quiet ? "debug" : "info"](
+    request.log[isQuiet(request) ? "debug" : "info"](
       {
         method: request.method,
         url: request.url,

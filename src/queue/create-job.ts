@@ -23,6 +23,8 @@ export interface CreateJobInput {
   idempotencyKey?: string | null;
   /** Digest of the creating request, compared when the idempotency key comes again. */
   requestHash?: string | null;
+  /** The API key that submitted the job; it counts against the key's job limit. */
+  apiKeyId?: string | null;
   /** Not before this time (default: now). */
   runAt?: Date;
   data: TrainingDataInput[];

@@ -11,6 +11,10 @@ import * as sql from "./queue-sql.ts";
 // markCancelled when cancelRequested); recordEpochs as epochs end; then completeJob or
 // failJob; on shutdown releaseJob whatever is still running. Call reclaimExpired every few
 // seconds from every runner: it is safe to run concurrently.
+//
+// The final moves (completeJob, failJob, releaseJob, markCancelled) take the attempt number the
+// claim returned: a move repeated after a transient error (isTransientDatabaseError) then
+// cannot end a later attempt of the same job, and a move that already happened is a no-op.
 
 /** One epoch's numbers, as stored in epoch_metrics. */
 export type EpochMetrics = Omit<Prisma.EpochMetricCreateManyInput, "jobId" | "createdAt">;
@@ -27,12 +31,16 @@ export interface CompleteJobInput {
   weights: Uint8Array;
   /** Final metrics, kept on the model version. */
   metrics: Prisma.InputJsonValue;
+  /** Only in this attempt (the job's attempts as the claim returned it). Default: any. */
+  attempt?: number;
 }
 
 export interface FailJobOptions {
   /** Queue the job again if it has attempts left (a transient failure). Default: fail it. */
   retry?: boolean;
   retryDelayMs?: number;
+  /** Only in this attempt (the job's attempts as the claim returned it). Default: any. */
+  attempt?: number;
 }
 
 export interface ReclaimedJob {
@@ -64,14 +72,19 @@ export interface JobQueue {
     reason: string,
     options?: FailJobOptions,
   ): Promise<JobStatus | null>;
-  /** Back to queued for another worker (shutdown), without using up an attempt. */
-  releaseJob(jobId: string, workerId: string): Promise<JobStatus | null>;
+  /**
+   * Back to queued for another worker (shutdown), without using up an attempt; null when not
+   * owned (in `attempt`, when given).
+   */
+  releaseJob(jobId: string, workerId: string, attempt?: number): Promise<JobStatus | null>;
   /** cancelled, after the worker saw cancelRequested; its epoch metrics stay. */
-  markCancelled(jobId: string, workerId: string): Promise<boolean>;
+  markCancelled(jobId: string, workerId: string, attempt?: number): Promise<boolean>;
   /** Ends or requeues every job whose lease expired; run it periodically. */
   reclaimExpired(): Promise<ReclaimedJob[]>;
   /** The API's cancel: at once when queued, requested when running, refused when finished. */
   cancelJob(jobId: string): Promise<CancelOutcome>;
+  /** The job as it is now; null when there is none (deleted with its model). */
+  getJob(jobId: string): Promise<TrainingJob | null>;
 }
 
 /** Anything that runs a parameterised query: a pg.Pool, or a client inside a transaction. */
@@ -116,34 +129,40 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
     recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
     recordEpochs,
 
-    async completeJob(jobId, workerId, { weights, metrics }) {
+    async completeJob(jobId, workerId, { weights, metrics, attempt }) {
       const found = await rows(sql.completeJob, [
         jobId,
         workerId,
         Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
         JSON.stringify(metrics),
+        attempt ?? null,
       ]);
       return found.length > 0;
     },
 
-    async failJob(jobId, workerId, reason, { retry = false, retryDelayMs = 0 } = {}) {
+    async failJob(jobId, workerId, reason, { retry = false, retryDelayMs = 0, attempt } = {}) {
       const [row] = await rows<{ status: JobStatus }>(sql.failJob, [
         jobId,
         workerId,
         reason,
         retry,
         retryDelayMs,
+        attempt ?? null,
       ]);
       return row?.status ?? null;
     },
 
-    async releaseJob(jobId, workerId) {
-      const [row] = await rows<{ status: JobStatus }>(sql.releaseJob, [jobId, workerId]);
+    async releaseJob(jobId, workerId, attempt) {
+      const [row] = await rows<{ status: JobStatus }>(sql.releaseJob, [
+        jobId,
+        workerId,
+        attempt ?? null,
+      ]);
       return row?.status ?? null;
     },
 
-    async markCancelled(jobId, workerId) {
-      return (await rows(sql.markCancelled, [jobId, workerId])).length > 0;
+    async markCancelled(jobId, workerId, attempt) {
+      return (await rows(sql.markCancelled, [jobId, workerId, attempt ?? null])).length > 0;
     },
 
     async reclaimExpired() {
@@ -161,5 +180,59 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
       const [job] = await rows<{ status: JobStatus }>(sql.jobStatus, [jobId]);
       return job ? { outcome: "alreadyFinished", status: job.status } : { outcome: "notFound" };
     },
+
+    async getJob(jobId) {
+      const [job] = await rows<TrainingJob>(sql.getJob, [jobId]);
+      return job ?? null;
+    },
   };
+}
+
+// SQLSTATEs worth trying again: the statement did not happen for a reason that passes.
+const transientSqlStates = new Set([
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "55P03", // lock_not_available
+  "53300", // too_many_connections
+  "57P01", // admin_shutdown (pg_terminate_backend, a fast shutdown)
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, in recovery)
+]);
+
+// Node's socket and DNS errors on the way to the server.
+const transientSocketCodes = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+]);
+
+// What pg and pg-pool throw, with no code, when a connection ends or cannot be had in time.
+const transientMessage =
+  /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed and is not queryable/;
+
+/**
+ * True for a database error that says nothing about the statement itself: a lost or refused
+ * connection (08xxx, sockets, a server restarting), a serialization failure or deadlock. Such a
+ * statement may be tried again. Constraint violations, syntax errors and the like are not.
+ * After a lost connection the statement may or may not have committed: the one tried again must
+ * be idempotent (the final moves are, see above).
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (transientSqlStates.has(code) || code.startsWith("08")) return true;
+      if (transientSocketCodes.has(code)) return true;
+    }
+    if (transientMessage.test(e.message)) return true;
+    if (e instanceof AggregateError && e.errors.some(isTransientDatabaseError)) return true;
+    e = e.cause;
+  }
+  return false;
 }

@@ -20,6 +20,10 @@
  * - Every move out of running, and heartbeat and recordEpochs, happen only while the caller
  *   still owns the job (status running, lease_owner = caller). A worker whose call reports the
  *   job lost (false/null) must stop at once: someone else may own it by now.
+ * - The moves out of running also take the attempt number the claim returned: a worker that
+ *   tries its final write again (after a transient error) may meanwhile have lost the lease and
+ *   claimed the same job afresh, and must not end that later attempt with the earlier one's
+ *   result. Once a move has happened the job is no longer owned, so a repeated move is a no-op.
  * - We MUST release the job: a worker that claimed a job always completes, fails, cancels or
  *   releases it; if it dies instead, its lease expires and reclaimExpired does it for it.
  * - release does not count as an attempt (attempts - 1): it is our shutdown, not the job's
@@ -53,6 +57,9 @@ const msFromNow = (n: number) => `now() + $${n}::double precision * interval '1 
 
 /** Owned by the caller: $1 job id, $2 worker id. */
 const owned = "id = $1 AND status = 'running' AND lease_owner = $2";
+
+/** Owned by the caller, in attempt $n when $n is not null (the attempts the claim returned). */
+const ownedAttempt = (n: number) => `${owned} AND ($${n}::integer IS NULL OR attempts = $${n})`;
 
 /** $1 worker id, $2 lease ms. The oldest due queued job, skipping rows other claimers hold. */
 export const claimJob = `
@@ -115,12 +122,15 @@ ON CONFLICT (job_id, epoch) DO UPDATE
        created_at = now()
 RETURNING m.job_id`;
 
-/** $1 job, $2 worker, $3 weights bytea, $4 final metrics JSON. Weights land with the status. */
+/**
+ * $1 job, $2 worker, $3 weights bytea, $4 final metrics JSON, $5 attempt (or null). Weights land
+ * with the status.
+ */
 export const completeJob = `
 WITH job AS (
   UPDATE training_jobs
      SET status = 'succeeded', lease_expires_at = NULL, finished_at = now(), updated_at = now()
-   WHERE ${owned}
+   WHERE ${ownedAttempt(5)}
   RETURNING id, version_id
 ), version AS (
   UPDATE model_versions
@@ -129,7 +139,7 @@ WITH job AS (
 )
 SELECT id FROM job`;
 
-/** $1 job, $2 worker, $3 reason, $4 retry wanted, $5 retry delay ms. */
+/** $1 job, $2 worker, $3 reason, $4 retry wanted, $5 retry delay ms, $6 attempt (or null). */
 export const failJob = `
 WITH job AS (
   UPDATE training_jobs
@@ -144,7 +154,7 @@ WITH job AS (
          finished_at = CASE WHEN $4 AND attempts < max_attempts AND NOT cancel_requested
                             THEN NULL ELSE now() END,
          updated_at = now()
-   WHERE ${owned}
+   WHERE ${ownedAttempt(6)}
   RETURNING id, version_id, status
 ), version AS (
   UPDATE model_versions
@@ -155,7 +165,10 @@ WITH job AS (
 )
 SELECT status FROM job`;
 
-/** $1 job, $2 worker. Back to queued without using up an attempt, or cancelled if asked. */
+/**
+ * $1 job, $2 worker, $3 attempt (or null). Back to queued without using up an attempt, or
+ * cancelled if asked.
+ */
 export const releaseJob = `
 WITH job AS (
   UPDATE training_jobs
@@ -166,7 +179,7 @@ WITH job AS (
          lease_expires_at = NULL, run_at = now(),
          finished_at = CASE WHEN cancel_requested THEN now() END,
          updated_at = now()
-   WHERE ${owned}
+   WHERE ${ownedAttempt(3)}
   RETURNING id, version_id, status
 ), version AS (
   UPDATE model_versions
@@ -177,12 +190,12 @@ WITH job AS (
 )
 SELECT status FROM job`;
 
-/** $1 job, $2 worker. The epoch rows and latest metrics stay. */
+/** $1 job, $2 worker, $3 attempt (or null). The epoch rows and latest metrics stay. */
 export const markCancelled = `
 WITH job AS (
   UPDATE training_jobs
      SET status = 'cancelled', lease_expires_at = NULL, finished_at = now(), updated_at = now()
-   WHERE ${owned}
+   WHERE ${ownedAttempt(3)}
   RETURNING id, version_id
 ), version AS (
   UPDATE model_versions SET status = 'cancelled', updated_at = now()
@@ -243,6 +256,9 @@ SELECT status FROM job`;
 
 /** $1 job. */
 export const jobStatus = "SELECT status FROM training_jobs WHERE id = $1";
+
+/** $1 job. The whole row, as claimJob returns it. */
+export const getJob = `SELECT ${jobColumns("j")} FROM training_jobs j WHERE j.id = $1`;
 
 /** $1 payload. Inside a transaction, Postgres delivers it only if and when that commits. */
 export const notifyJobs = `SELECT pg_notify('${jobsChannel}', $1)`;

@@ -13,6 +13,14 @@
  *     someone else owns the job now.
  * If the process dies instead, the lease expires and reclaimExpired (run here by every replica)
  * requeues or fails the job.
+ *
+ * That final write is tried again, a few times over a few seconds, when it fails on a transient
+ * database error (a connection reset, a server restart, a serialization failure): a finished
+ * training's weights stay in memory meanwhile rather than being thrown away and trained again
+ * once the lease expires. Each try is guarded by this attempt's lease (worker id and attempt
+ * number), so a try repeated after one that did commit moves nothing; the runner then reads the
+ * job to tell its own committed write from a lost lease. If every try fails, the job is left to
+ * its lease, as if the process had died.
  */
 
 import { randomUUID } from "node:crypto";
@@ -23,7 +31,7 @@ import type { TrainingJob } from "../generated/prisma/client.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import type { TrainOutcome, TrainTask } from "../workers/tasks.ts";
 import { createEpochWriter } from "./epoch-writer.ts";
-import type { JobQueue } from "./job-queue.ts";
+import { isTransientDatabaseError, type JobQueue } from "./job-queue.ts";
 
 export interface JobRunnerOptions {
   queue: JobQueue;
@@ -43,6 +51,11 @@ export interface JobRunnerOptions {
   onJobEnd?(jobId: string, outcome: JobEnd): void;
   /** Told once per finished epoch, with the training rows it went over (metrics). */
   onEpochEnd?(jobId: string, metrics: EpochMetrics, samples: number): void;
+  /**
+   * The pauses before each new try of a job's final write that failed on a transient database
+   * error (one more try per entry). Default: 250, 1000 and 2500 ms, four tries in under 4 s.
+   */
+  finalWriteRetryDelaysMs?: readonly number[];
 }
 
 export type JobEnd = "succeeded" | "failed" | "retried" | "cancelled" | "released" | "lost";
@@ -68,6 +81,7 @@ interface Active {
 
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const { queue, pool, loadTask, leaseMs, heartbeatMs, pollMs, retryDelayMs = 1_000 } = options;
+  const finalWriteRetryDelaysMs = options.finalWriteRetryDelaysMs ?? [250, 1_000, 2_500];
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const log = options.logger.child({ component: "job-runner", workerId });
   const active = new Map<string, Active>();
@@ -198,47 +212,143 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       }
     }, heartbeatMs);
 
-    let outcome: TrainOutcome;
     try {
-      const task = await loadTask(job);
-      samples = task.data.rows - Math.round(task.data.rows * task.settings.validationSplit);
-      const training = pool.train(task, { onEpoch: record });
-      control.setCancel(training.cancel);
-      outcome = await training.result;
-      // The result can overtake the last epoch messages: record whatever has not been yet.
-      for (const metrics of outcome.history) record(metrics);
-      await epochs.drain();
-    } catch (error) {
+      return await trainAndEnd();
+    } finally {
+      // The lease is renewed until the attempt has ended, final write and its retries included.
       clearInterval(heartbeat);
-      await epochs.drain();
-      if (control.stopReason() === "lost") return "lost";
-      const deterministic = error instanceof EngineError || error instanceof TrainingDivergedError;
-      const reason = error instanceof Error ? error.message : String(error);
-      jobLog.warn({ err: error, deterministic }, "job failed");
-      const status = await queue.failJob(job.id, workerId, reason, {
-        retry: !deterministic,
-        retryDelayMs,
-      });
-      if (status === null) return "lost";
-      return status === "queued" ? "retried" : "failed";
     }
-    clearInterval(heartbeat);
 
-    const reason = control.stopReason();
-    if (reason === "lost") return "lost";
-    // A cancel seen before the job completed wins, even when the thread had already finished.
-    if (reason === "cancel") {
-      return (await queue.markCancelled(job.id, workerId)) ? "cancelled" : "lost";
+    async function trainAndEnd(): Promise<JobEnd> {
+      const attempt = job.attempts;
+      const ours = (j: TrainingJob) => j.leaseOwner === workerId && j.attempts === attempt;
+      let outcome: TrainOutcome;
+      try {
+        const task = await loadTask(job);
+        samples = task.data.rows - Math.round(task.data.rows * task.settings.validationSplit);
+        const training = pool.train(task, { onEpoch: record });
+        control.setCancel(training.cancel);
+        outcome = await training.result;
+        // The result can overtake the last epoch messages: record whatever has not been yet.
+        for (const metrics of outcome.history) record(metrics);
+        await epochs.drain();
+      } catch (error) {
+        await epochs.drain();
+        if (control.stopReason() === "lost") return "lost";
+        const deterministic =
+          error instanceof EngineError || error instanceof TrainingDivergedError;
+        const reason = error instanceof Error ? error.message : String(error);
+        jobLog.warn({ err: error, deterministic }, "job failed");
+        return endWith(
+          job.id,
+          jobLog,
+          "failJob",
+          async () => {
+            const status = await queue.failJob(job.id, workerId, reason, {
+              retry: !deterministic,
+              retryDelayMs,
+              attempt,
+            });
+            if (status === null) return "lost";
+            return status === "queued" ? "retried" : "failed";
+          },
+          // failJob keeps the owner of a failed job and clears it from a requeued one.
+          (j) => {
+            if (j.attempts !== attempt || j.error !== reason) return undefined;
+            if (j.status === "failed" && j.leaseOwner === workerId) return "failed";
+            if (j.status === "queued" && j.leaseOwner === null) return "retried";
+            return undefined;
+          },
+        );
+      }
+
+      const reason = control.stopReason();
+      if (reason === "lost") return "lost";
+      // A cancel seen before the job completed wins, even when the thread had already finished.
+      if (reason === "cancel") {
+        return endWith(
+          job.id,
+          jobLog,
+          "markCancelled",
+          async () =>
+            (await queue.markCancelled(job.id, workerId, attempt)) ? "cancelled" : "lost",
+          (j) => (j.status === "cancelled" && ours(j) ? "cancelled" : undefined),
+        );
+      }
+      if (outcome.cancelled) {
+        return endWith(
+          job.id,
+          jobLog,
+          "releaseJob",
+          async () =>
+            (await queue.releaseJob(job.id, workerId, attempt)) === null ? "lost" : "released",
+          // Released: queued with the attempt given back, or cancelled when that was asked.
+          (j) =>
+            (j.status === "queued" && j.leaseOwner === null && j.attempts === attempt - 1) ||
+            (j.status === "cancelled" && ours(j))
+              ? "released"
+              : undefined,
+        );
+      }
+      const final = finalMetrics(outcome);
+      return endWith(
+        job.id,
+        jobLog,
+        "completeJob",
+        async () =>
+          (await queue.completeJob(job.id, workerId, {
+            weights: outcome.weights,
+            metrics: final,
+            attempt,
+          }))
+            ? "succeeded"
+            : "lost",
+        (j) => (j.status === "succeeded" && ours(j) ? "succeeded" : undefined),
+      );
     }
-    if (outcome.cancelled) {
-      return (await queue.releaseJob(job.id, workerId)) === null ? "lost" : "released";
+  }
+
+  /**
+   * Runs a job's final write, and runs it again after a transient database error, up to
+   * finalWriteRetryDelaysMs. A write that reports the job lost after an earlier try failed may
+   * only have missed its own earlier success (the reply was lost, the commit was not): then
+   * `landed` reads the job and names the end our write gave it, or undefined for a lost lease.
+   * Any other error, or the last transient one, is thrown: the job is left to its lease.
+   */
+  async function endWith(
+    jobId: string,
+    jobLog: Logger,
+    write: string,
+    run: () => Promise<JobEnd>,
+    landed: (job: TrainingJob) => JobEnd | undefined,
+  ): Promise<JobEnd> {
+    let failed = false;
+    for (let tries = 1; ; tries++) {
+      try {
+        const end = await run();
+        if (end !== "lost" || !failed) return end;
+        const job = await queue.getJob(jobId);
+        const ended = job ? landed(job) : undefined;
+        if (ended) jobLog.info({ write, tries }, "an earlier try of the final write had landed");
+        return ended ?? "lost";
+      } catch (error) {
+        const delay = finalWriteRetryDelaysMs[tries - 1];
+        if (!isTransientDatabaseError(error)) throw error;
+        if (delay === undefined) {
+          jobLog.error(
+            { err: error, write, tries },
+            "final write failed on every try; the job is left to its lease",
+          );
+          throw error;
+        }
+        jobLog.warn(
+          { err: error, write, tries, retryInMs: delay },
+          "final write failed on a transient database error; trying again",
+        );
+        failed = true;
+        await sleep(delay);
+      }
     }
-    const final = finalMetrics(outcome);
-    const completed = await queue.completeJob(job.id, workerId, {
-      weights: outcome.weights,
-      metrics: final,
-    });
-    return completed ? "succeeded" : "lost";
   }
 
   return {
@@ -275,6 +385,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     },
   };
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Non-finite numbers have no JSON form: they are stored as null ("the training diverged"). */
 const finiteOrNull = (value: number | undefined) =>

@@ -1,31 +1,43 @@
 /**
  * Training on Postgres: submitting a job (model, version, job and its examples in one
- * transaction), reading jobs and their epochs, and cancelling.
+ * transaction, with the API key that submitted it and that key's job limit), reading jobs and
+ * their epochs, and cancelling.
  */
 import { createHash, randomInt } from "node:crypto";
 import { float32ToBytes, int32ToBytes } from "../db/binary.ts";
 import type { Database } from "../db/client.ts";
 import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from "../engine/index.ts";
-import { conflict, idempotencyKeyReused, notFound, validationError } from "../errors.ts";
+import {
+  AppError,
+  conflict,
+  idempotencyKeyReused,
+  isAppError,
+  notFound,
+  tooManyJobs,
+  validationError,
+} from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import type { JobListQuery } from "../schemas/jobs.ts";
 import type { TrainRequest } from "../schemas/train.ts";
 import { toStoredTraining } from "./stored-training.ts";
-import type { SubmitOptions, TrainingService } from "./types.ts";
+import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
 
 export interface TrainingServiceDeps {
   db: Database;
   queue: JobQueue;
   maxAttempts: number;
+  /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
+  maxQueuedJobsPerKey?: number;
 }
 
 export function createTrainingService({
   db,
   queue,
   maxAttempts,
+  maxQueuedJobsPerKey = 0,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -46,7 +58,7 @@ export function createTrainingService({
   }
 
   return {
-    async submit(req: TrainRequest, { idempotencyKey }: SubmitOptions = {}) {
+    async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
       const requestHash = idempotencyKey ? hashRequest(req) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(idempotencyKey, requestHash);
@@ -64,6 +76,10 @@ export function createTrainingService({
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
         const job = await prisma.$transaction(async (tx) => {
+          // The key's lock first, the model's second: every submission takes them in this order.
+          if (submitter && maxQueuedJobsPerKey > 0) {
+            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+          }
           // The upsert locks the model's row until commit, so concurrent submissions for one
           // model take version numbers one after the other.
           const [model] = await tx.$queryRaw<{ id: string }[]>`
@@ -88,6 +104,7 @@ export function createTrainingService({
             maxAttempts,
             idempotencyKey: idempotencyKey ?? null,
             requestHash: requestHash ?? null,
+            apiKeyId: submitter?.keyId ?? null,
             data: [toStoredExamples(req)],
           });
           return toJobView({
@@ -97,8 +114,14 @@ export function createTrainingService({
         });
         return { job, created: true };
       } catch (error) {
-        // Two requests with one new key raced: the loser answers with the winner's job.
-        if (idempotencyKey && requestHash && isUniqueViolation(error)) {
+        // Two requests with one new idempotency key raced: the loser answers with the winner's
+        // job. It lost on the unique key or, having waited for the API key's lock, found the
+        // winner's job filling the key's limit.
+        if (
+          idempotencyKey &&
+          requestHash &&
+          (isUniqueViolation(error) || (isAppError(error) && error.code === "TOO_MANY_REQUESTS"))
+        ) {
           const earlier = await replay(idempotencyKey, requestHash);
           if (earlier) return earlier;
         }
@@ -171,6 +194,27 @@ export function createTrainingService({
       return toJobView(await findJob(id));
     },
   };
+}
+
+/**
+ * The per-key job limit without a race: the key's row stays locked until the submitting
+ * transaction ends, so a concurrent submission with the same key waits here, and its count
+ * (READ COMMITTED: a statement sees all that committed before it began) includes this job.
+ */
+async function reserveJobSlot(
+  tx: Prisma.TransactionClient,
+  submitter: Submitter,
+  limit: number,
+): Promise<void> {
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM api_keys WHERE id = ${submitter.keyId}::uuid FOR UPDATE`;
+  if (locked.length === 0) {
+    throw new AppError("UNAUTHENTICATED", "The API key is not valid (unknown or revoked).");
+  }
+  const active = await tx.trainingJob.count({
+    where: { apiKeyId: submitter.keyId, status: { in: ["queued", "running"] } },
+  });
+  if (active >= limit) throw tooManyJobs(submitter.prefix, active, limit);
 }
 
 /** Leaves out what was not measured (null columns); a non-finite value reads as null. */

@@ -10,12 +10,24 @@ import type { Model, ModelList } from "../schemas/models.ts";
 import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
 import type { TrainRequest } from "../schemas/train.ts";
 
+/** The API key submitting a job (AUTH on); a verified `Caller` (src/auth/key-store.ts) is one. */
+export interface Submitter {
+  keyId: string;
+  /** The key's public prefix, the only part of it an error message may name. */
+  prefix: string;
+}
+
 export interface SubmitOptions {
   /**
    * Same key and same request: return the first job (`created: false`). Same key with a
    * different request: throw idempotencyKeyReused().
    */
   idempotencyKey?: string;
+  /**
+   * The job is linked to this API key, and the key's limit of queued and running jobs is
+   * checked, in the transaction that creates the job; past the limit, throws tooManyJobs().
+   */
+  submitter?: Submitter;
 }
 
 export interface SubmitResult {

@@ -1,13 +1,14 @@
 /**
  * API keys over gRPC on a real server (AUTH=on): `authorization: Bearer <key>` metadata, the same
  * matrix as REST with gRPC's codes (UNAUTHENTICATED, PERMISSION_DENIED), health open, Train
- * recorded against its key and refused past the key's job limit, UNAVAILABLE once shutdown began,
- * and no key in the log.
+ * linked to its key as it is created and refused past the key's job limit (concurrent calls
+ * included), UNAVAILABLE once shutdown began, and no key in the log.
  */
-import { Metadata } from "@grpc/grpc-js";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyStore, type KeyStore } from "../../src/auth/key-store.ts";
 import type { Scope } from "../../src/auth/keys.ts";
+import { ERROR_CODE_METADATA } from "../../src/grpc/status.ts";
 import {
   failure,
   type GrpcClients,
@@ -93,7 +94,7 @@ describe("gRPC with AUTH=on", () => {
     expect(error.details).not.toContain(predictOnly);
   });
 
-  it("serves a key with the right scope, and records the job it submits", async () => {
+  it("serves a key with the right scope, and links the job it submits to the key at once", async () => {
     const trainer = await key("train");
     const response = await unary<{ jobId: string }>((cb) =>
       clients.training.Train(
@@ -103,13 +104,10 @@ describe("gRPC with AUTH=on", () => {
       ),
     );
     const keyId = (await keys.verify(trainer))!.keyId;
-    const row = await waitFor("the job's key to be recorded", async () => {
-      const { rows } = await db.pool.query("SELECT api_key_id FROM training_jobs WHERE id = $1", [
-        response.jobId,
-      ]);
-      return rows[0]?.api_key_id ? rows[0] : undefined;
-    });
-    expect(row.api_key_id).toBe(keyId);
+    const { rows } = await db.pool.query("SELECT api_key_id FROM training_jobs WHERE id = $1", [
+      response.jobId,
+    ]);
+    expect(rows[0].api_key_id).toBe(keyId);
     const predictor = await key("predict");
     const models = await listModels(auth(`Bearer ${predictor}`));
     expect(models).toBeDefined();
@@ -158,6 +156,58 @@ describe("gRPC with AUTH=on", () => {
   it("never writes a key to the log", () => {
     const lines = JSON.stringify(server.logs);
     for (const k of made) expect(lines).not.toContain(k.slice(13));
+  });
+});
+
+describe("gRPC Train under concurrent calls with one key", () => {
+  it("accepts exactly the limit and answers the rest RESOURCE_EXHAUSTED with REST's message", async () => {
+    // A database of its own, where nothing trains: a finished job no longer counts.
+    const ownDb = await createTestDatabase();
+    const own = await startTestServer({
+      databaseUrl: ownDb.url,
+      env: { AUTH: "on", MAX_QUEUED_JOBS_PER_KEY: "3", RATE_LIMIT_PER_MINUTE: "0" },
+      runJobs: false,
+    });
+    const ownClients = grpcClients(own.grpcAddress);
+    try {
+      const { key: trainer, apiKey } = await createKeyStore({ db: ownDb }).create({
+        name: "grpc-concurrent",
+        scopes: ["train"],
+      });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) =>
+          unary<{ jobId: string }>((cb) =>
+            ownClients.training.Train(
+              trainMessage(quickXorRequest(`grpc-concurrent-${i % 2}`)),
+              auth(`Bearer ${trainer}`),
+              cb,
+            ),
+          ),
+        ),
+      );
+      const accepted = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value.jobId] : []));
+      const refused = outcomes.flatMap((o) =>
+        o.status === "rejected" ? [o.reason as ServiceError] : [],
+      );
+      expect(accepted).toHaveLength(3);
+      expect(refused).toHaveLength(5);
+      for (const error of refused) {
+        expect(error.code).toBe(status.RESOURCE_EXHAUSTED);
+        expect(error.details).toBe(
+          `API key ${apiKey.prefix} has 3 queued or running training jobs, the limit is 3; wait for one to finish or cancel one.`,
+        );
+        expect(error.metadata.get(ERROR_CODE_METADATA)).toEqual(["TOO_MANY_REQUESTS"]);
+      }
+      const { rows } = await ownDb.pool.query<{ id: string }>(
+        "SELECT id FROM training_jobs WHERE api_key_id = $1",
+        [apiKey.id],
+      );
+      expect(rows.map((r) => r.id).sort()).toEqual([...accepted].sort());
+    } finally {
+      ownClients.close();
+      await own.close();
+      await ownDb.close();
+    }
   });
 });
 

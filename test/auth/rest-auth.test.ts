@@ -1,7 +1,7 @@
 /**
  * API keys over REST on a real server and database (AUTH=on): the matrix (no key, malformed,
  * unknown, revoked, wrong scope, right scope), the open probes, the admin API, per-key rate and
- * job limits, and no key in any log line.
+ * job limits (concurrent submissions included), and no key in any log line.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyStore, type KeyStore } from "../../src/auth/key-store.ts";
@@ -221,6 +221,61 @@ describe("per-key limits", () => {
     expect((await limited.http.request("GET", "/models", { headers: bearer(fresh) })).status).toBe(
       200,
     );
+  });
+});
+
+describe("the job limit under concurrent submissions", () => {
+  const LIMIT = 3;
+  // A database of its own: the server above would train these jobs, and a finished job no
+  // longer counts against the limit.
+  let ownDb: TestDatabase;
+  let limited: TestServer;
+  beforeAll(async () => {
+    ownDb = await createTestDatabase();
+    limited = await startTestServer({
+      databaseUrl: ownDb.url,
+      env: { AUTH: "on", MAX_QUEUED_JOBS_PER_KEY: String(LIMIT), RATE_LIMIT_PER_MINUTE: "0" },
+      runJobs: false,
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+    await ownDb?.close();
+  });
+
+  it("accepts exactly the limit, links each job to its key at once, and answers the rest 429", async () => {
+    const ownKeys = createKeyStore({ db: ownDb });
+    const { key: trainer, apiKey } = await ownKeys.create({
+      name: "concurrent",
+      scopes: ["train"],
+    });
+    const { id: keyId, prefix } = apiKey;
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        limited.http.post<{ jobId: string }>(
+          "/train",
+          quickXorRequest(`rest-concurrent-${i % 2}`),
+          bearer(trainer),
+        ),
+      ),
+    );
+    const accepted = responses.filter((r) => r.status === 202);
+    const refused = responses.filter((r) => r.status !== 202);
+    expect(accepted).toHaveLength(LIMIT);
+    expect(refused).toHaveLength(8 - LIMIT);
+    for (const response of refused) {
+      const problem = expectProblem(response, 429, "TOO_MANY_REQUESTS");
+      expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(problem.type).toBe("https://nnserve.dev/problems/too-many-requests");
+      expect(problem.detail).toBe(
+        `API key ${prefix} has 3 queued or running training jobs, the limit is 3; wait for one to finish or cancel one.`,
+      );
+    }
+    const { rows } = await ownDb.pool.query<{ id: string }>(
+      "SELECT id FROM training_jobs WHERE api_key_id = $1",
+      [keyId],
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual(accepted.map((r) => r.body.jobId).sort());
   });
 });
 

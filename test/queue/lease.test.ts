@@ -103,6 +103,28 @@ describe("leases", () => {
     expect(await job(id)).toMatchObject({ status: "running", leaseOwner: "w2" });
   });
 
+  it("ends only the attempt a final move names, and moves a job only once", async () => {
+    const { id } = await enqueueJob(db.prisma, { maxAttempts: 3 });
+    await claimExpiring("w1");
+    await queue.reclaimExpired();
+    // The same worker claims the job afresh while its first attempt's final write is retried.
+    const again = await queue.claimJob({ workerId: "w1", leaseMs: 60_000 });
+    expect(again).toMatchObject({ id, attempts: 2 });
+    const result = { weights: new Uint8Array(4), metrics: { loss: 1 } };
+
+    expect(await queue.completeJob(id, "w1", { ...result, attempt: 1 })).toBe(false);
+    expect(await queue.failJob(id, "w1", "boom", { attempt: 1 })).toBeNull();
+    expect(await queue.releaseJob(id, "w1", 1)).toBeNull();
+    expect(await queue.markCancelled(id, "w1", 1)).toBe(false);
+    expect(await job(id)).toMatchObject({ status: "running", attempts: 2, leaseOwner: "w1" });
+
+    expect(await queue.completeJob(id, "w1", { ...result, attempt: 2 })).toBe(true);
+    const done = await job(id);
+    expect(await queue.completeJob(id, "w1", { ...result, attempt: 2 })).toBe(false);
+    expect(await job(id)).toEqual(done);
+    expect(await queue.getJob(id)).toMatchObject({ id, status: "succeeded", attempts: 2 });
+  });
+
   it("gives a released job back to the queue without using up an attempt", async () => {
     const { id } = await enqueueJob(db.prisma, { maxAttempts: 1 });
     await queue.claimJob({ workerId: "w1", leaseMs: 60_000 });

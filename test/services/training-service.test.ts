@@ -1,10 +1,12 @@
 /**
  * The training service on Postgres, without a transport: version numbering and idempotency
- * under concurrency, the examples as the worker reads them back, listing with cursors, the
- * epoch metrics view, cancel.
+ * under concurrency, the examples as the worker reads them back, the API key a job is linked to
+ * and that key's job limit under concurrency, listing with cursors, the epoch metrics view,
+ * cancel.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore } from "../../src/auth/key-store.ts";
 import { loadConfig } from "../../src/config.ts";
 import { isAppError } from "../../src/errors.ts";
 import { createJobQueue } from "../../src/queue/job-queue.ts";
@@ -14,7 +16,7 @@ import type { TrainRequestInput } from "../../src/schemas/train.ts";
 import type { StoredTraining } from "../../src/services/stored-training.ts";
 import { createTrainingService } from "../../src/services/training-service.ts";
 import { loadTrainingTask } from "../../src/services/training-task.ts";
-import type { TrainingService } from "../../src/services/types.ts";
+import type { Submitter, TrainingService } from "../../src/services/types.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { clustersRequest, quickXorRequest, XOR_INPUTS } from "../helpers/requests.ts";
 
@@ -142,6 +144,116 @@ describe("submit", () => {
     const stored = version.training as unknown as StoredTraining;
     expect(Number.isInteger(stored.seed)).toBe(true);
     expect(stored.seed).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("submit with an API key", () => {
+  const LIMIT = 3;
+  let limited: TrainingService;
+  beforeAll(() => {
+    limited = createTrainingService({
+      db,
+      queue: createJobQueue({ pool: db.pool }),
+      maxAttempts: 4,
+      maxQueuedJobsPerKey: LIMIT,
+    });
+  });
+
+  async function submitter(name: string): Promise<Submitter> {
+    const { apiKey } = await createKeyStore({ db }).create({ name, scopes: ["train"] });
+    return { keyId: apiKey.id, prefix: apiKey.prefix };
+  }
+
+  const keyOf = async (jobId: string) =>
+    (await db.prisma.trainingJob.findUniqueOrThrow({ where: { id: jobId } })).apiKeyId;
+
+  it("links the job to its key in the transaction that creates it", async () => {
+    const key = await submitter("linked");
+    const { job } = await limited.submit(parse(quickXorRequest("key-linked")), {
+      submitter: key,
+    });
+    expect(await keyOf(job.id)).toBe(key.keyId);
+    // Without a limit the job is linked all the same; without a key it is linked to none.
+    const unlimited = await training.submit(parse(quickXorRequest("key-linked")), {
+      submitter: key,
+    });
+    expect(await keyOf(unlimited.job.id)).toBe(key.keyId);
+    const anonymous = await limited.submit(parse(quickXorRequest("key-linked")));
+    expect(await keyOf(anonymous.job.id)).toBeNull();
+  });
+
+  it("accepts exactly the limit of concurrent submissions with one key, refusing the rest", async () => {
+    const key = await submitter("concurrent");
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        limited.submit(parse(quickXorRequest(`key-concurrent-${i % 2}`)), { submitter: key }),
+      ),
+    );
+    const accepted = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+    const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason] : []));
+    expect(accepted).toHaveLength(LIMIT);
+    expect(refused).toHaveLength(8 - LIMIT);
+    for (const error of refused) {
+      expect(isAppError(error) && error.code).toBe("TOO_MANY_REQUESTS");
+      expect(isAppError(error) && error.statusCode).toBe(429);
+      expect((error as Error).message).toBe(
+        `API key ${key.prefix} has 3 queued or running training jobs, the limit is 3; wait for one to finish or cancel one.`,
+      );
+    }
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS n FROM training_jobs WHERE api_key_id = $1",
+      [key.keyId],
+    );
+    expect(rows[0].n).toBe(LIMIT);
+    // The refused submissions left no model version behind.
+    const versions = await db.prisma.modelVersion.count({
+      where: { model: { name: { startsWith: "key-concurrent-" } } },
+    });
+    expect(versions).toBe(LIMIT);
+    // Another key has a limit of its own.
+    const other = await limited.submit(parse(quickXorRequest("key-concurrent-0")), {
+      submitter: await submitter("other"),
+    });
+    expect(other.created).toBe(true);
+  });
+
+  it("counts only queued and running jobs: a cancelled one frees its place", async () => {
+    const key = await submitter("freed");
+    const jobs = [];
+    for (let i = 0; i < LIMIT; i++) {
+      jobs.push(
+        (await limited.submit(parse(quickXorRequest("key-freed")), { submitter: key })).job,
+      );
+    }
+    await expectAppError(
+      limited.submit(parse(quickXorRequest("key-freed")), { submitter: key }),
+      "TOO_MANY_REQUESTS",
+    );
+    await limited.cancel(jobs[0]!.id);
+    const again = await limited.submit(parse(quickXorRequest("key-freed")), { submitter: key });
+    expect(again.created).toBe(true);
+  });
+
+  it("answers a retry with the Idempotency-Key of an accepted job with that job, at the limit too", async () => {
+    const key = await submitter("retried");
+    for (let i = 1; i < LIMIT; i++) {
+      await limited.submit(parse(quickXorRequest("key-retried")), { submitter: key });
+    }
+    // Concurrent tries for the key's last place: one job; the others wait for the key's lock,
+    // find the limit reached, and answer with the job that reached it.
+    const request = parse(quickXorRequest("key-retried"));
+    const idempotencyKey = randomUUID();
+    const first = await Promise.all(
+      Array.from({ length: 4 }, () => limited.submit(request, { idempotencyKey, submitter: key })),
+    );
+    expect(first.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(first.map((r) => r.job.id)).size).toBe(1);
+    const retried = await limited.submit(request, { idempotencyKey, submitter: key });
+    expect(retried).toMatchObject({ created: false, job: { id: first[0]!.job.id } });
+    await expectAppError(
+      limited.submit(request, { idempotencyKey: randomUUID(), submitter: key }),
+      "TOO_MANY_REQUESTS",
+    );
   });
 });
 

@@ -1,20 +1,24 @@
 /**
  * Who may do what over REST: with AUTH on, every route but the probes and /metrics needs
  * `Authorization: Bearer <API key>` with the scope the route needs (src/auth/scopes.ts): 401
- * without a valid key, 403 without the scope, both problem+json. Then, per key: a request rate
- * limit (@fastify/rate-limit, counted in each process) and a limit of queued and running training
- * jobs, both 429. The admin API for keys is routes/admin-keys.ts, registered by buildApp after
- * the API so that it shares the API's error handling.
+ * without a valid key, 403 without the scope, both problem+json. Then, per key, a request rate
+ * limit (@fastify/rate-limit, counted in each process), 429. The verified key is
+ * `request.caller`: POST /train passes it to the training service, which links the job to it and
+ * enforces the key's limit of queued and running jobs in the job's own transaction. The admin API
+ * for keys is routes/admin-keys.ts, registered by buildApp after the API so that it shares the
+ * API's error handling.
  */
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
-import { authorize, tooManyJobs } from "../../auth/authorize.ts";
+import { authorize } from "../../auth/authorize.ts";
 import type { Caller, KeyStore } from "../../auth/key-store.ts";
-import { OPEN_PATHS, restRequirement } from "../../auth/scopes.ts";
+import { restRequirement } from "../../auth/scopes.ts";
 import type { Config } from "../../config.ts";
 import { AppError, isAppError } from "../../errors.ts";
+import { isProbe } from "../probes.ts";
 import { sendProblem } from "../problem.ts";
+import { REQUEST_ID_HEADER } from "../request-id.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -24,12 +28,11 @@ declare module "fastify" {
 }
 
 export interface AuthOptions {
-  config: Pick<Config, "auth" | "rateLimitPerMinute" | "maxQueuedJobsPerKey">;
-  /** Required with AUTH on; without it there is no admin API and no per-key job limit. */
+  config: Pick<Config, "auth" | "rateLimitPerMinute">;
+  /** Required with AUTH on; without it there is no admin API. */
   keys?: KeyStore;
 }
 
-const REQUEST_ID_HEADER = "x-request-id";
 const pathOf = (request: FastifyRequest) => request.url.split("?")[0]!;
 
 function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError) {
@@ -68,7 +71,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { config, keys }) => {
       keyGenerator: (request) =>
         request.caller ? `key:${request.caller.keyId}` : `ip:${request.ip}`,
       // Only requests with a key are counted: AUTH=off (development, benchmarks) is not limited.
-      allowList: (request) => !request.caller || OPEN_PATHS.has(pathOf(request)),
+      allowList: (request) => !request.caller || isProbe(request),
       errorResponseBuilder: (request, context) => {
         const who = request.caller ? `API key ${request.caller.prefix}` : "this client";
         return new AppError(
@@ -76,35 +79,6 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { config, keys }) => {
           `Rate limit: ${who} may send ${context.max} requests per minute; retry in ${context.after}.`,
         );
       },
-    });
-  }
-
-  if (keys && config.maxQueuedJobsPerKey > 0) {
-    const limit = config.maxQueuedJobsPerKey;
-    app.addHook("preHandler", async (request, reply) => {
-      if (!request.caller || request.method !== "POST" || request.routeOptions.url !== "/train") {
-        return;
-      }
-      const active = await keys.activeJobs(request.caller.keyId);
-      if (active >= limit)
-        return refuse(request, reply, tooManyJobs(request.caller, active, limit));
-    });
-  }
-
-  if (keys) {
-    // The job a key submitted counts against its limit from now on.
-    app.addHook("onSend", async (request, reply, payload) => {
-      if (
-        request.caller &&
-        reply.statusCode === 202 &&
-        request.method === "POST" &&
-        request.routeOptions.url === "/train" &&
-        typeof payload === "string"
-      ) {
-        const { jobId } = JSON.parse(payload) as { jobId?: string };
-        if (jobId) await keys.recordJob(jobId, request.caller.keyId);
-      }
-      return payload;
     });
   }
 };

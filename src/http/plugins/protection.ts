@@ -9,36 +9,23 @@
  * shutdown (it answers 503 itself then), and /metrics is how an overload is diagnosed.
  */
 import fastifyUnderPressure from "@fastify/under-pressure";
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 import helmet from "helmet";
 import type { Config } from "../../config.ts";
 import { unavailable } from "../../errors.ts";
+import { isProbe } from "../probes.ts";
 import { sendProblem } from "../problem.ts";
+import { REQUEST_ID_HEADER } from "../request-id.ts";
 
 // This plugin's hooks run before the API's, which set the request id header; refusals set it
 // too. The shutdown refusal is thrown, so that each route's error handler answers in its own
 // format (/v2 has the protocol's); the handlers log it as a warning, not as a failure.
-const REQUEST_ID_HEADER = "x-request-id";
 
 export interface ProtectionOptions {
   config: Pick<Config, "overload">;
   /** True once shutdown began. */
   shuttingDown?: () => boolean;
-}
-
-/** Routes that stay open during shutdown and overload (and without an API key). */
-export const PROBE_PATHS = [
-  "/healthz",
-  "/readyz",
-  "/metrics",
-  "/v2/health/live",
-  "/v2/health/ready",
-];
-
-export function isProbe(request: FastifyRequest): boolean {
-  const path = request.url.split("?")[0]!;
-  return PROBE_PATHS.includes(path);
 }
 
 /** Retry-After for a replica that is going away: the client should come back (elsewhere) soon. */

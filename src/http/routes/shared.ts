@@ -16,6 +16,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: "Body larger than the configured limit",
   415: "Body is not application/json",
   422: "Idempotency-Key reused with a different body",
+  429: "The API key is past its request rate or its limit of queued and running jobs",
   503: "A dependency is unavailable; retry later",
 };
 

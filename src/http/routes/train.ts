@@ -26,16 +26,18 @@ export const trainRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
         response: {
           200: trainAcceptedSchema.describe("The job first created with this Idempotency-Key"),
           202: trainAcceptedSchema.describe("Queued; follow it at the Location URL"),
-          ...problems(400, 413, 415, 422, 503),
+          ...problems(400, 413, 415, 422, 429, 503),
         },
       },
     },
     async (request, reply) => {
       const idempotencyKey = request.headers["idempotency-key"];
-      const { job, created } = await services.training.submit(
-        request.body,
-        idempotencyKey === undefined ? {} : { idempotencyKey },
-      );
+      // With AUTH on, the job is linked to the caller's key and counted against its job limit
+      // (429 past it) in the transaction that creates it.
+      const { job, created } = await services.training.submit(request.body, {
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        ...(request.caller ? { submitter: request.caller } : {}),
+      });
       reply.code(created ? 202 : 200).header("location", `/jobs/${job.id}`);
       return { jobId: job.id, model: job.model, version: job.version, status: job.status };
     },
