@@ -286,11 +286,13 @@ function packedRows(input: InferInput, elements: number): Float32Array | undefin
     }
     return out;
   }
-  const bytes = data.bytes;
-  const source: ArrayLike<number> =
-    input.datatype === "FP32" && LITTLE_ENDIAN && bytes.byteOffset % 4 === 0
-      ? new Float32Array(bytes.buffer, bytes.byteOffset, elements)
-      : tensorElements(input);
+  if (input.datatype === "FP32" && LITTLE_ENDIAN) {
+    // One copy, which also aligns: binary data after a JSON header starts anywhere.
+    new Uint8Array(out.buffer).set(data.bytes.subarray(0, elements * 4));
+    for (let i = 0; i < elements; i++) if (out[i]! - out[i]! !== 0) return undefined;
+    return out;
+  }
+  const source = tensorElements(input);
   for (let i = 0; i < elements; i++) {
     const v = source[i]!;
     if (v - v !== 0) return undefined;

@@ -6,16 +6,12 @@
  */
 
 import type { Database } from "../db/client.ts";
-import type { NetworkSpec } from "../engine/index.ts";
-import { loadNetwork } from "../engine/index.ts";
 import { conflict, notFound, validationError } from "../errors.ts";
 import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
 import { widthIssues } from "../schemas/predict.ts";
-import { classifierKind } from "../schemas/train.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import { Batcher, type BatchObserver } from "./batcher.ts";
-import type { LoadedModel, ModelCache } from "./model-cache.ts";
-import type { StoredTraining } from "./stored-training.ts";
+import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
 import type { PredictionService, TensorPrediction, TensorPredictRequest } from "./types.ts";
 
 export interface PredictionServiceDeps {
@@ -147,26 +143,8 @@ export function createPredictionService({
       if (resolutions.size >= RESOLUTIONS_KEPT) resolutions.clear();
       resolutions.set(key, { versionId: row.id, expires: performance.now() + resolveTtlMs });
     }
-    const cached = cache.get(row.id);
-    if (cached) return cached;
-    const stored = await prisma.modelVersion.findUniqueOrThrow({
-      where: { id: row.id },
-      select: { architecture: true, training: true, weights: true },
-    });
-    const architecture = stored.architecture as unknown as LoadedModel["architecture"];
-    const training = stored.training as unknown as StoredTraining;
-    const weights = stored.weights!;
-    const loaded: LoadedModel = {
-      versionId: row.id,
-      model: name,
-      version: row.version,
-      network: loadNetwork(architecture, weights),
-      architecture,
-      weights,
-      classes: classifierKind(architecture as NetworkSpec, training.loss),
-    };
-    cache.set(loaded);
-    return loaded;
+    // Concurrent first requests for a version share one load from Postgres.
+    return cache.get(row.id) ?? cache.getOrLoad(row.id, (id) => loadModel(db, id));
   }
 
   return {
