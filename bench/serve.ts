@@ -10,8 +10,10 @@
  * interleaving spreads whatever else runs on it over all three alike. One-row requests:
  *   - a small model (4-16-3) and a Fashion-MNIST-size one (784-256-128-10, trained briefly on
  *     the real data when /usr/share/datasets/fashion-mnist has it, else on random data);
- *   - POST /predict and POST /v2/models/{name}/infer; the ceiling's POST /constant gets the same
- *     body (JSON parsing is part of the stack).
+ *   - POST /predict, POST /v2/models/{name}/infer with the tensor as JSON numbers, and the same
+ *     with the binary tensor data extension (the JSON request, then the FP32 bytes); the
+ *     ceiling's POST /constant gets the same body and parses it (JSON parsing is part of the
+ *     stack).
  * Then the small model's latency while a Fashion-MNIST-size job trains in the worker pool.
  * The load generator is wrk when installed (microsecond latencies, little CPU), else autocannon
  * (LOAD=autocannon forces it). Lines are JSON, then a table; ratios are to the ceiling's
@@ -34,7 +36,7 @@ const DURATION = Number(process.env.DURATION ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONCURRENCY = (process.env.CONCURRENCY ?? "1,16,64").split(",").map(Number);
 const FMNIST = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
-/** Filters for a quicker look: MODELS=small,large ROUTES=predict,infer BATCHING=off,on TRAINING=0 */
+/** Filters for a quicker look: MODELS=small,large ROUTES=predict,infer,binary TRAINING=0 */
 // Extra Node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS
 // refuses profiling flags).
 const nodeArgs = (process.env.SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -192,20 +194,48 @@ async function waitFor(url: string, id: string, done: (job: JobView) => boolean)
 
 interface Load {
   path: string;
-  body: string;
+  body: string | Buffer;
+  /** Content-Type and any other request headers. */
+  headers: Record<string, string>;
 }
 
-function loads(model: string, row: number[]): { predict: Load; infer: Load; constant: Load } {
-  const predict = JSON.stringify({ model, inputs: [row] });
+const JSON_HEADERS = { "content-type": "application/json" };
+
+function loads(model: string, row: number[]): Record<"predict" | "infer" | "binary", Load> {
+  // The binary tensor data extension: the JSON request, then the FP32 rows as bytes.
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        {
+          name: "input",
+          shape: [1, row.length],
+          datatype: "FP32",
+          parameters: { binary_data_size: row.length * 4 },
+        },
+      ],
+    }),
+  );
   return {
-    predict: { path: "/predict", body: predict },
+    predict: {
+      path: "/predict",
+      body: JSON.stringify({ model, inputs: [row] }),
+      headers: JSON_HEADERS,
+    },
     infer: {
       path: `/v2/models/${model}/infer`,
       body: JSON.stringify({
         inputs: [{ name: "input", shape: [1, row.length], datatype: "FP32", data: row }],
       }),
+      headers: JSON_HEADERS,
     },
-    constant: { path: "/constant", body: predict },
+    binary: {
+      path: `/v2/models/${model}/infer`,
+      body: Buffer.concat([header, Buffer.from(new Float32Array(row).buffer)]),
+      headers: {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": String(header.length),
+      },
+    },
   };
 }
 
@@ -233,7 +263,7 @@ function wrkMs(output: string, percent: string): number {
 
 async function runWrk(
   url: string,
-  body: string,
+  { body, headers }: Load,
   connections: number,
   seconds: number,
 ): Promise<Measured> {
@@ -246,7 +276,9 @@ async function runWrk(
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "application/json"
+${Object.entries(headers)
+  .map(([name, value]) => `wrk.headers["${name}"] = "${value}"`)
+  .join("\n")}
 `,
   );
   const threads = String(Math.min(2, connections));
@@ -280,13 +312,13 @@ async function measure(
 ): Promise<Measured> {
   const url = base + load.path;
   if (useWrk) {
-    if (warmUp) await runWrk(url, load.body, connections, 1); // JIT, caches, pool threads
-    return runWrk(url, load.body, connections, seconds);
+    if (warmUp) await runWrk(url, load, connections, 1); // JIT, caches, pool threads
+    return runWrk(url, load, connections, seconds);
   }
   const options = {
     url,
     method: "POST" as const,
-    headers: { "content-type": "application/json" },
+    headers: load.headers,
     body: load.body,
     connections,
   };
@@ -388,7 +420,7 @@ async function main(): Promise<void> {
       [LARGE]: fashionMnist(1).inputs[0]!,
     };
     const models = pick("MODELS", "small,large").map((m) => (m === "small" ? SMALL : LARGE));
-    const routes = pick("ROUTES", "predict,infer");
+    const routes = pick("ROUTES", "predict,infer,binary") as ("predict" | "infer" | "binary")[];
     emit({
       case: "setup",
       load: useWrk ? "wrk" : "autocannon",
@@ -400,8 +432,8 @@ async function main(): Promise<void> {
     for (const model of models) {
       const all = loads(model, rows[model]!);
       for (const route of routes) {
-        const load = route === "predict" ? all.predict : all.infer;
-        const constant = { path: "/constant", body: load.body };
+        const load = all[route];
+        const constant = { ...load, path: "/constant" };
         for (const c of CONCURRENCY) {
           const runs = { ceiling: [] as Measured[], off: [] as Measured[], on: [] as Measured[] };
           for (let round = 0; round < ROUNDS; round++) {
@@ -411,7 +443,8 @@ async function main(): Promise<void> {
             runs.on.push(await measure(on.url, load, c, { warmUp }));
           }
           const top = combine(runs.ceiling);
-          const common = { model, route: `POST ${load.path}`, connections: c };
+          const wire = route === "binary" ? " (binary)" : "";
+          const common = { model, route: `POST ${load.path}${wire}`, connections: c };
           emit({ case: "ceiling", ...common, batching: null, ...top });
           for (const batching of [false, true]) {
             const m = combine(batching ? runs.on : runs.off);
@@ -485,7 +518,7 @@ async function main(): Promise<void> {
 
 function printTable(): void {
   console.log(
-    `\n${"case".padEnd(16)} ${"model".padEnd(13)} ${"route".padEnd(36)} batch  conn     rps  p50 ms  p99 ms  of ceiling`,
+    `\n${"case".padEnd(16)} ${"model".padEnd(13)} ${"route".padEnd(45)} batch  conn     rps  p50 ms  p99 ms  of ceiling`,
   );
   for (const r of results) {
     if (r.rps === undefined) continue;
@@ -493,7 +526,7 @@ function printTable(): void {
       [
         String(r.case).padEnd(16),
         String(r.model).padEnd(13),
-        String(r.route).padEnd(36),
+        String(r.route).padEnd(45),
         String(r.batching ?? "-").padEnd(6),
         String(r.connections).padStart(4),
         String(r.rps).padStart(7),

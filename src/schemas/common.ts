@@ -109,6 +109,24 @@ export const matrix = (maxRows: number) =>
       items: { type: "array", items: { type: "number" } },
     });
 
+/**
+ * An array whose elements a later step checks (a tensor's `data`): zod would visit every element
+ * of a 784-wide row first, for nothing.
+ */
+export const looseArray = () =>
+  z
+    .custom<unknown[]>(() => true)
+    .superRefine((value, ctx) => {
+      if (!Array.isArray(value)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `Invalid input: expected array, received ${received(value)}`,
+          continue: false,
+        });
+      }
+    })
+    .meta({ type: "array", items: {} });
+
 function received(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";

@@ -32,6 +32,7 @@ import {
   unsupportedMediaType,
   validationError,
 } from "../../errors.ts";
+import { looseArray } from "../../schemas/common.ts";
 import {
   encodeRaw,
   INPUT_DATATYPES,
@@ -83,8 +84,7 @@ const inferRequestSchema = z.object({
           })
           .optional(),
         // Flat or nested, checked element by element in flatten() below.
-        data: z
-          .array(z.unknown())
+        data: looseArray()
           .optional()
           .describe("Row-major elements, flat or nested; absent when binary_data_size is set"),
       }),
