@@ -7,11 +7,12 @@
 
 import type { Database } from "../db/client.ts";
 import { conflict, notFound, validationError } from "../errors.ts";
-import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
+import type { PredictRequest } from "../schemas/predict.ts";
 import { widthIssues } from "../schemas/predict.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import { Batcher, type BatchObserver } from "./batcher.ts";
 import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
+import { toPredictResponse } from "./predict-response.ts";
 import type { PredictionService, TensorPrediction, TensorPredictRequest } from "./types.ts";
 
 export interface PredictionServiceDeps {
@@ -172,24 +173,15 @@ export function createPredictionService({
       const width = req.inputs[0]?.length ?? 0;
       const x = new Float32Array(rows * width);
       for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
-      const result = await predictTensor({
-        model: req.model,
-        ...(req.version === undefined ? {} : { version: req.version }),
-        inputs: x,
-        rows,
-        width,
-      });
-      const { units, outputs: y } = result;
-      const outputs: number[][] = new Array(rows);
-      for (let r = 0; r < rows; r++)
-        outputs[r] = Array.from(y.subarray(r * units, (r + 1) * units));
-      const response: PredictResponse = {
-        model: result.model,
-        version: result.version,
-        outputs,
-      };
-      if (result.classes) response.classes = result.classes;
-      return response;
+      return toPredictResponse(
+        await predictTensor({
+          model: req.model,
+          ...(req.version === undefined ? {} : { version: req.version }),
+          inputs: x,
+          rows,
+          width,
+        }),
+      );
     },
   };
 

@@ -183,3 +183,44 @@ describe("versions", () => {
     await waitForJob(http, id);
   });
 });
+
+describe("the /predict body reader", () => {
+  it("answers a body read as packed rows exactly as the same body parsed and checked by the schema", async () => {
+    const { http } = server;
+    await train(quickXorRequest("packed"));
+    const rows = "[[0, 1], [1.25e-1, 0.99999999999999999], [-0, 1e2], [0.3333333333333333, 7]]";
+    // The escaped key spells "model" too, but only JSON.parse reads escapes.
+    const bodies = [
+      `{"model": "packed", "inputs": ${rows}}`,
+      `{"\\u006dodel": "packed", "inputs": ${rows}}`,
+    ];
+    const [packed, parsed] = await Promise.all(
+      bodies.map((body) =>
+        http.request<PredictResponse>("POST", "/predict", {
+          body,
+          headers: { "content-type": "application/json" },
+        }),
+      ),
+    );
+    expect(packed!.status, JSON.stringify(packed!.body)).toBe(200);
+    expect(packed!.body).toEqual(parsed!.body);
+    expect(packed!.body.outputs).toHaveLength(4);
+
+    // Refusals name the same fields both ways.
+    const wide = "[[0, 1, 2], [1, 0, 2]]";
+    const refusals = await Promise.all(
+      [
+        `{"model": "packed", "inputs": ${wide}}`,
+        `{"\\u006dodel": "packed", "inputs": ${wide}}`,
+      ].map((body) =>
+        http.request<Problem>("POST", "/predict", {
+          body,
+          headers: { "content-type": "application/json" },
+        }),
+      ),
+    );
+    expect(refusals.map((r) => r.status)).toEqual([400, 400]);
+    expect(refusals[0]!.body.errors).toEqual(refusals[1]!.body.errors);
+    expect(refusals[0]!.body.errors?.map((e) => e.path)).toEqual(["inputs[0]", "inputs[1]"]);
+  });
+});
