@@ -82,6 +82,7 @@ const envSchema = z
         .optional(),
     ),
     WORKERS: integer(defaultWorkers(), 1, 1024),
+    TRAINING_THREAD_NICE: integer(10, 0, 19),
     JOB_MAX_ATTEMPTS: integer(3, 1, 100),
     JOB_LEASE_MS: integer(30_000, 1_000),
     JOB_HEARTBEAT_MS: integer(2_000, 100),
@@ -162,6 +163,11 @@ const envSchema = z
     databaseUrl: env.DATABASE_URL,
     /** Training threads in the worker pool. */
     workers: env.WORKERS,
+    /**
+     * The nice value of training threads (Linux keeps one per thread): above 0, a core that a
+     * training job and the event loop share goes to serving first.
+     */
+    trainingThreadNice: env.TRAINING_THREAD_NICE,
     jobs: {
       maxAttempts: env.JOB_MAX_ATTEMPTS,
       leaseMs: env.JOB_LEASE_MS,

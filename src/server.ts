@@ -70,7 +70,11 @@ export async function startNnserve({
     await migrate({ pool: db.pool, logger });
 
     const predictionThreads = 1;
-    const pool = createWorkerPool({ trainingThreads: config.workers, predictionThreads });
+    const pool = createWorkerPool({
+      trainingThreads: config.workers,
+      predictionThreads,
+      trainingThreadNice: config.trainingThreadNice,
+    });
     let poolUp = true;
     cleanups.push(async () => {
       poolUp = false;

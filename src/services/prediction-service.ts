@@ -6,7 +6,7 @@
  */
 
 import type { Database } from "../db/client.ts";
-import { conflict, notFound, validationError } from "../errors.ts";
+import { AppError, conflict, notFound, validationError } from "../errors.ts";
 import type { PredictRequest } from "../schemas/predict.ts";
 import { widthIssues } from "../schemas/predict.ts";
 import type { WorkerPool } from "../workers/pool.ts";
@@ -70,6 +70,9 @@ export function createPredictionService({
   // A lookup costs a query (a third of a millisecond of CPU in Prisma alone), several times
   // the whole of a small model's prediction: under load it is reused for resolveTtlMs.
   const resolutions = new Map<string, { versionId: string; expires: number }>();
+  const lookups = new Map<string, Promise<LoadedModel>>();
+  const refreshing = new Set<string>();
+  let generation = 0;
   const batchers = new Map<string, { batcher: Batcher; model: string }>();
 
   function batcherFor(model: LoadedModel): Batcher {
@@ -115,12 +118,58 @@ export function createPredictionService({
   async function resolve(name: string, version: number | undefined): Promise<LoadedModel> {
     const key = version === undefined ? name : `${name}@${version}`;
     const known = resolutions.get(key);
-    if (known && known.expires > performance.now()) {
+    if (known) {
       const loaded = cache.get(known.versionId);
-      if (loaded) return loaded;
+      if (loaded) {
+        // Past its time the lookup is made again, in the background: a request never waits on
+        // it (under load, one that did would hold up every request that arrives meanwhile).
+        if (known.expires <= performance.now() && !refreshing.has(key)) {
+          refresh(key, name, version);
+        }
+        return loaded;
+      }
     }
-    // Otherwise the name -> version lookup goes to the database, so a model deleted or
-    // retrained through another replica is seen within resolveTtlMs; weights stay cached.
+    return lookup(key, name, version);
+  }
+
+  /** One lookup per key at a time; concurrent requests share it. */
+  function lookup(key: string, name: string, version: number | undefined): Promise<LoadedModel> {
+    let pending = lookups.get(key);
+    if (!pending) {
+      pending = lookupNow(name, version, key).finally(() => {
+        if (lookups.get(key) === pending) lookups.delete(key);
+      });
+      lookups.set(key, pending);
+    }
+    return pending;
+  }
+
+  function refresh(key: string, name: string, version: number | undefined): void {
+    refreshing.add(key);
+    lookup(key, name, version)
+      .catch((error: unknown) => {
+        // The version known is no longer the answer (deleted, or no longer ready): the next
+        // request asks in the foreground and gets the error. Any other failure (the database
+        // away) keeps serving the known version; a later request tries again.
+        if (
+          error instanceof AppError &&
+          (error.code === "NOT_FOUND" || error.code === "CONFLICT")
+        ) {
+          resolutions.delete(key);
+        }
+      })
+      .finally(() => refreshing.delete(key));
+  }
+
+  async function lookupNow(
+    name: string,
+    version: number | undefined,
+    key: string,
+  ): Promise<LoadedModel> {
+    // A deletion or training here while the query runs makes its answer one not to keep.
+    const asked = generation;
+    // The name -> version lookup goes to the database, so a model deleted or retrained through
+    // another replica is seen within resolveTtlMs (and one query); weights stay cached.
     const row = await prisma.modelVersion.findFirst({
       where: {
         model: { name },
@@ -140,7 +189,7 @@ export function createPredictionService({
         `Version ${row.version} of model "${name}" is ${row.status}, not ready; only a trained version predicts.`,
       );
     }
-    if (resolveTtlMs > 0) {
+    if (resolveTtlMs > 0 && asked === generation) {
       if (resolutions.size >= RESOLUTIONS_KEPT) resolutions.clear();
       resolutions.set(key, { versionId: row.id, expires: performance.now() + resolveTtlMs });
     }
@@ -150,11 +199,15 @@ export function createPredictionService({
 
   return {
     forgetResolutions() {
+      generation++;
       resolutions.clear();
+      lookups.clear();
     },
 
     dropModel(name) {
+      generation++;
       resolutions.clear();
+      lookups.clear();
       cache.dropModel(name);
       // A batcher holds its version's network and weights; an idle one of the model goes too
       // (a busy one finishes its callers and is dropped with the next batcher beyond the bound).

@@ -5,7 +5,14 @@
 import { MessageChannel, type Transferable } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { EngineError, type EpochMetrics, TrainingDivergedError } from "../engine/index.ts";
-import type { EpochMessage, PredictTask, TrainFailure, TrainOutcome, TrainTask } from "./tasks.ts";
+import type {
+  EpochMessage,
+  PredictTask,
+  ThreadSettings,
+  TrainFailure,
+  TrainOutcome,
+  TrainTask,
+} from "./tasks.ts";
 
 const threadEntry = new URL("./thread.ts", import.meta.url).href;
 
@@ -26,6 +33,8 @@ export interface WorkerPool {
   readonly busyTrainingThreads: number;
   train(task: Omit<TrainTask, "port">, options: RunTrainingOptions): RunningTraining;
   predict(task: PredictTask): Promise<Float32Array>;
+  /** The nice value a training thread runs at (what the OS says, read in the thread). */
+  trainingThreadNice(): Promise<number>;
   /** Share of the pools' thread time spent on tasks since start, in [0, 1]. */
   utilization(): { training: number; prediction: number };
   close(): Promise<void>;
@@ -34,17 +43,21 @@ export interface WorkerPool {
 export interface WorkerPoolOptions {
   trainingThreads: number;
   predictionThreads: number;
+  /** Nice value each training thread gives itself (0-19; 0 leaves it as the process's). */
+  trainingThreadNice?: number;
 }
 
 export function createWorkerPool({
   trainingThreads,
   predictionThreads,
+  trainingThreadNice = 0,
 }: WorkerPoolOptions): WorkerPool {
   const training = new Piscina({
     filename: threadEntry,
     minThreads: 0,
     maxThreads: trainingThreads,
     idleTimeout: 60_000,
+    workerData: { nice: trainingThreadNice } satisfies ThreadSettings,
   });
   const prediction = new Piscina({
     filename: threadEntry,
@@ -93,6 +106,10 @@ export function createWorkerPool({
         name: "predict",
         transferList: [task.inputs.buffer as ArrayBuffer],
       }) as Promise<Float32Array>;
+    },
+
+    async trainingThreadNice() {
+      return (await training.run(undefined, { name: "nice" })) as number;
     },
 
     utilization() {

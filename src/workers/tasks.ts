@@ -93,3 +93,9 @@ export interface PredictTask {
   inputs: Float32Array;
   rows: number;
 }
+
+/** What a pool tells each of its threads when it starts them (piscina's workerData). */
+export interface ThreadSettings {
+  /** Nice value the thread gives itself; 0 or absent leaves it as it is. */
+  nice?: number;
+}

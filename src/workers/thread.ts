@@ -3,6 +3,8 @@
  * main event loop. It does no I/O: the main thread owns the database and writes what arrives
  * on the task's port.
  */
+import { getPriority, setPriority } from "node:os";
+import { workerData } from "piscina";
 import {
   createNetwork,
   EngineError,
@@ -12,7 +14,30 @@ import {
   saveNetwork,
   TrainingDivergedError,
 } from "../engine/index.ts";
-import type { CancelMessage, PredictTask, TrainFailure, TrainOutcome, TrainTask } from "./tasks.ts";
+import type {
+  CancelMessage,
+  PredictTask,
+  ThreadSettings,
+  TrainFailure,
+  TrainOutcome,
+  TrainTask,
+} from "./tasks.ts";
+
+// Linux keeps a nice value per thread, and os.setPriority() without a pid sets the calling
+// thread's: a training thread that yields to the event loop when they share a core keeps a
+// running job from holding up predictions. Threads it starts (two-thread training's helper)
+// inherit it. Where the OS refuses, the thread trains at the process's priority.
+const settings = (workerData ?? {}) as ThreadSettings;
+if (settings.nice) {
+  try {
+    setPriority(settings.nice);
+  } catch {}
+}
+
+/** The nice value this thread runs at, as the OS reports it (for tests and diagnostics). */
+export function nice(): number {
+  return getPriority();
+}
 
 export async function train(task: TrainTask): Promise<TrainOutcome | TrainFailure> {
   const { network: spec, settings, data, port } = task;

@@ -68,6 +68,7 @@ function countingPool() {
       return { result: Promise.resolve(outcome), cancel() {} };
     },
     predict: () => Promise.reject(new Error("not in these tests")),
+    trainingThreadNice: async () => 0,
     utilization: () => ({ training: 0, prediction: 0 }),
     close: async () => {},
   };

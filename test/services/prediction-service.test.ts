@@ -241,3 +241,74 @@ describe("model registry", () => {
     await expectAppError(prediction.predict({ model: "xor", inputs: [[0, 1]] }), "NOT_FOUND");
   });
 });
+
+describe("name lookups", () => {
+  /** A prediction service whose database counts the name -> version queries it is asked. */
+  function countedService(resolveTtlMs: number) {
+    let queries = 0;
+    const delegate = db.prisma.modelVersion;
+    const modelVersion = new Proxy(delegate, {
+      get(target, prop, receiver) {
+        if (prop === "findFirst") {
+          return (...args: Parameters<typeof delegate.findFirst>) => {
+            queries++;
+            return delegate.findFirst(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const prisma = new Proxy(db.prisma, {
+      get: (target, prop, receiver) =>
+        prop === "modelVersion" ? modelVersion : Reflect.get(target, prop, receiver),
+    });
+    const service = createPredictionService({
+      db: { ...db, prisma } as typeof db,
+      pool,
+      cache: new ModelCache(4),
+      inlineMaxRows: 2,
+      resolveTtlMs,
+    });
+    return { service, queries: () => queries };
+  }
+
+  it("makes one query for concurrent requests that find no lookup to reuse", async () => {
+    await storeVersion("herd", await trained(XOR));
+    const { service, queries } = countedService(0);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => service.predict({ model: "herd", inputs: [[0, 1]] })),
+    );
+    expect(answers.map((a) => a.classes![0])).toEqual(Array(20).fill(1));
+    expect(queries()).toBe(1);
+    // Without a lookup time to live, the next request asks again.
+    await service.predict({ model: "herd", inputs: [[0, 1]] });
+    expect(queries()).toBe(2);
+  });
+
+  it("past the lookup's time, answers with the version known while it asks again in the background", async () => {
+    await storeVersion("stale", await trained(XOR));
+    const { service, queries } = countedService(40);
+    expect((await service.predict({ model: "stale", inputs: [[0, 1]] })).version).toBe(1);
+    expect(queries()).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+
+    // Another replica deletes the model: this one is not told.
+    await db.prisma.model.delete({ where: { name: "stale" } });
+    // The request past the time gets the version it knew, and starts one query for all.
+    const during = await Promise.all(
+      Array.from({ length: 5 }, () => service.predict({ model: "stale", inputs: [[0, 1]] })),
+    );
+    expect(during.map((a) => a.version)).toEqual([1, 1, 1, 1, 1]);
+    expect(queries()).toBe(2);
+    // Once that query has answered, the deletion is seen.
+    await expect
+      .poll(async () => {
+        const error = await service.predict({ model: "stale", inputs: [[0, 1]] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        return isAppError(error) ? error.code : "answered";
+      })
+      .toBe("NOT_FOUND");
+  });
+});
