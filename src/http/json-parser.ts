@@ -7,29 +7,25 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { malformedRequest } from "../errors.ts";
 
-function describe(body: string): string {
+/** Why `text` was refused, as a sentence about `what` ("The body"). */
+function describe(text: string, what: string): string {
   try {
-    JSON.parse(body);
-    return "The body contains a forbidden __proto__ or constructor.prototype key.";
+    JSON.parse(text);
+    return `${what} contains a forbidden __proto__ or constructor.prototype key.`;
   } catch (error) {
-    return `The body is not valid JSON: ${(error as Error).message}.`;
+    return `${what} is not valid JSON: ${(error as Error).message}.`;
   }
 }
 
-/** Parses a JSON body's text the way every JSON route does (for routes with their own reader). */
-export type JsonBodyParser = (
-  request: FastifyRequest,
-  text: string,
-  done: (error: Error | null, value?: unknown) => void,
-) => void;
+/**
+ * Parses JSON text the way every route does; throws MALFORMED_REQUEST saying what is wrong with
+ * `what` (default "The body"). For routes that read their bodies themselves (/predict, /v2).
+ */
+export type JsonTextParser = (request: FastifyRequest, text: string, what?: string) => unknown;
 
-export function jsonBodyParser(app: FastifyInstance): JsonBodyParser {
+export function jsonTextParser(app: FastifyInstance): JsonTextParser {
   const parse = app.getDefaultJsonParser("error", "error");
-  return (request, text, done) => {
-    if (text.length === 0) {
-      done(null, undefined);
-      return;
-    }
+  return (request, text, what = "The body") => {
     // fastify's parser (secure-json-parse) scans the whole text with two regular expressions
     // for __proto__ and constructor keys, spelled out or with \u escapes: a few µs for a
     // 784-number row. Text with none of those spellings cannot match them, and plain
@@ -40,27 +36,33 @@ export function jsonBodyParser(app: FastifyInstance): JsonBodyParser {
       !text.includes("__proto__") &&
       !text.includes("constructor")
     ) {
-      let value: unknown;
       try {
-        value = JSON.parse(text);
+        return JSON.parse(text);
       } catch {
-        done(malformedRequest(describe(text)), undefined);
-        return;
+        throw malformedRequest(describe(text, what));
       }
-      done(null, value);
-      return;
     }
-    parse(request, text, (error, value) => {
-      if (error) done(malformedRequest(describe(text)), undefined);
-      else done(null, value);
+    // fastify's parser answers through its callback before returning.
+    let failed = false;
+    let value: unknown;
+    parse(request, text, (error, parsed) => {
+      failed = error !== null;
+      value = parsed;
     });
+    if (failed) throw malformedRequest(describe(text, what));
+    return value;
   };
 }
 
 export function useJsonBodies(app: FastifyInstance): void {
-  const parse = jsonBodyParser(app);
+  const parse = jsonTextParser(app);
   app.removeContentTypeParser(["application/json", "text/plain"]);
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) =>
-    parse(request, body as string, done),
-  );
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = body as string;
+    try {
+      done(null, text.length === 0 ? undefined : parse(request, text));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
 }

@@ -13,7 +13,7 @@
  * general path accepts too, with bit-identical values: a JSON number becomes the float32 that
  * `new Float32Array([JSON.parse(text)])` holds (see readNumber).
  */
-import { MODEL_NAME } from "../schemas/common.ts";
+import { packedRowsPass } from "../schemas/predict.ts";
 
 /** Rows of one request, row-major. */
 export class PackedRows {
@@ -150,7 +150,7 @@ function readRows(c: Cursor, maxRows: number): PackedRows {
   c.expect(OPEN_BRACKET);
   for (;;) {
     c.expect(OPEN_BRACKET);
-    if (++rows > maxRows) throw BAIL;
+    if (++rows > maxRows) throw BAIL; // no need to read the rest: the schema will refuse it
     const rowStart = count;
     let i = c.i;
     for (;;) {
@@ -290,9 +290,8 @@ export function readPackedPredictBody(
       if (key === "model") {
         if (model !== undefined) throw BAIL;
         const [start, end] = c.stringRange();
-        if (end - start > 64) throw BAIL;
+        if (end - start > 64) throw BAIL; // longer than any valid name
         model = String.fromCharCode(...bytes.subarray(start, end));
-        if (!MODEL_NAME.test(model)) throw BAIL;
       } else if (key === "version") {
         if (version !== undefined) throw BAIL;
         version = readVersion(c);
@@ -307,7 +306,7 @@ export function readPackedPredictBody(
       throw BAIL;
     }
     if (c.skipSpace() !== -1 || model === undefined || inputs === undefined) return undefined;
-    if (inputs.width === 0) return undefined;
+    if (!packedRowsPass(model, inputs.rows, inputs.width, maxRows)) return undefined;
     return new PackedPredictBody(model, version, inputs);
   } catch (error) {
     if (error === BAIL) return undefined;

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { FieldIssue } from "../errors.ts";
 import {
+  MODEL_NAME,
   matrix,
   modelName,
   modelVersion,
@@ -33,6 +34,16 @@ export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredi
     });
     bad.finish("rows with a different number of values");
   });
+}
+
+/**
+ * Whether rows a transport has packed itself (every value a finite number) pass this schema: a
+ * valid model name, 1 to maxRows rows, at least one value a row. Readers that pack rows (the
+ * /predict body reader, the inference protocol's tensors) check this and leave anything else to
+ * the schema, which says what is wrong.
+ */
+export function packedRowsPass(model: string, rows: number, width: number, maxRows: number) {
+  return MODEL_NAME.test(model) && rows >= 1 && rows <= maxRows && width >= 1;
 }
 
 export type PredictRequestSchema = ReturnType<typeof createPredictRequestSchema>;

@@ -20,9 +20,10 @@
  */
 import { readFileSync } from "node:fs";
 import { AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
-import { MODEL_NAME, modelName } from "../schemas/common.ts";
+import { modelName } from "../schemas/common.ts";
 import type { Model, ModelVersion } from "../schemas/models.ts";
 import { parseRequest } from "../schemas/parse.ts";
+import { packedRowsPass } from "../schemas/predict.ts";
 import type { RequestSchemas } from "../schemas/requests.ts";
 import { classifierKind } from "../schemas/train.ts";
 import type { ModelRegistry, PredictionService, Readiness, TensorPrediction } from "./types.ts";
@@ -424,13 +425,9 @@ export function createInferenceService({
       const { rows, width } = tensorShape(input, at);
       // What the predict schema would accept goes straight to the prediction as packed rows;
       // anything else takes the schema's path, which names each problem.
-      let packed =
-        rows >= 1 &&
-        rows <= schemas.limits.maxPredictRows &&
-        width >= 1 &&
-        MODEL_NAME.test(request.modelName)
-          ? packedRows(input, rows * width)
-          : undefined;
+      let packed = packedRowsPass(request.modelName, rows, width, schemas.limits.maxPredictRows)
+        ? packedRows(input, rows * width)
+        : undefined;
       if (!packed) {
         const inputs = tensorToRows(input, at);
         try {

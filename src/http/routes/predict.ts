@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { PredictRequest } from "../../schemas/predict.ts";
 import { predictResponseSchema } from "../../schemas/predict.ts";
 import { toPredictResponse } from "../../services/predict-response.ts";
-import { jsonBodyParser } from "../json-parser.ts";
+import { jsonTextParser } from "../json-parser.ts";
 import { PackedPredictBody, readPackedPredictBody } from "../packed-predict-body.ts";
 import { zodValidatorCompiler } from "../validator.ts";
 import { problems, type RouteOptions } from "./shared.ts";
@@ -15,14 +15,17 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
   app,
   { services, schemas },
 ) => {
-  const parseJson = jsonBodyParser(app);
+  const parseJson = jsonTextParser(app);
   const maxRows = schemas.limits.maxPredictRows;
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     const bytes = body as Buffer;
-    const packed = readPackedPredictBody(bytes, maxRows);
-    if (packed) done(null, packed);
-    else parseJson(request, bytes.toString("utf8"), done);
+    try {
+      const packed = readPackedPredictBody(bytes, maxRows);
+      done(null, packed ?? (bytes.length === 0 ? undefined : parseJson(request, bytes.toString())));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 
   app.post(

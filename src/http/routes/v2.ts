@@ -40,6 +40,7 @@ import {
   type InferInput,
   type InferResponse,
 } from "../../services/inference.ts";
+import { jsonTextParser } from "../json-parser.ts";
 import { logFailure, toAppError } from "../problem.ts";
 
 export interface V2RouteOptions {
@@ -329,15 +330,6 @@ function sendInferResponse(reply: FastifyReply, response: InferResponse, body: I
 }
 
 /** What is wrong with JSON that the secure parser refused. */
-function jsonProblem(text: string): string {
-  try {
-    JSON.parse(text);
-    return "it contains a forbidden __proto__ or constructor.prototype key";
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
 /**
  * A body as its JSON text and the binary data after it: with the header, its first N bytes are
  * the JSON; without, all of it is.
@@ -380,9 +372,10 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
 
   // Bodies of this scope. The binary data after the JSON part is kept per request for the infer
   // handler; the body itself is the JSON, which the route's schema validates as usual. JSON
-  // bodies are parsed here too (not by json-parser.ts), as with the header they hold bytes.
+  // bodies are read here too, as with the header they hold bytes; their JSON is parsed as every
+  // route's is (json-parser.ts).
   const binaryData = new WeakMap<FastifyRequest, Buffer>();
-  const parseJson = app.getDefaultJsonParser("error", "error");
+  const parseJson = jsonTextParser(app);
   const readBody = (request: FastifyRequest, raw: Buffer | string, binaryOnly: boolean) => {
     // parseAs "buffer" gives a Buffer; fastify's types allow a string too.
     const body = typeof raw === "string" ? Buffer.from(raw) : raw;
@@ -394,19 +387,11 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     }
     const { json, binary } = splitBody(body, header);
     if (binary === undefined && json.length === 0) return undefined;
-    let failed = false;
-    let parsed: unknown;
-    parseJson(request, json, (error, value) => {
-      failed = error !== null;
-      parsed = value;
-    });
-    if (failed) {
-      const what =
-        binary === undefined
-          ? "The body"
-          : `The JSON part of the body (its first ${String(header)} bytes, ${BINARY_HEADER_NAME})`;
-      throw malformedRequest(`${what} is not valid JSON: ${jsonProblem(json)}.`);
-    }
+    const what =
+      binary === undefined
+        ? "The body"
+        : `The JSON part of the body (its first ${String(header)} bytes, ${BINARY_HEADER_NAME})`;
+    const parsed = parseJson(request, json, what);
     if (binary !== undefined) binaryData.set(request, binary);
     return parsed;
   };
