@@ -2,7 +2,8 @@ import { endianness } from "node:os";
 
 // Weights and training data are stored little-endian whatever the host, so that a database
 // written on one machine reads the same on any other; on little-endian hosts (all we run on)
-// these are plain views and copies, without per-element work.
+// these are plain views and copies, without per-element work. Tensors on the wire (gRPC packed
+// rows, the inference protocol's raw and binary data) are little-endian too, and use these.
 const littleEndianHost = endianness() === "LE";
 
 export function float32ToBytes(values: Float32Array): Uint8Array<ArrayBuffer> {

@@ -6,6 +6,7 @@
  * (a `Rows` whose value count is not a multiple of its width).
  */
 
+import { bytesToFloat32, float32ToBytes } from "../db/binary.ts";
 import { type FieldIssue, validationError } from "../errors.ts";
 import type { Timestamp } from "../generated/grpc/google/protobuf/Timestamp.ts";
 import type { Epoch } from "../generated/grpc/nnserve/v1/Epoch.ts";
@@ -29,12 +30,8 @@ function present<T extends object, K extends keyof T>(source: T, keys: readonly 
   return out;
 }
 
-/**
- * A Rows message as number[][]; undefined when the field is unset. `path` is the REST path of
- * the field (`data.inputs`), so the schema's row paths (`data.inputs[3][1]`) and ours agree.
- */
-export function rowsFromMessage(rows: Rows__Output | null, path: string): number[][] | undefined {
-  if (!rows) return undefined;
+/** A Rows message's shape, checked: how many values, the width, and whether they came packed. */
+function rowsShape(rows: Rows__Output, path: string) {
   const packed = rows.packed;
   const width = rows.width;
   const issues: FieldIssue[] = [];
@@ -58,32 +55,48 @@ export function rowsFromMessage(rows: Rows__Output | null, path: string): number
     });
   }
   if (issues.length > 0) throw validationError(issues);
+  return { count, width, usePacked };
+}
 
-  const view = usePacked ? new DataView(packed.buffer, packed.byteOffset, packed.length) : null;
-  const n = width === 0 ? 0 : count / width;
+/** A Rows message's values, row-major, as float32 (what both of its forms carry). */
+function rowValues(rows: Rows__Output, path: string) {
+  const { count, width, usePacked } = rowsShape(rows, path);
+  const values = usePacked ? bytesToFloat32(rows.packed) : Float32Array.from(rows.values);
+  return { values, rows: width === 0 ? 0 : count / width, width };
+}
+
+/**
+ * A Rows message as number[][]; undefined when the field is unset. `path` is the REST path of
+ * the field (`data.inputs`), so the schema's row paths (`data.inputs[3][1]`) and ours agree.
+ */
+export function rowsFromMessage(rows: Rows__Output | null, path: string): number[][] | undefined {
+  if (!rows) return undefined;
+  const { values, rows: n, width } = rowValues(rows, path);
   const out: number[][] = new Array(n);
-  for (let r = 0; r < n; r++) {
-    const row: number[] = new Array(width);
-    for (let c = 0; c < width; c++) {
-      const i = r * width + c;
-      row[c] = view ? view.getFloat32(i * 4, true) : rows.values[i]!;
-    }
-    out[r] = row;
-  }
+  for (let r = 0; r < n; r++) out[r] = Array.from(values.subarray(r * width, (r + 1) * width));
   return out;
 }
 
-/** number[][] (equal widths) as a Rows message, packed or as values. */
-export function rowsToMessage(rows: readonly number[][], packed: boolean): Rows {
-  const width = rows[0]?.length ?? 0;
-  if (!packed) return { width, values: rows.flat() };
-  const bytes = Buffer.alloc(rows.length * width * 4);
-  rows.forEach((row, r) => {
-    row.forEach((value, c) => {
-      bytes.writeFloatLE(value, (r * width + c) * 4);
-    });
-  });
-  return { width, packed: bytes };
+/**
+ * A Rows message as packed rows when it has some and every value is finite (the form the
+ * prediction service runs on); undefined otherwise, and the schema, given rowsFromMessage's
+ * rows, says what is wrong. Shape errors are thrown as rowsFromMessage throws them.
+ */
+export function packedRowsFromMessage(
+  rows: Rows__Output | null,
+  path: string,
+): { values: Float32Array; rows: number; width: number } | undefined {
+  if (!rows) return undefined;
+  const packed = rowValues(rows, path);
+  const { values } = packed;
+  // v - v is 0 for every finite number and NaN for ±Infinity and NaN.
+  for (let i = 0; i < values.length; i++) if (values[i]! - values[i]! !== 0) return undefined;
+  return packed;
+}
+
+/** Packed rows ([rows × width]) as a Rows message, packed or as values. */
+export function rowsToMessage(values: Float32Array, width: number, packed: boolean): Rows {
+  return packed ? { width, packed: float32ToBytes(values) } : { width, values: Array.from(values) };
 }
 
 function networkFromMessage(network: Network__Output) {

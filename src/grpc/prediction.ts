@@ -1,10 +1,14 @@
-/** nnserve.v1.Prediction: the shared predict schema, then PredictionService.predict. */
+/**
+ * nnserve.v1.Prediction: rows that pass the predict schema as they stand go to the prediction
+ * service packed, as they came; anything else meets the schema, which says what is wrong.
+ */
 import type { PredictionHandlers } from "../generated/grpc/nnserve/v1/Prediction.ts";
 import type { Logger } from "../logger.ts";
 import { parseRequest } from "../schemas/parse.ts";
+import { packedRowsPass } from "../schemas/predict.ts";
 import type { RequestSchemas } from "../schemas/requests.ts";
 import type { PredictionService } from "../services/types.ts";
-import { rowsFromMessage, rowsToMessage } from "./convert.ts";
+import { packedRowsFromMessage, rowsFromMessage, rowsToMessage } from "./convert.ts";
 import { unary } from "./status.ts";
 
 export interface PredictionHandlerDeps {
@@ -20,18 +24,38 @@ export function predictionHandlers({
 }: PredictionHandlerDeps): PredictionHandlers {
   return {
     Predict: unary(logger, "Predict", async (req) => {
-      const body = parseRequest(schemas.predictRequest, {
+      const version = req.version;
+      let inputs = packedRowsFromMessage(req.inputs, "inputs");
+      if (
+        !inputs ||
+        (version !== undefined && version < 1) ||
+        !packedRowsPass(req.model, inputs.rows, inputs.width, schemas.limits.maxPredictRows)
+      ) {
+        const body = parseRequest(schemas.predictRequest, {
+          model: req.model,
+          ...(version !== undefined && { version }),
+          inputs: rowsFromMessage(req.inputs, "inputs"),
+        });
+        const width = body.inputs[0]!.length;
+        const values = new Float32Array(body.inputs.length * width);
+        body.inputs.forEach((row, r) => {
+          values.set(row, r * width);
+        });
+        inputs = { values, rows: body.inputs.length, width };
+      }
+      const result = await prediction.predictTensor({
         model: req.model,
-        ...(req.version !== undefined && { version: req.version }),
-        inputs: rowsFromMessage(req.inputs, "inputs"),
+        ...(version !== undefined && { version }),
+        inputs: inputs.values,
+        rows: inputs.rows,
+        width: inputs.width,
       });
-      const result = await prediction.predict(body);
       // Answer in the form the client used.
       const packed = (req.inputs?.packed.length ?? 0) > 0;
       return {
         model: result.model,
         version: result.version,
-        outputs: rowsToMessage(result.outputs, packed),
+        outputs: rowsToMessage(result.outputs, result.units, packed),
         classes: result.classes ?? [],
       };
     }),

@@ -19,6 +19,7 @@
  * `inputs[0].data`), with the element index: `inputs[0].contents[7]`.
  */
 import { readFileSync } from "node:fs";
+import { bytesToFloat32, float32ToBytes } from "../db/binary.ts";
 import { AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
 import { modelName } from "../schemas/common.ts";
 import type { Model, ModelVersion } from "../schemas/models.ts";
@@ -267,38 +268,29 @@ export function tensorToRows(input: InferInput, at = "inputs[0]"): number[][] {
   return out;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
  * A checked tensor's elements packed as FP32 rows when every one is a finite number; undefined
  * otherwise, and the predict schema then names what is wrong. The common case skips the
  * number[][] the schema works on: for a 784-wide row that is most of the conversion work.
  */
 function packedRows(input: InferInput, elements: number): Float32Array | undefined {
-  const out = new Float32Array(elements);
   const data = input.data;
+  let out: Float32Array;
   if (data.kind === "values") {
+    out = new Float32Array(elements);
     const values = data.values;
     for (let i = 0; i < elements; i++) {
       const v = values[i];
-      // v - v is 0 for every finite number and NaN for ±Infinity and NaN.
-      if (typeof v !== "number" || v - v !== 0) return undefined;
+      if (typeof v !== "number") return undefined;
       out[i] = v;
     }
-    return out;
+  } else if (input.datatype === "FP32") {
+    out = bytesToFloat32(data.bytes);
+  } else {
+    out = Float32Array.from(tensorElements(input));
   }
-  if (input.datatype === "FP32" && LITTLE_ENDIAN) {
-    // One copy, which also aligns: binary data after a JSON header starts anywhere.
-    new Uint8Array(out.buffer).set(data.bytes.subarray(0, elements * 4));
-    for (let i = 0; i < elements; i++) if (out[i]! - out[i]! !== 0) return undefined;
-    return out;
-  }
-  const source = tensorElements(input);
-  for (let i = 0; i < elements; i++) {
-    const v = source[i]!;
-    if (v - v !== 0) return undefined;
-    out[i] = v;
-  }
+  // v - v is 0 for every finite number and NaN for ±Infinity and NaN.
+  for (let i = 0; i < elements; i++) if (out[i]! - out[i]! !== 0) return undefined;
   return out;
 }
 
@@ -357,10 +349,8 @@ export function outputTensors(
 /** An output tensor's elements as little-endian bytes (FP32: 4 bytes each, INT64: 8). */
 export function encodeRaw(output: InferOutput): Uint8Array {
   if (output.datatype === "FP32") {
-    const bytes = new Uint8Array(output.data.length * 4);
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < output.data.length; i++) view.setFloat32(i * 4, output.data[i]!, true);
-    return bytes;
+    const data = output.data;
+    return float32ToBytes(data instanceof Float32Array ? data : Float32Array.from(data));
   }
   const bytes = new Uint8Array(output.data.length * 8);
   const view = new DataView(bytes.buffer);

@@ -234,6 +234,24 @@ const cases: Case[] = [
     ["inputs: has more than 100 rows"],
   ],
   [
+    "Predict: a value that is not finite, named by row and column (values and packed alike)",
+    predict({ model: "m", inputs: { width: 2, values: [0, 1, Number.NaN, 1] } }),
+    status.INVALID_ARGUMENT,
+    ["inputs[1][0]: must be a finite number"],
+  ],
+  [
+    "Predict: an infinite packed value",
+    predict({
+      model: "m",
+      inputs: {
+        width: 2,
+        packed: Buffer.from(new Float32Array([0, Number.POSITIVE_INFINITY]).buffer),
+      },
+    }),
+    status.INVALID_ARGUMENT,
+    ["inputs[0][1]: must be a finite number"],
+  ],
+  [
     "Predict: packed bytes that are not whole float32 values",
     predict({ model: "m", inputs: { width: 2, packed: Buffer.alloc(6) } }),
     status.INVALID_ARGUMENT,
