@@ -3,11 +3,10 @@
  * backward, clip, update. Nothing here allocates.
  */
 
+import { type BatchSums, clipAndStep, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { gatherRows } from "./kernels.ts";
-import { LOSS_INFO, lossAndGradient } from "./losses.ts";
-import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import { LOSS_INFO, type LossInfo } from "./losses.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { LossName } from "./spec.ts";
@@ -23,19 +22,16 @@ export class BackpropTrainer {
   private readonly network: Network;
   private readonly data: Dataset;
   private readonly optimizer: Optimizer;
-  private readonly loss: number;
-  private readonly labelsNeeded: boolean;
-  private readonly classification: boolean;
+  private readonly loss: LossInfo;
   private readonly clipNorm: number;
+  /** This batch's sums, reused across batches. */
+  private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
 
   constructor(network: Network, data: Dataset, loss: LossName, optimizer: Optimizer) {
     this.network = network;
     this.data = data;
     this.optimizer = optimizer;
-    const info = LOSS_INFO[loss];
-    this.loss = info.code;
-    this.labelsNeeded = info.needsLabels;
-    this.classification = info.classification;
+    this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
   }
 
@@ -50,43 +46,27 @@ export class BackpropTrainer {
     batch: number,
   ): number {
     const net = this.network;
-    const m = net.memory;
-    const N = net.outputs;
-    const data = this.data;
-    gatherRows(m, net.input, data.inputs, order, start, count, net.inputs);
-    if (this.labelsNeeded) {
-      const labels = data.labels!;
-      for (let t = 0; t < count; t++) net.labels[t] = labels[order[start + t]];
-    } else {
-      gatherRows(m, net.targets, data.targets!, order, start, count, N);
-    }
-    const a = net.forward(count);
-    const h = net.head;
-    const lossSum = lossAndGradient(
-      m,
-      this.loss,
-      h.act,
-      h.alpha,
-      net.lossBuffers(),
+    const loss = this.loss;
+    gatherBatch(
+      net.memory,
+      net.input,
+      net.targets,
+      net.labels,
+      this.data,
+      loss.needsLabels,
+      order,
+      start,
       count,
-      N,
-      true,
+      net.inputs,
+      net.outputs,
     );
+    const { lossSum, correct, absSum } = forwardAndLoss(net, loss, count, this.sums);
     if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
     tally.lossSum += lossSum;
-    if (this.classification)
-      tally.correct += countCorrect(m, this.loss, a, net.targets, net.labels, count, N);
-    else tally.absSum += absoluteErrorSum(m, a, net.targets, count * N);
-
+    if (loss.classification) tally.correct += correct;
+    else tally.absSum += absSum;
     net.backward(count);
-    // The global gradient norm doubles as the divergence check on the gradients.
-    const P = net.parameterBlock;
-    const norm = Math.sqrt(net.kernels.sumOfSquares(m, P, P));
-    if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
-    if (this.clipNorm > 0 && norm > this.clipNorm) {
-      net.kernels.scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6)); // torch.nn.utils.clip_grad_norm_
-    }
-    this.optimizer.step(net, lr);
+    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch);
     return lossSum / count;
   }
 }

@@ -18,11 +18,10 @@
 import { Worker } from "node:worker_threads";
 import type { EpochTally } from "./backprop-trainer.ts";
 import { BackpropTrainer } from "./backprop-trainer.ts";
+import { type BatchSums, clipAndStep, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { gatherRows } from "./kernels.ts";
-import { LOSS_INFO, lossAndGradient } from "./losses.ts";
-import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import { LOSS_INFO, type LossInfo } from "./losses.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { LossName } from "./spec.ts";
@@ -71,10 +70,10 @@ export class ParallelTrainer {
   private readonly kernels: WasmKernels;
   private readonly worker: Worker;
   private readonly single: BackpropTrainer;
-  private readonly lossCode: number;
-  private readonly labelsNeeded: boolean;
-  private readonly classification: boolean;
+  private readonly loss: LossInfo;
   private readonly clipNorm: number;
+  /** Our half's sums, reused across batches. */
+  private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly ctrl: Int32Array;
   private readonly results: Float64Array;
   private readonly labels: Int32Array;
@@ -108,10 +107,7 @@ export class ParallelTrainer {
     this.results = parts.results;
     this.labels = parts.labels;
     this.single = new BackpropTrainer(network, data, loss, optimizer);
-    const info = LOSS_INFO[loss];
-    this.lossCode = info.code;
-    this.labelsNeeded = info.needsLabels;
-    this.classification = info.classification;
+    this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
     this.all = new Float32Array(this.kernels.memory.buffer, this.kernels.base);
     this.helperInput = parts.helper.input;
@@ -200,47 +196,42 @@ export class ParallelTrainer {
     const theirs = count >> 1;
     if (theirs === 0) return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
     const net = this.network;
-    const m = net.memory;
-    const N = net.outputs;
+    const loss = this.loss;
     const data = this.data;
     const c = this.ctrl;
 
     // The helper's half first, so it starts while we gather ours.
-    gatherRows(this.all, this.helperInput, data.inputs, order, start + own, theirs, net.inputs);
-    if (this.labelsNeeded) {
-      const labels = data.labels!;
-      for (let t = 0; t < theirs; t++) this.labels[t] = labels[order[start + own + t]]!;
-    } else {
-      gatherRows(this.all, this.helperTargets, data.targets!, order, start + own, theirs, N);
-    }
+    gatherBatch(
+      this.all,
+      this.helperInput,
+      this.helperTargets,
+      this.labels,
+      data,
+      loss.needsLabels,
+      order,
+      start + own,
+      theirs,
+      net.inputs,
+      net.outputs,
+    );
     Atomics.store(c, COUNT, theirs);
     Atomics.store(c, SEQ, ++this.seq);
     Atomics.notify(c, SEQ);
 
-    gatherRows(m, net.input, data.inputs, order, start, own, net.inputs);
-    if (this.labelsNeeded) {
-      const labels = data.labels!;
-      for (let t = 0; t < own; t++) net.labels[t] = labels[order[start + t]]!;
-    } else {
-      gatherRows(m, net.targets, data.targets!, order, start, own, N);
-    }
-    const a = net.forward(own);
-    const h = net.head;
-    let lossSum = lossAndGradient(
-      m,
-      this.lossCode,
-      h.act,
-      h.alpha,
-      net.lossBuffers(),
+    gatherBatch(
+      net.memory,
+      net.input,
+      net.targets,
+      net.labels,
+      data,
+      loss.needsLabels,
+      order,
+      start,
       own,
-      N,
-      true,
+      net.inputs,
+      net.outputs,
     );
-    let correct = 0;
-    let absSum = 0;
-    if (this.classification)
-      correct = countCorrect(m, this.lossCode, a, net.targets, net.labels, own, N);
-    else absSum = absoluteErrorSum(m, a, net.targets, own * N);
+    const ours = forwardAndLoss(net, loss, own, this.sums);
     net.backward(own);
 
     // The helper's exit cannot be heard here (this loop holds the event loop), so a helper that
@@ -255,21 +246,16 @@ export class ParallelTrainer {
     }
     if (Atomics.load(c, FAILED)) throw new Error("the helper training thread failed");
     const r = this.results;
-    lossSum += r[LOSS_SUM]!;
+    const lossSum = ours.lossSum + r[LOSS_SUM]!;
     if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
     tally.lossSum += lossSum;
-    tally.correct += correct + r[CORRECT]!;
-    tally.absSum += absSum + r[ABS_SUM]!;
+    tally.correct += ours.correct + r[CORRECT]!;
+    tally.absSum += ours.absSum + r[ABS_SUM]!;
 
     // Each half's gradient is its own mean; weighted by rows they make the batch mean.
     const P = net.parameterBlock;
     this.kernels.combine(P, this.helperGradients, P, own / count, theirs / count);
-    const norm = Math.sqrt(this.kernels.sumOfSquares(m, P, P));
-    if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
-    if (this.clipNorm > 0 && norm > this.clipNorm) {
-      this.kernels.scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6));
-    }
-    this.optimizer.step(net, lr);
+    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch);
     return lossSum / count;
   }
 

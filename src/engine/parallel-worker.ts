@@ -5,8 +5,8 @@
  * forward, loss gradient and backward on it, writes its tally, and signals; nothing else.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { LOSS_INFO, lossAndGradient } from "./losses.ts";
-import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import { type BatchSums, forwardAndLoss } from "./batch-step.ts";
+import { LOSS_INFO } from "./losses.ts";
 import { Network } from "./network.ts";
 import {
   ABS_SUM,
@@ -33,6 +33,7 @@ const ctrl = new Int32Array(d.ctrl);
 const results = new Float64Array(d.results);
 const labels = new Int32Array(d.labels);
 const info = LOSS_INFO[d.loss];
+const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
 parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
 
 let seen = 0;
@@ -42,25 +43,11 @@ for (;;) {
   if (Atomics.load(ctrl, STOP)) break;
   try {
     const rows = Atomics.load(ctrl, COUNT);
-    const m = net.memory;
-    const N = net.outputs;
     if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-    const a = net.forward(rows);
-    const h = net.head;
-    results[LOSS_SUM] = lossAndGradient(
-      m,
-      info.code,
-      h.act,
-      h.alpha,
-      net.lossBuffers(),
-      rows,
-      N,
-      true,
-    );
-    results[CORRECT] = info.classification
-      ? countCorrect(m, info.code, a, net.targets, net.labels, rows, N)
-      : 0;
-    results[ABS_SUM] = info.classification ? 0 : absoluteErrorSum(m, a, net.targets, rows * N);
+    forwardAndLoss(net, info, rows, sums);
+    results[LOSS_SUM] = sums.lossSum;
+    results[CORRECT] = sums.correct;
+    results[ABS_SUM] = sums.absSum;
     net.backward(rows);
   } catch {
     Atomics.store(ctrl, FAILED, 1);

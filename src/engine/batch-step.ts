@@ -1,0 +1,93 @@
+/**
+ * The pieces of one mini-batch step that the one-thread trainer (backprop-trainer.ts) and both
+ * halves of the two-thread one (parallel-trainer.ts, parallel-worker.ts) share: gather the rows,
+ * forward with loss gradient and tally, and the global-norm clip and update. They run once per
+ * batch on the training hot path, so nothing here allocates: the tally goes into an object the
+ * caller made once.
+ */
+import type { Dataset } from "./dataset.ts";
+import { TrainingDivergedError } from "./errors.ts";
+import { gatherRows } from "./kernels.ts";
+import { type LossInfo, lossAndGradient } from "./losses.ts";
+import { absoluteErrorSum, countCorrect } from "./metrics.ts";
+import type { Network } from "./network.ts";
+import type { Optimizer } from "./optimizers.ts";
+
+/** One batch's (or half-batch's) sums, before they join the epoch's. */
+export interface BatchSums {
+  lossSum: number;
+  /** Correct judgements (classification losses; otherwise 0). */
+  correct: number;
+  /** Sum of absolute output errors (regression losses; otherwise 0). */
+  absSum: number;
+}
+
+/**
+ * Copies rows order[start..start+count) of `data` into a network's batch buffers in `m`: the
+ * inputs at `input`, and the labels into `labels` or the targets at `targets`.
+ */
+export function gatherBatch(
+  m: Float32Array,
+  input: number,
+  targets: number,
+  labels: Int32Array,
+  data: Dataset,
+  labelsNeeded: boolean,
+  order: Int32Array,
+  start: number,
+  count: number,
+  inputs: number,
+  outputs: number,
+): void {
+  gatherRows(m, input, data.inputs, order, start, count, inputs);
+  if (labelsNeeded) {
+    const from = data.labels!;
+    for (let t = 0; t < count; t++) labels[t] = from[order[start + t]];
+  } else {
+    gatherRows(m, targets, data.targets!, order, start, count, outputs);
+  }
+}
+
+/**
+ * Forward over the `rows` rows already gathered, the loss and its gradient at the head, and the
+ * tally; writes them to `out` (and returns it). Backward is left to the caller, which may first
+ * check the loss.
+ */
+export function forwardAndLoss(
+  net: Network,
+  loss: LossInfo,
+  rows: number,
+  out: BatchSums,
+): BatchSums {
+  const m = net.memory;
+  const N = net.outputs;
+  const a = net.forward(rows);
+  const h = net.head;
+  out.lossSum = lossAndGradient(m, loss.code, h.act, h.alpha, net.lossBuffers(), rows, N, true);
+  out.correct = loss.classification
+    ? countCorrect(m, loss.code, a, net.targets, net.labels, rows, N)
+    : 0;
+  out.absSum = loss.classification ? 0 : absoluteErrorSum(m, a, net.targets, rows * N);
+  return out;
+}
+
+/** Norm of the batch gradients, divergence check, clip to `clipNorm` (0: none), update. */
+export function clipAndStep(
+  net: Network,
+  optimizer: Optimizer,
+  clipNorm: number,
+  lr: number,
+  epoch: number,
+  batch: number,
+): void {
+  const m = net.memory;
+  const k = net.kernels;
+  // The global gradient norm doubles as the divergence check on the gradients.
+  const P = net.parameterBlock;
+  const norm = Math.sqrt(k.sumOfSquares(m, P, P));
+  if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
+  if (clipNorm > 0 && norm > clipNorm) {
+    k.scaleInPlace(m, P, P, clipNorm / (norm + 1e-6)); // torch.nn.utils.clip_grad_norm_
+  }
+  optimizer.step(net, lr);
+}
