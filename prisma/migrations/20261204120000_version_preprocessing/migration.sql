@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "model_versions" ADD COLUMN     "evaluation" JSONB,
+ADD COLUMN     "preprocessing" JSONB;
