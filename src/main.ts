@@ -1,6 +1,7 @@
 /** The process: read the config, start nnserve, stop it cleanly on SIGTERM/SIGINT. */
 import closeWithGrace from "close-with-grace";
 import { ConfigError, loadConfig } from "./config.ts";
+import { EmbeddedPostgresError } from "./db/embedded.ts";
 import { createLogger } from "./logger.ts";
 import { startNnserve } from "./server.ts";
 
@@ -15,6 +16,11 @@ try {
 
 const logger = createLogger({ level: config.logLevel, pretty: config.env === "development" });
 const nnserve = await startNnserve({ config, logger }).catch((error: unknown) => {
+  // A cause the operator must fix gets one line that names it and the fix, not a stack trace.
+  if (error instanceof EmbeddedPostgresError) {
+    console.error(`nnserve cannot start: ${error.message}`);
+    process.exit(1);
+  }
   logger.fatal({ err: error }, "nnserve failed to start");
   process.exit(1);
 });

@@ -63,7 +63,7 @@ export async function startNnserve({
       const embedded = await startEmbeddedPostgres({ logger });
       cleanups.push(embedded.stop);
       databaseUrl = embedded.url;
-      logger.info("DATABASE_URL is unset: using an embedded Postgres under .data/postgres");
+      logger.info("DATABASE_URL is unset: using an embedded Postgres");
     }
     const db = createDatabase({ url: databaseUrl, logger, poolSize: 10 + config.workers * 2 });
     cleanups.push(db.close);

