@@ -7,8 +7,11 @@
  * Which data goes with which loss (the output is the last layer):
  *   mse, mae                        targets, width = output units; any output activation
  *   binaryCrossentropy              sigmoid output (1..n units); targets in [0, 1], width = units,
- *                                   or, for 1 unit only, labels in {0, 1}
- *   categoricalCrossentropy         softmax output (>= 2 units); targets in [0, 1], width = units
+ *                                   or labels: in {0, 1} for 1 unit, in [0, units) for more
+ *                                   (one-vs-rest, one-hot encoded when stored)
+ *   categoricalCrossentropy         softmax output (>= 2 units); targets in [0, 1], width = units,
+ *                                   or labels in [0, units) (one-hot encoded when stored), as
+ *                                   PyTorch's CrossEntropyLoss and scikit-learn take them
  *   sparseCategoricalCrossentropy   softmax output (>= 2 units); labels in [0, units)
  */
 import { z } from "zod";
@@ -285,9 +288,11 @@ function checkData(
     });
     return;
   }
+  // Class indices mean something to every cross-entropy; only a regression loss has no classes.
   const labelsFit =
     loss === "sparseCategoricalCrossentropy" ||
-    (loss === "binaryCrossentropy" && output.units === 1);
+    loss === "categoricalCrossentropy" ||
+    loss === "binaryCrossentropy";
   if (!targets && !labels) {
     ctx.addIssue({
       code: "custom",
@@ -301,11 +306,11 @@ function checkData(
 
   if (labels) {
     if (!labelsFit) {
-      const hint =
-        loss === "categoricalCrossentropy"
-          ? "categoricalCrossentropy needs one-hot data.targets; for class indices use sparseCategoricalCrossentropy"
-          : `${loss} with a ${output.units}-unit ${output.activation} output needs data.targets; labels (class indices) go with sparseCategoricalCrossentropy or a 1-unit sigmoid with binaryCrossentropy`;
-      ctx.addIssue({ code: "custom", path: ["data", "labels"], message: hint });
+      ctx.addIssue({
+        code: "custom",
+        path: ["data", "labels"],
+        message: `${loss} is a regression loss and needs data.targets (one row of ${output.units} values per input); labels (class indices) go with a cross-entropy loss`,
+      });
       return;
     }
     if (labels.length !== rows) {
@@ -315,10 +320,10 @@ function checkData(
         message: `has ${labels.length} labels but data.inputs has ${rows} rows`,
       });
     }
-    const classes = output.activation === "softmax" ? output.units : 2;
+    const classes = output.units === 1 ? 2 : output.units;
     const range =
-      classes === 2 && output.activation !== "softmax"
-        ? "must be 0 or 1 for a 1-unit sigmoid output"
+      output.units === 1
+        ? `must be 0 or 1 for a 1-unit ${output.activation} output`
         : `must be a class index from 0 to ${classes - 1} (the output layer has ${classes} units)`;
     const bad = rowReporter(ctx, ["data", "labels"]);
     labels.forEach((label, i) => {

@@ -240,8 +240,16 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
     stored.labels = int32ToBytes(Int32Array.from(labels));
     return stored;
   }
-  // Class indices for a one-unit sigmoid are its 0/1 targets.
-  const rows = targets ?? (labels ?? []).map((label) => [label]);
+  // Class indices for a one-unit sigmoid are its 0/1 targets; for more units, one-hot rows.
+  const units = req.network.layers.at(-1)?.units ?? 1;
+  const rows =
+    targets ??
+    (labels ?? []).map((label) => {
+      if (units === 1) return [label];
+      const row = new Array<number>(units).fill(0);
+      row[label] = 1;
+      return row;
+    });
   const targetWidth = rows[0]?.length ?? 1;
   const t = new Float32Array(rows.length * targetWidth);
   for (let i = 0; i < rows.length; i++) t.set(rows[i]!, i * targetWidth);

@@ -367,10 +367,10 @@ const badTrainRequests: [string, Json, string, string][] = [
     "binaryCrossentropy needs a sigmoid output layer",
   ],
   [
-    "categoricalCrossentropy with labels",
-    edit(iris(), { loss: "categoricalCrossentropy" }),
-    "data.labels",
-    "needs one-hot data.targets",
+    "categoricalCrossentropy with a label past the output units",
+    edit(iris(), { loss: "categoricalCrossentropy", "data.labels": [0, 3, 2] }),
+    "data.labels[1]",
+    "must be a class index from 0 to 2 (the output layer has 3 units)",
   ],
   [
     "categoricalCrossentropy with the wrong target width",
@@ -396,7 +396,7 @@ const badTrainRequests: [string, Json, string, string][] = [
     "mse with labels",
     edit(xor(), { loss: "mse", "data.targets": undefined, "data.labels": [0, 1, 1, 0] }),
     "data.labels",
-    "mse with a 1-unit sigmoid output needs data.targets",
+    "mse is a regression loss and needs data.targets",
   ],
   [
     "more rows than MAX_ROWS",
