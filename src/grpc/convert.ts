@@ -201,6 +201,7 @@ export function jobToMessage(job: Job): JobMessage {
     version: job.version,
     status: enumName("JOB_STATUS", job.status) as JobMessage["status"],
     attempts: job.attempts,
+    worker: job.worker ?? "",
     progress: job.progress,
     metrics: metricsToMessage(job.metrics),
     cancelRequested: job.cancelRequested,

@@ -45,8 +45,17 @@ export interface FailJobOptions {
 
 export interface ReclaimedJob {
   id: string;
+  /** Where the reclaim put it: queued again, failed out of attempts, or cancelled. */
   status: JobStatus;
+  attempts: number;
+  /** The worker whose lease expired. */
+  previousWorker: string | null;
+  model: string;
+  modelVersion: number;
 }
+
+/** A claimed job, with what names it in logs: its model and version number. */
+export type ClaimedJob = TrainingJob & { model: string; modelVersion: number };
 
 export type CancelOutcome =
   | { outcome: "cancelled" }
@@ -56,7 +65,7 @@ export type CancelOutcome =
 
 export interface JobQueue {
   /** The oldest due queued job, now running and leased to workerId; null when none is due. */
-  claimJob(args: { workerId: string; leaseMs: number }): Promise<TrainingJob | null>;
+  claimJob(args: { workerId: string; leaseMs: number }): Promise<ClaimedJob | null>;
   /** Extends the lease while still owned; tells whether cancel was requested. */
   heartbeat(jobId: string, workerId: string, leaseMs: number): Promise<HeartbeatResult>;
   /** Stores the epoch's row and the job's progress; false when not owned. */
@@ -113,7 +122,7 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
 
   return {
     async claimJob({ workerId, leaseMs }) {
-      const [job] = await rows<TrainingJob>(sql.claimJob, [workerId, leaseMs]);
+      const [job] = await rows<ClaimedJob>(sql.claimJob, [workerId, leaseMs]);
       return job ?? null;
     },
 

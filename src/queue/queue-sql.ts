@@ -31,7 +31,8 @@
  *   worker may have died of that very job.
  * - A lease that expires with cancel_requested set ends cancelled, not queued.
  * - lease_expires_at is set only while running; lease_owner keeps the worker of the latest
- *   attempt once the job ended, and is cleared when the job goes back to queued.
+ *   attempt once the job ended, and is cleared when the job goes back to queued. worker is
+ *   set by every claim and never cleared: who ran the latest attempt, for operators.
  * - The version's status follows its job: pending (queued), training (running), ready
  *   (succeeded, weights written in the same statement), failed, cancelled.
  *
@@ -45,7 +46,7 @@ export const jobsChannel = "nnserve_jobs";
 /** Every column of training_jobs, named as Prisma's TrainingJob type names them. */
 const jobColumns = (t: string) => `
   ${t}.id, ${t}.version_id AS "versionId", ${t}.status, ${t}.attempts,
-  ${t}.max_attempts AS "maxAttempts", ${t}.lease_owner AS "leaseOwner",
+  ${t}.max_attempts AS "maxAttempts", ${t}.lease_owner AS "leaseOwner", ${t}.worker,
   ${t}.lease_expires_at AS "leaseExpiresAt", ${t}.cancel_requested AS "cancelRequested",
   ${t}.epoch, ${t}.epochs, ${t}.metrics, ${t}.error, ${t}.idempotency_key AS "idempotencyKey",
   ${t}.request_hash AS "requestHash", ${t}.api_key_id AS "apiKeyId",
@@ -61,7 +62,10 @@ const owned = "id = $1 AND status = 'running' AND lease_owner = $2";
 /** Owned by the caller, in attempt $n when $n is not null (the attempts the claim returned). */
 const ownedAttempt = (n: number) => `${owned} AND ($${n}::integer IS NULL OR attempts = $${n})`;
 
-/** $1 worker id, $2 lease ms. The oldest due queued job, skipping rows other claimers hold. */
+/**
+ * $1 worker id, $2 lease ms. The oldest due queued job, skipping rows other claimers hold, with
+ * its model's name and version number for the runner's logs.
+ */
 export const claimJob = `
 WITH next AS (
   SELECT id FROM training_jobs
@@ -71,7 +75,7 @@ WITH next AS (
    FOR UPDATE SKIP LOCKED
 ), claimed AS (
   UPDATE training_jobs AS job
-     SET status = 'running', attempts = job.attempts + 1, lease_owner = $1,
+     SET status = 'running', attempts = job.attempts + 1, lease_owner = $1, worker = $1,
          lease_expires_at = ${msFromNow(2)}, epoch = 0, metrics = NULL, error = NULL,
          started_at = now(), finished_at = NULL, updated_at = now()
     FROM next
@@ -83,7 +87,10 @@ WITH next AS (
   UPDATE model_versions SET status = 'training', updated_at = now()
     FROM claimed WHERE model_versions.id = claimed.version_id
 )
-SELECT ${jobColumns("claimed")} FROM claimed`;
+SELECT ${jobColumns("claimed")}, m.name AS model, v.version AS "modelVersion"
+  FROM claimed
+  JOIN model_versions v ON v.id = claimed.version_id
+  JOIN models m ON m.id = v.model_id`;
 
 /** $1 job, $2 worker, $3 lease ms. */
 export const heartbeat = `
@@ -206,7 +213,7 @@ SELECT id FROM job`;
 /** Expired leases: requeued, failed when out of attempts, cancelled when cancel was asked. */
 export const reclaimExpired = `
 WITH expired AS (
-  SELECT id FROM training_jobs
+  SELECT id, lease_owner FROM training_jobs
    WHERE status = 'running' AND lease_expires_at < now()
    FOR UPDATE SKIP LOCKED
 ), job AS (
@@ -224,7 +231,7 @@ WITH expired AS (
          updated_at = now()
     FROM expired
    WHERE job.id = expired.id
-  RETURNING job.id, job.version_id, job.status
+  RETURNING job.id, job.version_id, job.status, job.attempts, expired.lease_owner
 ), version AS (
   UPDATE model_versions
      SET status = CASE job.status WHEN 'queued' THEN 'pending'::version_status
@@ -233,7 +240,12 @@ WITH expired AS (
          updated_at = now()
     FROM job WHERE model_versions.id = job.version_id
 )
-SELECT id, status FROM job ORDER BY id`;
+SELECT job.id, job.status, job.attempts, job.lease_owner AS "previousWorker", m.name AS model,
+       v.version AS "modelVersion"
+  FROM job
+  JOIN model_versions v ON v.id = job.version_id
+  JOIN models m ON m.id = v.model_id
+ ORDER BY job.id`;
 
 /**
  * $1 job. Queued: cancelled at once. Running: cancel_requested, for its worker to act on.

@@ -31,7 +31,7 @@ import type { TrainingJob } from "../generated/prisma/client.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import type { TrainOutcome, TrainTask } from "../workers/tasks.ts";
 import { createEpochWriter } from "./epoch-writer.ts";
-import { isTransientDatabaseError, type JobQueue } from "./job-queue.ts";
+import { type ClaimedJob, isTransientDatabaseError, type JobQueue } from "./job-queue.ts";
 
 export interface JobRunnerOptions {
   queue: JobQueue;
@@ -126,7 +126,18 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     try {
       const reclaimed = await queue.reclaimExpired();
       for (const job of reclaimed) {
-        log.warn({ jobId: job.id, status: job.status }, "job lease expired; reclaimed");
+        // Warn, not info: a lease expires when its worker died or stalled.
+        log.warn(
+          {
+            jobId: job.id,
+            attempt: job.attempts,
+            model: job.model,
+            version: job.modelVersion,
+            previousWorker: job.previousWorker,
+            status: job.status,
+          },
+          "job lease expired; reclaimed",
+        );
       }
       if (reclaimed.some((job) => job.status === "queued")) wake();
     } catch (error) {
@@ -134,8 +145,16 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
   }
 
-  function startJob(job: TrainingJob): void {
-    const jobLog = log.child({ jobId: job.id, attempt: job.attempts });
+  function startJob(job: ClaimedJob): void {
+    // Every line about the job names it, its attempt, its model and version; workerId (the
+    // process: host:pid:id) comes with the runner's logger.
+    const jobLog = log.child({
+      jobId: job.id,
+      attempt: job.attempts,
+      model: job.model,
+      version: job.modelVersion,
+    });
+    jobLog.info({ maxAttempts: job.maxAttempts }, "job claimed");
     let cancelTraining = () => {};
     let stopReason: "cancel" | "shutdown" | "lost" | undefined;
     const stopWith = (reason: "cancel" | "shutdown" | "lost") => {
@@ -151,7 +170,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       stopReason: () => stopReason,
     })
       .then((end) => {
-        jobLog.info({ end }, "job attempt ended");
+        // One line per way out: job succeeded, failed, retried, cancelled, released or lost.
+        if (end === "lost") jobLog.warn({ end }, "job lost");
+        else jobLog.info({ end }, `job ${end}`);
         options.onJobEnd?.(job.id, end);
       })
       .catch((error: unknown) => {
@@ -238,7 +259,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         const deterministic =
           error instanceof EngineError || error instanceof TrainingDivergedError;
         const reason = error instanceof Error ? error.message : String(error);
-        jobLog.warn({ err: error, deterministic }, "job failed");
+        jobLog.warn({ err: error, deterministic }, "training raised an error");
         return endWith(
           job.id,
           jobLog,

@@ -37,6 +37,11 @@ export const jobSchema = z
     version: z.int(),
     status: jobStatusSchema,
     attempts: z.int(),
+    /**
+     * The job runner (host:pid:id) that holds the job, or held its latest attempt; null until
+     * first claimed. The same id is on the runner's log lines as workerId.
+     */
+    worker: z.string().nullable(),
     progress: z.object({ epoch: z.int(), epochs: z.int() }),
     /** The latest epoch's metrics; null before the first epoch ends. */
     metrics: epochMetricsSchema.nullable(),

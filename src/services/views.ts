@@ -25,6 +25,7 @@ export function toJobView(row: JobRow): Job {
     version: row.version.version,
     status: row.status,
     attempts: row.attempts,
+    worker: row.worker,
     progress: { epoch: row.epoch, epochs: row.epochs },
     metrics: toMetricsView(row.metrics),
     cancelRequested: row.cancelRequested,

@@ -129,9 +129,9 @@ describe("deleting a model", () => {
 
     expect((await http.delete("/models/deleted-mid-way")).status).toBe(204);
     await waitFor("the runner to give the job up", async () =>
-      server.logs.some((l) => l.msg === "job attempt ended" && l.jobId === id) ? true : undefined,
+      server.logs.some((l) => typeof l.end === "string" && l.jobId === id) ? true : undefined,
     );
-    const end = server.logs.find((l) => l.msg === "job attempt ended" && l.jobId === id);
+    const end = server.logs.find((l) => typeof l.end === "string" && l.jobId === id);
     expect(end?.end).toBe("lost");
     expect(await jobRow(db.pool, id)).toBeUndefined();
     expect(await rowsOf("epoch_metrics", "job_id", [id])).toBe(0);

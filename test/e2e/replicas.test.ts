@@ -37,8 +37,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const ended = (server: ServerProcess) =>
-  server.logs.filter((line) => line.msg === "job attempt ended");
+const ended = (server: ServerProcess) => server.logs.filter((line) => typeof line.end === "string");
 
 describe("two server processes on one database", () => {
   let a: ServerProcess;
@@ -102,6 +101,27 @@ describe("two server processes on one database", () => {
     for (const row of rows) {
       const owner = row.lease_owner === a.workerId ? a : b;
       expect(ended(owner).some((line) => line.jobId === row.id)).toBe(true);
+    }
+
+    // An operator reads in each process's log which jobs it claimed, started and finished, and
+    // sees the same process on the job itself.
+    const versionOf = new Map(responses.map((r) => [r.body.jobId, r.body.version]));
+    for (const row of rows) {
+      const [owner, other] = row.lease_owner === a.workerId ? [a, b] : [b, a];
+      for (const msg of ["job claimed", "job started", "job succeeded"]) {
+        const lines = owner.logs.filter((line) => line.msg === msg && line.jobId === row.id);
+        expect(lines, `${msg} ${row.id}`).toHaveLength(1);
+        expect(lines[0]).toMatchObject({
+          level: 30,
+          attempt: 1,
+          model: "shared",
+          version: versionOf.get(row.id),
+          workerId: owner.workerId,
+        });
+        expect(other.logs.some((line) => line.msg === msg && line.jobId === row.id)).toBe(false);
+      }
+      const job = await other.http.get<Job>(`/jobs/${row.id}`);
+      expect(job.body.worker).toBe(owner.workerId);
     }
   });
 
@@ -169,9 +189,18 @@ describe("a server process killed (SIGKILL) mid-training", () => {
     const row = await jobRow(db.pool, jobId);
     expect(row!.lease_owner).toBe(rescuer.workerId);
     expect(row!.lease_owner).not.toBe(doomed.workerId);
-    expect(
-      rescuer.logs.some((l) => l.msg === "job lease expired; reclaimed" && l.jobId === jobId),
-    ).toBe(true);
+    const reclaimed = rescuer.logs.find(
+      (l) => l.msg === "job lease expired; reclaimed" && l.jobId === jobId,
+    );
+    expect(reclaimed).toMatchObject({
+      attempt: 1,
+      model: "crash-recovered",
+      version: 1,
+      status: "queued",
+      previousWorker: doomed.workerId,
+      workerId: rescuer.workerId,
+    });
+    expect(job.worker).toBe(rescuer.workerId);
 
     // The second attempt trained from scratch: one row per epoch, none left over.
     const { rows } = await db.pool.query<{ epoch: number }>(
@@ -239,7 +268,7 @@ describe("a server process stopped (SIGTERM) mid-training", () => {
       lease_owner: null,
       lease_expires_at: null,
     });
-    const end = leaving.logs.find((l) => l.msg === "job attempt ended" && l.jobId === jobId);
+    const end = leaving.logs.find((l) => typeof l.end === "string" && l.jobId === jobId);
     expect(end?.end).toBe("released");
   });
 });

@@ -267,6 +267,8 @@ describe("models and jobs", () => {
 
     const job = await unary<Job__Output>((cb) => clients.training.GetJob({ id: jobId }, cb));
     expect(job).toMatchObject({ id: jobId, status: "JOB_STATUS_SUCCEEDED", attempts: 1 });
+    // The runner that trained it, as host:pid:id (the same id its log lines carry).
+    expect(job.worker).toMatch(new RegExp(`^[^:]+:${process.pid}:[0-9a-f]{8}$`));
     const page = await unary<ListJobsResponse__Output>((cb) =>
       clients.training.ListJobs({ status: "JOB_STATUS_SUCCEEDED", model: "xor", limit: 5 }, cb),
     );

@@ -23,6 +23,7 @@ export function fakeJob(overrides: Partial<Job> = {}): Job {
     version: 1,
     status: "queued",
     attempts: 0,
+    worker: null,
     progress: { epoch: 0, epochs: 500 },
     metrics: null,
     cancelRequested: false,

@@ -72,7 +72,18 @@ describe("claimJob", () => {
 
     const job = await queue.claimJob({ workerId: "w1", leaseMs: 1_000 });
 
-    expect(job).toEqual(await db.prisma.trainingJob.findUnique({ where: { id: job!.id } }));
+    const { model, modelVersion, ...row } = job!;
+    expect(row).toEqual(await db.prisma.trainingJob.findUnique({ where: { id: job!.id } }));
+    expect(row.worker).toBe("w1");
+    // And what names it in the runner's logs.
+    const version = await db.prisma.modelVersion.findUniqueOrThrow({
+      where: { id: job!.versionId },
+      include: { model: true },
+    });
+    expect({ model, modelVersion }).toEqual({
+      model: version.model.name,
+      modelVersion: version.version,
+    });
   });
 
   it("returns null when nothing is queued", async () => {

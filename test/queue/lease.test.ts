@@ -32,7 +32,7 @@ describe("leases", () => {
     const { id } = await enqueueJob(db.prisma, { maxAttempts: 2 });
     await claimExpiring("w1");
 
-    expect(await queue.reclaimExpired()).toEqual([{ id, status: "queued" }]);
+    expect(await queue.reclaimExpired()).toEqual([reclaimedAs(id, "queued", 1, "w1")]);
 
     expect(await job(id)).toMatchObject({
       status: "queued",
@@ -51,7 +51,7 @@ describe("leases", () => {
     await queue.reclaimExpired();
     await claimExpiring("w2");
 
-    expect(await queue.reclaimExpired()).toEqual([{ id, status: "failed" }]);
+    expect(await queue.reclaimExpired()).toEqual([reclaimedAs(id, "failed", 2, "w2")]);
 
     expect(await job(id)).toMatchObject({
       status: "failed",
@@ -241,3 +241,15 @@ describe("a worker's progress", () => {
     expect(await job(id)).toMatchObject({ status: "failed", error: "loss became NaN" });
   });
 });
+
+/** What reclaimExpired reports for a job: enough for a log line naming it and its last worker. */
+function reclaimedAs(id: string, status: string, attempts: number, previousWorker: string) {
+  return {
+    id,
+    status,
+    attempts,
+    previousWorker,
+    model: expect.any(String),
+    modelVersion: expect.any(Number),
+  };
+}
