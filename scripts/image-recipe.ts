@@ -187,6 +187,25 @@ export function dockerignoreFilter(text: string): (path: string) => boolean {
   };
 }
 
+/**
+ * COPY sources (from the build context, not an earlier stage) that the context does not hold:
+ * a .dockerignore rule, or a missing file, that would break `docker build`.
+ */
+export function copySourcesMissing(stages: Stage[], context: readonly string[]): string[] {
+  const missing: string[] = [];
+  for (const stage of stages) {
+    for (const instruction of stage.instructions) {
+      if (instruction.kind !== "COPY" || instruction.from) continue;
+      for (const source of instruction.sources) {
+        const path = posix.normalize(source).replace(/^\.\/|\/$/g, "");
+        const present = context.some((file) => file === path || file.startsWith(`${path}/`));
+        if (!present) missing.push(source);
+      }
+    }
+  }
+  return missing;
+}
+
 /** The build context as Docker would send it: the working tree's files, less .dockerignore. */
 export function contextFiles(root = repoRoot): string[] {
   const listed = execFileSync(
@@ -220,6 +239,8 @@ export interface RecipeResult {
   timings: [string, number][];
   /** Size of the runtime stage's node_modules, in MiB. */
   runtimeNodeModulesMiB: number;
+  /** Build tools (Prisma CLI, TypeScript, ...) found in the runtime stage: none, we expect. */
+  runtimeBuildTools: string[];
   grpc: boolean;
 }
 
@@ -437,7 +458,11 @@ export async function runImageRecipe(options: RecipeOptions): Promise<RecipeResu
         )[0],
       ),
     );
-    return { workDir, timings, runtimeNodeModulesMiB, grpc };
+    const buildOnly = ["prisma", "typescript", "vitest", "@biomejs/biome", "assemblyscript"];
+    const runtimeBuildTools = buildOnly.filter((name) =>
+      existsSync(join(appDir, "node_modules", name, "package.json")),
+    );
+    return { workDir, timings, runtimeNodeModulesMiB, runtimeBuildTools, grpc };
   } finally {
     server?.kill("SIGKILL");
     if (!options.keep && !options.workDir) rmSync(workDir, { recursive: true, force: true });

@@ -5,8 +5,16 @@
  * image's `npm run keys`, then train -> predict over REST and gRPC and a SIGTERM that must exit 0.
  * Takes about a minute (mostly `npm ci` from the npm cache).
  */
+
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerignoreFilter, parseDockerfile, runImageRecipe } from "../../scripts/image-recipe.ts";
+import {
+  contextFiles,
+  copySourcesMissing,
+  dockerignoreFilter,
+  parseDockerfile,
+  runImageRecipe,
+} from "../../scripts/image-recipe.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
 describe("the image recipe", () => {
@@ -28,6 +36,7 @@ describe("the image recipe", () => {
         "build: RUN npm ci --no-audit --no-fund",
         "build: RUN npm run typecheck:src",
         "build: RUN npm prune --omit=dev --no-audit --no-fund",
+        "build: RUN npm uninstall --no-save --omit=dev --no-audit --no-fund prisma typescript",
         "runtime: CMD until ready",
         "runtime: HEALTHCHECK",
         "runtime: npm run keys -- create",
@@ -37,6 +46,9 @@ describe("the image recipe", () => {
       ]),
     );
     expect(result.grpc).toBe(true);
+    // The runtime stage carries production dependencies only (443 MiB before the uninstall).
+    expect(result.runtimeBuildTools).toEqual([]);
+    expect(result.runtimeNodeModulesMiB).toBeLessThan(300);
   }, 600_000);
 });
 
@@ -68,5 +80,36 @@ describe(".dockerignore", () => {
     expect(keep("node_modules/pg/index.js")).toBe(false);
     expect(keep(".env")).toBe(false);
     expect(keep("test/config.test.ts")).toBe(false);
+  });
+});
+
+describe("the Dockerfile against the .dockerignore", () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const stages = parseDockerfile(readFileSync(`${root}docker/Dockerfile`, "utf8"));
+
+  it("copies nothing the build context leaves out", () => {
+    expect(copySourcesMissing(stages, contextFiles(root))).toEqual([]);
+  });
+
+  it("would catch a COPY of something the .dockerignore excludes", () => {
+    const keep = dockerignoreFilter(`${readFileSync(`${root}.dockerignore`, "utf8")}\nproto\n`);
+    const context = contextFiles(root).filter((path) => keep(path));
+    expect(copySourcesMissing(stages, context)).toEqual(["proto"]);
+  });
+
+  it("keeps out dependencies, the embedded database, git and test output", () => {
+    const keep = dockerignoreFilter(readFileSync(`${root}.dockerignore`, "utf8"));
+    for (const path of [
+      "node_modules/pg/package.json",
+      ".data/postgres/PG_VERSION",
+      ".git/HEAD",
+      ".ci/test-results.json",
+      "coverage/index.html",
+      "test-artifacts/job-page.png",
+      "src/generated/prisma/client.ts",
+      ".env",
+    ]) {
+      expect(keep(path), path).toBe(false);
+    }
   });
 });
