@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
 import { createDatabase, type Database } from "../../src/db/client.ts";
 import { migrate } from "../../src/db/migrator.ts";
 import { startTestDatabaseServer, type TestDatabaseServer } from "./database-server.ts";
+import { createOwnedDatabase } from "./test-databases.ts";
 
 /** A database of its own for one test file, on the test server; never a mock. */
 export interface TestDatabase extends Database {
@@ -42,8 +42,7 @@ export async function createTestDatabase({
   migrate: applyMigrations = true,
 }: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const admin = await serverUrl();
-  const name = `nnserve_t_${randomBytes(6).toString("hex")}`;
-  await onServer(admin, `CREATE DATABASE "${name}"`);
+  const name = await createOwnedDatabase(admin);
   const url = withDatabase(admin, name);
   const db = createDatabase({ url, poolSize: 12 });
   if (applyMigrations) await migrate({ pool: db.pool });
