@@ -320,6 +320,26 @@ function torchEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * The BLAS PyTorch actually loads (Debian's torch links the generic libblas.so.3, and the
+ * alternatives system picks reference BLAS, OpenBLAS or BLIS): a PyTorch on the reference BLAS
+ * is about 10x slower and would make a dishonest anchor, so the bench prints it next to the
+ * figures.
+ */
+function torchBlas(): string {
+  const probe = spawnSync(
+    "/usr/bin/python3",
+    [
+      "-c",
+      "import torch; torch.ones(64, 64) @ torch.ones(64, 64)\n" +
+        "libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower()})\n" +
+        "print(' '.join(libs) or 'none')",
+    ],
+    { encoding: "utf8", env: torchEnv() },
+  );
+  return probe.status === 0 ? probe.stdout.trim() : `unknown (${probe.stderr.trim().slice(-200)})`;
+}
+
 function anchors(): Row[] {
   const dir = anchorsDir();
   if (!dir) {
@@ -328,6 +348,13 @@ function anchors(): Row[] {
   }
   const rows: Row[] = [];
   if (existsSync("/usr/bin/python3")) {
+    const blas = torchBlas();
+    emit({ case: "anchor-blas", engine: "pytorch-1-thread", blas });
+    if (!/openblas|blis|mkl/i.test(blas)) {
+      process.stderr.write(
+        "bench:engine: PyTorch is not on an optimised BLAS; apt-get install libopenblas0-pthread\n",
+      );
+    }
     rows.push(
       ...runAnchor(
         "pytorch-1-thread",
