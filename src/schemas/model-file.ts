@@ -41,32 +41,30 @@ export const storedTrainingSchema = z.object({
 /** A metric is null when it was not finite. */
 const metricsSchema = z.record(z.string(), z.number().nullable());
 
-export const modelFileSchema = z
-  .object({
-    format: z.literal(MODEL_FILE_FORMAT, `must be "${MODEL_FILE_FORMAT}"`),
-    formatVersion: z.literal(
-      MODEL_FILE_VERSION,
-      `unsupported version; this server reads version ${MODEL_FILE_VERSION}`,
-    ),
-    /** The nnserve that wrote the file. */
-    nnserveVersion: z.string().optional(),
-    exportedAt: isoDateTime.optional(),
-    /** Where the file came from; the import takes the name from its URL. */
-    source: z.object({ model: modelName, version: modelVersion }).optional(),
-    /** The engine's saved architecture (nnserve.network, version 1); checked by the engine. */
-    architecture: z.record(z.string(), z.unknown()),
-    training: storedTrainingSchema,
-    preprocessing: preprocessingSchema.nullable(),
-    evaluation: z.record(z.string(), z.unknown()).nullable(),
-    metrics: metricsSchema.nullable(),
-    weights: z.object({
-      encoding: z.literal(WEIGHTS_ENCODING, `must be "${WEIGHTS_ENCODING}"`),
-      parameterCount: z.int().min(1),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits"),
-      data: z.base64("must be base64"),
-    }),
-    createdAt: isoDateTime.optional(),
-    trainedAt: isoDateTime.nullable().optional(),
-  })
-  .meta({ id: "ModelFile" });
+export const modelFileSchema = strictObject({
+  format: z.literal(MODEL_FILE_FORMAT, `must be "${MODEL_FILE_FORMAT}"`),
+  formatVersion: z.literal(
+    MODEL_FILE_VERSION,
+    `unsupported version; this server reads version ${MODEL_FILE_VERSION}`,
+  ),
+  /** The nnserve that wrote the file. */
+  nnserveVersion: z.string().optional(),
+  exportedAt: isoDateTime.optional(),
+  /** Where the file came from; the import takes the name from its URL. */
+  source: z.object({ model: modelName, version: modelVersion }).optional(),
+  /** The engine's saved architecture (nnserve.network, version 1); checked by the engine. */
+  architecture: z.record(z.string(), z.unknown()),
+  training: storedTrainingSchema,
+  preprocessing: preprocessingSchema.nullable(),
+  evaluation: z.record(z.string(), z.unknown()).nullable(),
+  metrics: metricsSchema.nullable(),
+  weights: z.object({
+    encoding: z.literal(WEIGHTS_ENCODING, `must be "${WEIGHTS_ENCODING}"`),
+    parameterCount: z.int().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits"),
+    data: z.base64("must be base64"),
+  }),
+  createdAt: isoDateTime.optional(),
+  trainedAt: isoDateTime.nullable().optional(),
+}).meta({ id: "ModelFile" });
 export type ModelFile = z.output<typeof modelFileSchema>;
