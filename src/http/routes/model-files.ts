@@ -82,6 +82,7 @@ export const modelFileRoutes: FastifyPluginAsyncZod<ModelFileRouteOptions> = asy
     "/models/:name/import",
     {
       bodyLimit: importBodyLimit,
+      config: { tooLargeAdvice: "the server's IMPORT_BODY_LIMIT_BYTES sets it" },
       schema: {
         operationId: "importModel",
         tags: ["models"],
