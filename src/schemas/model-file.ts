@@ -24,8 +24,11 @@ export const modelVersionParamsSchema = strictObject({
     .min(1, "must be a whole number >= 1"),
 });
 
-/** What the version records about its training (src/services/stored-training.ts). */
-export const storedTrainingSchema = z.object({
+/**
+ * What the version records about its training (src/services/stored-training.ts). Loose: a key
+ * a later nnserve records (the dataset a version was trained from, say) survives the trip.
+ */
+export const storedTrainingSchema = z.looseObject({
   loss: z.enum(LOSSES),
   optimizer: optimizerSchema,
   epochs: z.int().min(1),

@@ -266,4 +266,80 @@ describe("ONNX export with preprocessing", () => {
       1e-5,
     );
   });
+
+  it("a one-unit classifier over two classes labels by P(classes[1]) > 0.5, as decodeOutputs", async () => {
+    const preprocessing: Preprocessing = {
+      formatVersion: 1,
+      features: [FEATURES[0]!, FEATURES[2]!],
+      target: { name: "spam", type: "categorical", classes: ["ham", "spam"] },
+    };
+    const network = createNetwork(
+      { inputs: 2, layers: [{ units: 1, activation: "sigmoid", initializer: "heUniform" }] },
+      { seed: 8 },
+    );
+    const { architecture, weights } = saveNetwork(network);
+    const file = exportOnnx({
+      model: "b",
+      version: 1,
+      architecture,
+      weights,
+      loss: "binaryCrossentropy",
+      preprocessing,
+      producerVersion: "x",
+    });
+    const rows = RAW.map((r) => ({ age: r.age, income: r.income }));
+    const y = network.predict(encodeRows(preprocessing, rows), rows.length);
+    const out = await runOnnx(file, {
+      numeric: doubleInput(rows.map((r) => [r.age ?? Number.NaN, r.income])),
+    });
+    const labels = decodeOutputs(preprocessing, y, 1).map((p) => ("label" in p ? p.label : ""));
+    expect(new Set(labels).size).toBe(2);
+    expect(out.label!.data).toEqual(labels);
+    // The /predict class of a binary classifier: output >= 0.5.
+    expect(Array.from(out.class!.data as BigInt64Array, Number)).toEqual(
+      Array.from(y, (p) => (p >= 0.5 ? 1 : 0)),
+    );
+  });
+
+  it("renames a categorical input whose feature name is one of the graph's own names", async () => {
+    const preprocessing: Preprocessing = {
+      formatVersion: 1,
+      features: [
+        { name: "numeric", type: "categorical", categories: ["a", "b"], unknown: "zeros" },
+        { name: "x", type: "numeric", scaling: "none", center: 0, scale: 1 },
+      ],
+      target: { name: "y", type: "numeric", center: 0, scale: 1 },
+    };
+    const network = createNetwork(
+      { inputs: 3, layers: [{ units: 1, activation: "linear" }] },
+      { seed: 2 },
+    );
+    const { architecture, weights } = saveNetwork(network);
+    const file = exportOnnx({
+      model: "r",
+      version: 1,
+      architecture,
+      weights,
+      loss: "mse",
+      preprocessing,
+      producerVersion: "x",
+    });
+    const model = decodeModelProto(file) as {
+      graph: { input: { name: string }[] };
+      metadataProps: { key: string; value: string }[];
+    };
+    expect(model.graph.input.map((i) => i.name)).toEqual(["numeric", "numeric_input"]);
+    const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
+    expect(JSON.parse(meta["nnserve.inputs"]!)).toEqual({
+      numeric: ["x"],
+      numeric_input: "numeric",
+    });
+    const rows = [{ numeric: "b", x: 2.5 }];
+    const y = network.predict(encodeRows(preprocessing, rows), 1);
+    const out = await runOnnx(file, {
+      numeric: doubleInput([[2.5]]),
+      numeric_input: stringInput(["b"]),
+    });
+    expect(maxAbsDiff(out.output!.data as Float32Array, y)).toBeLessThan(1e-5);
+  });
 });
