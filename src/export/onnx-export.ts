@@ -65,24 +65,8 @@ export function exportOnnx(input: OnnxExportInput): Uint8Array {
 
   const kind = classifierKind(architecture, input.loss);
   if (kind) {
-    const index =
-      kind === "binary"
-        ? flatten(
-            g,
-            g.node(
-              "Cast",
-              [threshold(g, "GreaterOrEqual", y)],
-              [{ name: "to", int: DATA_TYPE.INT64 }],
-            ),
-          )
-        : g.node(
-            "ArgMax",
-            [y],
-            [
-              { name: "axis", int: 1 },
-              { name: "keepdims", int: 0 },
-            ],
-          );
+    // /predict's classes: a binary classifier's output >= 0.5, else the first largest unit.
+    const index = kind === "binary" ? thresholdIndex(g, "GreaterOrEqual", y) : argmax(g, y);
     g.node("Identity", [index], [], { output: ONNX_NAMES.class });
     g.output(ONNX_NAMES.class, DATA_TYPE.INT64, [BATCH]);
   }
@@ -91,19 +75,7 @@ export function exportOnnx(input: OnnxExportInput): Uint8Array {
     // decodeOutputs: a one-unit output over two classes is P(classes[1]), above 0.5 wins;
     // otherwise the first largest unit, and a unit past the classes is named by its index.
     const index =
-      units === 1 && target.classes.length === 2
-        ? flatten(
-            g,
-            g.node("Cast", [threshold(g, "Greater", y)], [{ name: "to", int: DATA_TYPE.INT64 }]),
-          )
-        : g.node(
-            "ArgMax",
-            [y],
-            [
-              { name: "axis", int: 1 },
-              { name: "keepdims", int: 0 },
-            ],
-          );
+      units === 1 && target.classes.length === 2 ? thresholdIndex(g, "Greater", y) : argmax(g, y);
     const names = Array.from(
       { length: Math.max(units, target.classes.length) },
       (_, i) => target.classes[i] ?? String(i),
@@ -204,14 +176,23 @@ function activation(g: GraphBuilder, layer: LayerSpec, z: string): string {
   }
 }
 
-/** y[:, 0] compared with 0.5: bool [N, 1]. */
-function threshold(g: GraphBuilder, op: "Greater" | "GreaterOrEqual", y: string): string {
-  return g.node(op, [y, g.floats("half", [], [0.5])]);
+/** A one-unit output against 0.5, as int64 [N] (0 or 1). */
+function thresholdIndex(g: GraphBuilder, op: "Greater" | "GreaterOrEqual", y: string): string {
+  const above = g.node(op, [y, g.floats("half", [], [0.5])]);
+  const index = g.node("Cast", [above], [{ name: "to", int: DATA_TYPE.INT64 }]);
+  return g.node("Reshape", [index, g.int64s("shape", [1], [-1])]);
 }
 
-/** [N, 1] -> [N]. */
-function flatten(g: GraphBuilder, x: string): string {
-  return g.node("Reshape", [x, g.int64s("shape", [1], [-1])]);
+/** The first largest unit of each row, int64 [N] (ArgMax keeps the first on a tie). */
+function argmax(g: GraphBuilder, y: string): string {
+  return g.node(
+    "ArgMax",
+    [y],
+    [
+      { name: "axis", int: 1 },
+      { name: "keepdims", int: 0 },
+    ],
+  );
 }
 
 interface EncodedFeatures {
