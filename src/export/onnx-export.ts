@@ -212,31 +212,15 @@ function encodeFeatures(g: GraphBuilder, features: readonly FeatureTransform[]):
   if (numeric.length > 0) {
     inputs[ONNX_NAMES.numeric] = numeric.map((f) => f.name);
     let x = g.input(ONNX_NAMES.numeric, DATA_TYPE.DOUBLE, [BATCH, numeric.length]);
+    const column = (what: string, value: (f: (typeof numeric)[number]) => number) =>
+      g.doubles(what, [numeric.length], numeric.map(value));
     if (numeric.some((f) => f.impute !== undefined)) {
       // A feature without imputation keeps its NaN, which the network turns into NaN outputs.
-      const fill = g.doubles(
-        "impute",
-        [numeric.length],
-        numeric.map((f) => f.impute ?? Number.NaN),
-      );
+      const fill = column("impute", (f) => f.impute ?? Number.NaN);
       x = g.node("Where", [g.node("IsNaN", [x]), fill, x]);
     }
-    const centered = g.node("Sub", [
-      x,
-      g.doubles(
-        "center",
-        [numeric.length],
-        numeric.map((f) => f.center),
-      ),
-    ]);
-    const scaled = g.node("Div", [
-      centered,
-      g.doubles(
-        "scale",
-        [numeric.length],
-        numeric.map((f) => f.scale),
-      ),
-    ]);
+    const centered = g.node("Sub", [x, column("center", (f) => f.center)]);
+    const scaled = g.node("Div", [centered, column("scale", (f) => f.scale)]);
     standardized = g.node("Cast", [scaled], [{ name: "to", int: DATA_TYPE.FLOAT }]);
   }
   if (numeric.length === features.length && standardized) {
