@@ -201,6 +201,15 @@ describe("ONNX export of trained models", () => {
     const badVersion = await server.http.get<Problem>("/models/classifier/versions/zero/onnx");
     expect(badVersion.status).toBe(400);
     expect(badVersion.body.errors?.[0]?.path).toBe("version");
+    const grpcBadVersion = await failure(
+      unary((cb) => grpc.models.ExportOnnx({ name: "classifier", version: 0 }, cb)),
+    );
+    expect(grpcBadVersion.code).toBe(status.INVALID_ARGUMENT);
+    expect(grpcBadVersion.details).toMatch(/ version: must be a whole number >= 1$/);
+    const grpcNoModel = await failure(
+      unary((cb) => grpc.models.ExportOnnx({ name: "nope", version: 1 }, cb)),
+    );
+    expect(grpcNoModel.code).toBe(status.NOT_FOUND);
 
     const accepted = await server.http.post<TrainAccepted>("/train", slowRequest("busy", 500));
     expect(accepted.status).toBe(202);
