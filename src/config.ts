@@ -90,6 +90,7 @@ const envSchema = z
     JOB_THREADS: integer(1, 1, 2),
     SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
+    IMPORT_BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     MAX_EPOCHS: integer(10_000, 1),
     MAX_LAYERS: integer(32, 1),
     MAX_UNITS: integer(4096, 1),
@@ -184,6 +185,12 @@ const envSchema = z
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     limits: {
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      /**
+       * POST /models/{name}/import: a portable model file carries its weights in base64, ~5.4
+       * bytes per parameter, so MAX_PARAMETERS' default (1M) is ~5.5 MB and 64 MiB fits ~12M;
+       * raise it with MAX_PARAMETERS.
+       */
+      importBodyLimitBytes: env.IMPORT_BODY_LIMIT_BYTES,
       maxEpochs: env.MAX_EPOCHS,
       maxLayers: env.MAX_LAYERS,
       /** Per layer, and for the input width too. */

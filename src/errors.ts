@@ -163,10 +163,13 @@ export function tooManyJobs(keyPrefix: string, active: number, limit: number): A
   );
 }
 
-export function payloadTooLarge(limitBytes: number): AppError {
+export function payloadTooLarge(
+  limitBytes: number,
+  advice = "send fewer rows per request",
+): AppError {
   return new AppError(
     "PAYLOAD_TOO_LARGE",
-    `The request body is larger than the limit of ${limitBytes} bytes; send fewer rows per request.`,
+    `The request body is larger than the limit of ${limitBytes} bytes; ${advice}.`,
   );
 }
 

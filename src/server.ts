@@ -14,10 +14,12 @@ import { buildApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
 import { jobCountsFrom } from "./metrics/job-counts.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { NNSERVE_VERSION } from "./package-version.ts";
 import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
 import { ModelCache } from "./services/model-cache.ts";
+import { createModelFileService } from "./services/model-files.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
 import { createPredictionService } from "./services/prediction-service.ts";
 import { createReadiness } from "./services/readiness.ts";
@@ -110,6 +112,13 @@ export async function startNnserve({
         onDeleted: (name) => {
           prediction.dropModel(name);
         },
+      }),
+      modelFiles: createModelFileService({
+        db,
+        maxParameters: config.limits.maxParameters,
+        nnserveVersion: NNSERVE_VERSION,
+        // A new ready version: unversioned predictions here move to it at once.
+        onImported: () => prediction.forgetResolutions(),
       }),
       readiness: createReadiness({
         db,

@@ -21,6 +21,8 @@ export function restRequirement(
   if (route.startsWith("/admin/")) return ["admin"];
   if (route === "/train" || route.startsWith("/jobs")) return ["train"];
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
+  // An import writes a new version, as training does.
+  if (route === "/models/:name/import") return ["train"];
   if (route.startsWith("/models")) return method === "DELETE" ? ["admin"] : READ_MODELS;
   return "any";
 }
@@ -45,7 +47,8 @@ export function grpcRequirement(path: string): Requirement {
     case "nnserve.v1.Prediction":
       return ["predict"];
     case "nnserve.v1.Models":
-      return method === "DeleteModel" ? ["admin"] : READ_MODELS;
+      if (method === "DeleteModel") return ["admin"];
+      return method === "ImportModel" ? ["train"] : READ_MODELS;
     case "inference.GRPCInferenceService":
       return method === "ServerLive" || method === "ServerReady" ? "open" : ["predict"];
     default:

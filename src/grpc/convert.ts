@@ -232,10 +232,10 @@ export function modelSummaryToMessage(model: ModelSummary): ModelSummaryMessage 
   };
 }
 
-function versionToMessage(version: ModelVersion) {
+export function versionToMessage(version: ModelVersion) {
   return {
     version: version.version,
-    jobId: version.jobId,
+    jobId: version.jobId ?? "",
     status: enumName("VERSION_STATUS", version.status) as never,
     network: version.network,
     loss: version.loss,

@@ -1,19 +1,37 @@
-/** nnserve.v1.Models: the model registry, as GET/DELETE /models of the REST API. */
+/**
+ * nnserve.v1.Models: the model registry, as GET/DELETE /models of the REST API, and a version
+ * as a file (ONNX, the portable model file) and back, as .../onnx, .../export and .../import.
+ */
+import { malformedRequest } from "../errors.ts";
 import type { ModelsHandlers } from "../generated/grpc/nnserve/v1/Models.ts";
 import type { Logger } from "../logger.ts";
+import { modelFileSchema, modelVersionParamsSchema } from "../schemas/model-file.ts";
 import { modelParamsSchema } from "../schemas/models.ts";
 import { parseRequest } from "../schemas/parse.ts";
+import { type ModelFileService, ONNX_MEDIA_TYPE } from "../services/model-files.ts";
 import type { ModelRegistry } from "../services/types.ts";
-import { modelSummaryToMessage, modelToMessage } from "./convert.ts";
+import { modelSummaryToMessage, modelToMessage, versionToMessage } from "./convert.ts";
 import { unary } from "./status.ts";
 
 export interface ModelsHandlerDeps {
   models: ModelRegistry;
+  modelFiles: ModelFileService;
   logger: Logger;
 }
 
-export function modelsHandlers({ models, logger }: ModelsHandlerDeps): ModelsHandlers {
+/** The portable file's bytes as JSON, refused with where the JSON broke. */
+function parseFileContent(content: Buffer): unknown {
+  try {
+    return JSON.parse(content.toString("utf8"));
+  } catch (error) {
+    throw malformedRequest(`content is not a JSON model file: ${(error as Error).message}.`);
+  }
+}
+
+export function modelsHandlers({ models, modelFiles, logger }: ModelsHandlerDeps): ModelsHandlers {
   const name = (value: string) => parseRequest(modelParamsSchema, { name: value }).name;
+  const versionOf = (req: { name: string; version: number }) =>
+    parseRequest(modelVersionParamsSchema, { name: req.name, version: req.version });
   return {
     ListModels: unary(logger, "ListModels", async () => {
       const list = await models.list();
@@ -25,6 +43,25 @@ export function modelsHandlers({ models, logger }: ModelsHandlerDeps): ModelsHan
     DeleteModel: unary(logger, "DeleteModel", async (req) => {
       await models.delete(name(req.name));
       return {};
+    }),
+    ExportOnnx: unary(logger, "ExportOnnx", async (req) => {
+      const { name, version } = versionOf(req);
+      const { filename, content } = await modelFiles.exportOnnx(name, version);
+      return { filename, mediaType: ONNX_MEDIA_TYPE, content: Buffer.from(content) };
+    }),
+    ExportModel: unary(logger, "ExportModel", async (req) => {
+      const { name, version } = versionOf(req);
+      const { filename, file } = await modelFiles.exportFile(name, version);
+      return {
+        filename,
+        mediaType: "application/json",
+        content: Buffer.from(JSON.stringify(file)),
+      };
+    }),
+    ImportModel: unary(logger, "ImportModel", async (req) => {
+      const model = name(req.name);
+      const file = parseRequest(modelFileSchema, parseFileContent(req.content));
+      return versionToMessage(await modelFiles.importFile(model, file));
     }),
   };
 }

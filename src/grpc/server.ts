@@ -88,7 +88,7 @@ export function createGrpcServer({
   );
   server.addService(
     grpc.nnserve.v1.Models.service,
-    modelsHandlers({ models: services.models, logger }),
+    modelsHandlers({ models: services.models, modelFiles: services.modelFiles, logger }),
   );
   const inference = createInferenceService({
     models: services.models,

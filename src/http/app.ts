@@ -4,7 +4,6 @@
  * The application itself is one plugin (`restApiPlugin`), which main.ts or a later composition can
  * register next to other plugins (gRPC gateway, metrics) under the same error handling.
  */
-import { readFileSync } from "node:fs";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyPluginAsync, type FastifyRequest, LogController } from "fastify";
@@ -20,6 +19,7 @@ import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { NNSERVE_VERSION } from "../package-version.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
 import type { Services } from "../services/types.ts";
@@ -33,6 +33,7 @@ import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
+import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
@@ -50,12 +51,6 @@ export interface AppOptions {
   /** API keys: needed with AUTH on; also brings the admin API and per-key job limits. */
   keys?: KeyStore;
 }
-
-const PACKAGE_VERSION = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
 
 // Probes and the docs UI would drown the log at info level. The docs UI is not a probe (it needs
 // a key with AUTH on and is refused during shutdown), so it is listed here only, by prefix: the
@@ -127,6 +122,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   await app.register(jobRoutes, routeOptions);
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
+  await app.register(modelFileRoutes, {
+    ...routeOptions,
+    importBodyLimit: config.limits.importBodyLimitBytes,
+  });
   await app.register(healthRoutes, routeOptions);
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
@@ -134,7 +133,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
     prediction: services.prediction,
     readiness: services.readiness,
     schemas,
-    serverVersion: PACKAGE_VERSION,
+    serverVersion: NNSERVE_VERSION,
     extensions: [BINARY_TENSOR_DATA],
   });
   await app.register(v2Routes, {

@@ -58,7 +58,11 @@ export function toAppError(error: unknown, request: FastifyRequest, bodyLimit: n
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return malformedRequest(err.message ?? "The body is not valid JSON.");
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return payloadTooLarge(bodyLimit);
+      // A route may have a limit of its own (the model import), and advice to go with it.
+      return payloadTooLarge(
+        request.routeOptions.bodyLimit ?? bodyLimit,
+        (request.routeOptions.config as { tooLargeAdvice?: string } | undefined)?.tooLargeAdvice,
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return unsupportedMediaType(request.headers["content-type"]);
   }

@@ -28,7 +28,8 @@ export const networkViewSchema = z.object({
 export const modelVersionSchema = z
   .object({
     version: z.int(),
-    jobId: z.uuid(),
+    /** The job that trained it; null for a version imported from a model file. */
+    jobId: z.uuid().nullable(),
     status: z.enum(VERSION_STATUSES),
     network: networkViewSchema,
     loss: z.enum(LOSSES),

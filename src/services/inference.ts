@@ -18,9 +18,10 @@
  * a tensor is named by the transport (`inputs[0].contents`, `raw_input_contents[0]`,
  * `inputs[0].data`), with the element index: `inputs[0].contents[7]`.
  */
-import { readFileSync } from "node:fs";
+
 import { bytesToFloat32, float32ToBytes } from "../db/binary.ts";
 import { AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
+import { NNSERVE_VERSION } from "../package-version.ts";
 import { modelName } from "../schemas/common.ts";
 import type { Model, ModelVersion } from "../schemas/models.ts";
 import { parseRequest } from "../schemas/parse.ts";
@@ -30,11 +31,7 @@ import { classifierKind } from "../schemas/train.ts";
 import type { ModelRegistry, PredictionService, Readiness, TensorPrediction } from "./types.ts";
 
 /** nnserve's version, as ServerMetadata reports it. */
-export const NNSERVE_VERSION: string = (
-  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version: string;
-  }
-).version;
+export { NNSERVE_VERSION };
 
 export const INPUT_NAME = "input";
 export const OUTPUT_NAME = "output";

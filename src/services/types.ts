@@ -9,6 +9,7 @@ import type { Job, JobListQuery, JobMetrics, JobPage } from "../schemas/jobs.ts"
 import type { Model, ModelList } from "../schemas/models.ts";
 import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
 import type { TrainRequest } from "../schemas/train.ts";
+import type { ModelFileService } from "./model-files.ts";
 
 /** The API key submitting a job (AUTH on); a verified `Caller` (src/auth/key-store.ts) is one. */
 export interface Submitter {
@@ -105,5 +106,7 @@ export interface Services {
   training: TrainingService;
   prediction: PredictionService;
   models: ModelRegistry;
+  /** ONNX and portable-file export, and import of a portable file. */
+  modelFiles: ModelFileService;
   readiness: Readiness;
 }

@@ -68,7 +68,7 @@ export function toVersionView(row: VersionRow): ModelVersion {
   const training = row.training as unknown as StoredTraining;
   return {
     version: row.version,
-    jobId: row.jobs[0]?.id ?? "",
+    jobId: row.jobs[0]?.id ?? null,
     status: row.status,
     network: { inputs: network.inputs, layers: network.layers },
     loss: training.loss,

@@ -66,6 +66,19 @@ describe("scopes", () => {
     ["POST", "/v2/models/:name/infer", "/v2/models/x/infer", ["predict"]],
     ["GET", "/models", "/models", ["predict", "train"]],
     ["DELETE", "/models/:name", "/models/x", ["admin"]],
+    [
+      "GET",
+      "/models/:name/versions/:version/onnx",
+      "/models/x/versions/1/onnx",
+      ["predict", "train"],
+    ],
+    [
+      "GET",
+      "/models/:name/versions/:version/export",
+      "/models/x/versions/1/export",
+      ["predict", "train"],
+    ],
+    ["POST", "/models/:name/import", "/models/x/import", ["train"]],
     ["POST", "/admin/keys", "/admin/keys", ["admin"]],
     ["GET", "/docs/", "/docs/", "any"],
     ["GET", undefined, "/nowhere", "any"],
@@ -80,6 +93,9 @@ describe("scopes", () => {
     ["/nnserve.v1.Training/Train", ["train"]],
     ["/nnserve.v1.Prediction/Predict", ["predict"]],
     ["/nnserve.v1.Models/DeleteModel", ["admin"]],
+    ["/nnserve.v1.Models/ExportOnnx", ["predict", "train"]],
+    ["/nnserve.v1.Models/ExportModel", ["predict", "train"]],
+    ["/nnserve.v1.Models/ImportModel", ["train"]],
     ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "any"],
   ])("gRPC %s needs %j", (path, needed) => {
     expect(grpcRequirement(path)).toEqual(needed);

@@ -133,6 +133,18 @@ export function createFakeServices(): FakeServices {
         if (!models.delete(name)) throw notFound("model", name);
       },
     },
+    // The real one is tested on Postgres (test/e2e/model-files.test.ts).
+    modelFiles: {
+      async exportOnnx(name) {
+        throw notFound("model", name);
+      },
+      async exportFile(name) {
+        throw notFound("model", name);
+      },
+      async importFile(name) {
+        throw notFound("model", name);
+      },
+    },
     readiness: {
       async check() {
         return fake.readinessReport;

@@ -128,6 +128,9 @@ describe("OpenAPI", () => {
         "GET /models",
         "GET /models/{name}",
         "DELETE /models/{name}",
+        "GET /models/{name}/versions/{version}/onnx",
+        "GET /models/{name}/versions/{version}/export",
+        "POST /models/{name}/import",
         "GET /healthz",
         "GET /readyz",
         // The Open Inference Protocol (routes/v2.ts)
@@ -142,6 +145,11 @@ describe("OpenAPI", () => {
         "POST /v2/models/{name}/versions/{version}/infer",
       ].sort(),
     );
+    const onnx = doc.paths["/models/{name}/versions/{version}/onnx"].get;
+    expect(onnx.responses["200"].content["application/onnx"].schema).toMatchObject({
+      type: "string",
+      format: "binary",
+    });
     const train = doc.paths["/train"].post;
     const body = train.requestBody.content["application/json"].schema;
     expect(Object.keys(body.properties)).toEqual([
