@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
+import { createDatasetService } from "./services/dataset-service.ts";
 import { ModelCache } from "./services/model-cache.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
 import { createPredictionService } from "./services/prediction-service.ts";
@@ -97,7 +98,9 @@ export async function startNnserve({
       batching: config.batching,
       observer: metrics?.prediction,
     });
+    const datasets = createDatasetService({ db });
     const services: Services = {
+      datasets,
       training: createTrainingService({
         db,
         queue,

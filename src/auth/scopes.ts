@@ -19,7 +19,10 @@ export function restRequirement(
   if (OPEN_PATHS.has(path)) return "open";
   if (route === undefined) return "any";
   if (route.startsWith("/admin/")) return ["admin"];
-  if (route === "/train" || route.startsWith("/jobs")) return ["train"];
+  // Datasets are training's input: uploading, reading and deleting them is training's scope.
+  if (route === "/train" || route.startsWith("/jobs") || route.startsWith("/datasets")) {
+    return ["train"];
+  }
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
   if (route.startsWith("/models")) return method === "DELETE" ? ["admin"] : READ_MODELS;
   return "any";

@@ -30,6 +30,7 @@ import { isProbe, pathOf } from "./probes.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
+import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
@@ -127,6 +128,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   await app.register(jobRoutes, routeOptions);
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
+  await app.register(datasetRoutes, {
+    datasets: services.datasets,
+    limits: config.datasets,
+  });
   await app.register(healthRoutes, routeOptions);
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({

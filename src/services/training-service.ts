@@ -14,13 +14,13 @@ import {
   isAppError,
   notFound,
   tooManyJobs,
-  validationError,
 } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import type { JobListQuery } from "../schemas/jobs.ts";
 import type { TrainRequest } from "../schemas/train.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { toStoredTraining } from "./stored-training.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
@@ -268,31 +268,4 @@ function stableJson(value: unknown): string {
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
-}
-
-// Newest first by (createdAt, id); the cursor is the last row's key, opaque to clients.
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
-}
-
-// Both parts go into comparisons with a uuid and a timestamptz column, where anything else
-// (an id that is no UUID, a year Postgres cannot store) fails as a 500: only what
-// encodeCursor writes is accepted.
-const CURSOR =
-  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$/i;
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [, at = "", id = ""] = CURSOR.exec(Buffer.from(cursor, "base64url").toString()) ?? [];
-  const createdAt = new Date(at);
-  const valid = !Number.isNaN(createdAt.getTime()) && createdAt.getUTCFullYear() >= 1;
-  if (!id || !valid || createdAt.toISOString() !== at) {
-    throw validationErrorForCursor();
-  }
-  return { createdAt, id };
-}
-
-function validationErrorForCursor() {
-  return validationError([
-    { path: "cursor", message: "is not a cursor this API returned; start from the first page" },
-  ]);
 }

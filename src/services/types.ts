@@ -4,11 +4,13 @@
  * shared schemas (defaults filled in), and failures are thrown as AppError (notFound, conflict,
  * validationError, unavailable...), never as transport-specific errors.
  */
+
 import type { ReadinessReport } from "../schemas/health.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../schemas/jobs.ts";
 import type { Model, ModelList } from "../schemas/models.ts";
 import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
 import type { TrainRequest } from "../schemas/train.ts";
+import type { DatasetService } from "./dataset-service.ts";
 
 /** The API key submitting a job (AUTH on); a verified `Caller` (src/auth/key-store.ts) is one. */
 export interface Submitter {
@@ -103,6 +105,7 @@ export interface Readiness {
 
 export interface Services {
   training: TrainingService;
+  datasets: DatasetService;
   prediction: PredictionService;
   models: ModelRegistry;
   readiness: Readiness;

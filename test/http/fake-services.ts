@@ -51,6 +51,22 @@ export function createFakeServices(): FakeServices {
     jobs,
     submitted,
     readinessReport: { ready: true, checks: { database: { ok: true, latencyMs: 1 } } },
+    // Datasets are tested on Postgres (test/http/datasets.test.ts); here none exists.
+    datasets: {
+      create: async () => {
+        throw new Error("fake datasets store nothing");
+      },
+      list: async () => ({ items: [], nextCursor: null }),
+      get: async (id) => {
+        throw notFound("dataset", id);
+      },
+      delete: async (id) => {
+        throw notFound("dataset", id);
+      },
+      load: async (id) => {
+        throw notFound("dataset", id);
+      },
+    },
     training: {
       async submit(request, options) {
         submitted.push({ request, options });
