@@ -104,6 +104,8 @@ export async function startNnserve({
       training: createTrainingService({
         db,
         queue,
+        datasets,
+        maxParameters: config.limits.maxParameters,
         maxAttempts: config.jobs.maxAttempts,
         maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       }),

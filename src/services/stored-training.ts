@@ -11,7 +11,11 @@ export interface StoredTraining extends TrainingSettings {
   labels: boolean;
 }
 
-export function toStoredTraining(req: TrainRequest, seed: number): StoredTraining {
+export function toStoredTraining(
+  req: TrainRequest,
+  seed: number,
+  labels = req.data?.labels !== undefined,
+): StoredTraining {
   const { training } = req;
   return {
     loss: req.loss,
@@ -22,6 +26,6 @@ export function toStoredTraining(req: TrainRequest, seed: number): StoredTrainin
     seed,
     validationSplit: training.validationSplit,
     ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
-    labels: req.data.labels !== undefined,
+    labels,
   };
 }

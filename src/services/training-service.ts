@@ -14,6 +14,7 @@ import {
   isAppError,
   notFound,
   tooManyJobs,
+  validationError,
 } from "../errors.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
@@ -21,6 +22,8 @@ import type { JobQueue } from "../queue/job-queue.ts";
 import type { JobListQuery } from "../schemas/jobs.ts";
 import type { TrainRequest } from "../schemas/train.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
+import type { DatasetService } from "./dataset-service.ts";
+import { prepareDatasetTraining } from "./dataset-training.ts";
 import { toStoredTraining } from "./stored-training.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
@@ -28,6 +31,10 @@ import { jobWithVersion, toJobView } from "./views.ts";
 export interface TrainingServiceDeps {
   db: Database;
   queue: JobQueue;
+  /** Where `dataset` requests read their rows; without it, they are refused. */
+  datasets?: DatasetService;
+  /** The parameter budget, checked again once a dataset's encoded width is known. */
+  maxParameters?: number;
   maxAttempts: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
@@ -38,6 +45,8 @@ export function createTrainingService({
   queue,
   maxAttempts,
   maxQueuedJobsPerKey = 0,
+  datasets,
+  maxParameters = Number.MAX_SAFE_INTEGER,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -57,6 +66,21 @@ export function createTrainingService({
     return { job: toJobView(row), created: false };
   }
 
+  async function prepare(req: TrainRequest, seed: number) {
+    const id = req.dataset as string;
+    const dataset = await datasets?.load(id).catch((error: unknown) => {
+      if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (!dataset) {
+      throw validationError(
+        [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
+        `No dataset "${id}" exists; upload it with POST /datasets first.`,
+      );
+    }
+    return prepareDatasetTraining(dataset, req, seed, maxParameters);
+  }
+
   return {
     async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
       const requestHash = idempotencyKey ? hashRequest(req) : undefined;
@@ -66,10 +90,12 @@ export function createTrainingService({
       }
       // A seed is always recorded, so every version can be trained again bit for bit.
       const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
+      // Read and fitted before the transaction: it holds the model's lock only to write.
+      const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
-        inputs: req.network.inputs,
+        inputs: fromDataset?.inputs ?? (req.network.inputs as number),
         layers: req.network.layers,
       };
       try {
@@ -95,7 +121,16 @@ export function createTrainingService({
               modelId: model!.id,
               version: (latest._max.version ?? 0) + 1,
               architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(req, seed) as unknown as Prisma.InputJsonValue,
+              training: toStoredTraining(
+                req,
+                seed,
+                fromDataset?.labels,
+              ) as unknown as Prisma.InputJsonValue,
+              ...(fromDataset
+                ? {
+                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
+                  }
+                : {}),
             },
           });
           const job = await createJob(tx, {
@@ -105,7 +140,7 @@ export function createTrainingService({
             idempotencyKey: idempotencyKey ?? null,
             requestHash: requestHash ?? null,
             apiKeyId: submitter?.keyId ?? null,
-            data: [toStoredExamples(req)],
+            data: fromDataset?.data ?? [toStoredExamples(req)],
           });
           return toJobView({
             ...job,
@@ -227,8 +262,9 @@ function measured<K extends string>(values: Record<K, number | null>) {
 }
 
 function toStoredExamples(req: TrainRequest): TrainingDataInput {
-  const { inputs, targets, labels } = req.data;
-  const width = req.network.inputs;
+  // The schema has made sure inline requests carry both.
+  const { inputs, targets, labels } = req.data!;
+  const width = req.network.inputs!;
   const x = new Float32Array(inputs.length * width);
   for (let i = 0; i < inputs.length; i++) x.set(inputs[i]!, i * width);
   const stored: TrainingDataInput = {
@@ -241,7 +277,7 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
     return stored;
   }
   // Class indices for a one-unit sigmoid are its 0/1 targets.
-  const rows = targets ?? (labels ?? []).map((label) => [label]);
+  const rows = targets ?? (labels ?? []).map((label: number) => [label]);
   const targetWidth = rows[0]?.length ?? 1;
   const t = new Float32Array(rows.length * targetWidth);
   for (let i = 0; i < rows.length; i++) t.set(rows[i]!, i * targetWidth);

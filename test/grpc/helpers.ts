@@ -16,7 +16,7 @@ import type { FieldIssue } from "../../src/errors.ts";
 import type { TrainRequest } from "../../src/generated/grpc/nnserve/v1/TrainRequest.ts";
 import { loadProtos } from "../../src/grpc/protos.ts";
 import { FIELD_ISSUES_METADATA } from "../../src/grpc/status.ts";
-import type { TrainRequestInput } from "../../src/schemas/train.ts";
+import type { InlineTrainRequest } from "../helpers/requests.ts";
 
 export { status };
 
@@ -79,7 +79,7 @@ export function readAll<T>(stream: ClientReadableStream<T>, onMessage?: (message
 }
 
 /** The JSON body of POST /train as a TrainRequest message (rows flattened, width given). */
-export function trainMessage(body: TrainRequestInput, idempotencyKey?: string): TrainRequest {
+export function trainMessage(body: InlineTrainRequest, idempotencyKey?: string): TrainRequest {
   const rows = (matrix: number[][]) => ({ width: matrix[0]?.length ?? 0, values: matrix.flat() });
   const { data, ...rest } = body;
   return {

@@ -422,9 +422,9 @@ describe("TrainRequest", () => {
   });
 
   it("accepts class labels for a softmax output and 0/1 labels for one sigmoid", () => {
-    expect(parseRequest(trainSchema, iris()).data.labels).toEqual([0, 1, 2]);
+    expect(parseRequest(trainSchema, iris()).data?.labels).toEqual([0, 1, 2]);
     const binary = edit(xor(), { "data.targets": undefined, "data.labels": [0, 1, 1, 0] });
-    expect(parseRequest(trainSchema, binary).data.labels).toEqual([0, 1, 1, 0]);
+    expect(parseRequest(trainSchema, binary).data?.labels).toEqual([0, 1, 1, 0]);
   });
 
   it("has at least 25 rejection cases", () => {
