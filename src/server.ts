@@ -18,6 +18,7 @@ import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
 import { createDatasetService } from "./services/dataset-service.ts";
+import { evaluateTestSplit } from "./services/evaluation.ts";
 import { ModelCache } from "./services/model-cache.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
 import { createPredictionService } from "./services/prediction-service.ts";
@@ -131,6 +132,7 @@ export async function startNnserve({
         ...(await loadTrainingTask(db, job)),
         threads: config.jobs.threads,
       }),
+      evaluate: (job, weights) => evaluateTestSplit(db, job, weights),
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,

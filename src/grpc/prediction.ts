@@ -36,9 +36,11 @@ export function predictionHandlers({
           ...(version !== undefined && { version }),
           inputs: rowsFromMessage(req.inputs, "inputs"),
         });
-        const width = body.inputs[0]!.length;
-        const values = new Float32Array(body.inputs.length * width);
-        body.inputs.forEach((row, r) => {
+        // Message rows are numbers: the schema has checked them as a matrix.
+        const rows = body.inputs as number[][];
+        const width = rows[0]!.length;
+        const values = new Float32Array(rows.length * width);
+        rows.forEach((row, r) => {
           values.set(row, r * width);
         });
         inputs = { values, rows: body.inputs.length, width };

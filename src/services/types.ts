@@ -5,6 +5,8 @@
  * validationError, unavailable...), never as transport-specific errors.
  */
 
+import type { Prediction } from "../preprocessing/decode.ts";
+import type { RawRow } from "../preprocessing/encode.ts";
 import type { ReadinessReport } from "../schemas/health.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../schemas/jobs.ts";
 import type { Model, ModelList } from "../schemas/models.ts";
@@ -63,6 +65,11 @@ export interface TensorPredictRequest {
   inputs: Float32Array;
   rows: number;
   width: number;
+  /**
+   * The same rows as the client wrote them, for a version with preprocessing: its raw values
+   * are encoded from these rather than from their float32 roundings in `inputs`.
+   */
+  rawRows?: () => readonly RawRow[];
 }
 
 export interface TensorPrediction {
@@ -74,6 +81,8 @@ export interface TensorPrediction {
   outputs: Float32Array;
   /** For classifiers: the predicted class index of each row. */
   classes?: number[];
+  /** For a version with preprocessing: each row's label and probabilities, or value. */
+  predictions?: Prediction[];
 }
 
 export interface PredictionService {

@@ -115,7 +115,7 @@ export function createFakeServices(): FakeServices {
         return {
           model: request.model,
           version: request.version ?? model.latestVersion ?? 1,
-          outputs: request.inputs.map((row) => [row.reduce((a, b) => a + b, 0)]),
+          outputs: (request.inputs as number[][]).map((row) => [row.reduce((a, b) => a + b, 0)]),
         };
       },
       async predictTensor(request) {

@@ -128,6 +128,10 @@ describe("OpenAPI", () => {
         "GET /models",
         "GET /models/{name}",
         "DELETE /models/{name}",
+        "POST /datasets",
+        "GET /datasets",
+        "GET /datasets/{id}",
+        "DELETE /datasets/{id}",
         "GET /healthz",
         "GET /readyz",
         // The Open Inference Protocol (routes/v2.ts)
@@ -151,6 +155,11 @@ describe("OpenAPI", () => {
       "optimizer",
       "training",
       "data",
+      "dataset",
+      "target",
+      "features",
+      "task",
+      "preprocessing",
     ]);
     expect(body.additionalProperties).toBe(false);
     expect(train.responses["202"].content["application/json"].schema).toEqual({
