@@ -29,9 +29,9 @@ const request = (extra: Partial<FitRequest> = {}): FitRequest => ({
   ...extra,
 });
 
-function issuesOf(fit: () => unknown) {
+function issuesOf(attempt: () => unknown) {
   try {
-    fit();
+    attempt();
   } catch (error) {
     if (isAppError(error)) return error.errors;
     throw error;
