@@ -44,6 +44,7 @@ export function grpcRequirement(path: string): Requirement {
     case "grpc.health.v1.Health":
       return "open";
     case "nnserve.v1.Training":
+    case "nnserve.v1.Datasets":
       return ["train"];
     case "nnserve.v1.Prediction":
       return ["predict"];

@@ -2,10 +2,12 @@
  * gRPC parity for datasets (against a whole in-process server and real Postgres): Train from an
  * uploaded dataset with the inputs derived, Predict with raw rows by name and in stored order
  * (predictions with labels), the same answer as REST, the version's stored preprocessing and
- * evaluation in GetModel, and the REST errors with the same paths.
+ * evaluation in GetModel, the REST errors with the same paths; and the Datasets service.
  */
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Dataset__Output } from "../../src/generated/grpc/nnserve/v1/Dataset.ts";
+import type { ListDatasetsResponse__Output } from "../../src/generated/grpc/nnserve/v1/ListDatasetsResponse.ts";
 import type { Model__Output } from "../../src/generated/grpc/nnserve/v1/Model.ts";
 import type { PredictResponse__Output } from "../../src/generated/grpc/nnserve/v1/PredictResponse.ts";
 import type { TrainRequest } from "../../src/generated/grpc/nnserve/v1/TrainRequest.ts";
@@ -23,7 +25,7 @@ let iris: Dataset;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url });
+  server = await startTestServer({ databaseUrl: db.url, env: { DATASET_MAX_BYTES: "20000" } });
   clients = grpcClients(server.grpcAddress);
   const response = await fetch(`${server.url}/datasets?name=iris`, {
     method: "POST",
@@ -153,5 +155,90 @@ describe("Train and Predict from a dataset over gRPC", () => {
       path: "inputs[0].sepal_width",
       message: "is missing, and this feature has no imputation",
     });
+  });
+});
+
+describe("the Datasets service", () => {
+  it("creates from CSV bytes or JSON records, lists, gets and deletes, as REST does", async () => {
+    const created = await unary<Dataset__Output>((cb) =>
+      clients.datasets.CreateDataset(
+        {
+          name: "small",
+          csv: Buffer.from('\ufeffzip,"note, quoted",n\r\n94110,a,1\r\n10001,b,\r\n'),
+          types: { zip: "categorical" },
+        },
+        cb,
+      ),
+    );
+    expect(created).toMatchObject({ name: "small", rows: 2, columnCount: 3 });
+    expect(created.columns.map((c) => [c.name, c.type])).toEqual([
+      ["zip", "categorical"],
+      ["note, quoted", "categorical"],
+      ["n", "numeric"],
+    ]);
+    expect(created.columns[2]).toMatchObject({
+      count: 1,
+      missing: 1,
+      min: 1,
+      max: 1,
+      mean: 1,
+      std: 0,
+    });
+    const rest = await server.http.get<Dataset>(`/datasets/${created.id}`);
+    expect(rest.body.columns[0]).toMatchObject({
+      categories: [
+        { value: "94110", count: 1 },
+        { value: "10001", count: 1 },
+      ],
+    });
+
+    const records = await unary<Dataset__Output>((cb) =>
+      clients.datasets.CreateDataset(
+        { name: "records", recordsJson: JSON.stringify([{ a: 1 }, { a: 2 }]) },
+        cb,
+      ),
+    );
+    expect(records.rows).toBe(2);
+
+    const page = await unary<ListDatasetsResponse__Output>((cb) =>
+      clients.datasets.ListDatasets({ limit: 2 }, cb),
+    );
+    expect(page.items.map((d) => d.id)).toEqual([records.id, created.id]);
+    expect(page.items[0]!.columns).toEqual([]);
+    expect(page.nextCursor).not.toBe("");
+
+    await unary((cb) => clients.datasets.DeleteDataset({ id: created.id }, cb));
+    const gone = await failure(unary((cb) => clients.datasets.GetDataset({ id: created.id }, cb)));
+    expect(gone.code).toBe(status.NOT_FOUND);
+  });
+
+  it("names the row of a ragged CSV and refuses one past DATASET_MAX_BYTES", async () => {
+    const ragged = await failure(
+      unary((cb) =>
+        clients.datasets.CreateDataset({ name: "bad", csv: Buffer.from("a,b\n1,2\n3\n") }, cb),
+      ),
+    );
+    expect(ragged.code).toBe(status.INVALID_ARGUMENT);
+    expect(fieldIssues(ragged.metadata)).toEqual([
+      { path: "rows[1]", message: "has 1 fields but the header has 2 (line 3)" },
+    ]);
+    const big = await failure(
+      unary((cb) =>
+        clients.datasets.CreateDataset(
+          { name: "big", csv: Buffer.from(`a\n${"1\n".repeat(10_001)}`) },
+          cb,
+        ),
+      ),
+    );
+    expect(big.code).toBe(status.RESOURCE_EXHAUSTED);
+    const badType = await failure(
+      unary((cb) =>
+        clients.datasets.CreateDataset(
+          { name: "t", csv: Buffer.from("a\n1\n"), types: { a: "text" } },
+          cb,
+        ),
+      ),
+    );
+    expect(fieldIssues(badType.metadata).map((i) => i.path)).toEqual(["types.a"]);
   });
 });

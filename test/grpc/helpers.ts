@@ -27,6 +27,7 @@ export function grpcClients(address: string) {
     training: new grpc.nnserve.v1.Training(address, insecure),
     prediction: new grpc.nnserve.v1.Prediction(address, insecure),
     models: new grpc.nnserve.v1.Models(address, insecure),
+    datasets: new grpc.nnserve.v1.Datasets(address, insecure),
     inference: new grpc.inference.GRPCInferenceService(address, insecure),
     health: new grpc.grpc.health.v1.Health(address, insecure),
   };
