@@ -266,7 +266,7 @@ export function createPredictionService({
     req: TensorPredictRequest,
     started: number,
   ): Promise<TensorPrediction> {
-    if (model.preprocessing) {
+    if (model.preprocessing && !req.encoded) {
       // Packed rows for a version with preprocessing are raw values in the stored feature order.
       return runEncoded(model, req.rawRows?.() ?? unpack(req.inputs, req.rows, req.width), started);
     }

@@ -70,6 +70,8 @@ export interface TensorPredictRequest {
    * are encoded from these rather than from their float32 roundings in `inputs`.
    */
   rawRows?: () => readonly RawRow[];
+  /** The rows are the network's input already: a version's preprocessing is not applied. */
+  encoded?: boolean;
 }
 
 export interface TensorPrediction {

@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytesToFloat32 } from "../../src/db/binary.ts";
+import { encodeRows } from "../../src/preprocessing/encode.ts";
 import type { Dataset } from "../../src/schemas/datasets.ts";
 import type { Model } from "../../src/schemas/models.ts";
 import type { PredictResponse } from "../../src/schemas/predict.ts";
@@ -297,6 +298,17 @@ describe("a regression with a categorical feature", () => {
     expect(values[1]).toBeCloseTo(truth(3, 2, "blue"), 0);
     // The raw output is in standardised units; the prediction is not.
     expect(response.body.outputs[0]![0]).not.toBeCloseTo(values[0]!, 0);
+
+    // The Open Inference Protocol takes the network's own input tensor, as its metadata says.
+    const metadata = await server.http.get<{ inputs: { shape: number[] }[] }>("/v2/models/lines");
+    expect(metadata.body.inputs[0]!.shape).toEqual([-1, 4]);
+    const encoded = encodeRows(version.preprocessing!, rows);
+    const inferred = await server.http.post<{ outputs: { data: number[] }[] }>(
+      "/v2/models/lines/infer",
+      { inputs: [{ name: "input", shape: [2, 4], datatype: "FP32", data: Array.from(encoded) }] },
+    );
+    expect(inferred.status, JSON.stringify(inferred.body)).toBe(200);
+    expect(inferred.body.outputs[0]!.data).toEqual(response.body.outputs.flat());
 
     const unknown = await server.http.post<Problem>("/predict", {
       model: "lines",
