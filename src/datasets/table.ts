@@ -4,6 +4,7 @@
  * categorical ones as a dictionary (first-appearance order) and Int32 codes, -1 for missing.
  */
 import { type FieldIssue, formatPath, validationError } from "../errors.ts";
+import { isMissing, parseNumber } from "../preprocessing/encode.ts";
 import type { ColumnType, DatasetColumnView } from "../schemas/datasets.ts";
 
 export type RawValue = string | number | boolean | null | undefined;
@@ -28,18 +29,11 @@ export interface BuiltTable {
 
 const MAX_ISSUES = 20;
 
-const isMissing = (cell: RawValue) => cell === null || cell === undefined || cell === "";
-
 /** The number a cell holds, or undefined when it holds none; NaN for a missing cell. */
 function toNumber(cell: RawValue): number | undefined {
   if (isMissing(cell)) return Number.NaN;
   if (typeof cell === "number") return Number.isFinite(cell) ? cell : undefined;
-  if (typeof cell !== "string") return undefined;
-  const text = cell.trim();
-  // Number("") is 0 and Number("0x1f") is 31: neither is what a CSV means.
-  if (text === "" || /^[+-]?0[xob]/i.test(text)) return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : undefined;
+  return typeof cell === "string" ? parseNumber(cell) : undefined;
 }
 
 /** JSON records -> a table: columns in order of first appearance, an absent key is missing. */

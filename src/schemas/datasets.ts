@@ -1,7 +1,7 @@
 /**
  * Datasets: uploaded tables (CSV or JSON records) with a column schema and statistics. A
  * column is numeric when every non-missing cell is a finite number, categorical otherwise,
- * unless the upload says which (`types`). A missing cell is an empty CSV field, or null or an
+ * unless the upload says which (`types`). A missing cell is a blank CSV field, or null or an
  * absent key in a JSON record.
  */
 import { z } from "zod";
