@@ -111,6 +111,11 @@ describe("Iris from a CSV upload", () => {
       type: "categorical",
       classes: ["setosa", "versicolor", "virginica"],
     });
+    // What it takes to split the dataset again: its id, the share held back, the seed.
+    const { rows: stored } = await db.pool.query(
+      "SELECT training FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'iris'",
+    );
+    expect(stored[0].training).toMatchObject({ seed: 1, dataset: { id: iris.id, testSplit: 0.2 } });
     const evaluation = version.evaluation!;
     if (evaluation.task !== "classification") throw new Error("classification expected");
     expect(evaluation.rows).toBe(30);
