@@ -232,6 +232,29 @@ describe("Iris from a CSV upload", () => {
     expect(both.errors?.[0]?.path).toBe("dataset");
   });
 
+  it("holds out validation rows from the training rows as inline data does", async () => {
+    const accepted = await trainAndWait(
+      irisRequest(iris.id, {
+        model: "iris-val",
+        training: { epochs: 20, batchSize: 16, seed: 2, testSplit: 0.2, validationSplit: 0.25 },
+      }),
+    );
+    const metrics = await server.http.get<{ epochs: { valLoss?: number; valAccuracy?: number }[] }>(
+      `/jobs/${accepted.jobId}/metrics`,
+    );
+    expect(metrics.body.epochs).toHaveLength(20);
+    expect(metrics.body.epochs.at(-1)).toHaveProperty("valAccuracy");
+    const { rows } = await db.pool.query(
+      "SELECT split, rows FROM training_data WHERE job_id = $1 ORDER BY split",
+      [accepted.jobId],
+    );
+    // 150 rows: 30 held back for the test, the validation share taken by the engine from 120.
+    expect(rows).toEqual([
+      { split: "train", rows: 120 },
+      { split: "test", rows: 30 },
+    ]);
+  });
+
   it("keeps predicting the same after a restart, from what was stored", async () => {
     await server.close();
     server = await startTestServer({ databaseUrl: db.url });
