@@ -107,6 +107,21 @@ describe("Train and Predict from a dataset over gRPC", () => {
       rest.body.predictions!.map((p) => ("probabilities" in p ? p.probabilities : {})),
     );
 
+    // Rows as numbers in the stored feature order are raw values too (read as float32).
+    const numeric = await unary<PredictResponse__Output>((cb) =>
+      clients.prediction.Predict(
+        {
+          model: "iris-grpc",
+          inputs: { width: 4, values: [5.1, 3.5, 1.4, 0.2, 7.7, 3.0, 6.1, 2.3] },
+        },
+        cb,
+      ),
+    );
+    expect(numeric.predictions.map((p) => p.label)).toEqual(["setosa", "virginica"]);
+    numeric.outputs!.values.forEach((v, i) => {
+      expect(v).toBeCloseTo(named.outputs!.values[i]!, 5);
+    });
+
     const model = await unary<Model__Output>((cb) =>
       clients.models.GetModel({ name: "iris-grpc" }, cb),
     );
