@@ -18,6 +18,8 @@ import { NNSERVE_VERSION } from "./package-version.ts";
 import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
+import { createDatasetService } from "./services/dataset-service.ts";
+import { evaluateTestSplit } from "./services/evaluation.ts";
 import { ModelCache } from "./services/model-cache.ts";
 import { createModelFileService } from "./services/model-files.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
@@ -99,10 +101,14 @@ export async function startNnserve({
       batching: config.batching,
       observer: metrics?.prediction,
     });
+    const datasets = createDatasetService({ db });
     const services: Services = {
+      datasets,
       training: createTrainingService({
         db,
         queue,
+        datasets,
+        maxParameters: config.limits.maxParameters,
         maxAttempts: config.jobs.maxAttempts,
         maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       }),
@@ -135,6 +141,7 @@ export async function startNnserve({
         ...(await loadTrainingTask(db, job)),
         threads: config.jobs.threads,
       }),
+      evaluate: (job, weights) => evaluateTestSplit(db, job, weights),
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,

@@ -19,7 +19,10 @@ export function restRequirement(
   if (OPEN_PATHS.has(path)) return "open";
   if (route === undefined) return "any";
   if (route.startsWith("/admin/")) return ["admin"];
-  if (route === "/train" || route.startsWith("/jobs")) return ["train"];
+  // Datasets are training's input: uploading, reading and deleting them is training's scope.
+  if (route === "/train" || route.startsWith("/jobs") || route.startsWith("/datasets")) {
+    return ["train"];
+  }
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
   // An import writes a new version, as training does.
   if (route === "/models/:name/import") return ["train"];
@@ -43,6 +46,7 @@ export function grpcRequirement(path: string): Requirement {
     case "grpc.health.v1.Health":
       return "open";
     case "nnserve.v1.Training":
+    case "nnserve.v1.Datasets":
       return ["train"];
     case "nnserve.v1.Prediction":
       return ["predict"];

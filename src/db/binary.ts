@@ -57,3 +57,28 @@ function assertMultipleOfFour(bytes: Uint8Array, kind: string): void {
     throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${kind} values`);
   }
 }
+
+export function float64ToBytes(values: Float64Array): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(values.length * 8);
+  if (littleEndianHost) {
+    bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    return bytes;
+  }
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat64(i * 8, values[i]!, true);
+  return bytes;
+}
+
+export function bytesToFloat64(bytes: Uint8Array): Float64Array {
+  if (bytes.byteLength % 8 !== 0) {
+    throw new RangeError(`${bytes.byteLength} bytes is not a whole number of Float64 values`);
+  }
+  const values = new Float64Array(bytes.byteLength / 8);
+  if (littleEndianHost) {
+    new Uint8Array(values.buffer).set(bytes);
+    return values;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < values.length; i++) values[i] = view.getFloat64(i * 8, true);
+  return values;
+}

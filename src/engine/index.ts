@@ -16,6 +16,7 @@ export {
 } from "./network.ts";
 export { MAX_PARAMETERS, MAX_UNITS, normalizeNetworkSpec } from "./network-spec.ts";
 export { DEFAULT_LEARNING_RATES, type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
+export { Random } from "./random.ts";
 export {
   type ArchitectureJson,
   loadNetwork,

@@ -9,14 +9,19 @@
 import { bytesToFloat32, float32ToBytes } from "../db/binary.ts";
 import { type FieldIssue, validationError } from "../errors.ts";
 import type { Timestamp } from "../generated/grpc/google/protobuf/Timestamp.ts";
+import type { Cell__Output } from "../generated/grpc/nnserve/v1/Cell.ts";
+import type { DatasetPreprocessing__Output } from "../generated/grpc/nnserve/v1/DatasetPreprocessing.ts";
 import type { Epoch } from "../generated/grpc/nnserve/v1/Epoch.ts";
 import type { EpochMetrics as EpochMetricsMessage } from "../generated/grpc/nnserve/v1/EpochMetrics.ts";
 import type { Job as JobMessage } from "../generated/grpc/nnserve/v1/Job.ts";
 import type { Model as ModelMessage } from "../generated/grpc/nnserve/v1/Model.ts";
 import type { ModelSummary as ModelSummaryMessage } from "../generated/grpc/nnserve/v1/ModelSummary.ts";
 import type { Network__Output } from "../generated/grpc/nnserve/v1/Network.ts";
+import type { RawRow__Output } from "../generated/grpc/nnserve/v1/RawRow.ts";
+import type { RowPrediction } from "../generated/grpc/nnserve/v1/RowPrediction.ts";
 import type { Rows, Rows__Output } from "../generated/grpc/nnserve/v1/Rows.ts";
 import type { TrainRequest__Output } from "../generated/grpc/nnserve/v1/TrainRequest.ts";
+import type { Prediction } from "../preprocessing/decode.ts";
 import type { EpochMetrics, Job, JobMetrics } from "../schemas/jobs.ts";
 import type { Model, ModelSummary, ModelVersion } from "../schemas/models.ts";
 
@@ -99,9 +104,10 @@ export function rowsToMessage(values: Float32Array, width: number, packed: boole
   return packed ? { width, packed: float32ToBytes(values) } : { width, values: Array.from(values) };
 }
 
-function networkFromMessage(network: Network__Output) {
+function networkFromMessage(network: Network__Output, derived: boolean) {
   return {
-    inputs: network.inputs,
+    // From a dataset, 0 (unset) means "derive it", as an absent field does in JSON.
+    ...(derived && network.inputs === 0 ? {} : { inputs: network.inputs }),
     layers: network.layers.map((layer) =>
       present(layer, ["units", "activation", "alpha", "initializer"]),
     ),
@@ -113,7 +119,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
   const { optimizer, training, data } = req;
   return {
     model: req.model,
-    network: req.network ? networkFromMessage(req.network) : undefined,
+    network: req.network ? networkFromMessage(req.network, req.dataset !== "") : undefined,
     loss: req.loss,
     ...(optimizer && {
       optimizer: {
@@ -136,7 +142,14 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
     }),
     training: training
       ? {
-          ...present(training, ["epochs", "batchSize", "shuffle", "seed", "validationSplit"]),
+          ...present(training, [
+            "epochs",
+            "batchSize",
+            "shuffle",
+            "seed",
+            "validationSplit",
+            "testSplit",
+          ]),
           ...(training.earlyStopping && {
             earlyStopping: present(training.earlyStopping, [
               "monitor",
@@ -154,7 +167,47 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
           ...(data.labels.length > 0 && { labels: data.labels }),
         }
       : undefined,
+    ...(req.dataset !== "" && { dataset: req.dataset }),
+    ...(req.target !== "" && { target: req.target }),
+    ...(req.features.length > 0 && { features: req.features }),
+    ...(req.task !== "" && { task: req.task }),
+    ...(req.preprocessing && { preprocessing: preprocessingFromMessage(req.preprocessing) }),
   };
+}
+
+function preprocessingFromMessage(p: DatasetPreprocessing__Output) {
+  const columns = Object.keys(p.imputeColumns).length > 0;
+  if (columns && p.impute !== "") {
+    throw validationError([
+      { path: "preprocessing.impute", message: "set impute or impute_columns, not both" },
+    ]);
+  }
+  return {
+    ...(p.scaling !== "" && { scaling: p.scaling }),
+    ...(p.unknown !== "" && { unknown: p.unknown }),
+    ...(columns ? { impute: p.imputeColumns } : p.impute !== "" ? { impute: p.impute } : {}),
+  };
+}
+
+/** RawRow messages as the JSON `inputs` of POST /predict: objects by name, or arrays. */
+export function rawRowsFromMessage(rows: RawRow__Output[]): unknown[] {
+  const cell = (c: Cell__Output) =>
+    c.value === "number" ? c.number : c.value === "text" ? c.text : null;
+  return rows.map((row) =>
+    row.values.length > 0
+      ? row.values.map(cell)
+      : Object.fromEntries(Object.entries(row.named).map(([k, c]) => [k, cell(c)])),
+  );
+}
+
+export function predictionsToMessage(predictions: Prediction[] | undefined): RowPrediction[] {
+  return (predictions ?? []).map((p) =>
+    "label" in p
+      ? { label: p.label, probabilities: p.probabilities }
+      : "value" in p
+        ? { value: p.value }
+        : {},
+  );
 }
 
 /** "queued" -> "JOB_STATUS_QUEUED": the enum value names are the schema's names, prefixed. */
@@ -244,6 +297,8 @@ export function versionToMessage(version: ModelVersion) {
     metrics: metricsToMessage(version.metrics),
     createdAt: timestamp(version.createdAt),
     trainedAt: timestamp(version.trainedAt),
+    preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
+    evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
   };
 }
 

@@ -2,13 +2,20 @@
  * nnserve.v1.Prediction: rows that pass the predict schema as they stand go to the prediction
  * service packed, as they came; anything else meets the schema, which says what is wrong.
  */
+import { validationError } from "../errors.ts";
 import type { PredictionHandlers } from "../generated/grpc/nnserve/v1/Prediction.ts";
 import type { Logger } from "../logger.ts";
 import { parseRequest } from "../schemas/parse.ts";
 import { packedRowsPass } from "../schemas/predict.ts";
 import type { RequestSchemas } from "../schemas/requests.ts";
 import type { PredictionService } from "../services/types.ts";
-import { packedRowsFromMessage, rowsFromMessage, rowsToMessage } from "./convert.ts";
+import {
+  packedRowsFromMessage,
+  predictionsToMessage,
+  rawRowsFromMessage,
+  rowsFromMessage,
+  rowsToMessage,
+} from "./convert.ts";
 import { unary } from "./status.ts";
 
 export interface PredictionHandlerDeps {
@@ -25,6 +32,28 @@ export function predictionHandlers({
   return {
     Predict: unary(logger, "Predict", async (req) => {
       const version = req.version;
+      if (req.rows.length > 0) {
+        // Raw rows for a version with preprocessing: the JSON path, as POST /predict takes them.
+        if (req.inputs) {
+          throw validationError([{ path: "rows", message: "set inputs or rows, not both" }]);
+        }
+        const body = parseRequest(schemas.predictRequest, {
+          model: req.model,
+          ...(version !== undefined && { version }),
+          inputs: rawRowsFromMessage(req.rows),
+        });
+        const result = await prediction.predict(body);
+        return {
+          model: result.model,
+          version: result.version,
+          outputs: {
+            width: result.outputs[0]?.length ?? 0,
+            values: result.outputs.flat(),
+          },
+          classes: result.classes ?? [],
+          predictions: predictionsToMessage(result.predictions),
+        };
+      }
       let inputs = packedRowsFromMessage(req.inputs, "inputs");
       if (
         !inputs ||
@@ -36,9 +65,11 @@ export function predictionHandlers({
           ...(version !== undefined && { version }),
           inputs: rowsFromMessage(req.inputs, "inputs"),
         });
-        const width = body.inputs[0]!.length;
-        const values = new Float32Array(body.inputs.length * width);
-        body.inputs.forEach((row, r) => {
+        // Message rows are numbers: the schema has checked them as a matrix.
+        const rows = body.inputs as number[][];
+        const width = rows[0]!.length;
+        const values = new Float32Array(rows.length * width);
+        rows.forEach((row, r) => {
           values.set(row, r * width);
         });
         inputs = { values, rows: body.inputs.length, width };
@@ -57,6 +88,7 @@ export function predictionHandlers({
         version: result.version,
         outputs: rowsToMessage(result.outputs, result.units, packed),
         classes: result.classes ?? [],
+        predictions: predictionsToMessage(result.predictions),
       };
     }),
   };

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { loadPackageDefinition } from "@grpc/grpc-js";
 import { loadSync, type Options, type PackageDefinition } from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import type { ProtoGrpcType as DatasetsProto } from "../generated/grpc/datasets.ts";
 import type { ProtoGrpcType as InferenceProto } from "../generated/grpc/grpc_predict_v2.ts";
 import type { ProtoGrpcType as HealthProto } from "../generated/grpc/health.ts";
 import type { ProtoGrpcType as ModelsProto } from "../generated/grpc/models.ts";
@@ -22,6 +23,7 @@ export const PROTO_FILES = [
   "nnserve/v1/training.proto",
   "nnserve/v1/prediction.proto",
   "nnserve/v1/models.proto",
+  "nnserve/v1/datasets.proto",
   "inference/grpc_predict_v2.proto",
 ] as const;
 
@@ -40,6 +42,7 @@ export const PROTO_LOADER_OPTIONS: Options = {
 export type NnserveProtos = TrainingProto &
   PredictionProto &
   ModelsProto &
+  DatasetsProto &
   InferenceProto &
   HealthProto;
 

@@ -11,6 +11,7 @@ import type { Logger } from "../logger.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
 import type { Services } from "../services/types.ts";
+import { datasetsHandlers } from "./datasets.ts";
 import { createHealthMonitor } from "./health.ts";
 import { inferenceHandlers } from "./inference.ts";
 import { modelsHandlers } from "./models.ts";
@@ -23,6 +24,7 @@ export const SERVICE_NAMES = [
   "nnserve.v1.Training",
   "nnserve.v1.Prediction",
   "nnserve.v1.Models",
+  "nnserve.v1.Datasets",
   "inference.GRPCInferenceService",
 ] as const;
 
@@ -89,6 +91,10 @@ export function createGrpcServer({
   server.addService(
     grpc.nnserve.v1.Models.service,
     modelsHandlers({ models: services.models, modelFiles: services.modelFiles, logger }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Datasets.service,
+    datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
   );
   const inference = createInferenceService({
     models: services.models,

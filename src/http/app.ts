@@ -30,6 +30,7 @@ import { isProbe, pathOf } from "./probes.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
+import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
@@ -125,6 +126,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   await app.register(modelFileRoutes, {
     ...routeOptions,
     importBodyLimit: config.limits.importBodyLimitBytes,
+  });
+  await app.register(datasetRoutes, {
+    datasets: services.datasets,
+    limits: config.datasets,
   });
   await app.register(healthRoutes, routeOptions);
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.

@@ -32,10 +32,16 @@ export class PackedPredictBody {
   readonly model: string;
   readonly version: number | undefined;
   readonly inputs: PackedRows;
-  constructor(model: string, version: number | undefined, inputs: PackedRows) {
+  /**
+   * The body it was read from, kept (not copied) for a version with preprocessing, whose raw
+   * values are encoded from the JSON numbers rather than from their float32 roundings.
+   */
+  readonly bytes: Uint8Array | undefined;
+  constructor(model: string, version: number | undefined, inputs: PackedRows, bytes?: Uint8Array) {
     this.model = model;
     this.version = version;
     this.inputs = inputs;
+    this.bytes = bytes;
   }
 }
 
@@ -307,7 +313,7 @@ export function readPackedPredictBody(
     }
     if (c.skipSpace() !== -1 || model === undefined || inputs === undefined) return undefined;
     if (!packedRowsPass(model, inputs.rows, inputs.width, maxRows)) return undefined;
-    return new PackedPredictBody(model, version, inputs);
+    return new PackedPredictBody(model, version, inputs, bytes);
   } catch (error) {
     if (error === BAIL) return undefined;
     throw error;

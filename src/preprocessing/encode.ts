@@ -15,8 +15,20 @@ export type RawRow = Readonly<Record<string, RawCell>> | readonly RawCell[];
 /** Stop collecting after this many: one bad column in 10,000 rows should not build a 10,000-entry reply. */
 const MAX_ISSUES = 20;
 
-function isMissing(cell: RawCell): cell is null | undefined {
-  return cell === null || cell === undefined || cell === "";
+/** Null, undefined, or a string of white space only (a CSV's empty field, padded or not). */
+export function isMissing(cell: RawCell): cell is null | undefined | string {
+  return cell === null || cell === undefined || (typeof cell === "string" && cell.trim() === "");
+}
+
+/**
+ * The number a string holds, as a CSV means it: decimal or exponent notation, finite;
+ * undefined otherwise. Number() alone would read "" and "  " as 0 and "0x1f" as 31.
+ */
+export function parseNumber(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "" || /^[+-]?0[xob]/i.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
 }
 
 function numericValue(
@@ -28,8 +40,9 @@ function numericValue(
     return "is missing, and this feature has no imputation";
   }
   const value =
-    typeof cell === "number" ? cell : typeof cell === "string" ? Number(cell.trim()) : NaN;
-  if (!Number.isFinite(value)) return `must be a finite number, got ${JSON.stringify(cell)}`;
+    typeof cell === "number" ? cell : typeof cell === "string" ? parseNumber(cell) : undefined;
+  if (value === undefined || !Number.isFinite(value))
+    return `must be a finite number, got ${JSON.stringify(cell)}`;
   return value;
 }
 

@@ -33,6 +33,8 @@ export interface CompleteJobInput {
   metrics: Prisma.InputJsonValue;
   /** Only in this attempt (the job's attempts as the claim returned it). Default: any. */
   attempt?: number;
+  /** The held-back test split's scores, kept on the version (datasets only). */
+  evaluation?: Prisma.InputJsonValue | null;
 }
 
 export interface FailJobOptions {
@@ -138,13 +140,14 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
     recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
     recordEpochs,
 
-    async completeJob(jobId, workerId, { weights, metrics, attempt }) {
+    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation }) {
       const found = await rows(sql.completeJob, [
         jobId,
         workerId,
         Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
         JSON.stringify(metrics),
         attempt ?? null,
+        evaluation === undefined || evaluation === null ? null : JSON.stringify(evaluation),
       ]);
       return found.length > 0;
     },

@@ -27,7 +27,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { EngineError, type EpochMetrics, TrainingDivergedError } from "../engine/index.ts";
-import type { TrainingJob } from "../generated/prisma/client.ts";
+import type { Prisma, TrainingJob } from "../generated/prisma/client.ts";
 import type { WorkerPool } from "../workers/pool.ts";
 import type { TrainOutcome, TrainTask } from "../workers/tasks.ts";
 import { createEpochWriter } from "./epoch-writer.ts";
@@ -47,6 +47,12 @@ export interface JobRunnerOptions {
   /** Delay before a job that failed for an unexpected reason runs again. */
   retryDelayMs?: number;
   workerId?: string;
+  /**
+   * Scores the trained weights on the job's held-back test rows, or null when it has none. Run
+   * as part of the final write (and again with it after a transient database error), so the
+   * evaluation is stored in the statement that completes the job or not at all.
+   */
+  evaluate?(job: TrainingJob, weights: Uint8Array): Promise<Prisma.InputJsonValue | null>;
   /** Told after each job this runner finished (tests and metrics). */
   onJobEnd?(jobId: string, outcome: JobEnd): void;
   /** Told once per finished epoch, with the training rows it went over (metrics). */
@@ -312,18 +318,22 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         );
       }
       const final = finalMetrics(outcome);
+      let evaluation: Prisma.InputJsonValue | null | undefined;
       return endWith(
         job.id,
         jobLog,
         "completeJob",
-        async () =>
-          (await queue.completeJob(job.id, workerId, {
+        async () => {
+          evaluation ??= (await options.evaluate?.(job, outcome.weights)) ?? null;
+          return (await queue.completeJob(job.id, workerId, {
             weights: outcome.weights,
             metrics: final,
             attempt,
+            evaluation,
           }))
             ? "succeeded"
-            : "lost",
+            : "lost";
+        },
         (j) => (j.status === "succeeded" && ours(j) ? "succeeded" : undefined),
       );
     }

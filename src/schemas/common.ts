@@ -134,18 +134,23 @@ function received(value: unknown): string {
   return typeof value;
 }
 
-function checkMatrix(value: unknown, maxRows: number, ctx: z.core.$RefinementCtx): void {
+/** An array of 1 to maxRows rows; otherwise one issue, and false. */
+export function checkRowList(
+  value: unknown,
+  maxRows: number,
+  ctx: z.core.$RefinementCtx,
+): value is unknown[] {
   if (!Array.isArray(value)) {
     ctx.addIssue({
       code: "custom",
       message: `Invalid input: expected array, received ${received(value)}`,
       continue: false,
     });
-    return;
+    return false;
   }
   if (value.length === 0) {
     ctx.addIssue({ code: "custom", message: "needs at least one row", continue: false });
-    return;
+    return false;
   }
   if (value.length > maxRows) {
     ctx.addIssue({
@@ -153,8 +158,13 @@ function checkMatrix(value: unknown, maxRows: number, ctx: z.core.$RefinementCtx
       message: `has more than ${maxRows} rows, the limit per request`,
       continue: false,
     });
-    return;
+    return false;
   }
+  return true;
+}
+
+function checkMatrix(value: unknown, maxRows: number, ctx: z.core.$RefinementCtx): void {
+  if (!checkRowList(value, maxRows, ctx)) return;
   const bad = rowReporter(ctx, [], 10, true);
   for (let i = 0; i < value.length; i++) {
     const row: unknown = value[i];

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { LOSSES } from "../engine/spec.ts";
 import { isoDateTime, modelName, modelVersion, strictObject } from "./common.ts";
+import { evaluationSchema } from "./evaluation.ts";
 import { preprocessingSchema } from "./preprocessing.ts";
 import { earlyStoppingSchema, optimizerSchema } from "./train.ts";
 
@@ -59,7 +60,7 @@ export const modelFileSchema = strictObject({
   architecture: z.record(z.string(), z.unknown()),
   training: storedTrainingSchema,
   preprocessing: preprocessingSchema.nullable(),
-  evaluation: z.record(z.string(), z.unknown()).nullable(),
+  evaluation: evaluationSchema.nullable(),
   metrics: metricsSchema.nullable(),
   weights: z.object({
     encoding: z.literal(WEIGHTS_ENCODING, `must be "${WEIGHTS_ENCODING}"`),

@@ -5,7 +5,9 @@
 import { z } from "zod";
 import { ACTIVATIONS, INITIALIZERS, LOSSES } from "../engine/spec.ts";
 import { isoDateTime, modelName, strictObject } from "./common.ts";
+import { evaluationSchema } from "./evaluation.ts";
 import { epochMetricsSchema } from "./jobs.ts";
+import { preprocessingSchema } from "./preprocessing.ts";
 
 /** pending (queued) -> training -> ready | failed | cancelled; only ready versions predict. */
 export const VERSION_STATUSES = ["pending", "training", "ready", "failed", "cancelled"] as const;
@@ -38,6 +40,10 @@ export const modelVersionSchema = z
     seed: z.int(),
     /** Final metrics; null until the version is ready. */
     metrics: epochMetricsSchema.nullable(),
+    /** How raw rows are encoded and outputs decoded; null for a version trained on inline numbers. */
+    preprocessing: preprocessingSchema.nullable(),
+    /** Scores on the dataset's held-back test rows; null until ready, or without test rows. */
+    evaluation: evaluationSchema.nullable(),
     createdAt: isoDateTime,
     trainedAt: isoDateTime.nullable(),
   })

@@ -30,8 +30,10 @@ import {
   type RequestLimits,
   rowReporter,
   strictObject,
+  uuid,
 } from "./common.ts";
 import { jobStatusSchema } from "./jobs.ts";
+import { NUMERIC_SCALINGS, UNKNOWN_CATEGORY_POLICIES } from "./preprocessing.ts";
 
 const positive = (what = "must be greater than 0") => finite().positive(what);
 const fraction = (what: string) =>
@@ -114,7 +116,7 @@ export function countParameters(network: NetworkShape): number {
 
 /** What predict reports as classes: the argmax of a softmax, or output >= 0.5 of one sigmoid. */
 export function classifierKind(
-  network: NetworkShape,
+  network: Pick<NetworkShape, "layers">,
   loss: LossName,
 ): "binary" | "multiclass" | null {
   const output = network.layers.at(-1);
@@ -125,6 +127,35 @@ export function classifierKind(
   if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
   return null;
 }
+
+/**
+ * How a missing cell of a feature is filled when training from a dataset: the training split's
+ * mean (numeric features) or its most frequent value. One name for every feature ("mean" fills
+ * categorical features with their most frequent category), or one per column.
+ */
+export const IMPUTATIONS = ["mean", "mostFrequent"] as const;
+export type Imputation = (typeof IMPUTATIONS)[number];
+
+export const TASKS = ["classification", "regression"] as const;
+
+/** The share of a dataset's rows held back for evaluation when the request does not say. */
+export const DEFAULT_TEST_SPLIT = 0.2;
+
+export const preprocessingOptionsSchema = strictObject({
+  scaling: z.enum(NUMERIC_SCALINGS).default("standard"),
+  unknown: z
+    .enum(UNKNOWN_CATEGORY_POLICIES)
+    .default("error")
+    .describe("A category not seen in training, at predict time: an error, or all zeros"),
+  impute: z
+    .union([
+      z.enum(IMPUTATIONS),
+      z.record(z.string(), z.enum(IMPUTATIONS, 'must be "mean" or "mostFrequent"')),
+    ])
+    .optional()
+    .describe("Absent: a missing value is an error naming its row and column"),
+});
+export type PreprocessingOptions = z.output<typeof preprocessingOptionsSchema>;
 
 const CLASSIFIER_LOSSES: readonly LossName[] = [
   "binaryCrossentropy",
@@ -141,7 +172,8 @@ export function createTrainRequestSchema(limits: RequestLimits) {
   });
 
   const network = strictObject({
-    inputs: count(1, limits.maxUnits, "input features"),
+    /** Derived from the encoded features when training from a dataset (given, it must match). */
+    inputs: count(1, limits.maxUnits, "input features").optional(),
     layers: z
       .array(layer)
       .min(1, "needs at least one layer (the output layer)")
@@ -154,6 +186,8 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     shuffle: z.boolean().default(true),
     seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
     validationSplit: fraction("share of rows held out for validation").default(0),
+    /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
+    testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
   });
 
@@ -173,7 +207,18 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     loss: z.enum(LOSSES),
     optimizer: optimizerSchema.default({ name: "adam", learningRate: 0.001 }),
     training,
-    data,
+    data: data.optional(),
+    /** Train from an uploaded dataset instead of inline data. */
+    dataset: uuid.optional(),
+    target: z.string().min(1, "must name a column").optional(),
+    /** Default: every column but the target. */
+    features: z
+      .array(z.string().min(1, "must name a column"))
+      .min(1, "needs at least one column")
+      .optional(),
+    /** Default: classification for a categorical target, regression for a numeric one. */
+    task: z.enum(TASKS).optional(),
+    preprocessing: preprocessingOptionsSchema.optional(),
   }).superRefine((req, ctx) => {
     const layers = req.network.layers;
     const output = layers.at(-1);
@@ -213,7 +258,10 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       });
     }
 
-    const parameters = countParameters(req.network);
+    checkSource(req, ctx);
+    const inputs = req.network.inputs;
+    // From a dataset the width is known only once the features are encoded: the service checks.
+    const parameters = inputs === undefined ? 0 : countParameters({ ...req.network, inputs });
     if (parameters > limits.maxParameters) {
       ctx.addIssue({
         code: "custom",
@@ -253,8 +301,44 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       });
     }
 
-    checkData(req.data, req.network.inputs, output, loss, ctx);
+    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, loss, ctx);
   });
+}
+
+/** Inline data or a dataset, with the fields that go with each. */
+function checkSource(
+  req: {
+    data?: unknown;
+    dataset?: string | undefined;
+    target?: string | undefined;
+    network: { inputs?: number | undefined };
+    training: { testSplit?: number | undefined };
+    features?: unknown;
+    task?: unknown;
+    preprocessing?: unknown;
+  },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const issue = (path: PropertyKey[], message: string) =>
+    ctx.addIssue({ code: "custom", path, message });
+  if (req.data !== undefined && req.dataset !== undefined) {
+    issue(["dataset"], "give either data (inline rows) or dataset, not both");
+    return;
+  }
+  if (req.dataset === undefined) {
+    if (req.data === undefined) {
+      issue(["data"], "is required (inline rows), or give dataset (the id of an uploaded dataset)");
+      return;
+    }
+    if (req.network.inputs === undefined)
+      issue(["network", "inputs"], "is required with inline data (a dataset derives it)");
+    for (const field of ["target", "features", "task", "preprocessing"] as const)
+      if (req[field] !== undefined) issue([field], "applies only when training from a dataset");
+    if (req.training.testSplit !== undefined)
+      issue(["training", "testSplit"], "applies only when training from a dataset");
+    return;
+  }
+  if (req.target === undefined) issue(["target"], "is required when training from a dataset");
 }
 
 type TrainData = {

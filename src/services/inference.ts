@@ -441,6 +441,9 @@ export function createInferenceService({
           inputs: packed,
           rows,
           width,
+          // The protocol's tensor is the network's input, as the metadata describes it, also
+          // for a version with preprocessing (whose raw rows go to /predict).
+          encoded: true,
         });
       } catch (error) {
         // Rows of the wrong width: say it about the shape, against the model's own metadata.

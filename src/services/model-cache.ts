@@ -11,6 +11,7 @@ import {
   type NetworkSpec,
 } from "../engine/index.ts";
 import { conflict, notFound } from "../errors.ts";
+import { type Preprocessing, preprocessingSchema } from "../schemas/preprocessing.ts";
 import { classifierKind } from "../schemas/train.ts";
 import type { StoredTraining } from "./stored-training.ts";
 
@@ -23,6 +24,8 @@ export interface LoadedModel {
   architecture: ArchitectureJson;
   weights: Uint8Array;
   classes: "binary" | "multiclass" | null;
+  /** How raw rows are encoded and outputs decoded; null for a version trained on numbers. */
+  preprocessing: Preprocessing | null;
 }
 
 export class ModelCache {
@@ -111,6 +114,7 @@ export async function loadModel(
       architecture: true,
       training: true,
       weights: true,
+      preprocessing: true,
       model: { select: { name: true } },
     },
   });
@@ -131,5 +135,7 @@ export async function loadModel(
     architecture,
     weights,
     classes: classifierKind(architecture as NetworkSpec, training.loss),
+    preprocessing:
+      stored.preprocessing === null ? null : preprocessingSchema.parse(stored.preprocessing),
   };
 }

@@ -19,6 +19,7 @@ import {
 import { type AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
 import { exportOnnx } from "../export/onnx-export.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import type { Evaluation } from "../schemas/evaluation.ts";
 import {
   MODEL_FILE_FORMAT,
   MODEL_FILE_VERSION,
@@ -128,7 +129,7 @@ export function createModelFileService({
         },
         training: row.training as unknown as ModelFile["training"],
         preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
-        evaluation: (row.evaluation as Record<string, unknown> | null) ?? null,
+        evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
         metrics: (row.metrics as Record<string, number | null> | null) ?? null,
         weights: {
           encoding: WEIGHTS_ENCODING,

@@ -50,6 +50,8 @@ export function createModelRegistry({ db, onDeleted }: ModelRegistryDeps): Model
               architecture: true,
               training: true,
               metrics: true,
+              preprocessing: true,
+              evaluation: true,
               createdAt: true,
               trainedAt: true,
               jobs: { select: { id: true }, orderBy: { createdAt: "asc" }, take: 1 },

@@ -6,7 +6,9 @@
  */
 
 import type { Database } from "../db/client.ts";
-import { AppError, conflict, notFound, validationError } from "../errors.ts";
+import { AppError, conflict, type FieldIssue, notFound, validationError } from "../errors.ts";
+import { decodeOutputs } from "../preprocessing/decode.ts";
+import { encodeRows, type RawRow } from "../preprocessing/encode.ts";
 import type { PredictRequest } from "../schemas/predict.ts";
 import { widthIssues } from "../schemas/predict.ts";
 import type { WorkerPool } from "../workers/pool.ts";
@@ -221,27 +223,54 @@ export function createPredictionService({
     predictTensor,
 
     async predict(req: PredictRequest) {
+      const started = performance.now();
+      const model = await resolve(req.model, req.version);
+      if (model.preprocessing) {
+        return toPredictResponse(await runEncoded(model, req.inputs, started));
+      }
+      // A version trained on inline numbers takes rows of numbers only.
+      const issues = numericRowIssues(req.inputs, model);
+      if (issues.length > 0) {
+        observer?.inference?.(model.model, req.inputs.length, 0, false);
+        throw validationError(issues);
+      }
       const rows = req.inputs.length;
-      // The schema has made every row as wide as the first.
-      const width = req.inputs[0]?.length ?? 0;
+      const numeric = req.inputs as number[][];
+      // The schema has made every row of numbers as wide as the first.
+      const width = numeric[0]?.length ?? 0;
       const x = new Float32Array(rows * width);
-      for (let i = 0; i < rows; i++) x.set(req.inputs[i]!, i * width);
+      for (let i = 0; i < rows; i++) x.set(numeric[i]!, i * width);
       return toPredictResponse(
-        await predictTensor({
-          model: req.model,
-          ...(req.version === undefined ? {} : { version: req.version }),
-          inputs: x,
-          rows,
-          width,
-        }),
+        await run(
+          model,
+          {
+            model: req.model,
+            ...(req.version === undefined ? {} : { version: req.version }),
+            inputs: x,
+            rows,
+            width,
+          },
+          started,
+        ),
       );
     },
   };
 
   async function predictTensor(req: TensorPredictRequest): Promise<TensorPrediction> {
     const started = performance.now();
+    return run(await resolve(req.model, req.version), req, started);
+  }
+
+  async function run(
+    model: LoadedModel,
+    req: TensorPredictRequest,
+    started: number,
+  ): Promise<TensorPrediction> {
+    if (model.preprocessing && !req.encoded) {
+      // Packed rows for a version with preprocessing are raw values in the stored feature order.
+      return runEncoded(model, req.rawRows?.() ?? unpack(req.inputs, req.rows, req.width), started);
+    }
     const { rows, width } = req;
-    const model = await resolve(req.model, req.version);
     let y: Float32Array;
     // From here on the model is known: a failure counts against it in the metrics.
     try {
@@ -253,6 +282,32 @@ export function createPredictionService({
       throw error;
     }
     observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, true);
+    return withClasses(model, rows, y);
+  }
+
+  /** Raw rows (named or positional) through the version's preprocessing, then the network. */
+  async function runEncoded(
+    model: LoadedModel,
+    raw: readonly RawRow[],
+    started: number,
+  ): Promise<TensorPrediction> {
+    const preprocessing = model.preprocessing!;
+    const rows = raw.length;
+    let y: Float32Array;
+    try {
+      const x = encodeRows(preprocessing, raw);
+      y = await batcherFor(model).predict(x, rows);
+    } catch (error) {
+      observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, false);
+      throw error;
+    }
+    observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, true);
+    const result = withClasses(model, rows, y);
+    result.predictions = decodeOutputs(preprocessing, y, result.units);
+    return result;
+  }
+
+  function withClasses(model: LoadedModel, rows: number, y: Float32Array): TensorPrediction {
     const units = model.network.outputs;
     const result: TensorPrediction = {
       model: model.model,
@@ -272,6 +327,36 @@ export function createPredictionService({
     }
     return result;
   }
+}
+
+function unpack(values: Float32Array, rows: number, width: number): number[][] {
+  const out: number[][] = new Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = Array.from(values.subarray(r * width, (r + 1) * width));
+  return out;
+}
+
+/** What a version without preprocessing says of rows that are not all numbers. */
+function numericRowIssues(rows: PredictRequest["inputs"], model: LoadedModel): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (let i = 0; i < rows.length && issues.length < 10; i++) {
+    const row = rows[i]!;
+    if (!Array.isArray(row)) {
+      issues.push({
+        path: `inputs[${i}]`,
+        message: `is keyed by name, but version ${model.version} of model "${model.model}" was trained on numbers without a dataset: send an array of ${model.network.inputs} numbers`,
+      });
+      continue;
+    }
+    for (let j = 0; j < row.length && issues.length < 10; j++) {
+      const x = row[j];
+      if (typeof x !== "number")
+        issues.push({
+          path: `inputs[${i}][${j}]`,
+          message: `Invalid input: expected number, received ${x === null ? "null" : typeof x}`,
+        });
+    }
+  }
+  return issues;
 }
 
 function argmax(values: Float32Array, offset: number, length: number): number {

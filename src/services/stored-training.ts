@@ -3,15 +3,24 @@
  * settings the worker runs with, defaults filled in and the seed fixed, so that the same
  * version can be trained again bit for bit.
  */
-import type { TrainRequest } from "../schemas/train.ts";
+import { DEFAULT_TEST_SPLIT, type TrainRequest } from "../schemas/train.ts";
 import type { TrainingSettings } from "../workers/tasks.ts";
 
 export interface StoredTraining extends TrainingSettings {
   /** The data came as class indices (sparse labels), so predictions report classes. */
   labels: boolean;
+  /**
+   * Trained from a dataset: which, and the share of its rows held back (the seed picks them),
+   * so the split can be made again. The rest is in the version's preprocessing.
+   */
+  dataset?: { id: string; testSplit: number };
 }
 
-export function toStoredTraining(req: TrainRequest, seed: number): StoredTraining {
+export function toStoredTraining(
+  req: TrainRequest,
+  seed: number,
+  labels = req.data?.labels !== undefined,
+): StoredTraining {
   const { training } = req;
   return {
     loss: req.loss,
@@ -22,6 +31,14 @@ export function toStoredTraining(req: TrainRequest, seed: number): StoredTrainin
     seed,
     validationSplit: training.validationSplit,
     ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
-    labels: req.data.labels !== undefined,
+    labels,
+    ...(req.dataset === undefined
+      ? {}
+      : {
+          dataset: {
+            id: req.dataset,
+            testSplit: training.testSplit ?? DEFAULT_TEST_SPLIT,
+          },
+        }),
   };
 }

@@ -21,6 +21,9 @@ import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import type { JobListQuery } from "../schemas/jobs.ts";
 import type { TrainRequest } from "../schemas/train.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import type { DatasetService } from "./dataset-service.ts";
+import { prepareDatasetTraining } from "./dataset-training.ts";
 import { toStoredTraining } from "./stored-training.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
@@ -28,6 +31,10 @@ import { jobWithVersion, toJobView } from "./views.ts";
 export interface TrainingServiceDeps {
   db: Database;
   queue: JobQueue;
+  /** Where `dataset` requests read their rows; without it, they are refused. */
+  datasets?: DatasetService;
+  /** The parameter budget, checked again once a dataset's encoded width is known. */
+  maxParameters?: number;
   maxAttempts: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
@@ -38,6 +45,8 @@ export function createTrainingService({
   queue,
   maxAttempts,
   maxQueuedJobsPerKey = 0,
+  datasets,
+  maxParameters = Number.MAX_SAFE_INTEGER,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -57,6 +66,21 @@ export function createTrainingService({
     return { job: toJobView(row), created: false };
   }
 
+  async function prepare(req: TrainRequest, seed: number) {
+    const id = req.dataset as string;
+    const dataset = await datasets?.load(id).catch((error: unknown) => {
+      if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (!dataset) {
+      throw validationError(
+        [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
+        `No dataset "${id}" exists; upload it with POST /datasets first.`,
+      );
+    }
+    return prepareDatasetTraining(dataset, req, seed, maxParameters);
+  }
+
   return {
     async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
       const requestHash = idempotencyKey ? hashRequest(req) : undefined;
@@ -66,10 +90,12 @@ export function createTrainingService({
       }
       // A seed is always recorded, so every version can be trained again bit for bit.
       const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
+      // Read and fitted before the transaction: it holds the model's lock only to write.
+      const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
-        inputs: req.network.inputs,
+        inputs: fromDataset?.inputs ?? (req.network.inputs as number),
         layers: req.network.layers,
       };
       try {
@@ -95,7 +121,16 @@ export function createTrainingService({
               modelId: model!.id,
               version: (latest._max.version ?? 0) + 1,
               architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(req, seed) as unknown as Prisma.InputJsonValue,
+              training: toStoredTraining(
+                req,
+                seed,
+                fromDataset?.labels,
+              ) as unknown as Prisma.InputJsonValue,
+              ...(fromDataset
+                ? {
+                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
+                  }
+                : {}),
             },
           });
           const job = await createJob(tx, {
@@ -105,7 +140,7 @@ export function createTrainingService({
             idempotencyKey: idempotencyKey ?? null,
             requestHash: requestHash ?? null,
             apiKeyId: submitter?.keyId ?? null,
-            data: [toStoredExamples(req)],
+            data: fromDataset?.data ?? [toStoredExamples(req)],
           });
           return toJobView({
             ...job,
@@ -227,8 +262,9 @@ function measured<K extends string>(values: Record<K, number | null>) {
 }
 
 function toStoredExamples(req: TrainRequest): TrainingDataInput {
-  const { inputs, targets, labels } = req.data;
-  const width = req.network.inputs;
+  // The schema has made sure inline requests carry both.
+  const { inputs, targets, labels } = req.data!;
+  const width = req.network.inputs!;
   const x = new Float32Array(inputs.length * width);
   for (let i = 0; i < inputs.length; i++) x.set(inputs[i]!, i * width);
   const stored: TrainingDataInput = {
@@ -276,31 +312,4 @@ function stableJson(value: unknown): string {
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
-}
-
-// Newest first by (createdAt, id); the cursor is the last row's key, opaque to clients.
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
-}
-
-// Both parts go into comparisons with a uuid and a timestamptz column, where anything else
-// (an id that is no UUID, a year Postgres cannot store) fails as a 500: only what
-// encodeCursor writes is accepted.
-const CURSOR =
-  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})$/i;
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [, at = "", id = ""] = CURSOR.exec(Buffer.from(cursor, "base64url").toString()) ?? [];
-  const createdAt = new Date(at);
-  const valid = !Number.isNaN(createdAt.getTime()) && createdAt.getUTCFullYear() >= 1;
-  if (!id || !valid || createdAt.toISOString() !== at) {
-    throw validationErrorForCursor();
-  }
-  return { createdAt, id };
-}
-
-function validationErrorForCursor() {
-  return validationError([
-    { path: "cursor", message: "is not a cursor this API returned; start from the first page" },
-  ]);
 }

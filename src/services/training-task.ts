@@ -18,7 +18,11 @@ export async function loadTrainingTask(
     where: { jobId_split: { jobId: job.id, split: "train" } },
   });
   const architecture = version.architecture as unknown as NetworkSpec;
-  const { labels: _labels, ...settings } = version.training as unknown as StoredTraining;
+  const {
+    labels: _labels,
+    dataset: _dataset,
+    ...settings
+  } = version.training as unknown as StoredTraining;
   return {
     jobId: job.id,
     network: { inputs: architecture.inputs, layers: architecture.layers },

@@ -4,11 +4,15 @@
  * shared schemas (defaults filled in), and failures are thrown as AppError (notFound, conflict,
  * validationError, unavailable...), never as transport-specific errors.
  */
+
+import type { Prediction } from "../preprocessing/decode.ts";
+import type { RawRow } from "../preprocessing/encode.ts";
 import type { ReadinessReport } from "../schemas/health.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../schemas/jobs.ts";
 import type { Model, ModelList } from "../schemas/models.ts";
 import type { PredictRequest, PredictResponse } from "../schemas/predict.ts";
 import type { TrainRequest } from "../schemas/train.ts";
+import type { DatasetService } from "./dataset-service.ts";
 import type { ModelFileService } from "./model-files.ts";
 
 /** The API key submitting a job (AUTH on); a verified `Caller` (src/auth/key-store.ts) is one. */
@@ -62,6 +66,13 @@ export interface TensorPredictRequest {
   inputs: Float32Array;
   rows: number;
   width: number;
+  /**
+   * The same rows as the client wrote them, for a version with preprocessing: its raw values
+   * are encoded from these rather than from their float32 roundings in `inputs`.
+   */
+  rawRows?: () => readonly RawRow[];
+  /** The rows are the network's input already: a version's preprocessing is not applied. */
+  encoded?: boolean;
 }
 
 export interface TensorPrediction {
@@ -73,6 +84,8 @@ export interface TensorPrediction {
   outputs: Float32Array;
   /** For classifiers: the predicted class index of each row. */
   classes?: number[];
+  /** For a version with preprocessing: each row's label and probabilities, or value. */
+  predictions?: Prediction[];
 }
 
 export interface PredictionService {
@@ -104,6 +117,7 @@ export interface Readiness {
 
 export interface Services {
   training: TrainingService;
+  datasets: DatasetService;
   prediction: PredictionService;
   models: ModelRegistry;
   /** ONNX and portable-file export, and import of a portable file. */

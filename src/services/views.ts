@@ -4,8 +4,10 @@
  */
 import type { NetworkSpec } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import type { Evaluation } from "../schemas/evaluation.ts";
 import type { EpochMetrics, Job } from "../schemas/jobs.ts";
 import type { ModelVersion } from "../schemas/models.ts";
+import type { Preprocessing } from "../schemas/preprocessing.ts";
 import { countParameters } from "../schemas/train.ts";
 import type { StoredTraining } from "./stored-training.ts";
 
@@ -58,6 +60,8 @@ export interface VersionRow {
   architecture: Prisma.JsonValue;
   training: Prisma.JsonValue;
   metrics: Prisma.JsonValue | null;
+  preprocessing: Prisma.JsonValue | null;
+  evaluation: Prisma.JsonValue | null;
   createdAt: Date;
   trainedAt: Date | null;
   jobs: { id: string }[];
@@ -75,6 +79,8 @@ export function toVersionView(row: VersionRow): ModelVersion {
     parameters: countParameters(network),
     seed: training.seed,
     metrics: toMetricsView(row.metrics),
+    preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
+    evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
   };

@@ -6,8 +6,14 @@
  * file, as training cannot make them yet) predict from raw features in ONNX; bad files are
  * refused, each with its field, and leave nothing behind.
  */
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNetwork, type NetworkSpec, saveNetwork } from "../../src/engine/index.ts";
+import {
+  createNetwork,
+  loadNetwork,
+  type NetworkSpec,
+  saveNetwork,
+} from "../../src/engine/index.ts";
 import { decodeModelProto } from "../../src/export/onnx-proto.ts";
 import type { ModelFile__Output } from "../../src/generated/grpc/nnserve/v1/ModelFile.ts";
 import type { ModelVersion__Output } from "../../src/generated/grpc/nnserve/v1/ModelVersion.ts";
@@ -340,6 +346,26 @@ const RAW = [
   { age: 19, plan: "pro", spend: 12.25 },
 ];
 
+/** Scores as a dataset-trained version stores them (src/schemas/evaluation.ts). */
+const EVALUATION = {
+  task: "regression",
+  rows: 10,
+  mae: 1.5,
+  rmse: 2.25,
+  r2: 0.9,
+} as const;
+
+async function predictRaw(target: TestServer, model: string, rows: readonly object[]) {
+  const response = await target.http.post<PredictResponse>("/predict", { model, inputs: rows });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body;
+}
+
+/** The engine's network of a portable file: the reference the served model must match. */
+function network(file: ModelFile) {
+  return loadNetwork(file.architecture, new Uint8Array(Buffer.from(file.weights.data, "base64")));
+}
+
 /** A portable file for a fresh network of `spec` (inputs from the features) with `preprocessing`. */
 function fileWith(
   preprocessing: Preprocessing,
@@ -366,7 +392,7 @@ function fileWith(
       labels: false,
     },
     preprocessing,
-    evaluation: { accuracy: 0.9 },
+    evaluation: EVALUATION,
     metrics: { loss: 0.25 },
     weights: {
       encoding: "float32le-base64",
@@ -405,15 +431,20 @@ describe("ONNX export with preprocessing", () => {
 
     const onnx = await download(server.url, "/models/churn/versions/1/onnx");
     const out = await runOnnx(onnx.bytes, rawFeeds(RAW));
-    // /predict on the encoded rows (the raw-row /predict comes with datasets, issue 12).
-    const encoded = encodeRows(preprocessing, RAW as unknown as RawRow[]);
-    const rows = RAW.map((_, r) => Array.from(encoded.subarray(r * 5, r * 5 + 5)));
-    const served = await predict(server, "churn", rows);
+    // /predict takes the same raw rows by feature name and applies the stored preprocessing.
+    const served = await predictRaw(server, "churn", RAW);
     expect(maxAbsDiff(out.output!.data as Float32Array, served.outputs.flat())).toBeLessThan(1e-5);
-    const labels = decodeOutputs(preprocessing, served.outputs.flat(), 3).map((p) =>
-      "label" in p ? p.label : "",
-    );
+    const labels = served.predictions!.map((p) => ("label" in p ? p.label : ""));
     expect(out.label!.data).toEqual(labels);
+    // And both agree with the reference meaning of the preprocessing, on the engine.
+    const reference = network(file).predict(
+      encodeRows(preprocessing, RAW as unknown as RawRow[]),
+      RAW.length,
+    );
+    expect(maxAbsDiff(reference, served.outputs.flat())).toBeLessThan(1e-6);
+    expect(labels).toEqual(
+      decodeOutputs(preprocessing, reference, 3).map((p) => ("label" in p ? p.label : "")),
+    );
 
     const meta = Object.fromEntries(
       (decodeModelProto(onnx.bytes).metadataProps as { key: string; value: string }[]).map((p) => [
@@ -426,7 +457,7 @@ describe("ONNX export with preprocessing", () => {
     expect(JSON.parse(meta.preprocessing!)).toEqual(preprocessing);
 
     const exported = await server.http.get<ModelFile>("/models/churn/versions/1/export");
-    expect(exported.body).toMatchObject({ preprocessing, evaluation: { accuracy: 0.9 } });
+    expect(exported.body).toMatchObject({ preprocessing, evaluation: EVALUATION });
   });
 
   it("a regressor gives values in the target's units", async () => {
@@ -448,13 +479,75 @@ describe("ONNX export with preprocessing", () => {
     expect((await server.http.post("/models/ltv/import", file)).status).toBe(201);
     const onnx = await download(server.url, "/models/ltv/versions/1/onnx");
     const out = await runOnnx(onnx.bytes, rawFeeds(RAW));
-    const encoded = encodeRows(preprocessing, RAW as unknown as RawRow[]);
-    const rows = RAW.map((_, r) => Array.from(encoded.subarray(r * 5, r * 5 + 5)));
-    const served = await predict(server, "ltv", rows);
-    const values = decodeOutputs(preprocessing, served.outputs.flat(), 1).map((p) =>
+    const served = await predictRaw(server, "ltv", RAW);
+    const values = served.predictions!.map((p) => ("value" in p ? p.value : Number.NaN));
+    expect(maxAbsDiff(out.value!.data as Float64Array, values) / 520).toBeLessThan(1e-5);
+    const reference = network(file).predict(
+      encodeRows(preprocessing, RAW as unknown as RawRow[]),
+      RAW.length,
+    );
+    const expected = decodeOutputs(preprocessing, reference, 1).map((p) =>
       "value" in p ? p.value : Number.NaN,
     );
-    expect(maxAbsDiff(out.value!.data as Float64Array, values) / 520).toBeLessThan(1e-5);
+    expect(maxAbsDiff(expected, values) / 520).toBeLessThan(1e-6);
+  });
+});
+
+describe("ONNX export of a model trained from a dataset", () => {
+  it("predicts from the CSV's raw rows what /predict answers by feature name", async () => {
+    const csv = await readFile(new URL("../fixtures/iris.csv", import.meta.url), "utf8");
+    const upload = await fetch(`${server.url}/datasets?name=iris-onnx`, {
+      method: "POST",
+      headers: { "content-type": "text/csv" },
+      body: csv,
+    });
+    const dataset = (await upload.json()) as { id: string };
+    expect(upload.status).toBe(201);
+    const accepted = await server.http.post<TrainAccepted>("/train", {
+      model: "iris-onnx",
+      dataset: dataset.id,
+      target: "species",
+      network: {
+        layers: [
+          { units: 8, activation: "relu" },
+          { units: 3, activation: "softmax" },
+        ],
+      },
+      loss: "categoricalCrossentropy",
+      optimizer: { name: "adam", learningRate: 0.05 },
+      training: { epochs: 40, batchSize: 16, seed: 3, testSplit: 0.2 },
+    });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202);
+    expect((await waitForJob(server.http, accepted.body.jobId)).status).toBe("succeeded");
+
+    // Every row of the file, as a client would send it: the raw numbers, keyed by column name.
+    const [header, ...lines] = csv.trim().split(/\r?\n/);
+    const names = header!.split(",");
+    const rows = lines.map((line) => {
+      const cells = line.split(",");
+      return Object.fromEntries(names.slice(0, 4).map((n, i) => [n, Number(cells[i])]));
+    });
+    const served = await predictRaw(server, "iris-onnx", rows);
+    const onnx = await download(server.url, "/models/iris-onnx/versions/1/onnx");
+    const out = await runOnnx(onnx.bytes, {
+      numeric: doubleInput(rows.map((r) => names.slice(0, 4).map((n) => r[n]!))),
+    });
+    expect(maxAbsDiff(out.output!.data as Float32Array, served.outputs.flat())).toBeLessThan(1e-5);
+    expect(out.label!.data).toEqual(served.predictions!.map((p) => ("label" in p ? p.label : "")));
+    // A model worth exporting: it learned the flowers.
+    const truth = lines.map((line) => line.split(",")[4]);
+    const right = (out.label!.data as string[]).filter((label, i) => label === truth[i]).length;
+    expect(right / rows.length).toBeGreaterThan(0.9);
+
+    // Moved to another installation (an empty database) with its preprocessing and evaluation,
+    // it answers the same rows by name with the same outputs and labels.
+    const file = await server.http.get<ModelFile>("/models/iris-onnx/versions/1/export");
+    expect(file.body.preprocessing?.target).toMatchObject({ name: "species" });
+    expect(file.body.evaluation).toMatchObject({ task: "classification", rows: 30 });
+    expect((await other.http.post("/models/iris-moved/import", file.body)).status).toBe(201);
+    const moved = await predictRaw(other, "iris-moved", rows);
+    expect(moved.outputs).toEqual(served.outputs);
+    expect(moved.predictions).toEqual(served.predictions);
   });
 });
 

@@ -14,8 +14,8 @@ import {
   rpcMessages,
   STATUS_DETAILS_METADATA,
 } from "../../src/grpc/status.ts";
-import type { TrainRequestInput } from "../../src/schemas/train.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import type { InlineTrainRequest } from "../helpers/requests.ts";
 import { longXorRequest, slowRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
@@ -36,7 +36,7 @@ let clients: GrpcClients;
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** A one-layer network with two inputs that trains in a few milliseconds. */
-function perceptron(model: string): TrainRequestInput {
+function perceptron(model: string): InlineTrainRequest {
   return {
     model,
     network: { inputs: 2, layers: [{ units: 1, activation: "sigmoid" }] },
@@ -54,7 +54,7 @@ function perceptron(model: string): TrainRequestInput {
   };
 }
 
-async function train(body: TrainRequestInput) {
+async function train(body: InlineTrainRequest) {
   const accepted = await unary<TrainResponse__Output>((cb) =>
     clients.training.Train(trainMessage(body), cb),
   );
@@ -78,13 +78,13 @@ afterAll(async () => {
   await db?.close();
 });
 
-const withData = (data: TrainRequestInput["data"]) => ({ ...perceptron("bad"), data });
+const withData = (data: InlineTrainRequest["data"]) => ({ ...perceptron("bad"), data });
 const unknownJob = randomUUID();
 
 type Case = [name: string, call: () => Promise<unknown>, code: number, details: string[]];
 
 const train1 = (body: unknown, key?: string) => () =>
-  unary((cb) => clients.training.Train(trainMessage(body as TrainRequestInput, key), cb));
+  unary((cb) => clients.training.Train(trainMessage(body as InlineTrainRequest, key), cb));
 // biome-ignore lint/suspicious/noExplicitAny: requests a typed client would refuse to build
 const predict = (req: any) => () => unary((cb) => clients.prediction.Predict(req, cb));
 // biome-ignore lint/suspicious/noExplicitAny: as above

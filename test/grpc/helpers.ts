@@ -16,7 +16,7 @@ import type { FieldIssue } from "../../src/errors.ts";
 import type { TrainRequest } from "../../src/generated/grpc/nnserve/v1/TrainRequest.ts";
 import { loadProtos } from "../../src/grpc/protos.ts";
 import { FIELD_ISSUES_METADATA } from "../../src/grpc/status.ts";
-import type { TrainRequestInput } from "../../src/schemas/train.ts";
+import type { InlineTrainRequest } from "../helpers/requests.ts";
 
 export { status };
 
@@ -27,6 +27,7 @@ export function grpcClients(address: string) {
     training: new grpc.nnserve.v1.Training(address, insecure),
     prediction: new grpc.nnserve.v1.Prediction(address, insecure),
     models: new grpc.nnserve.v1.Models(address, insecure),
+    datasets: new grpc.nnserve.v1.Datasets(address, insecure),
     inference: new grpc.inference.GRPCInferenceService(address, insecure),
     health: new grpc.grpc.health.v1.Health(address, insecure),
   };
@@ -79,7 +80,7 @@ export function readAll<T>(stream: ClientReadableStream<T>, onMessage?: (message
 }
 
 /** The JSON body of POST /train as a TrainRequest message (rows flattened, width given). */
-export function trainMessage(body: TrainRequestInput, idempotencyKey?: string): TrainRequest {
+export function trainMessage(body: InlineTrainRequest, idempotencyKey?: string): TrainRequest {
   const rows = (matrix: number[][]) => ({ width: matrix[0]?.length ?? 0, values: matrix.flat() });
   const { data, ...rest } = body;
   return {

@@ -1,6 +1,11 @@
 /** Training requests the end-to-end tests send: small networks that learn in well under a second. */
 import type { TrainRequestInput } from "../../src/schemas/train.ts";
 
+/** A train request with inline data (not from a dataset). */
+export type InlineTrainRequest = TrainRequestInput & {
+  data: NonNullable<TrainRequestInput["data"]>;
+};
+
 export const XOR_INPUTS = [
   [0, 0],
   [0, 1],
@@ -9,7 +14,7 @@ export const XOR_INPUTS = [
 ];
 
 /** The contract's XOR request, exactly as the issue gives it. */
-export function xorRequest(model = "xor"): TrainRequestInput {
+export function xorRequest(model = "xor"): InlineTrainRequest {
   return {
     model,
     network: {
@@ -33,7 +38,7 @@ export function xorRequest(model = "xor"): TrainRequestInput {
 }
 
 /** XNOR: the XOR network learning the opposite truth table (to tell two models' weights apart). */
-export function xnorRequest(model = "xor"): TrainRequestInput {
+export function xnorRequest(model = "xor"): InlineTrainRequest {
   return { ...xorRequest(model), data: { inputs: XOR_INPUTS, targets: [[1], [0], [0], [1]] } };
 }
 
@@ -41,7 +46,7 @@ export function xnorRequest(model = "xor"): TrainRequestInput {
  * XOR (or, with `targets`, another truth table) in 80 epochs at learning rate 0.1: for tests
  * that need trained models, not the contract's request. Each epoch costs a database write.
  */
-export function quickXorRequest(model: string, targets = [[0], [1], [1], [0]]): TrainRequestInput {
+export function quickXorRequest(model: string, targets = [[0], [1], [1], [0]]): InlineTrainRequest {
   return {
     ...xorRequest(model),
     optimizer: { name: "adam", learningRate: 0.1 },
@@ -57,7 +62,7 @@ export const quickXnorRequest = (model: string) => quickXorRequest(model, [[1], 
  * XOR trained for a fixed number of epochs (no early stopping): a job that stays running long
  * enough to be watched, cancelled or killed, with one epoch row per epoch.
  */
-export function longXorRequest(model: string, epochs: number): TrainRequestInput {
+export function longXorRequest(model: string, epochs: number): InlineTrainRequest {
   const request = xorRequest(model);
   return { ...request, training: { epochs, batchSize: 1, seed: 7, validationSplit: 0 } };
 }
@@ -84,7 +89,7 @@ export function clusters(perClass = 12): { inputs: number[][]; labels: number[] 
 }
 
 /** A softmax classifier on class-index labels (sparseCategoricalCrossentropy). */
-export function clustersRequest(model = "clusters"): TrainRequestInput {
+export function clustersRequest(model = "clusters"): InlineTrainRequest {
   return {
     model,
     network: {
@@ -106,7 +111,7 @@ export function clustersRequest(model = "clusters"): TrainRequestInput {
  * of 32): training really is under way for as long as the job shows it running, unlike XOR,
  * whose thousands of epochs finish in the thread well before their rows are written.
  */
-export function slowRequest(model: string, epochs: number): TrainRequestInput {
+export function slowRequest(model: string, epochs: number): InlineTrainRequest {
   const inputs: number[][] = [];
   const targets: number[][] = [];
   for (let i = 0; i < 256; i++) {

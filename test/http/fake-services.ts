@@ -52,6 +52,22 @@ export function createFakeServices(): FakeServices {
     jobs,
     submitted,
     readinessReport: { ready: true, checks: { database: { ok: true, latencyMs: 1 } } },
+    // Datasets are tested on Postgres (test/http/datasets.test.ts); here none exists.
+    datasets: {
+      create: async () => {
+        throw new Error("fake datasets store nothing");
+      },
+      list: async () => ({ items: [], nextCursor: null }),
+      get: async (id) => {
+        throw notFound("dataset", id);
+      },
+      delete: async (id) => {
+        throw notFound("dataset", id);
+      },
+      load: async (id) => {
+        throw notFound("dataset", id);
+      },
+    },
     training: {
       async submit(request, options) {
         submitted.push({ request, options });
@@ -100,7 +116,7 @@ export function createFakeServices(): FakeServices {
         return {
           model: request.model,
           version: request.version ?? model.latestVersion ?? 1,
-          outputs: request.inputs.map((row) => [row.reduce((a, b) => a + b, 0)]),
+          outputs: (request.inputs as number[][]).map((row) => [row.reduce((a, b) => a + b, 0)]),
         };
       },
       async predictTensor(request) {

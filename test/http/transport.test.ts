@@ -131,6 +131,10 @@ describe("OpenAPI", () => {
         "GET /models/{name}/versions/{version}/onnx",
         "GET /models/{name}/versions/{version}/export",
         "POST /models/{name}/import",
+        "POST /datasets",
+        "GET /datasets",
+        "GET /datasets/{id}",
+        "DELETE /datasets/{id}",
         "GET /healthz",
         "GET /readyz",
         // The Open Inference Protocol (routes/v2.ts)
@@ -159,6 +163,11 @@ describe("OpenAPI", () => {
       "optimizer",
       "training",
       "data",
+      "dataset",
+      "target",
+      "features",
+      "task",
+      "preprocessing",
     ]);
     expect(body.additionalProperties).toBe(false);
     expect(train.responses["202"].content["application/json"].schema).toEqual({

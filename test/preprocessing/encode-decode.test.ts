@@ -60,6 +60,21 @@ describe("encodeRows", () => {
     ]);
   });
 
+  it("takes a blank string as missing, never as 0, and refuses hex as a number", () => {
+    // Number("  ") is 0: a padded empty CSV field must not become a zero length.
+    expect([...encodeRows(preprocessing, [["  ", "red", "s"]])]).toEqual([0, 1, 0, 1, 0, 0]);
+    const strict = preprocessingSchema.parse({
+      ...preprocessing,
+      features: [{ name: "length", type: "numeric", scaling: "none", center: 0, scale: 1 }],
+    });
+    expect(issuesOf(() => encodeRows(strict, [[" "]]))[0]?.message).toBe(
+      "is missing, and this feature has no imputation",
+    );
+    expect(issuesOf(() => encodeRows(strict, [["0x1f"]]))[0]?.message).toBe(
+      'must be a finite number, got "0x1f"',
+    );
+  });
+
   it("refuses a missing cell without an imputation", () => {
     expect(issuesOf(() => encodeRows(preprocessing, [{ length: 1, colour: "red" }]))).toEqual([
       { path: "inputs[0].size", message: "is missing, and this feature has no imputation" },

@@ -76,7 +76,11 @@ function countingPool() {
 }
 
 /** Runs the one queued job with this queue and waits for the end the runner reports. */
-async function runJob(withQueue: JobQueue, leaseMs = 60_000) {
+async function runJob(
+  withQueue: JobQueue,
+  leaseMs = 60_000,
+  evaluate?: Parameters<typeof createJobRunner>[0]["evaluate"],
+) {
   const { pool, trainings } = countingPool();
   let resolve: (end: JobEnd) => void = () => {};
   const ended = new Promise<JobEnd>((r) => {
@@ -104,6 +108,7 @@ async function runJob(withQueue: JobQueue, leaseMs = 60_000) {
     heartbeatMs: Math.floor(leaseMs / 5),
     pollMs: 60_000,
     finalWriteRetryDelaysMs: RETRY_DELAYS_MS,
+    ...(evaluate ? { evaluate } : {}),
     onJobEnd: (_id, end) => resolve(end),
   });
   runner.start();
@@ -246,6 +251,58 @@ describe("the final write of a finished training", () => {
     expect(await queue.reclaimExpired()).toEqual([
       expect.objectContaining({ id, status: "queued" }),
     ]);
+  });
+});
+
+describe("the evaluation of the held-back test rows", () => {
+  const EVALUATION = { task: "regression", rows: 2, mae: 0.5, rmse: 0.75, r2: 0.9 };
+
+  it("lands with the weights in the completing statement, computed once however often that is tried", async () => {
+    const { id } = await enqueueJob(db.prisma);
+    let evaluations = 0;
+    let evaluationAtFirstTry: unknown = "not tried";
+    const flaky = withCompleteJob(async (real, call, ...args) => {
+      if (call === 1) {
+        evaluationAtFirstTry = args[2].evaluation;
+        throw connectionReset();
+      }
+      return real(...args);
+    });
+
+    const { end, trainings } = await runJob(flaky.queue, 60_000, async (job, weights) => {
+      evaluations++;
+      expect(job.id).toBe(id);
+      expect(Buffer.from(weights)).toEqual(Buffer.from(WEIGHTS));
+      return EVALUATION;
+    });
+
+    expect(end).toBe("succeeded");
+    expect(trainings).toBe(1);
+    expect(evaluations).toBe(1);
+    expect(evaluationAtFirstTry).toEqual(EVALUATION);
+    const version = await versionOf(id);
+    expect(version).toMatchObject({ status: "ready", evaluation: EVALUATION });
+  });
+
+  it("is tried again with the write after a transient error of its own, never by training again", async () => {
+    const { id } = await enqueueJob(db.prisma);
+    let evaluations = 0;
+    const { end, trainings } = await runJob(queue, 60_000, async () => {
+      evaluations++;
+      if (evaluations === 1) throw connectionReset();
+      return EVALUATION;
+    });
+    expect(end).toBe("succeeded");
+    expect(trainings).toBe(1);
+    expect(evaluations).toBe(2);
+    expect((await versionOf(id)).evaluation).toEqual(EVALUATION);
+  });
+
+  it("is null on a version without test rows", async () => {
+    const { id } = await enqueueJob(db.prisma);
+    const { end } = await runJob(queue, 60_000, async () => null);
+    expect(end).toBe("succeeded");
+    expect((await versionOf(id)).evaluation).toBeNull();
   });
 });
 

@@ -422,9 +422,9 @@ describe("TrainRequest", () => {
   });
 
   it("accepts class labels for a softmax output and 0/1 labels for one sigmoid", () => {
-    expect(parseRequest(trainSchema, iris()).data.labels).toEqual([0, 1, 2]);
+    expect(parseRequest(trainSchema, iris()).data?.labels).toEqual([0, 1, 2]);
     const binary = edit(xor(), { "data.targets": undefined, "data.labels": [0, 1, 1, 0] });
-    expect(parseRequest(trainSchema, binary).data.labels).toEqual([0, 1, 1, 0]);
+    expect(parseRequest(trainSchema, binary).data?.labels).toEqual([0, 1, 1, 0]);
   });
 
   it("has at least 25 rejection cases", () => {
@@ -510,10 +510,10 @@ const badPredictRequests: [string, unknown, string, string][] = [
     "expected array",
   ],
   [
-    "a null in a row",
-    { model: "xor", inputs: [[1, null]] },
+    "an object in a row",
+    { model: "xor", inputs: [[1, { x: 1 }]] },
     "inputs[0][1]",
-    "expected number, received null",
+    "expected number or string, received object",
   ],
   ["an unknown field", { model: "xor", input: [[1]], inputs: [[1]] }, "input", "did you mean"],
 ];
@@ -524,6 +524,13 @@ describe("PredictRequest", () => {
       model: "xor",
       inputs: [[0, 1]],
     });
+  });
+
+  it("leaves raw values and named rows to the version's preprocessing", () => {
+    // A null is a missing value, a string a category: the prediction service checks them
+    // against the version (one without preprocessing refuses them, naming the cell).
+    const raw = { model: "iris", inputs: [[5.1, null, "red"], { petal_length: 1.4 }] };
+    expect(parseRequest(predictSchema, raw)).toEqual(raw);
   });
 
   it.each(badPredictRequests)("rejects %s", (_name, body, path, fragment) => {

@@ -53,6 +53,7 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       const body = request.body as PredictRequest | PackedPredictBody;
       if (!(body instanceof PackedPredictBody)) return services.prediction.predict(body);
       const { values, rows, width } = body.inputs;
+      const { bytes } = body;
       return toPredictResponse(
         await services.prediction.predictTensor({
           model: body.model,
@@ -60,6 +61,12 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
           inputs: values,
           rows,
           width,
+          // Read again only for a version with preprocessing; the reader has vetted the JSON.
+          ...(bytes
+            ? {
+                rawRows: () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
+              }
+            : {}),
         }),
       );
     },

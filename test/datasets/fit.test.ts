@@ -1,0 +1,123 @@
+/**
+ * Fitting a dataset's preprocessing: the contract's affine forms for each scaling, categories
+ * sorted, a seeded split that repeats, and the errors a request that does not fit gets.
+ */
+import { describe, expect, it } from "vitest";
+import { type FitRequest, fitDataset } from "../../src/datasets/fit.ts";
+import { buildTable } from "../../src/datasets/table.ts";
+import { isAppError } from "../../src/errors.ts";
+
+const table = buildTable({
+  header: ["x", "colour", "y"],
+  rows: [
+    ["1", "red", "10"],
+    ["2", "blue", "20"],
+    ["3", "red", "30"],
+    ["4", "green", "40"],
+    ["5", "blue", "50"],
+    ["6", "red", "60"],
+  ],
+  source: "csv",
+});
+const dataset = { name: "t", rows: table.rows, columns: table.columns };
+
+const request = (extra: Partial<FitRequest> = {}): FitRequest => ({
+  target: "y",
+  testSplit: 0,
+  seed: 1,
+  options: { scaling: "standard", unknown: "error" },
+  ...extra,
+});
+
+function issuesOf(attempt: () => unknown) {
+  try {
+    attempt();
+  } catch (error) {
+    if (isAppError(error)) return error.errors;
+    throw error;
+  }
+  throw new Error("expected a validation error");
+}
+
+describe("fitDataset", () => {
+  it("standardises numbers (population deviation), one-hots categories in sorted order", () => {
+    const fitted = fitDataset(dataset, request());
+    expect(fitted.task).toBe("regression");
+    expect(fitted.width).toBe(4);
+    const [x, colour] = fitted.preprocessing.features;
+    expect(x).toEqual({
+      name: "x",
+      type: "numeric",
+      scaling: "standard",
+      center: 3.5,
+      scale: Math.sqrt(17.5 / 6),
+    });
+    expect(colour).toEqual({
+      name: "colour",
+      type: "categorical",
+      categories: ["blue", "green", "red"],
+      unknown: "error",
+    });
+    expect(fitted.preprocessing.target).toEqual({
+      name: "y",
+      type: "numeric",
+      center: 35,
+      scale: Math.sqrt(1750 / 6),
+    });
+    // Every row trains with testSplit 0; a row is x, then colour one-hot.
+    expect(fitted.train.rows).toBe(6);
+    expect(fitted.test.rows).toBe(0);
+  });
+
+  it("uses min and range for minmax and 0 and 1 for none", () => {
+    const minmax = fitDataset(
+      dataset,
+      request({ options: { scaling: "minmax", unknown: "zeros" } }),
+    );
+    expect(minmax.preprocessing.features[0]).toMatchObject({ center: 1, scale: 5 });
+    const none = fitDataset(dataset, request({ options: { scaling: "none", unknown: "error" } }));
+    expect(none.preprocessing.features[0]).toMatchObject({ center: 0, scale: 1 });
+  });
+
+  it("holds back the same rows for the same seed, other rows for another", () => {
+    const ids = (seed: number) =>
+      Array.from(fitDataset(dataset, request({ seed, testSplit: 0.5 })).test.values!);
+    expect(ids(7)).toEqual(ids(7));
+    expect(ids(7)).toHaveLength(3);
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => ids(s).join());
+    expect(new Set(seeds).size).toBeGreaterThan(1);
+  });
+
+  it("is a classification of sorted classes for a categorical target", () => {
+    const fitted = fitDataset(dataset, request({ target: "colour" }));
+    expect(fitted.task).toBe("classification");
+    expect(fitted.preprocessing.target).toEqual({
+      name: "colour",
+      type: "categorical",
+      classes: ["blue", "green", "red"],
+    });
+    expect(Array.from(fitted.train.labels!).sort()).toEqual([0, 0, 1, 2, 2, 2]);
+  });
+
+  it("names the field of a request that does not fit the dataset", () => {
+    expect(issuesOf(() => fitDataset(dataset, request({ target: "z" })))[0]?.path).toBe("target");
+    expect(
+      issuesOf(() => fitDataset(dataset, request({ features: ["x", "x"] }))).map((i) => i.path),
+    ).toEqual(["features[1]"]);
+    expect(
+      issuesOf(() => fitDataset(dataset, request({ target: "colour", task: "regression" })))[0]
+        ?.path,
+    ).toBe("task");
+    expect(issuesOf(() => fitDataset(dataset, request({ testSplit: 0.99 })))[0]?.path).toBe(
+      "training.testSplit",
+    );
+    expect(
+      issuesOf(() =>
+        fitDataset(
+          dataset,
+          request({ options: { scaling: "standard", unknown: "error", impute: { nope: "mean" } } }),
+        ),
+      )[0]?.path,
+    ).toBe("preprocessing.impute.nope");
+  });
+});
