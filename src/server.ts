@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { createJobQueue } from "./queue/job-queue.ts";
 import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
+import { createJobWatch, type JobWatch } from "./services/job-watch.ts";
 import { ModelCache } from "./services/model-cache.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
 import { createPredictionService } from "./services/prediction-service.ts";
@@ -35,11 +36,16 @@ export interface Nnserve {
   databaseUrl: string;
   services: Services;
   runner: JobRunner;
+  /** Follows jobs for gRPC WatchJob and GET /jobs/{id}/events. */
+  jobWatch: JobWatch;
   /** This instance's Prometheus registry; undefined with METRICS=false. */
   metrics: Metrics | undefined;
   /** Ordered, idempotent shutdown: see close() below. */
   close(): Promise<void>;
 }
+
+/** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
+const JOB_WATCH_POLL_MS = 200;
 
 export interface StartOptions {
   config: Config;
@@ -147,7 +153,17 @@ export async function startNnserve({
       );
     }
     const stopping = () => shuttingDown;
-    const app = buildApp({ config, logger, services, metrics, keys, shuttingDown: stopping });
+    // One poller per followed job, whether it is followed over gRPC, REST events or both.
+    const jobWatch = createJobWatch({ training: services.training, pollMs: JOB_WATCH_POLL_MS });
+    const app = buildApp({
+      config,
+      logger,
+      services,
+      metrics,
+      keys,
+      jobWatch,
+      shuttingDown: stopping,
+    });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const address = app.server.address();
@@ -163,7 +179,13 @@ export async function startNnserve({
       retryAfterSeconds: config.overload.retryAfterSeconds,
       logger,
     });
-    const grpc = createGrpcServer({ config, logger, services, interceptors: [grpcGuard] });
+    const grpc = createGrpcServer({
+      config,
+      logger,
+      services,
+      jobWatch,
+      interceptors: [grpcGuard],
+    });
     // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
     cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
     const grpcAddress = await grpc.listen();
@@ -183,6 +205,7 @@ export async function startNnserve({
       databaseUrl,
       services,
       runner,
+      jobWatch,
       metrics,
       // Readiness turns false first, so load balancers stop sending work; then, in reverse
       // order of start: no new jobs claimed and running ones finished or released, gRPC then HTTP closed

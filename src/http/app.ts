@@ -22,6 +22,7 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
+import { createJobWatch, type JobWatch } from "../services/job-watch.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
 import { authPlugin } from "./plugins/auth.ts";
@@ -31,6 +32,7 @@ import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -49,6 +51,8 @@ export interface AppOptions {
   shuttingDown?: () => boolean;
   /** API keys: needed with AUTH on; also brings the admin API and per-key job limits. */
   keys?: KeyStore;
+  /** Follows jobs for GET /jobs/{id}/events; share it with gRPC. Default: one of its own. */
+  jobWatch?: JobWatch;
 }
 
 const PACKAGE_VERSION = (
@@ -63,7 +67,10 @@ const PACKAGE_VERSION = (
 const isQuiet = (request: FastifyRequest) =>
   isProbe(request) || pathOf(request.url).startsWith("/docs");
 
-const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, metrics }) => {
+const restApi: FastifyPluginAsync<AppOptions> = async (
+  app,
+  { config, services, metrics, jobWatch },
+) => {
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   useJsonBodies(app);
@@ -125,6 +132,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   const routeOptions = { services, schemas };
   await app.register(trainRoutes, routeOptions);
   await app.register(jobRoutes, routeOptions);
+  await app.register(jobEventRoutes, {
+    jobWatch: jobWatch ?? createJobWatch({ training: services.training, pollMs: 200 }),
+    heartbeatMs: config.http.eventsHeartbeatMs,
+  });
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
   await app.register(healthRoutes, routeOptions);
