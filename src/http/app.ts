@@ -16,6 +16,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { KeyStore } from "../auth/key-store.ts";
+import { isUiPath } from "../auth/scopes.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -38,6 +39,7 @@ import { metricsPlugin } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import { BINARY_TENSOR_DATA, v2Routes } from "./routes/v2.ts";
 import { zodValidatorCompiler } from "./validator.ts";
 
@@ -63,9 +65,9 @@ const PACKAGE_VERSION = (
 
 // Probes and the docs UI would drown the log at info level. The docs UI is not a probe (it needs
 // a key with AUTH on and is refused during shutdown), so it is listed here only, by prefix: the
-// page and its static assets under /docs/.
+// page and its static assets under /docs/. The dashboard's static files (/ui) likewise.
 const isQuiet = (request: FastifyRequest) =>
-  isProbe(request) || pathOf(request.url).startsWith("/docs");
+  isProbe(request) || pathOf(request.url).startsWith("/docs") || isUiPath(pathOf(request.url));
 
 const restApi: FastifyPluginAsync<AppOptions> = async (
   app,
@@ -139,6 +141,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
   await app.register(healthRoutes, routeOptions);
+  await app.register(uiRoutes);
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,

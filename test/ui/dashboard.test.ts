@@ -1,0 +1,157 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a whole
+ * nnserve on a port and a real database: a job's curves drawn live from the event stream, its
+ * status turning to succeeded, a prediction from the try-it panel, the jobs list (filter,
+ * cancel) and the models list (layer diagram, delete with confirmation), under the UI's CSP.
+ */
+import { existsSync } from "node:fs";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TrainAccepted } from "../../src/schemas/train.ts";
+import { launchBrowser, openPage, screenshot } from "../helpers/browser.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { quickXorRequest, slowRequest } from "../helpers/requests.ts";
+import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
+
+let db: TestDatabase;
+let server: TestServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startTestServer({ databaseUrl: db.url });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await db?.close();
+});
+
+async function submit(body: unknown) {
+  const response = await server.http.post<TrainAccepted>("/train", body);
+  expect(response.status, JSON.stringify(response.body)).toBe(202);
+  return response.body.jobId;
+}
+
+describe("the dashboard at /ui", () => {
+  it("serves its page, scripts and uPlot itself, under a CSP of 'self' only", async () => {
+    const redirect = await fetch(`${server.url}/ui`, { redirect: "manual" });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get("location")).toBe("/ui/");
+    const page = await fetch(`${server.url}/ui/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("https:");
+    const uplot = await fetch(`${server.url}/ui/vendor/uplot/uPlot.esm.js`);
+    expect(uplot.status).toBe(200);
+    expect(uplot.headers.get("content-type")).toMatch(/javascript/);
+    // Only the two files the page needs are served from the package.
+    expect((await fetch(`${server.url}/ui/vendor/uplot/uPlot.cjs.js`)).status).toBe(404);
+    // The API keeps helmet's own CSP.
+    const api = await fetch(`${server.url}/jobs`);
+    expect(api.headers.get("content-security-policy")).not.toBe(csp);
+  });
+
+  it("draws a job's curves live as epochs finish, shows it succeed, then predicts from the panel", async () => {
+    // About 2 ms an epoch in the thread: a few seconds of training to watch.
+    const request = slowRequest("ui-live", 2_500);
+    const id = await submit({
+      ...request,
+      training: { ...request.training, validationSplit: 0.25 },
+    });
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${server.url}/ui/#/jobs/${id}`);
+    await page.getByRole("heading", { name: "Job: ui-live v1" }).waitFor();
+
+    const points = async (chart: string) =>
+      Number(await page.locator(`#${chart}`).getAttribute("data-points"));
+    // Points arrive while the job is still running: the chart grows without a reload.
+    await page.waitForFunction(
+      () => Number(document.querySelector("#chart-loss")?.getAttribute("data-points")) >= 1,
+    );
+    const early = await points("chart-loss");
+    const statusEarly = await page.locator("#job-status").textContent();
+    await page.waitForFunction(
+      (n) => Number(document.querySelector("#chart-loss")?.getAttribute("data-points")) > n,
+      early,
+    );
+    expect(early).toBeLessThan(2_500);
+    expect(statusEarly).toMatch(/queued|running/);
+
+    await page.locator("#job-status").getByText("succeeded").waitFor({ timeout: 20_000 });
+    await page.waitForFunction(
+      () => document.querySelector("#chart-loss")?.getAttribute("data-points") === "2500",
+    );
+    expect(await points("chart-accuracy")).toBe(2_500);
+    // uPlot drew both series (loss and val loss) into a canvas.
+    expect(await page.locator("#chart-loss canvas").count()).toBe(1);
+    await expect.poll(() => page.locator("#chart-loss .u-legend .u-series").count()).toBe(3);
+    expect(await page.locator("#job-progress").getAttribute("value")).toBe("2500");
+
+    // The try-it panel of the version this job trained: two rows in, two outputs and classes out.
+    const panel = page.getByRole("region", { name: "Try it: ui-live v1" });
+    await panel.getByLabel("Input rows").fill("0, 0\n0.9, 0.1");
+    await panel.getByRole("button", { name: "Predict" }).click();
+    const rows = panel.locator("table.outputs tbody tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(0).locator(".output-values").textContent()).toMatch(/^\d\.\d+/);
+
+    // A bad row is answered with the API's field path, and nothing else happens.
+    await panel.getByLabel("Input rows").fill("0, 0, 7");
+    await panel.getByRole("button", { name: "Predict" }).click();
+    await panel.getByRole("alert").getByText("inputs[0]").waitFor();
+
+    const shot = await screenshot(page, "job-page");
+    expect(existsSync(shot)).toBe(true);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("lists jobs by status and cancels a running one; lists models and deletes one after confirming", async () => {
+    const done = await submit(quickXorRequest("ui-delete"));
+    await waitForJob(server.http, done);
+    const running = await submit(slowRequest("ui-cancel", 10_000));
+    await waitForJob(server.http, running, (job) => job.status === "running");
+
+    // A phone-sized screen: the table stacks, every control still reachable.
+    const { page, problems } = await openPage(browser, { width: 390, height: 800 });
+    await page.goto(`${server.url}/ui/#/jobs`);
+    await page.getByLabel("Status").selectOption("running");
+    await page.waitForURL(/#\/jobs\?status=running$/);
+    const row = page.locator(`tr[data-job="${running}"]`);
+    await row.waitFor();
+    expect(await page.locator("tbody tr").count()).toBe(1);
+    await row.getByRole("button", { name: "Cancel job of ui-cancel v1" }).click();
+    await page
+      .getByRole("status")
+      .getByText(/cancel/)
+      .waitFor();
+    expect((await waitForJob(server.http, running)).status).toBe("cancelled");
+
+    await page.getByRole("link", { name: "Models" }).click();
+    const card = page.locator('li[data-model="ui-delete"]');
+    await card.waitFor();
+    // The layer diagram: 2 inputs, 8 tanh, 1 sigmoid.
+    expect(await card.getByRole("list", { name: /Network/ }).getAttribute("aria-label")).toBe(
+      "Network: 2 inputs, then 8 tanh, then 1 sigmoid",
+    );
+    expect(await card.locator(".metrics").textContent()).toContain("loss");
+
+    // Dismissing the confirmation deletes nothing; accepting it deletes the model.
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await card.getByRole("button", { name: "Delete ui-delete" }).click();
+    expect((await server.http.get("/models/ui-delete")).status).toBe(200);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await card.getByRole("button", { name: "Delete ui-delete" }).click();
+    await card.waitFor({ state: "detached" });
+    expect((await server.http.get("/models/ui-delete")).status).toBe(404);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+});
