@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore } from "../../src/auth/key-store.ts";
 import type { TrainAccepted } from "../../src/schemas/train.ts";
 import { launchBrowser, openPage, screenshot } from "../helpers/browser.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
@@ -59,8 +60,12 @@ describe("the dashboard at /ui", () => {
   });
 
   it("draws a job's curves live as epochs finish, shows it succeed, then predicts from the panel", async () => {
+    // The one training thread is busy, so the job waits in the queue until the page watches it.
+    const blocker = await submit(slowRequest("ui-blocker", 10_000));
+    await waitForJob(server.http, blocker, (job) => job.status === "running");
     // About 2 ms an epoch in the thread: a few seconds of training to watch.
-    const request = slowRequest("ui-live", 2_500);
+    const epochs = 1_200;
+    const request = slowRequest("ui-live", epochs);
     const id = await submit({
       ...request,
       training: { ...request.training, validationSplit: 0.25 },
@@ -68,31 +73,26 @@ describe("the dashboard at /ui", () => {
     const { page, problems } = await openPage(browser);
     await page.goto(`${server.url}/ui/#/jobs/${id}`);
     await page.getByRole("heading", { name: "Job: ui-live v1" }).waitFor();
+    await page.locator("#job-status").getByText("queued").waitFor();
+    expect((await server.http.post(`/jobs/${blocker}/cancel`)).status).toBe(202);
 
     const points = async (chart: string) =>
       Number(await page.locator(`#${chart}`).getAttribute("data-points"));
     // Points arrive while the job is still running: the chart grows without a reload.
-    await page.waitForFunction(
-      () => Number(document.querySelector("#chart-loss")?.getAttribute("data-points")) >= 1,
-    );
+    await expect.poll(() => points("chart-loss"), { timeout: 10_000 }).toBeGreaterThan(0);
     const early = await points("chart-loss");
     const statusEarly = await page.locator("#job-status").textContent();
-    await page.waitForFunction(
-      (n) => Number(document.querySelector("#chart-loss")?.getAttribute("data-points")) > n,
-      early,
-    );
-    expect(early).toBeLessThan(2_500);
-    expect(statusEarly).toMatch(/queued|running/);
+    expect(early).toBeLessThan(epochs);
+    expect(statusEarly).toContain("running");
+    await expect.poll(() => points("chart-loss"), { timeout: 10_000 }).toBeGreaterThan(early);
 
     await page.locator("#job-status").getByText("succeeded").waitFor({ timeout: 20_000 });
-    await page.waitForFunction(
-      () => document.querySelector("#chart-loss")?.getAttribute("data-points") === "2500",
-    );
-    expect(await points("chart-accuracy")).toBe(2_500);
+    await expect.poll(() => points("chart-loss")).toBe(epochs);
+    expect(await points("chart-accuracy")).toBe(epochs);
     // uPlot drew both series (loss and val loss) into a canvas.
     expect(await page.locator("#chart-loss canvas").count()).toBe(1);
     await expect.poll(() => page.locator("#chart-loss .u-legend .u-series").count()).toBe(3);
-    expect(await page.locator("#job-progress").getAttribute("value")).toBe("2500");
+    expect(await page.locator("#job-progress").getAttribute("value")).toBe(String(epochs));
 
     // The try-it panel of the version this job trained: two rows in, two outputs and classes out.
     const panel = page.getByRole("region", { name: "Try it: ui-live v1" });
@@ -151,6 +151,65 @@ describe("the dashboard at /ui", () => {
     await card.getByRole("button", { name: "Delete ui-delete" }).click();
     await card.waitFor({ state: "detached" });
     expect((await server.http.get("/models/ui-delete")).status).toBe(404);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe("the dashboard with AUTH on", () => {
+  let authServer: TestServer;
+  beforeAll(async () => {
+    // An API-only replica with AUTH on, on the same database: the first server trains the jobs.
+    authServer = await startTestServer({
+      databaseUrl: db.url,
+      env: { AUTH: "on" },
+      runJobs: false,
+    });
+  });
+  afterAll(async () => {
+    await authServer?.close();
+  });
+
+  it("asks for the key, then sends what was typed as Bearer on every call and on the event stream", async () => {
+    const { key } = await createKeyStore({ db }).create({ name: "ui-test", scopes: ["admin"] });
+    const bearer = { authorization: `Bearer ${key}` };
+    const accepted = await authServer.http.post<TrainAccepted>(
+      "/train",
+      quickXorRequest("ui-auth"),
+      bearer,
+    );
+    expect(accepted.status).toBe(202);
+    const id = accepted.body.jobId;
+
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${authServer.url}/ui/#/jobs`);
+    // The page loads without a key; the API refuses it, and the page says so.
+    await page
+      .getByRole("alert")
+      .getByText(/API key/)
+      .waitFor();
+    expect(await page.getByLabel("API key").getAttribute("aria-invalid")).toBe("true");
+
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Use key" }).click();
+    await page.locator(`tr[data-job="${id}"]`).getByRole("link", { name: "ui-auth" }).click();
+    await page.locator("#job-status").getByText("succeeded").waitFor({ timeout: 20_000 });
+    expect(await page.locator("#chart-loss").getAttribute("data-points")).toBe("80");
+    expect(await page.evaluate(() => sessionStorage.getItem("nnserve.apiKey"))).toBe(key);
+
+    const panel = page.getByRole("region", { name: "Try it: ui-auth v1" });
+    await panel.getByLabel("Input rows").fill("0 1");
+    await panel.getByRole("button", { name: "Predict" }).click();
+    await expect.poll(() => panel.locator("table.outputs tbody tr").count()).toBe(1);
+    expect(await panel.locator("table.outputs td").nth(2).textContent()).toBe("1");
+
+    // Forgetting the key: the next call is refused again.
+    await page.getByRole("button", { name: "Forget" }).click();
+    await page
+      .getByRole("alert")
+      .getByText(/API key/)
+      .waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("nnserve.apiKey"))).toBeNull();
     expect(problems.errors).toEqual([]);
     await page.context().close();
   });
