@@ -39,12 +39,20 @@ type Snapshot = { job: Job; epochs: JobMetrics["epochs"] };
 
 describe("GET /jobs/{id}/events", () => {
   it("streams a snapshot, one event per epoch as it ends, status changes and the end, then closes", async () => {
-    const request = slowRequest("events-live", 25);
+    // The one training thread is busy: the stream opens while the job waits in the queue.
+    const blocker = await submit(slowRequest("events-blocker", 10_000));
+    await waitForJob(server.http, blocker, (job) => job.status === "running");
+    const request = slowRequest("events-live", 1_000);
     const id = await submit({
       ...request,
       training: { ...request.training, validationSplit: 0.25 },
     });
-    const stream = await readEventStream(eventsUrl(id));
+    const reading = readEventStream(eventsUrl(id), {
+      onEvent: (event) => {
+        if (event.event === "snapshot") void server.http.post(`/jobs/${blocker}/cancel`);
+      },
+    });
+    const stream = await reading;
 
     expect(stream.status).toBe(200);
     expect(stream.headers.get("content-type")).toMatch(/^text\/event-stream/);
@@ -58,7 +66,7 @@ describe("GET /jobs/{id}/events", () => {
     const snapshot = stream.events[0]!.data as Snapshot;
     const streamed = stream.events.filter((e) => e.event === "epoch");
     const epochs = [...snapshot.epochs, ...streamed.map((e) => e.data as JobMetrics["epochs"][0])];
-    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
     for (const e of streamed) expect(e.id).toBe(String((e.data as { epoch: number }).epoch));
     // Most epochs arrived live, spread over time, not in one burst at the end.
     expect(streamed.length).toBeGreaterThan(10);
@@ -70,10 +78,12 @@ describe("GET /jobs/{id}/events", () => {
     expect(epochs.at(-1)!.valLoss).toEqual(expect.any(Number));
 
     const end = stream.events.at(-1)!.data as { job: Job };
-    expect(end.job).toMatchObject({ id, status: "succeeded", progress: { epoch: 25 } });
-    // The job went from queued (or running) to running before it ended: a status event said so,
-    // unless the snapshot already saw it running.
-    if (snapshot.job.status === "queued") expect(kinds).toContain("status");
+    expect(end.job).toMatchObject({ id, status: "succeeded", progress: { epoch: 1_000 } });
+    // The snapshot saw it queued; a status event said when it began running.
+    expect(snapshot.job.status).toBe("queued");
+    expect(snapshot.epochs).toEqual([]);
+    const running = stream.events.find((e) => e.event === "status");
+    expect((running?.data as { job: Job }).job.status).toBe("running");
     // Idle gaps carry heartbeat comments.
     expect(stream.comments).toContain("heartbeat");
   });
@@ -130,5 +140,23 @@ describe("GET /jobs/{id}/events", () => {
     }>("/docs/json");
     const op = doc.body.paths["/jobs/{id}/events"]!.get;
     expect(Object.keys(op.responses["200"]!.content)).toEqual(["text/event-stream"]);
+  });
+
+  // Last: it closes the server.
+  it("ends open streams when the server shuts down, so that close() does not wait for them", async () => {
+    const id = await submit(slowRequest("events-shutdown", 10_000));
+    await waitForJob(server.http, id, (job) => job.status === "running");
+    let opened: () => void = () => {};
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const reading = readEventStream(eventsUrl(id), { onEvent: () => opened() });
+    await open;
+    const started = Date.now();
+    await server.close();
+    const stream = await reading;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(names(stream.events)).not.toContain("end");
+    expect(server.jobWatch.followers()).toBe(0);
   });
 });
