@@ -57,6 +57,22 @@ describe("the dashboard at /ui", () => {
     // The API keeps helmet's own CSP.
     const api = await fetch(`${server.url}/jobs`);
     expect(api.headers.get("content-security-policy")).not.toBe(csp);
+
+    // The browser enforces it: an inline script injected into the page does not run, and the
+    // violation is reported (which every other test here would fail on).
+    const { page: browserPage, problems } = await openPage(browser);
+    await browserPage.goto(`${server.url}/ui/#/models`);
+    await browserPage.getByRole("heading", { name: "Models" }).waitFor();
+    expect(problems.errors).toEqual([]);
+    const ran = await browserPage.evaluate(`(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.injected = true";
+      document.head.append(script);
+      return window.injected === true;
+    })()`);
+    expect(ran).toBe(false);
+    await expect.poll(() => problems.errors.join()).toContain("CSP violation: script-src");
+    await browserPage.context().close();
   });
 
   it("draws a job's curves live as epochs finish, shows it succeed, then predicts from the panel", async () => {
@@ -151,6 +167,88 @@ describe("the dashboard at /ui", () => {
     await card.getByRole("button", { name: "Delete ui-delete" }).click();
     await card.waitFor({ state: "detached" });
     expect((await server.http.get("/models/ui-delete")).status).toBe(404);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
+describe("the try-it panel on a version with preprocessing (the contract of issue 12)", () => {
+  // Until datasets land no stored version has `preprocessing`, so the browser is handed one: the
+  // model view and /predict answers are replaced in the page, per the contract in
+  // src/schemas/preprocessing.ts. The end-to-end test comes with datasets.
+  it("shows a labelled field per feature, sends one object keyed by name, and shows the label", async () => {
+    const version = {
+      version: 1,
+      jobId: "00000000-0000-4000-8000-000000000001",
+      status: "ready",
+      network: { inputs: 4, layers: [{ units: 3, activation: "softmax" }] },
+      loss: "sparseCategoricalCrossentropy",
+      parameters: 15,
+      seed: 1,
+      metrics: { loss: 0.1, accuracy: 0.97 },
+      createdAt: "2026-12-04T10:00:00.000Z",
+      trainedAt: "2026-12-04T10:00:01.000Z",
+      preprocessing: {
+        formatVersion: 1,
+        features: [
+          { name: "petal length", type: "numeric", scaling: "standard", center: 3, scale: 1.5 },
+          {
+            name: "color",
+            type: "categorical",
+            categories: ["red", "blue", "white"],
+            unknown: "error",
+          },
+        ],
+        target: {
+          name: "species",
+          type: "categorical",
+          classes: ["setosa", "versicolor", "virginica"],
+        },
+      },
+    };
+    const model = {
+      name: "ui-features",
+      latestVersion: 1,
+      versionCount: 1,
+      createdAt: version.createdAt,
+      updatedAt: version.createdAt,
+      versions: [version],
+    };
+    const { page, problems } = await openPage(browser);
+    const sent: unknown[] = [];
+    await page.route("**/models/ui-features", (route) => route.fulfill({ json: model }));
+    await page.route("**/predict", (route) => {
+      sent.push(route.request().postDataJSON());
+      return route.fulfill({
+        json: {
+          model: "ui-features",
+          version: 1,
+          predictions: [
+            {
+              label: "versicolor",
+              probabilities: { setosa: 0.1, versicolor: 0.8, virginica: 0.1 },
+            },
+          ],
+        },
+      });
+    });
+    await page.goto(`${server.url}/ui/#/models/ui-features`);
+    const panel = page.getByRole("region", { name: "Try it: ui-features v1" });
+    expect(await panel.getByLabel("petal length").getAttribute("type")).toBe("number");
+    expect(await panel.getByLabel("color").locator("option").allTextContents()).toEqual([
+      "red",
+      "blue",
+      "white",
+    ]);
+    await panel.getByLabel("color").selectOption("blue");
+    // From the keyboard: Enter in a field submits the form.
+    await panel.getByLabel("petal length").fill("4.5");
+    await panel.getByLabel("petal length").press("Enter");
+    await panel.locator(".predictions").getByText("versicolor").waitFor();
+    expect(await panel.locator(".predictions").textContent()).toContain("versicolor: 0.800");
+    expect(sent).toEqual([
+      { model: "ui-features", version: 1, inputs: [{ "petal length": 4.5, color: "blue" }] },
+    ]);
     expect(problems.errors).toEqual([]);
     await page.context().close();
   });
