@@ -45,8 +45,9 @@ export async function api(method, path, body) {
 
 /**
  * Follows GET /jobs/{id}/events with fetch and a stream reader (EventSource cannot send the
- * Authorization header). Calls onEvent(name, data) per event; on a dropped connection it
- * reconnects with Last-Event-ID until the `end` event or until `signal` aborts.
+ * Authorization header). Calls onEvent(name, data, { resumed }) per event; on a dropped
+ * connection it reconnects with Last-Event-ID until the `end` event or until `signal` aborts. A
+ * resumed stream's snapshot holds only the epochs after that id (`resumed` is true).
  */
 export async function followJob(id, { signal, onEvent, onConnection }) {
   let lastEventId;
@@ -54,7 +55,8 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
   while (!signal.aborted) {
     try {
       const headers = { accept: "text/event-stream", ...authHeaders() };
-      if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
+      const resumed = lastEventId !== undefined;
+      if (resumed) headers["last-event-id"] = lastEventId;
       const response = await fetch(`/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
       if (!response.ok) {
         const problem = await response.json().catch(() => undefined);
@@ -79,7 +81,7 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
           if (event.retry) retryMs = event.retry;
           if (event.id !== undefined) lastEventId = event.id;
           if (event.data === undefined) continue;
-          onEvent(event.event, JSON.parse(event.data));
+          onEvent(event.event, JSON.parse(event.data), { resumed });
           if (event.event === "end") return;
         }
       }

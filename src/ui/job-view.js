@@ -143,10 +143,13 @@ export async function jobView(main, id, signal) {
     onConnection: (state) => {
       connection.textContent = state === "open" ? "" : "Connection lost; reconnecting…";
     },
-    onEvent: (name, data) => {
+    onEvent: (name, data, { resumed }) => {
       if (name === "snapshot") {
-        lossChart.reset();
-        secondChart?.reset();
+        // After a reconnect the snapshot holds only the epochs this page has not drawn.
+        if (!resumed) {
+          lossChart.reset();
+          secondChart?.reset();
+        }
         data.epochs.forEach(addEpoch);
         void showJob(data.job);
       } else if (name === "epoch") {

@@ -185,7 +185,7 @@ export function problemView(error) {
     error.errors?.length
       ? h(
           "ul",
-          {},
+          { class: "problem-fields" },
           error.errors.map((e) =>
             h("li", {}, h("code", {}, e.path || "(request)"), ` ${e.message}`),
           ),

@@ -83,7 +83,8 @@ describe("GET /jobs/{id}/events", () => {
     expect(snapshot.job.status).toBe("queued");
     expect(snapshot.epochs).toEqual([]);
     const running = stream.events.find((e) => e.event === "status");
-    expect((running?.data as { job: Job }).job.status).toBe("running");
+    expect(running).toBeDefined();
+    expect((running!.data as { job: Job }).job.status).toBe("running");
     // Idle gaps carry heartbeat comments.
     expect(stream.comments).toContain("heartbeat");
   });
