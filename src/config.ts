@@ -119,6 +119,7 @@ const envSchema = z
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
+    HTTP_EVENTS_HEARTBEAT_MS: integer(15_000, 100),
     OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(1_000, 0),
     // Off by default: a loop busy all the time but answering promptly (low delay) is serving at
     // full speed, and shedding it at high utilisation only cut throughput (seen under load
@@ -238,6 +239,8 @@ const envSchema = z
       connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
       /** Idle keep-alive connections; longer than a load balancer's idle timeout. */
       keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      /** A comment on an idle event stream, well inside proxies' and connectionTimeout's idle limits. */
+      eventsHeartbeatMs: env.HTTP_EVENTS_HEARTBEAT_MS,
     },
     /** Load shedding (@fastify/under-pressure): past any threshold, 503 with Retry-After. 0 = off. */
     overload: {

@@ -20,6 +20,7 @@ import { createJobNotifier } from "./queue/notifier.ts";
 import { createJobRunner, type JobRunner } from "./queue/runner.ts";
 import { createDatasetService } from "./services/dataset-service.ts";
 import { evaluateTestSplit } from "./services/evaluation.ts";
+import { createJobWatch, type JobWatch } from "./services/job-watch.ts";
 import { ModelCache } from "./services/model-cache.ts";
 import { createModelFileService } from "./services/model-files.ts";
 import { createModelRegistry } from "./services/model-registry.ts";
@@ -39,11 +40,16 @@ export interface Nnserve {
   databaseUrl: string;
   services: Services;
   runner: JobRunner;
+  /** Follows jobs for gRPC WatchJob and GET /jobs/{id}/events. */
+  jobWatch: JobWatch;
   /** This instance's Prometheus registry; undefined with METRICS=false. */
   metrics: Metrics | undefined;
   /** Ordered, idempotent shutdown: see close() below. */
   close(): Promise<void>;
 }
+
+/** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
+const JOB_WATCH_POLL_MS = 200;
 
 export interface StartOptions {
   config: Config;
@@ -163,7 +169,17 @@ export async function startNnserve({
       );
     }
     const stopping = () => shuttingDown;
-    const app = buildApp({ config, logger, services, metrics, keys, shuttingDown: stopping });
+    // One poller per followed job, whether it is followed over gRPC, REST events or both.
+    const jobWatch = createJobWatch({ training: services.training, pollMs: JOB_WATCH_POLL_MS });
+    const app = buildApp({
+      config,
+      logger,
+      services,
+      metrics,
+      keys,
+      jobWatch,
+      shuttingDown: stopping,
+    });
     await app.listen({ host: config.host, port: config.port });
     cleanups.push(() => app.close());
     const address = app.server.address();
@@ -179,7 +195,13 @@ export async function startNnserve({
       retryAfterSeconds: config.overload.retryAfterSeconds,
       logger,
     });
-    const grpc = createGrpcServer({ config, logger, services, interceptors: [grpcGuard] });
+    const grpc = createGrpcServer({
+      config,
+      logger,
+      services,
+      jobWatch,
+      interceptors: [grpcGuard],
+    });
     // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
     cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
     const grpcAddress = await grpc.listen();
@@ -199,6 +221,7 @@ export async function startNnserve({
       databaseUrl,
       services,
       runner,
+      jobWatch,
       metrics,
       // Readiness turns false first, so load balancers stop sending work; then, in reverse
       // order of start: no new jobs claimed and running ones finished or released, gRPC then HTTP closed

@@ -16,7 +16,7 @@ export function restRequirement(
   route: string | undefined,
   path: string,
 ): Requirement {
-  if (OPEN_PATHS.has(path)) return "open";
+  if (OPEN_PATHS.has(path) || isUiPath(path)) return "open";
   if (route === undefined) return "any";
   if (route.startsWith("/admin/")) return ["admin"];
   // Datasets are training's input: uploading, reading and deleting them is training's scope.
@@ -38,6 +38,14 @@ export const OPEN_PATHS = new Set([
   "/v2/health/live",
   "/v2/health/ready",
 ]);
+
+/**
+ * The dashboard's static files: pages and scripts with no data in them, which a browser loads
+ * before the user has typed a key; every API call they make needs the key as usual.
+ */
+export function isUiPath(path: string): boolean {
+  return path === "/ui" || path.startsWith("/ui/");
+}
 
 /** gRPC: by full method path, `/package.Service/Method`. */
 export function grpcRequirement(path: string): Requirement {

@@ -10,6 +10,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
+import { createJobWatch, type JobWatch } from "../services/job-watch.ts";
 import type { Services } from "../services/types.ts";
 import { datasetsHandlers } from "./datasets.ts";
 import { createHealthMonitor } from "./health.ts";
@@ -32,8 +33,10 @@ export interface GrpcServerOptions {
   config: Config;
   logger: Logger;
   services: Services;
-  /** How often a WatchJob stream reads the job; default 200 ms. */
+  /** How often a WatchJob stream reads the job; default 200 ms. Unused with `jobWatch`. */
   watchPollMs?: number;
+  /** The job watch to share with other transports; default: one of its own. */
+  jobWatch?: JobWatch;
   /**
    * Run around every call, health and reflection included, in order: the place for concerns
    * that apply to all methods by path (authorization by `grpcRequirement`, metrics).
@@ -60,6 +63,7 @@ export function createGrpcServer({
   logger: parentLogger,
   services,
   watchPollMs = 200,
+  jobWatch = createJobWatch({ training: services.training, pollMs: watchPollMs }),
   interceptors = [],
 }: GrpcServerOptions): GrpcServer {
   const logger = parentLogger.child({ transport: "grpc" });
@@ -79,7 +83,7 @@ export function createGrpcServer({
       training: services.training,
       schemas,
       logger,
-      watchPollMs,
+      jobWatch,
       shutdown: shutdown.signal,
       watches,
     }),

@@ -2,14 +2,13 @@
  * nnserve.v1.Training: each call parses its request with the shared schema and calls one
  * TrainingService function, like the REST routes in src/http/routes/{train,jobs}.ts.
  *
- * WatchJob polls the database (getJob, and jobMetrics when an epoch has finished) every
- * `watchPollMs`: the jobs table is the source of truth, so a watcher on any replica sees a job
- * trained by any other, and a late watcher first gets everything that already happened. Each
- * poll sends the epochs not sent yet, then the job if it changed; the stream ends after the
- * job's final state. A cancelled call (client cancel, deadline) stops its loop at once.
+ * WatchJob follows the job with the shared JobWatch (services/job-watch.ts, also behind the REST
+ * event stream): one poller per job however many watch it, and a late watcher first gets
+ * everything that already happened. Each update sends the epochs not sent yet, then the job if
+ * it changed; the stream ends after the job's final state. A cancelled call (client cancel,
+ * deadline) stops its watch at once.
  */
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ServerWritableStream } from "@grpc/grpc-js";
 import { z } from "zod";
 import { callerOf } from "../auth/grpc-guard.ts";
@@ -18,10 +17,11 @@ import type { JobEvent } from "../generated/grpc/nnserve/v1/JobEvent.ts";
 import type { TrainingHandlers } from "../generated/grpc/nnserve/v1/Training.ts";
 import type { WatchJobRequest__Output } from "../generated/grpc/nnserve/v1/WatchJobRequest.ts";
 import type { Logger } from "../logger.ts";
-import { FINISHED_JOB_STATUSES, jobListQuerySchema, jobParamsSchema } from "../schemas/jobs.ts";
+import { jobListQuerySchema, jobParamsSchema } from "../schemas/jobs.ts";
 import { parseRequest } from "../schemas/parse.ts";
 import type { RequestSchemas } from "../schemas/requests.ts";
 import { idempotencyKeySchema } from "../schemas/train.ts";
+import type { JobWatch } from "../services/job-watch.ts";
 import type { TrainingService } from "../services/types.ts";
 import {
   enumName,
@@ -38,7 +38,7 @@ export interface TrainingHandlerDeps {
   training: TrainingService;
   schemas: RequestSchemas;
   logger: Logger;
-  watchPollMs: number;
+  jobWatch: JobWatch;
   /** Aborted when the server shuts down: watches end with UNAVAILABLE. */
   shutdown: AbortSignal;
   /** Counts the watch loops running, so tests (and metrics) can see none is left behind. */
@@ -49,7 +49,7 @@ export function trainingHandlers({
   training,
   schemas,
   logger,
-  watchPollMs,
+  jobWatch,
   shutdown,
   watches,
 }: TrainingHandlerDeps): TrainingHandlers {
@@ -69,35 +69,13 @@ export function trainingHandlers({
 
     try {
       const id = jobId(call.request.id);
-      let sentJob = "";
-      let lastEpoch = 0;
-      let attempts: number | undefined;
-      while (!stop.signal.aborted) {
-        // The job first, then its epochs: once the job has finished, every epoch is stored.
-        const job = await training.getJob(id);
-        // A new attempt trains from scratch and records its epochs from 1 again.
-        if (attempts !== undefined && job.attempts !== attempts) lastEpoch = 0;
-        attempts = job.attempts;
-        const finished = FINISHED_JOB_STATUSES.includes(job.status);
-        if (job.progress.epoch > lastEpoch) {
-          const { epochs } = await training.jobMetrics(id);
-          for (const epoch of epochs) {
-            if (epoch.epoch <= lastEpoch) continue;
-            await send({ epoch: epochToMessage(epoch) });
-            lastEpoch = epoch.epoch;
-          }
-        }
-        const message = jobToMessage(job);
-        const key = JSON.stringify(message);
-        if (key !== sentJob) {
-          await send({ job: message });
-          sentJob = key;
-        }
-        if (finished) {
+      for await (const update of jobWatch.watch(id, { signal: stop.signal })) {
+        for (const epoch of update.epochs) await send({ epoch: epochToMessage(epoch) });
+        if (update.jobChanged) await send({ job: jobToMessage(update.job) });
+        if (update.finished) {
           call.end();
           return;
         }
-        await sleep(watchPollMs, undefined, { signal: stop.signal });
       }
       throw new DOMException("stopped", "AbortError");
     } catch (error) {

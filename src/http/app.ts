@@ -15,6 +15,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { KeyStore } from "../auth/key-store.ts";
+import { isUiPath } from "../auth/scopes.ts";
 import type { Config } from "../config.ts";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -22,6 +23,7 @@ import type { Metrics } from "../metrics/metrics.ts";
 import { NNSERVE_VERSION } from "../package-version.ts";
 import { createRequestSchemas } from "../schemas/requests.ts";
 import { createInferenceService } from "../services/inference.ts";
+import { createJobWatch, type JobWatch } from "../services/job-watch.ts";
 import type { Services } from "../services/types.ts";
 import { useJsonBodies } from "./json-parser.ts";
 import { authPlugin } from "./plugins/auth.ts";
@@ -32,12 +34,14 @@ import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
 import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import { BINARY_TENSOR_DATA, v2Routes } from "./routes/v2.ts";
 import { zodValidatorCompiler } from "./validator.ts";
 
@@ -51,15 +55,20 @@ export interface AppOptions {
   shuttingDown?: () => boolean;
   /** API keys: needed with AUTH on; also brings the admin API and per-key job limits. */
   keys?: KeyStore;
+  /** Follows jobs for GET /jobs/{id}/events; share it with gRPC. Default: one of its own. */
+  jobWatch?: JobWatch;
 }
 
 // Probes and the docs UI would drown the log at info level. The docs UI is not a probe (it needs
 // a key with AUTH on and is refused during shutdown), so it is listed here only, by prefix: the
-// page and its static assets under /docs/.
+// page and its static assets under /docs/. The dashboard's static files (/ui) likewise.
 const isQuiet = (request: FastifyRequest) =>
-  isProbe(request) || pathOf(request.url).startsWith("/docs");
+  isProbe(request) || pathOf(request.url).startsWith("/docs") || isUiPath(pathOf(request.url));
 
-const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, metrics }) => {
+const restApi: FastifyPluginAsync<AppOptions> = async (
+  app,
+  { config, services, metrics, jobWatch },
+) => {
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   useJsonBodies(app);
@@ -121,6 +130,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
   const routeOptions = { services, schemas };
   await app.register(trainRoutes, routeOptions);
   await app.register(jobRoutes, routeOptions);
+  await app.register(jobEventRoutes, {
+    jobWatch: jobWatch ?? createJobWatch({ training: services.training, pollMs: 200 }),
+    heartbeatMs: config.http.eventsHeartbeatMs,
+  });
   await app.register(predictRoutes, routeOptions);
   await app.register(modelRoutes, routeOptions);
   await app.register(modelFileRoutes, {
@@ -132,6 +145,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (app, { config, services, 
     limits: config.datasets,
   });
   await app.register(healthRoutes, routeOptions);
+  await app.register(uiRoutes);
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,

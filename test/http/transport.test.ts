@@ -123,6 +123,7 @@ describe("OpenAPI", () => {
         "GET /jobs",
         "GET /jobs/{id}",
         "GET /jobs/{id}/metrics",
+        "GET /jobs/{id}/events",
         "POST /jobs/{id}/cancel",
         "POST /predict",
         "GET /models",

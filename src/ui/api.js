@@ -1,0 +1,111 @@
+// The API as this page calls it: the key from sessionStorage as `Authorization: Bearer`, and
+// problem+json errors turned into ApiError with their field paths.
+
+const KEY = "nnserve.apiKey";
+
+export function apiKey() {
+  return sessionStorage.getItem(KEY) ?? "";
+}
+
+export function setApiKey(key) {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+}
+
+export function authHeaders() {
+  const key = apiKey();
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = problem?.code;
+    this.errors = problem?.errors ?? [];
+  }
+}
+
+export async function api(method, path, body) {
+  const headers = { accept: "application/json", ...authHeaders() };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const type = response.headers.get("content-type") ?? "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    if (response.status === 401) document.dispatchEvent(new CustomEvent("nnserve:unauthenticated"));
+    throw new ApiError(response.status, typeof data === "object" ? data : undefined);
+  }
+  return data;
+}
+
+/**
+ * Follows GET /jobs/{id}/events with fetch and a stream reader (EventSource cannot send the
+ * Authorization header). Calls onEvent(name, data, { resumed }) per event; on a dropped
+ * connection it reconnects with Last-Event-ID until the `end` event or until `signal` aborts. A
+ * resumed stream's snapshot holds only the epochs after that id (`resumed` is true).
+ */
+export async function followJob(id, { signal, onEvent, onConnection }) {
+  let lastEventId;
+  let retryMs = 2000;
+  while (!signal.aborted) {
+    try {
+      const headers = { accept: "text/event-stream", ...authHeaders() };
+      const resumed = lastEventId !== undefined;
+      if (resumed) headers["last-event-id"] = lastEventId;
+      const response = await fetch(`/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => undefined);
+        if (response.status === 401) {
+          document.dispatchEvent(new CustomEvent("nnserve:unauthenticated"));
+        }
+        throw new ApiError(response.status, problem);
+      }
+      onConnection?.("open");
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end = buffer.indexOf("\n\n");
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf("\n\n");
+          const event = parseBlock(block);
+          if (event.retry) retryMs = event.retry;
+          if (event.id !== undefined) lastEventId = event.id;
+          if (event.data === undefined) continue;
+          onEvent(event.event, JSON.parse(event.data), { resumed });
+          if (event.event === "end") return;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      // A client error will not mend itself by retrying.
+      if (error instanceof ApiError && error.status < 500) throw error;
+    }
+    onConnection?.("reconnecting");
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
+function parseBlock(block) {
+  const event = { event: "message" };
+  for (const line of block.split("\n")) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "data") event.data = event.data === undefined ? value : `${event.data}\n${value}`;
+    else if (field === "event") event.event = value;
+    else if (field === "id") event.id = value;
+    else if (field === "retry" && /^\d+$/.test(value)) event.retry = Number(value);
+  }
+  return event;
+}

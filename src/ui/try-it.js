@@ -1,0 +1,195 @@
+// The "try it" panel: one prediction from the page. A version with `preprocessing` takes named
+// features (a number field or a select of categories each) and answers `predictions`; one
+// without takes rows of numbers and answers the raw `outputs` (and `classes` for classifiers).
+import { api } from "./api.js";
+import { formatNumber, h, replace } from "./dom.js";
+
+let panels = 0;
+
+export function tryItPanel(modelName, version) {
+  const n = ++panels;
+  const result = h("output", { id: `try-result-${n}`, "aria-live": "polite" });
+  const features = version.preprocessing?.features;
+  const inputs = features ? featureFields(n, features) : rowsField(n, version.network.inputs);
+  const submit = h("button", { type: "submit" }, "Predict");
+  const form = h(
+    "form",
+    { id: `try-form-${n}`, class: "try-form", novalidate: true },
+    inputs.el,
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    replace(result, "Predicting…");
+    try {
+      const body = { model: modelName, version: version.version, inputs: inputs.read() };
+      const response = await api("POST", "/predict", body);
+      replace(result, showResponse(response, version));
+    } catch (error) {
+      replace(result, problemView(error));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h(
+    "section",
+    { class: "panel try-it", "aria-labelledby": `try-title-${n}` },
+    h("h2", { id: `try-title-${n}` }, `Try it: ${modelName} v${version.version}`),
+    form,
+    result,
+  );
+}
+
+function featureFields(n, features) {
+  const fields = features.map((feature, i) => {
+    const id = `try-${n}-f${i}`;
+    const control =
+      feature.type === "categorical"
+        ? h(
+            "select",
+            { id, name: feature.name },
+            feature.categories.map((c) => h("option", { value: c }, c)),
+          )
+        : h("input", { id, name: feature.name, type: "number", step: "any", required: true });
+    return {
+      feature,
+      control,
+      el: h("div", { class: "field" }, h("label", { for: id }, feature.name), control),
+    };
+  });
+  return {
+    el: h(
+      "fieldset",
+      { class: "fields" },
+      h("legend", {}, "Features"),
+      fields.map((f) => f.el),
+    ),
+    read() {
+      const row = {};
+      for (const { feature, control } of fields) {
+        row[feature.name] =
+          feature.type === "categorical" || control.value === ""
+            ? control.value
+            : Number(control.value);
+      }
+      return [row];
+    },
+  };
+}
+
+function rowsField(n, width) {
+  const id = `try-${n}-rows`;
+  const example = Array.from({ length: width }, () => "0").join(", ");
+  const textarea = h("textarea", {
+    id,
+    name: "rows",
+    rows: 4,
+    spellcheck: "false",
+    "aria-describedby": `${id}-help`,
+    placeholder: example,
+  });
+  return {
+    el: h(
+      "div",
+      { class: "field" },
+      h("label", { for: id }, "Input rows"),
+      h(
+        "p",
+        { id: `${id}-help`, class: "help" },
+        `One row per line, ${width} numbers each, separated by commas or spaces.`,
+      ),
+      textarea,
+    ),
+    read() {
+      // Anything that is not a number is sent as written, so the API names the bad cell.
+      return textarea.value
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "")
+        .map((line) =>
+          line
+            .split(/[\s,;]+/)
+            .filter((cell) => cell !== "")
+            .map((cell) => (Number.isFinite(Number(cell)) ? Number(cell) : cell)),
+        );
+    },
+  };
+}
+
+function showResponse(response, version) {
+  if (response.predictions) {
+    return h(
+      "ol",
+      { class: "predictions" },
+      response.predictions.map((p) =>
+        h(
+          "li",
+          {},
+          p.label !== undefined
+            ? [
+                h("strong", {}, p.label),
+                p.probabilities
+                  ? ` (${Object.entries(p.probabilities)
+                      .map(([label, prob]) => `${label}: ${formatNumber(prob, 3)}`)
+                      .join(", ")})`
+                  : "",
+              ]
+            : h("strong", {}, formatNumber(p.value)),
+        ),
+      ),
+    );
+  }
+  const classes = response.classes;
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "outputs" },
+      h("caption", { class: "visually-hidden" }, `Outputs of v${version.version}`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "row"),
+          h("th", { scope: "col" }, "outputs"),
+          classes ? h("th", { scope: "col" }, "class") : null,
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        response.outputs.map((row, i) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, i),
+            h("td", { class: "output-values" }, row.map((v) => formatNumber(v)).join(", ")),
+            classes ? h("td", {}, classes[i]) : null,
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** An API error with its field paths, as the API named them. */
+export function problemView(error) {
+  return h(
+    "div",
+    { class: "problem error-box", role: "alert" },
+    h("p", {}, error.message),
+    error.errors?.length
+      ? h(
+          "ul",
+          { class: "problem-fields" },
+          error.errors.map((e) =>
+            h("li", {}, h("code", {}, e.path || "(request)"), ` ${e.message}`),
+          ),
+        )
+      : null,
+  );
+}
