@@ -16,6 +16,7 @@ import type { Preprocessing } from "../../src/schemas/preprocessing.ts";
 import type { Problem } from "../../src/schemas/problem.ts";
 import type { TrainAccepted } from "../../src/schemas/train.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { uploadCsv as uploadDataset } from "../helpers/datasets.ts";
 import { quickXorRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 
@@ -32,16 +33,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function uploadCsv(name: string, csv: string | Uint8Array, query = ""): Promise<Dataset> {
-  const response = await fetch(`${server.url}/datasets?name=${name}${query}`, {
-    method: "POST",
-    headers: { "content-type": "text/csv" },
-    body: csv,
-  });
-  const body = await response.json();
-  expect(response.status, JSON.stringify(body)).toBe(201);
-  return body as Dataset;
-}
+const uploadCsv = (name: string, csv: string | Uint8Array, query = "") =>
+  uploadDataset(server.url, name, csv, query);
 
 async function trainAndWait(body: unknown): Promise<TrainAccepted> {
   const accepted = await server.http.post<TrainAccepted>("/train", body);

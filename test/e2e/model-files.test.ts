@@ -2,11 +2,10 @@
  * Export and import on real servers: models trained through the service (every activation the
  * engine has, a classifier, a regressor, a perceptron) exported as ONNX and run in onnxruntime
  * give /predict's outputs; a portable file imported into an EMPTY database (a second server on a
- * second test database) predicts identically; versions with preprocessing (made by importing a
- * file, as training cannot make them yet) predict from raw features in ONNX; bad files are
- * refused, each with its field, and leave nothing behind.
+ * second test database) predicts identically; versions with preprocessing (trained from an
+ * uploaded dataset, or imported with one) predict from raw features in ONNX as /predict does by
+ * feature name; bad files are refused, each with its field, and leave nothing behind.
  */
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createNetwork,
@@ -35,6 +34,7 @@ import {
 } from "../export/onnx-helpers.ts";
 import { failure, type GrpcClients, grpcClients, status, unary } from "../grpc/helpers.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
 import { clustersRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 
@@ -495,14 +495,8 @@ describe("ONNX export with preprocessing", () => {
 
 describe("ONNX export of a model trained from a dataset", () => {
   it("predicts from the CSV's raw rows what /predict answers by feature name", async () => {
-    const csv = await readFile(new URL("../fixtures/iris.csv", import.meta.url), "utf8");
-    const upload = await fetch(`${server.url}/datasets?name=iris-onnx`, {
-      method: "POST",
-      headers: { "content-type": "text/csv" },
-      body: csv,
-    });
-    const dataset = (await upload.json()) as { id: string };
-    expect(upload.status).toBe(201);
+    const csv = await irisCsv();
+    const dataset = await uploadCsv(server.url, "iris-onnx", csv);
     const accepted = await server.http.post<TrainAccepted>("/train", {
       model: "iris-onnx",
       dataset: dataset.id,

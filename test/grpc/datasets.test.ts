@@ -4,7 +4,6 @@
  * (predictions with labels), the same answer as REST, the version's stored preprocessing and
  * evaluation in GetModel, the REST errors with the same paths; and the Datasets service.
  */
-import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Dataset__Output } from "../../src/generated/grpc/nnserve/v1/Dataset.ts";
 import type { ListDatasetsResponse__Output } from "../../src/generated/grpc/nnserve/v1/ListDatasetsResponse.ts";
@@ -15,6 +14,7 @@ import type { TrainResponse__Output } from "../../src/generated/grpc/nnserve/v1/
 import type { Dataset } from "../../src/schemas/datasets.ts";
 import type { PredictResponse } from "../../src/schemas/predict.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 import { failure, fieldIssues, type GrpcClients, grpcClients, status, unary } from "./helpers.ts";
 
@@ -27,12 +27,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   server = await startTestServer({ databaseUrl: db.url, env: { DATASET_MAX_BYTES: "20000" } });
   clients = grpcClients(server.grpcAddress);
-  const response = await fetch(`${server.url}/datasets?name=iris`, {
-    method: "POST",
-    headers: { "content-type": "text/csv" },
-    body: await readFile(new URL("../fixtures/iris.csv", import.meta.url)),
-  });
-  iris = (await response.json()) as Dataset;
+  iris = await uploadCsv(server.url, "iris", await irisCsv());
 });
 
 afterAll(async () => {

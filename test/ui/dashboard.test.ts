@@ -12,6 +12,7 @@ import type { PredictResponse } from "../../src/schemas/predict.ts";
 import type { TrainAccepted } from "../../src/schemas/train.ts";
 import { launchBrowser, openPage, screenshot } from "../helpers/browser.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { uploadCsv } from "../helpers/datasets.ts";
 import { quickXorRequest, slowRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 
@@ -184,13 +185,7 @@ describe("the try-it panel on a model trained from a dataset", () => {
       const color = colors[i % 3]!;
       lines.push(`${length.toFixed(1)},${color},${color === "red" ? "a" : length > 4 ? "b" : "c"}`);
     }
-    const upload = await fetch(`${server.url}/datasets?name=flowers`, {
-      method: "POST",
-      headers: { "content-type": "text/csv" },
-      body: lines.join("\n"),
-    });
-    const dataset = (await upload.json()) as { id: string };
-    expect(upload.status, JSON.stringify(dataset)).toBe(201);
+    const dataset = await uploadCsv(server.url, "flowers", lines.join("\n"));
     const jobId = await submit({
       model: "ui-features",
       dataset: dataset.id,
