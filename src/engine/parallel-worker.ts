@@ -63,18 +63,41 @@ function waitFor(slot: number, value: number): boolean {
   }
 }
 
-/** Runs `part`, and signals `slot` = seq whether it threw or not (FAILED tells). */
-function run(slot: number, seq: number, part: () => void): boolean {
-  let ok = true;
+/** The half batch: forward, loss gradient and tally, backward. */
+function halfBatch(rows: number): void {
+  if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
+  forwardAndLoss(net, info, rows, sums);
+  results[LOSS_SUM] = sums.lossSum;
+  results[CORRECT] = sums.correct;
+  results[ABS_SUM] = sums.absSum;
+  net.backward(rows);
+}
+
+/** Runs one part of a batch (`which`: 0 half batch, 1 combine, 2 update); false if it threw. */
+function run(which: number, rows: number, total: number): boolean {
   try {
-    part();
+    if (which === 0) halfBatch(rows);
+    else if (which === 1) {
+      // Our range of the two gradients, weighted by rows, into the main thread's gradient block.
+      results[SQUARES] = kernels.combineSquares(
+        P + split,
+        net.gradients + split,
+        P - split,
+        (total - rows) / total,
+        rows / total,
+      );
+    } else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
+    return true;
   } catch {
     Atomics.store(ctrl, FAILED, 1);
-    ok = false;
+    return false;
   }
+}
+
+/** Tells the main thread that the part behind `slot` of batch `seq` is done. */
+function signal(slot: number, seq: number): void {
   Atomics.store(ctrl, slot, seq);
   Atomics.notify(ctrl, slot);
-  return ok;
 }
 
 let seen = 0;
@@ -85,28 +108,14 @@ for (;;) {
   if (Atomics.load(ctrl, STOP)) break;
   const seq = seen;
   const rows = Atomics.load(ctrl, COUNT);
-  const ok = run(DONE, seq, () => {
-    if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-    forwardAndLoss(net, info, rows, sums);
-    results[LOSS_SUM] = sums.lossSum;
-    results[CORRECT] = sums.correct;
-    results[ABS_SUM] = sums.absSum;
-    net.backward(rows);
-  });
+  const total = Atomics.load(ctrl, TOTAL);
+  const ok = run(0, rows, total);
+  signal(DONE, seq);
   // After a failure the main thread throws and never asks for the update.
   if (!ok || !waitFor(GO, seq)) continue;
-  const total = Atomics.load(ctrl, TOTAL);
-  run(PART, seq, () => {
-    results[SQUARES] = kernels.combineSquares(
-      P + split,
-      net.gradients + split,
-      P - split,
-      (total - rows) / total,
-      rows / total,
-    );
-  });
+  run(1, rows, total);
+  signal(PART, seq);
   if (!waitFor(UPDATE, seq)) continue;
-  run(UPDATED, seq, () => {
-    optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
-  });
+  run(2, rows, total);
+  signal(UPDATED, seq);
 }
