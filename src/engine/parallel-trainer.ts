@@ -11,7 +11,8 @@
  * Per batch: gather the helper's half into its arena → signal → forward/loss/backward our half
  * → wait → the update, split by parameter ranges: each thread combines its range of the two
  * gradients and sums its squares → wait → norm check and clip here → each thread runs the
- * optimizer over its range → wait. The ranges are cut at a multiple of 4 floats, so the update
+ * optimizer over its range; the wait for the helper's range comes at the next read of the
+ * parameters (the next batch's forward pass, or settle()), so it overlaps our gathers. The ranges are cut at a multiple of 4 floats, so the update
  * writes exactly what one thread's would from the same gradients. Signals are Atomics on a small
  * shared Int32Array; a waiting thread spins briefly (the other's part is usually a few
  * microseconds from done), then blocks in Atomics.wait, so no event-loop turn sits in the step.
@@ -132,6 +133,8 @@ export class ParallelTrainer {
   private readonly helperGradients: number;
   private readonly split: number;
   private seq = 0;
+  /** The batch whose update the helper may still be running on its range (0: none). */
+  private pending = 0;
 
   private constructor(
     network: Network,
@@ -246,7 +249,10 @@ export class ParallelTrainer {
   ): number {
     const own = count - (count >> 1);
     const theirs = count >> 1;
-    if (theirs === 0) return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
+    if (theirs === 0) {
+      this.settle();
+      return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
+    }
     const net = this.network;
     const loss = this.loss;
     const data = this.data;
@@ -285,6 +291,8 @@ export class ParallelTrainer {
       net.inputs,
       net.outputs,
     );
+    // The previous batch's update must be whole before the forward pass reads the parameters.
+    this.settle();
     const ours = forwardAndLoss(net, loss, own, this.sums);
     net.backward(own);
 
@@ -325,8 +333,21 @@ export class ParallelTrainer {
     Atomics.store(c, UPDATE, seq);
     Atomics.notify(c, UPDATE);
     o.stepRange(net, lr, 0, split, o.correction1, o.correction2);
-    this.awaitHelper(UPDATED, seq);
+    // The helper finishes its range while we return and gather the next batch (settle).
+    this.pending = seq;
     return lossSum / count;
+  }
+
+  /**
+   * Waits until the last batch's update is whole (the helper's range done). Whoever reads the
+   * parameters between batches calls it first: the next batch does, fit does before its
+   * callbacks, event-loop turns and the epoch's end, and close does.
+   */
+  settle(): void {
+    if (this.pending === 0) return;
+    const seq = this.pending;
+    this.pending = 0;
+    this.awaitHelper(UPDATED, seq);
   }
 
   /**
@@ -352,6 +373,11 @@ export class ParallelTrainer {
   /** Stops the helper and moves the network back onto a private memory. */
   async close(): Promise<void> {
     const c = this.ctrl;
+    try {
+      this.settle();
+    } catch {
+      // A helper that failed or stopped answering: stopped below all the same.
+    }
     Atomics.store(c, STOP, 1);
     Atomics.store(c, SEQ, ++this.seq);
     Atomics.notify(c, SEQ);

@@ -92,6 +92,46 @@ describe("training on two threads", () => {
     expect(metrics(b)).toEqual(metrics(a));
   });
 
+  it("lets a batch callback read whole updated weights (the helper's range settled)", async () => {
+    const d = data(203);
+    const seen = async (threads: 1 | 2) => {
+      const net = createNetwork(
+        {
+          inputs: 12,
+          layers: [
+            { units: 40, activation: "relu" },
+            { units: 3, activation: "softmax" },
+          ],
+        },
+        { seed: 4, kernels: "relaxed" },
+      );
+      const reads: Float32Array[] = [];
+      await train(
+        net,
+        { inputs: d.inputs, rows: d.rows, labels: d.labels },
+        {
+          loss: "sparseCategoricalCrossentropy",
+          optimizer: { name: "adam", learningRate: 0.01 },
+          epochs: 2,
+          batchSize: 16,
+          seed: 2,
+          threads,
+          batchProgressEvery: 1,
+          // The last tensor lies in the helper's range of the update.
+          onBatch: () => void reads.push(net.getWeights()[3]!),
+        },
+      );
+      return reads;
+    };
+    const one = await seen(1);
+    const two = await seen(2);
+    expect(two.length).toBe(one.length);
+    two.forEach((b, i) => {
+      for (let e = 0; e < b.length; e++) expect(Math.abs(b[e]! - one[i]![e]!)).toBeLessThan(1e-4);
+    });
+    expect(await seen(2)).toEqual(two);
+  });
+
   it("clips the combined gradient's norm as one thread does (clipNorm)", async () => {
     // A small clipNorm clips every step, so both runs take the clip path throughout.
     const one = await run("relaxed", 1, 16, false, 0.05);
