@@ -122,16 +122,58 @@ export class Optimizer {
 
   /** One update of every parameter from the gradients in the arena. */
   step(network: Network, lr: number): void {
-    const c = this.config;
-    this.beta1Power *= c.beta1;
-    this.beta2Power *= c.beta2;
+    this.advance();
+    this.stepRange(network, lr, 0, network.parameterBlock, this.correction1, this.correction2);
+  }
+
+  /** Counts one more step in Adam's bias corrections (step() does it; split updates call it once). */
+  advance(): void {
+    this.beta1Power *= this.config.beta1;
+    this.beta2Power *= this.config.beta2;
+  }
+
+  /** Adam's bias corrections 1 − β1ᵗ and 1 − β2ᵗ after advance() (unused by the other rules). */
+  get correction1(): number {
+    return 1 - this.beta1Power;
+  }
+
+  get correction2(): number {
+    return 1 - this.beta2Power;
+  }
+
+  /**
+   * The update of the parameters in [lo, hi) of the parameter block only (each tensor cut to the
+   * range), with the given bias corrections: how two threads split one update. `lo` and `hi` must
+   * be multiples of 4 floats (or hi the block's end), so every tensor's cut pieces keep the
+   * vector/tail boundaries of the whole tensor and the pieces write exactly what one call would.
+   */
+  stepRange(network: Network, lr: number, lo: number, hi: number, bc1: number, bc2: number): void {
+    const wd = this.config.weightDecay;
     const m = network.memory;
     const P = network.parameterBlock;
     const k = network.kernels;
     for (const l of network.layers) {
-      this.update(k, m, l.weights, l.inputs * l.units, P, lr, c.weightDecay);
-      this.update(k, m, l.bias, l.units, P, lr, 0);
+      this.updateCut(k, m, l.weights, l.inputs * l.units, P, lr, wd, lo, hi, bc1, bc2);
+      this.updateCut(k, m, l.bias, l.units, P, lr, 0, lo, hi, bc1, bc2);
     }
+  }
+
+  private updateCut(
+    k: KernelSet,
+    m: Float32Array,
+    p: number,
+    n: number,
+    P: number,
+    lr: number,
+    wd: number,
+    lo: number,
+    hi: number,
+    bc1: number,
+    bc2: number,
+  ): void {
+    const from = Math.max(p, lo);
+    const to = Math.min(p + n, hi);
+    if (to > from) this.update(k, m, from, to - from, P, lr, wd, bc1, bc2);
   }
 
   private update(
@@ -142,6 +184,8 @@ export class Optimizer {
     P: number,
     lr: number,
     wd: number,
+    bc1: number,
+    bc2: number,
   ): void {
     const c = this.config;
     switch (c.name) {
@@ -168,8 +212,8 @@ export class Optimizer {
           c.beta2,
           c.epsilon,
           wd,
-          1 - this.beta1Power,
-          1 - this.beta2Power,
+          bc1,
+          bc2,
         );
         return;
     }

@@ -9,8 +9,13 @@
  * region holds only its own gradients and batch buffers (Network.reserveHelper).
  *
  * Per batch: gather the helper's half into its arena → signal → forward/loss/backward our half
- * → wait → combine gradients → norm, clip, update. Signals are Atomics on a small shared
- * Int32Array; both threads block in Atomics.wait, so no event-loop turn sits in the step.
+ * → wait → the update, split by parameter ranges: each thread combines its range of the two
+ * gradients and sums its squares → wait → norm check and clip here → each thread runs the
+ * optimizer over its range; the wait for the helper's range comes at the next read of the
+ * parameters (the next batch's forward pass, or settle()), so it overlaps our gathers. The ranges are cut at a multiple of 4 floats, so the update
+ * writes exactly what one thread's would from the same gradients. Signals are Atomics on a small
+ * shared Int32Array; a waiting thread spins briefly (the other's part is usually a few
+ * microseconds from done), then blocks in Atomics.wait, so no event-loop turn sits in the step.
  *
  * The network moves onto the shared memory when training starts and back onto a private one
  * when it ends (close), so its arena may grow freely afterwards.
@@ -18,12 +23,12 @@
 import { Worker } from "node:worker_threads";
 import type { EpochTally } from "./backprop-trainer.ts";
 import { BackpropTrainer } from "./backprop-trainer.ts";
-import { type BatchSums, clipAndStep, forwardAndLoss, gatherBatch } from "./batch-step.ts";
+import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
 import { LOSS_INFO, type LossInfo } from "./losses.ts";
 import type { Network } from "./network.ts";
-import type { Optimizer } from "./optimizers.ts";
+import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
 import type { LossName } from "./spec.ts";
 import {
   createKernels,
@@ -39,10 +44,51 @@ export const COUNT = 1;
 export const DONE = 2;
 export const STOP = 3;
 export const FAILED = 4;
-/** Slots of the results array (Float64): the helper's half of the batch tally. */
+/** The batch's rows (both halves), for the weights of the gradient combination. */
+export const TOTAL = 5;
+/** Update phases, each set to the batch's SEQ: go combine (GO), helper's range combined (PART),
+ * go update (UPDATE), helper's range updated (UPDATED). close() sets GO and UPDATE to -1. */
+export const GO = 6;
+export const PART = 7;
+export const UPDATE = 8;
+export const UPDATED = 9;
+const CTRL_SLOTS = 16;
+/** Slots of the results array (Float64): the helper's half of the batch tally, its range's
+ * sum of squared gradients, and (from this thread) the update's learning rate and Adam's bias
+ * corrections. */
 export const LOSS_SUM = 0;
 export const CORRECT = 1;
 export const ABS_SUM = 2;
+export const SQUARES = 3;
+export const LR = 4;
+export const BC1 = 5;
+export const BC2 = 6;
+const RESULT_SLOTS = 8;
+
+/** How long a waiting thread spins before it blocks (ms). */
+const SPIN_MS = 0.2;
+
+/**
+ * Spins up to SPIN_MS for ctrl[slot] to equal `value`, or for ctrl[STOP]. True when it did; false
+ * when the caller should block (Atomics.wait) instead.
+ */
+export function spinFor(ctrl: Int32Array, slot: number, value: number): boolean {
+  const until = performance.now() + SPIN_MS;
+  do {
+    for (let i = 0; i < 512; i++) {
+      if (Atomics.load(ctrl, slot) === value || Atomics.load(ctrl, STOP) !== 0) return true;
+    }
+  } while (performance.now() < until);
+  return false;
+}
+
+/**
+ * Where the parameter block [0, P) splits between the threads: this thread updates [0, split),
+ * the helper [split, P). A multiple of 16 floats near the middle (see the file comment).
+ */
+export function splitPoint(parameterBlock: number): number {
+  return Math.floor(parameterBlock / 32) * 16;
+}
 
 /** Ten-second waits for the helper's half of one batch before it counts as dead. */
 const HELPER_SILENCE_WAITS = 30;
@@ -58,6 +104,9 @@ export interface HelperData {
   /** Where the helper's region starts (floats from the common base): past our arena. */
   origin: number;
   loss: LossName;
+  optimizer: ResolvedOptimizer;
+  /** Where the helper's range of the parameter block starts (splitPoint). */
+  split: number;
   ctrl: SharedArrayBuffer;
   results: SharedArrayBuffer;
   labels: SharedArrayBuffer;
@@ -82,7 +131,10 @@ export class ParallelTrainer {
   private readonly helperInput: number;
   private readonly helperTargets: number;
   private readonly helperGradients: number;
+  private readonly split: number;
   private seq = 0;
+  /** The batch whose update the helper may still be running on its range (0: none). */
+  private pending = 0;
 
   private constructor(
     network: Network,
@@ -113,6 +165,7 @@ export class ParallelTrainer {
     this.helperInput = parts.helper.input;
     this.helperTargets = parts.helper.targets;
     this.helperGradients = parts.helper.gradients;
+    this.split = splitPoint(network.parameterBlock);
   }
 
   /**
@@ -138,8 +191,8 @@ export class ParallelTrainer {
     const memory = sharedMemory(pages);
     const kernels = new WasmKernels(backend, mod, memory);
     network.useKernels(kernels);
-    const ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
-    const results = new Float64Array(new SharedArrayBuffer(4 * 8));
+    const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
+    const results = new Float64Array(new SharedArrayBuffer(RESULT_SLOTS * 8));
     const labels = new Int32Array(new SharedArrayBuffer(Math.max(network.capacity, 1) * 4));
     const helperData: HelperData = {
       module: mod,
@@ -149,6 +202,8 @@ export class ParallelTrainer {
       capacity: network.capacity,
       origin,
       loss,
+      optimizer: optimizer.config,
+      split: splitPoint(network.parameterBlock),
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
       labels: labels.buffer as SharedArrayBuffer,
@@ -194,7 +249,10 @@ export class ParallelTrainer {
   ): number {
     const own = count - (count >> 1);
     const theirs = count >> 1;
-    if (theirs === 0) return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
+    if (theirs === 0) {
+      this.settle();
+      return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
+    }
     const net = this.network;
     const loss = this.loss;
     const data = this.data;
@@ -215,8 +273,10 @@ export class ParallelTrainer {
       net.outputs,
     );
     Atomics.store(c, COUNT, theirs);
+    Atomics.store(c, TOTAL, count);
     Atomics.store(c, SEQ, ++this.seq);
     Atomics.notify(c, SEQ);
+    const seq = this.seq;
 
     gatherBatch(
       net.memory,
@@ -231,20 +291,12 @@ export class ParallelTrainer {
       net.inputs,
       net.outputs,
     );
+    // The previous batch's update must be whole before the forward pass reads the parameters.
+    this.settle();
     const ours = forwardAndLoss(net, loss, own, this.sums);
     net.backward(own);
 
-    // The helper's exit cannot be heard here (this loop holds the event loop), so a helper that
-    // died outside its own error handling (out of memory, terminated) is noticed by its silence.
-    for (let waits = 0; ; waits++) {
-      const done = Atomics.load(c, DONE);
-      if (done === this.seq) break;
-      if (waits === HELPER_SILENCE_WAITS) {
-        throw new Error("the helper training thread stopped answering");
-      }
-      Atomics.wait(c, DONE, done, 10_000);
-    }
-    if (Atomics.load(c, FAILED)) throw new Error("the helper training thread failed");
+    this.awaitHelper(DONE, seq);
     const r = this.results;
     const lossSum = ours.lossSum + r[LOSS_SUM]!;
     if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
@@ -252,18 +304,89 @@ export class ParallelTrainer {
     tally.correct += ours.correct + r[CORRECT]!;
     tally.absSum += ours.absSum + r[ABS_SUM]!;
 
-    // Each half's gradient is its own mean; weighted by rows they make the batch mean.
+    // Each half's gradient is its own mean; weighted by rows they make the batch mean. Each
+    // thread combines its range and sums its squares (the norm), then updates that range.
     const P = net.parameterBlock;
-    this.kernels.combine(P, this.helperGradients, P, own / count, theirs / count);
-    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch);
+    const split = this.split;
+    Atomics.store(c, GO, seq);
+    Atomics.notify(c, GO);
+    let squares = this.kernels.combineSquares(
+      P,
+      this.helperGradients,
+      split,
+      own / count,
+      theirs / count,
+    );
+    this.awaitHelper(PART, seq);
+    squares += r[SQUARES]!;
+    // The global gradient norm doubles as the divergence check on the gradients (clipAndStep).
+    const norm = Math.sqrt(squares);
+    if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
+    if (this.clipNorm > 0 && norm > this.clipNorm) {
+      this.kernels.scaleInPlace(net.memory, P, P, this.clipNorm / (norm + 1e-6));
+    }
+    const o = this.optimizer;
+    o.advance();
+    r[LR] = lr;
+    r[BC1] = o.correction1;
+    r[BC2] = o.correction2;
+    Atomics.store(c, UPDATE, seq);
+    Atomics.notify(c, UPDATE);
+    o.stepRange(net, lr, 0, split, o.correction1, o.correction2);
+    // The helper finishes its range while we return and gather the next batch (settle).
+    this.pending = seq;
     return lossSum / count;
+  }
+
+  /**
+   * Waits until the last batch's update is whole (the helper's range done). Whoever reads the
+   * parameters between batches calls it first: the next batch does, fit does before its
+   * callbacks, event-loop turns and the epoch's end, and close does.
+   */
+  settle(): void {
+    if (this.pending === 0) return;
+    const seq = this.pending;
+    this.pending = 0;
+    this.awaitHelper(UPDATED, seq);
+  }
+
+  /**
+   * Waits for the helper to set `slot` to this batch's `seq`. The helper's exit cannot be heard
+   * here (this loop holds the event loop), so a helper that died outside its own error handling
+   * (out of memory, terminated) is noticed by its silence.
+   */
+  private awaitHelper(slot: number, seq: number): void {
+    const c = this.ctrl;
+    if (!spinFor(c, slot, seq)) {
+      for (let waits = 0; ; waits++) {
+        const v = Atomics.load(c, slot);
+        if (v === seq) break;
+        if (waits === HELPER_SILENCE_WAITS) {
+          throw new Error("the helper training thread stopped answering");
+        }
+        Atomics.wait(c, slot, v, 10_000);
+      }
+    }
+    if (Atomics.load(c, FAILED)) throw new Error("the helper training thread failed");
   }
 
   /** Stops the helper and moves the network back onto a private memory. */
   async close(): Promise<void> {
-    Atomics.store(this.ctrl, STOP, 1);
-    Atomics.store(this.ctrl, SEQ, ++this.seq);
-    Atomics.notify(this.ctrl, SEQ);
+    const c = this.ctrl;
+    try {
+      this.settle();
+    } catch {
+      // A helper that failed or stopped answering: stopped below all the same.
+    }
+    Atomics.store(c, STOP, 1);
+    Atomics.store(c, SEQ, ++this.seq);
+    Atomics.notify(c, SEQ);
+    // A helper left waiting for an update phase (this thread threw mid-batch) sees a value
+    // that is no batch's.
+    for (const slot of [GO, UPDATE]) {
+      Atomics.store(c, slot, -1);
+      Atomics.notify(c, slot);
+    }
     await this.worker.terminate();
     this.network.useKernels(createKernels(this.kernels.backend));
   }

@@ -1,23 +1,36 @@
 /**
  * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
  * network over the same shared WebAssembly memory and base, reading the parameters in place,
- * with its own gradients and batch buffers past the main arena. It waits for a batch half, runs
- * forward, loss gradient and backward on it, writes its tally, and signals; nothing else.
+ * with its own gradients and batch buffers past the main arena. Per batch it waits for its half,
+ * runs forward, loss gradient and backward on it, writes its tally and signals; then its share
+ * of the update: it combines its range of the two gradients (summing their squares), signals,
+ * and once the main thread has checked the norm, runs the optimizer over that range.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSums, forwardAndLoss } from "./batch-step.ts";
 import { LOSS_INFO } from "./losses.ts";
 import { Network } from "./network.ts";
+import { Optimizer } from "./optimizers.ts";
 import {
   ABS_SUM,
+  BC1,
+  BC2,
   CORRECT,
   COUNT,
   DONE,
   FAILED,
+  GO,
   type HelperData,
   LOSS_SUM,
+  LR,
+  PART,
   SEQ,
+  SQUARES,
   STOP,
+  spinFor,
+  TOTAL,
+  UPDATE,
+  UPDATED,
 } from "./parallel-trainer.ts";
 import { WasmKernels } from "./wasm-kernels.ts";
 
@@ -33,25 +46,76 @@ const ctrl = new Int32Array(d.ctrl);
 const results = new Float64Array(d.results);
 const labels = new Int32Array(d.labels);
 const info = LOSS_INFO[d.loss];
+const optimizer = new Optimizer(d.optimizer);
+const P = net.parameterBlock;
+const split = d.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
 parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
 
+/** Waits for ctrl[slot] to be `value`; false when told to stop instead. */
+function waitFor(slot: number, value: number): boolean {
+  spinFor(ctrl, slot, value);
+  for (;;) {
+    const v = Atomics.load(ctrl, slot);
+    if (v === value) return true;
+    if (Atomics.load(ctrl, STOP)) return false;
+    Atomics.wait(ctrl, slot, v);
+  }
+}
+
+/** The half batch: forward, loss gradient and tally, backward. */
+function halfBatch(rows: number): void {
+  if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
+  forwardAndLoss(net, info, rows, sums);
+  results[LOSS_SUM] = sums.lossSum;
+  results[CORRECT] = sums.correct;
+  results[ABS_SUM] = sums.absSum;
+  net.backward(rows);
+}
+
+/** Runs one part of a batch (`which`: 0 half batch, 1 combine, 2 update); false if it threw. */
+function run(which: number, rows: number, total: number): boolean {
+  try {
+    if (which === 0) halfBatch(rows);
+    else if (which === 1) {
+      // Our range of the two gradients, weighted by rows, into the main thread's gradient block.
+      results[SQUARES] = kernels.combineSquares(
+        P + split,
+        net.gradients + split,
+        P - split,
+        (total - rows) / total,
+        rows / total,
+      );
+    } else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
+    return true;
+  } catch {
+    Atomics.store(ctrl, FAILED, 1);
+    return false;
+  }
+}
+
+/** Tells the main thread that the part behind `slot` of batch `seq` is done. */
+function signal(slot: number, seq: number): void {
+  Atomics.store(ctrl, slot, seq);
+  Atomics.notify(ctrl, slot);
+}
+
 let seen = 0;
 for (;;) {
+  spinFor(ctrl, SEQ, seen + 1);
   Atomics.wait(ctrl, SEQ, seen);
   seen = Atomics.load(ctrl, SEQ);
   if (Atomics.load(ctrl, STOP)) break;
-  try {
-    const rows = Atomics.load(ctrl, COUNT);
-    if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-    forwardAndLoss(net, info, rows, sums);
-    results[LOSS_SUM] = sums.lossSum;
-    results[CORRECT] = sums.correct;
-    results[ABS_SUM] = sums.absSum;
-    net.backward(rows);
-  } catch {
-    Atomics.store(ctrl, FAILED, 1);
-  }
-  Atomics.store(ctrl, DONE, seen);
-  Atomics.notify(ctrl, DONE);
+  const seq = seen;
+  const rows = Atomics.load(ctrl, COUNT);
+  const total = Atomics.load(ctrl, TOTAL);
+  const ok = run(0, rows, total);
+  signal(DONE, seq);
+  // After a failure the main thread throws and never asks for the update.
+  if (!ok || !waitFor(GO, seq)) continue;
+  run(1, rows, total);
+  signal(PART, seq);
+  if (!waitFor(UPDATE, seq)) continue;
+  run(2, rows, total);
+  signal(UPDATED, seq);
 }

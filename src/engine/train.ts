@@ -140,6 +140,7 @@ export async function fit(
         const count = Math.min(batchSize, train.rows - start);
         trainer.trainBatch(order, start, count, lr, tally, epoch, b + 1);
         if (onBatch && ((b + 1) % r.batchProgressEvery === 0 || b + 1 === batches)) {
+          parallel?.settle(); // the callback may read the weights
           const progress = {
             epoch,
             epochs,
@@ -152,10 +153,12 @@ export async function fit(
         }
         const now = performance.now();
         if (now - lastYield > YIELD_EVERY_MS) {
+          parallel?.settle(); // so may whatever runs in the event-loop turn
           await yieldToEventLoop();
           lastYield = performance.now();
         }
       }
+      parallel?.settle();
       if (cancelled) break;
 
       const metrics: EpochMetrics = {

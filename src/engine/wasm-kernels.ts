@@ -68,6 +68,7 @@ interface KernelExports {
   sumOfSquares(p: number, n: number): number;
   scale(p: number, n: number, factor: number): void;
   combine(d: number, s: number, n: number, a: number, b: number): void;
+  combineSquares(d: number, s: number, n: number, a: number, b: number): number;
   sgdUpdate(p: number, g: number, n: number, lr: number, wd: number): void;
   momentumUpdate(
     p: number,
@@ -203,6 +204,11 @@ export class WasmKernels implements KernelSet {
   /** d = a·d + b·s over n floats; offsets from this set's base, s may lie past its arena. */
   combine(d: number, s: number, n: number, a: number, b: number): void {
     this.k.combine(this.at(d), this.at(s), n, a, b);
+  }
+
+  /** combine, returning the sum of squares of the combined floats (the same pass). */
+  combineSquares(d: number, s: number, n: number, a: number, b: number): number {
+    return this.k.combineSquares(this.at(d), this.at(s), n, a, b);
   }
 
   /**

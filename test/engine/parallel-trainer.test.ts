@@ -18,7 +18,13 @@ function data(rows: number) {
   return { inputs, rows, labels, targets };
 }
 
-async function run(kernels: KernelBackend, threads: 1 | 2, batchSize: number, regression: boolean) {
+async function run(
+  kernels: KernelBackend,
+  threads: 1 | 2,
+  batchSize: number,
+  regression: boolean,
+  clipNorm?: number,
+) {
   const d = data(203);
   const net = createNetwork(
     {
@@ -40,7 +46,7 @@ async function run(kernels: KernelBackend, threads: 1 | 2, batchSize: number, re
       loss: regression ? "mse" : "sparseCategoricalCrossentropy",
       optimizer: regression
         ? { name: "momentum", learningRate: 0.05 }
-        : { name: "adam", learningRate: 0.01 },
+        : { name: "adam", learningRate: 0.01, ...(clipNorm ? { clipNorm } : {}) },
       epochs: 3,
       batchSize,
       seed: 2,
@@ -77,6 +83,72 @@ describe("training on two threads", () => {
       expect(out.every(Number.isFinite)).toBe(true);
     });
   }
+
+  it("gives the same model bit for bit on every run with the same seed", async () => {
+    const a = await run("relaxed", 2, 16, false);
+    const b = await run("relaxed", 2, 16, false);
+    expect(b.net.getWeights()).toEqual(a.net.getWeights());
+    const metrics = (r: typeof a) => r.result.history.map((h) => [h.loss, h.accuracy]);
+    expect(metrics(b)).toEqual(metrics(a));
+  });
+
+  it("lets a batch callback read whole updated weights (the helper's range settled)", async () => {
+    const d = data(203);
+    const seen = async (threads: 1 | 2) => {
+      const net = createNetwork(
+        {
+          inputs: 12,
+          layers: [
+            { units: 40, activation: "relu" },
+            { units: 3, activation: "softmax" },
+          ],
+        },
+        { seed: 4, kernels: "relaxed" },
+      );
+      const reads: Float32Array[] = [];
+      await train(
+        net,
+        { inputs: d.inputs, rows: d.rows, labels: d.labels },
+        {
+          loss: "sparseCategoricalCrossentropy",
+          optimizer: { name: "adam", learningRate: 0.01 },
+          epochs: 2,
+          batchSize: 16,
+          seed: 2,
+          threads,
+          batchProgressEvery: 1,
+          // The last tensor lies in the helper's range of the update.
+          onBatch: () => void reads.push(net.getWeights()[3]!),
+        },
+      );
+      return reads;
+    };
+    const one = await seen(1);
+    const two = await seen(2);
+    expect(two.length).toBe(one.length);
+    two.forEach((b, i) => {
+      for (let e = 0; e < b.length; e++) expect(Math.abs(b[e]! - one[i]![e]!)).toBeLessThan(1e-4);
+    });
+    expect(await seen(2)).toEqual(two);
+  });
+
+  it("clips the combined gradient's norm as one thread does (clipNorm)", async () => {
+    // A small clipNorm clips every step, so both runs take the clip path throughout.
+    const one = await run("relaxed", 1, 16, false, 0.05);
+    const two = await run("relaxed", 2, 16, false, 0.05);
+    const free = await run("relaxed", 2, 16, false);
+    const a = one.net.getWeights();
+    const b = two.net.getWeights();
+    const c = free.net.getWeights();
+    let apart = 0;
+    a.forEach((t, i) => {
+      for (let e = 0; e < t.length; e++) {
+        expect(Math.abs(b[i]![e]! - t[e]!)).toBeLessThan(1e-3);
+        apart = Math.max(apart, Math.abs(c[i]![e]! - t[e]!));
+      }
+    });
+    expect(apart).toBeGreaterThan(1e-3); // the clip did change the model
+  });
 
   it("runs on one thread with the JavaScript kernels, identically", async () => {
     const one = await run("js", 1, 16, false);

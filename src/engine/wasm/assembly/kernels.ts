@@ -448,6 +448,36 @@ export function combine(d: usize, s: usize, n: i32, a: f32, b: f32): void {
   }
 }
 
+/**
+ * combine, and the sum of squares of the combined d (for the gradient norm) in the same pass. The
+ * same element-wise arithmetic as combine (vector body, scalar tail), so a range split at a
+ * multiple of 4 floats writes exactly what one call over the whole range writes.
+ */
+export function combineSquares(d: usize, s: usize, n: i32, a: f32, b: f32): f64 {
+  const va = f32x4.splat(a);
+  const vb = f32x4.splat(b);
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = madd(va, v128.load(d + o), f32x4.mul(vb, v128.load(s + o)));
+    v128.store(d + o, v);
+    acc = madd(v, v, acc);
+  }
+  let t: f64 =
+    <f64>f32x4.extract_lane(acc, 0) +
+    <f64>f32x4.extract_lane(acc, 1) +
+    <f64>f32x4.extract_lane(acc, 2) +
+    <f64>f32x4.extract_lane(acc, 3);
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = a * load<f32>(d + o) + b * load<f32>(s + o);
+    store<f32>(d + o, v);
+    t += <f64>v * <f64>v;
+  }
+  return t;
+}
+
 export function scale(p: usize, n: i32, factor: f32): void {
   const f = f32x4.splat(factor);
   let i = 0;
