@@ -160,6 +160,40 @@ function withPreprocessing(
   return { file, y, units };
 }
 
+/**
+ * A one-layer network on the two numeric features (age, income) with `target`, exported and run
+ * in onnxruntime on RAW's numbers; with the engine's outputs on the same rows, encoded.
+ */
+async function numericOnly(
+  target: Preprocessing["target"],
+  layer: NetworkSpec["layers"][number],
+  loss: "mse" | "binaryCrossentropy",
+  seed: number,
+) {
+  const preprocessing: Preprocessing = {
+    formatVersion: 1,
+    features: [FEATURES[0]!, FEATURES[2]!],
+    target,
+  };
+  const network = createNetwork({ inputs: 2, layers: [layer] }, { seed });
+  const { architecture, weights } = saveNetwork(network);
+  const file = exportOnnx({
+    model: "n",
+    version: 1,
+    architecture,
+    weights,
+    loss,
+    preprocessing,
+    producerVersion: "x",
+  });
+  const rows = RAW.map((r) => ({ age: r.age, income: r.income }));
+  const y = network.predict(encodeRows(preprocessing, rows), rows.length);
+  const out = await runOnnx(file, {
+    numeric: doubleInput(rows.map((r) => [r.age ?? Number.NaN, r.income])),
+  });
+  return { preprocessing, y, out };
+}
+
 describe("ONNX export with preprocessing", () => {
   it("a classifier predicts from raw features: outputs as the engine on encodeRows, labels as decodeOutputs", async () => {
     const preprocessing: Preprocessing = {
@@ -209,30 +243,12 @@ describe("ONNX export with preprocessing", () => {
   });
 
   it("numeric features only: one double input, standardised with Sub and Div", async () => {
-    const preprocessing: Preprocessing = {
-      formatVersion: 1,
-      features: [FEATURES[0]!, FEATURES[2]!],
-      target: { name: "price", type: "numeric", center: 0, scale: 1 },
-    };
-    const network = createNetwork(
-      { inputs: 2, layers: [{ units: 2, activation: "linear" }] },
-      { seed: 5 },
+    const { y, out } = await numericOnly(
+      { name: "price", type: "numeric", center: 0, scale: 1 },
+      { units: 2, activation: "linear" },
+      "mse",
+      5,
     );
-    const { architecture, weights } = saveNetwork(network);
-    const file = exportOnnx({
-      model: "n",
-      version: 1,
-      architecture,
-      weights,
-      loss: "mse",
-      preprocessing,
-      producerVersion: "x",
-    });
-    const rows = RAW.map((r) => ({ age: r.age, income: r.income }));
-    const y = network.predict(encodeRows(preprocessing, rows), rows.length);
-    const out = await runOnnx(file, {
-      numeric: doubleInput(rows.map((r) => [r.age ?? Number.NaN, r.income])),
-    });
     expect(maxAbsDiff(out.output!.data as Float32Array, y)).toBeLessThan(1e-5);
   });
 
@@ -268,30 +284,12 @@ describe("ONNX export with preprocessing", () => {
   });
 
   it("a one-unit classifier over two classes labels by P(classes[1]) > 0.5, as decodeOutputs", async () => {
-    const preprocessing: Preprocessing = {
-      formatVersion: 1,
-      features: [FEATURES[0]!, FEATURES[2]!],
-      target: { name: "spam", type: "categorical", classes: ["ham", "spam"] },
-    };
-    const network = createNetwork(
-      { inputs: 2, layers: [{ units: 1, activation: "sigmoid", initializer: "heUniform" }] },
-      { seed: 8 },
+    const { preprocessing, y, out } = await numericOnly(
+      { name: "spam", type: "categorical", classes: ["ham", "spam"] },
+      { units: 1, activation: "sigmoid", initializer: "heUniform" },
+      "binaryCrossentropy",
+      8,
     );
-    const { architecture, weights } = saveNetwork(network);
-    const file = exportOnnx({
-      model: "b",
-      version: 1,
-      architecture,
-      weights,
-      loss: "binaryCrossentropy",
-      preprocessing,
-      producerVersion: "x",
-    });
-    const rows = RAW.map((r) => ({ age: r.age, income: r.income }));
-    const y = network.predict(encodeRows(preprocessing, rows), rows.length);
-    const out = await runOnnx(file, {
-      numeric: doubleInput(rows.map((r) => [r.age ?? Number.NaN, r.income])),
-    });
     const labels = decodeOutputs(preprocessing, y, 1).map((p) => ("label" in p ? p.label : ""));
     expect(new Set(labels).size).toBe(2);
     expect(out.label!.data).toEqual(labels);
