@@ -22,7 +22,7 @@ import {
   type TargetTransform,
 } from "../schemas/preprocessing.ts";
 import type { Imputation, PreprocessingOptions } from "../schemas/train.ts";
-import type { TypedColumn } from "./table.ts";
+import { type NumericStats, numericStats, type TypedColumn } from "./table.ts";
 
 export interface FitRequest {
   target: string;
@@ -258,7 +258,8 @@ function fitFeature(
     });
     return { name: column.name, type: "numeric", scaling: "none", center: 0, scale: 1 };
   }
-  const { center, scale } = affine(values, options.scaling);
+  const stats = numericStats(column.name, Float64Array.from(values));
+  const { center, scale } = affine(stats, options.scaling);
   const transform: FeatureTransform = {
     name: column.name,
     type: "numeric",
@@ -266,7 +267,7 @@ function fitFeature(
     center,
     scale,
   };
-  if (imputation === "mean") transform.impute = mean(values);
+  if (imputation === "mean") transform.impute = stats.mean as number;
   else if (imputation === "mostFrequent") transform.impute = mostFrequent(values);
   return transform;
 }
@@ -298,16 +299,12 @@ function fitTarget(
       classes: classes.length < 2 ? ["?", "?"] : classes,
     };
   }
-  const values: number[] = [];
-  if (target.type === "numeric") for (const r of rows) values.push(target.values[r] as number);
-  const { center, scale } = affine(values, scaling);
+  const values =
+    target.type === "numeric"
+      ? Float64Array.from(rows, (r) => target.values[r] as number)
+      : new Float64Array(0);
+  const { center, scale } = affine(numericStats(target.name, values), scaling);
   return { name: target.name, type: "numeric", center, scale };
-}
-
-function mean(values: readonly number[]): number {
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
 }
 
 function mostFrequent(values: readonly number[]): number {
@@ -320,26 +317,17 @@ function mostFrequent(values: readonly number[]): number {
   return best;
 }
 
-/** The contract's one affine form; a constant column gets scale 1 (it encodes as 0, not NaN). */
-function affine(
-  values: readonly number[],
-  scaling: NumericScaling,
-): { center: number; scale: number } {
-  if (scaling === "none" || values.length === 0) return { center: 0, scale: 1 };
-  if (scaling === "minmax") {
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (const v of values) {
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    return { center: min, scale: max - min > 0 ? max - min : 1 };
-  }
-  const m = mean(values);
-  let squares = 0;
-  for (const v of values) squares += (v - m) ** 2;
-  const std = Math.sqrt(squares / values.length);
-  return { center: m, scale: std > 0 ? std : 1 };
+/**
+ * The contract's one affine form, from the training rows' statistics (the same as the dataset
+ * view's); a constant or empty column gets scale 1 (it encodes as 0, not NaN).
+ */
+function affine(stats: NumericStats, scaling: NumericScaling): { center: number; scale: number } {
+  if (scaling === "none" || stats.count === 0) return { center: 0, scale: 1 };
+  const [center, spread] =
+    scaling === "minmax"
+      ? [stats.min as number, (stats.max as number) - (stats.min as number)]
+      : [stats.mean as number, stats.std as number];
+  return { center, scale: spread > 0 ? spread : 1 };
 }
 
 function encodeSplit(

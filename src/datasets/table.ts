@@ -4,10 +4,11 @@
  * categorical ones as a dictionary (first-appearance order) and Int32 codes, -1 for missing.
  */
 import { type FieldIssue, formatPath, validationError } from "../errors.ts";
-import { isMissing, parseNumber } from "../preprocessing/encode.ts";
+import { isMissing, parseNumber, type RawCell } from "../preprocessing/encode.ts";
 import type { ColumnType, DatasetColumnView } from "../schemas/datasets.ts";
 
-export type RawValue = string | number | boolean | null | undefined;
+/** A cell as uploaded: the same cells a prediction takes. */
+export type RawValue = RawCell;
 
 export interface RawTable {
   header: string[];
@@ -146,7 +147,10 @@ function categorical(
   return { name, type: "categorical", categories, codes };
 }
 
-export function numericStats(name: string, values: Float64Array): DatasetColumnView {
+export type NumericStats = Extract<DatasetColumnView, { type: "numeric" }>;
+
+/** Count, missing (NaN), min, max, mean and population std of a numeric column. */
+export function numericStats(name: string, values: Float64Array): NumericStats {
   let count = 0;
   let sum = 0;
   let min = Number.POSITIVE_INFINITY;

@@ -22,6 +22,40 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
+/**
+ * How a newest-first list reads the page after `cursor` (the first page without one): its
+ * filter and order, for a findMany that takes `limit + 1` rows; toPage then cuts the extra one.
+ */
+export function pageAfter(cursor: string | undefined) {
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  return {
+    where: after
+      ? {
+          OR: [
+            { createdAt: { lt: after.createdAt } },
+            { createdAt: after.createdAt, id: { lt: after.id } },
+          ],
+        }
+      : {},
+    orderBy: [{ createdAt: "desc" as const }, { id: "desc" as const }],
+  };
+}
+
+/** Rows read with `take: limit + 1` -> the page's views and the cursor of the next page. */
+export function toPage<Row extends { createdAt: Date; id: string }, View>(
+  rows: Row[],
+  limit: number,
+  view: (row: Row) => View,
+): { items: View[]; nextCursor: string | null } {
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const last = page.at(-1);
+  return {
+    items: page.map(view),
+    nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null,
+  };
+}
+
 function validationErrorForCursor() {
   return validationError([
     { path: "cursor", message: "is not a cursor this API returned; start from the first page" },

@@ -15,7 +15,7 @@ import type {
   DatasetListQuery,
   DatasetPage,
 } from "../schemas/datasets.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { pageAfter, toPage } from "./cursor.ts";
 
 /** A dataset as training reads it: every column's values. */
 export interface LoadedDataset {
@@ -91,29 +91,14 @@ export function createDatasetService({ db }: { db: Pick<Database, "prisma"> }): 
     },
 
     async list(query) {
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
       const rows = await prisma.dataset.findMany({
-        where: after
-          ? {
-              OR: [
-                { createdAt: { lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { lt: after.id } },
-              ],
-            }
-          : {},
-        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        ...pageAfter(query.cursor),
         take: query.limit + 1,
       });
-      const more = rows.length > query.limit;
-      const page = more ? rows.slice(0, query.limit) : rows;
-      const last = page.at(-1);
-      return {
-        items: page.map((row) => {
-          const { columns, ...summary } = toView(row);
-          return { ...summary, columnCount: columns.length };
-        }),
-        nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      return toPage(rows, query.limit, (row) => {
+        const { columns, ...summary } = toView(row);
+        return { ...summary, columnCount: columns.length };
+      });
     },
 
     async get(id) {

@@ -16,6 +16,7 @@ import {
   type TrainRequest,
 } from "../schemas/train.ts";
 import type { LoadedDataset } from "./dataset-service.ts";
+import { labelTargets } from "./label-targets.ts";
 
 export interface DatasetTraining {
   /** The network's input width: the encoded features. */
@@ -91,11 +92,7 @@ function trainingTargets(fitted: FittedDataset, units: number) {
     const values = Float32Array.from(train.values!, (y) => (y - target.center) / target.scale);
     return { width: 1, values };
   }
-  const labels = train.labels!;
-  if (units === 1) return { width: 1, values: Float32Array.from(labels) };
-  const values = new Float32Array(train.rows * units);
-  for (let r = 0; r < train.rows; r++) values[r * units + labels[r]!] = 1;
-  return { width: units, values };
+  return labelTargets(train.labels!, units);
 }
 
 function checkNetwork(req: TrainRequest, fitted: FittedDataset, maxParameters: number) {

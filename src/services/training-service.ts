@@ -21,9 +21,10 @@ import { createJob, type TrainingDataInput } from "../queue/create-job.ts";
 import type { JobQueue } from "../queue/job-queue.ts";
 import type { JobListQuery } from "../schemas/jobs.ts";
 import type { TrainRequest } from "../schemas/train.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { pageAfter, toPage } from "./cursor.ts";
 import type { DatasetService } from "./dataset-service.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
+import { labelTargets } from "./label-targets.ts";
 import { toStoredTraining } from "./stored-training.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
@@ -169,31 +170,18 @@ export function createTrainingService({
     },
 
     async listJobs(query: JobListQuery) {
-      const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const { where, orderBy } = pageAfter(query.cursor);
       const rows = await prisma.trainingJob.findMany({
         where: {
           ...(query.status ? { status: query.status } : {}),
           ...(query.model ? { version: { model: { name: query.model } } } : {}),
-          ...(after
-            ? {
-                OR: [
-                  { createdAt: { lt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { lt: after.id } },
-                ],
-              }
-            : {}),
+          ...where,
         },
-        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        orderBy,
         take: query.limit + 1,
         include: jobWithVersion,
       });
-      const more = rows.length > query.limit;
-      const page = more ? rows.slice(0, query.limit) : rows;
-      const last = page.at(-1);
-      return {
-        items: page.map(toJobView),
-        nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null,
-      };
+      return toPage(rows, query.limit, toJobView);
     },
 
     async jobMetrics(id) {
@@ -276,19 +264,15 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
     stored.labels = int32ToBytes(Int32Array.from(labels));
     return stored;
   }
-  // Class indices for a one-unit sigmoid are its 0/1 targets; for more units, one-hot rows.
-  const units = req.network.layers.at(-1)?.units ?? 1;
-  const rows =
-    targets ??
-    (labels ?? []).map((label) => {
-      if (units === 1) return [label];
-      const row = new Array<number>(units).fill(0);
-      row[label] = 1;
-      return row;
-    });
-  const targetWidth = rows[0]?.length ?? 1;
-  const t = new Float32Array(rows.length * targetWidth);
-  for (let i = 0; i < rows.length; i++) t.set(rows[i]!, i * targetWidth);
+  if (!targets) {
+    const { width, values } = labelTargets(labels ?? [], req.network.layers.at(-1)?.units ?? 1);
+    stored.targetWidth = width;
+    stored.targets = float32ToBytes(values);
+    return stored;
+  }
+  const targetWidth = targets[0]?.length ?? 1;
+  const t = new Float32Array(targets.length * targetWidth);
+  for (let i = 0; i < targets.length; i++) t.set(targets[i]!, i * targetWidth);
   stored.targetWidth = targetWidth;
   stored.targets = float32ToBytes(t);
   return stored;
