@@ -147,7 +147,18 @@ export async function startNnserve({
         ...(await loadTrainingTask(db, job)),
         threads: config.jobs.threads,
       }),
-      evaluate: (job, weights) => evaluateTestSplit(db, job, weights),
+      evaluate: (job, weights) =>
+        evaluateTestSplit(db, job, weights, (architecture, w, inputs, rows) =>
+          // A key of its own: these weights may yet be thrown away (a lost lease), so they must
+          // not stand in the threads' cache for the version's.
+          pool.predict({
+            key: `test-split:${job.id}:${job.attempts}`,
+            architecture,
+            weights: w,
+            inputs,
+            rows,
+          }),
+        ),
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,

@@ -2,20 +2,30 @@
  * Scores a trained version on its job's held-back test rows (split "test" of training_data):
  * the rows go through the network and decodeOutputs as a prediction would, and are compared
  * with the true class or value. Runs in the job runner before the job is completed, so the
- * evaluation is written in the same statement as the weights.
+ * evaluation is written in the same statement as the weights; the forward pass runs where the
+ * caller says (the prediction pool, off the event loop that serves requests).
  */
 import { bytesToFloat32, bytesToInt32 } from "../db/binary.ts";
 import type { Database } from "../db/client.ts";
-import { loadNetwork } from "../engine/index.ts";
+import type { ArchitectureJson } from "../engine/index.ts";
 import { decodeOutputs, type LabelPrediction } from "../preprocessing/decode.ts";
 import type { Evaluation } from "../schemas/evaluation.ts";
 import { preprocessingSchema } from "../schemas/preprocessing.ts";
+
+/** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
+export type Forward = (
+  architecture: ArchitectureJson,
+  weights: Uint8Array,
+  inputs: Float32Array,
+  rows: number,
+) => Promise<Float32Array>;
 
 /** null for a version without preprocessing or without test rows. */
 export async function evaluateTestSplit(
   db: Pick<Database, "prisma">,
   job: { id: string; versionId: string },
   weights: Uint8Array,
+  forward: Forward,
 ): Promise<Evaluation | null> {
   const version = await db.prisma.modelVersion.findUniqueOrThrow({
     where: { id: job.versionId },
@@ -27,9 +37,9 @@ export async function evaluateTestSplit(
   });
   if (!test || test.rows === 0) return null;
   const preprocessing = preprocessingSchema.parse(version.preprocessing);
-  const network = loadNetwork(version.architecture, weights);
-  const outputs = network.predict(bytesToFloat32(test.inputs), test.rows);
-  const predictions = decodeOutputs(preprocessing, outputs, network.outputs);
+  const architecture = version.architecture as unknown as ArchitectureJson;
+  const outputs = await forward(architecture, weights, bytesToFloat32(test.inputs), test.rows);
+  const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
   if (preprocessing.target.type === "categorical") {
     const truth = bytesToInt32(test.labels!);
     return scoreClassification(
