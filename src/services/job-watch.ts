@@ -3,7 +3,7 @@
  * server-sent events at GET /jobs/{id}/events, and through those the dashboard).
  *
  * One poller per job, however many clients follow it: it reads the job (getJob) every `pollMs`,
- * and its epochs (jobMetrics) only when an epoch has finished since the last read. The jobs
+ * and, only when an epoch has finished since the last read, the epochs after the last it has. The jobs
  * table is the source of truth, so a watcher on any replica sees a job trained by any other; a
  * NOTIFY would only save a little latency, and every replica would have to send one per epoch.
  * The poller stops once the job has finished or its last follower has left.
@@ -98,7 +98,8 @@ export function createJobWatch({
         if (attempts !== undefined && job.attempts !== attempts) epochs = [];
         attempts = job.attempts;
         const last = epochs.at(-1)?.epoch ?? 0;
-        if (job.progress.epoch > last) epochs = (await training.jobMetrics(id)).epochs;
+        if (job.progress.epoch > last)
+          epochs = epochs.concat((await training.jobMetrics(id, last)).epochs);
         poller.state = { job, epochs };
         if (FINISHED_JOB_STATUSES.includes(job.status)) poller.done = true;
         publish(poller);

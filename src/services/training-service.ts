@@ -184,10 +184,12 @@ export function createTrainingService({
       return toPage(rows, query.limit, toJobView);
     },
 
-    async jobMetrics(id) {
+    async jobMetrics(id, afterEpoch = 0) {
       const job = await prisma.trainingJob.findUnique({
         where: { id },
-        select: { epochMetrics: { orderBy: { epoch: "asc" } } },
+        select: {
+          epochMetrics: { where: { epoch: { gt: afterEpoch } }, orderBy: { epoch: "asc" } },
+        },
       });
       if (!job) throw notFound("job", id);
       return {

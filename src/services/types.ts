@@ -48,8 +48,11 @@ export interface TrainingService {
   getJob(id: string): Promise<Job>;
   /** Newest first; `nextCursor` is opaque to clients. */
   listJobs(query: JobListQuery): Promise<JobPage>;
-  /** Every finished epoch in order; throws notFound("job", id). */
-  jobMetrics(id: string): Promise<JobMetrics>;
+  /**
+   * Every finished epoch in order, or only those after `afterEpoch` (a follower that has the
+   * rest); throws notFound("job", id).
+   */
+  jobMetrics(id: string, afterEpoch?: number): Promise<JobMetrics>;
   /**
    * Queued jobs are cancelled at once, running ones at their next epoch boundary. Throws
    * conflict(...) when the job already finished, notFound("job", id) when it does not exist.

@@ -23,9 +23,9 @@ function scriptedJob() {
         if (id !== job.id) throw notFound("job", id);
         return job;
       },
-      async jobMetrics(id: string) {
+      async jobMetrics(id: string, afterEpoch = 0) {
         reads.jobMetrics++;
-        return { jobId: id, epochs };
+        return { jobId: id, epochs: epochs.filter((e) => e.epoch > afterEpoch) };
       },
     },
     get id() {
