@@ -29,6 +29,7 @@ import {
 import type { ModelVersion } from "../schemas/models.ts";
 import { encodedWidth, type Preprocessing } from "../schemas/preprocessing.ts";
 import { countParameters } from "../schemas/train.ts";
+import { nextVersion } from "./next-version.ts";
 import type { StoredTraining } from "./stored-training.ts";
 import { toVersionView } from "./views.ts";
 
@@ -146,20 +147,9 @@ export function createModelFileService({
     async importFile(name, file) {
       const { architecture, weights } = checkModelFile(file, maxParameters);
       const created = await prisma.$transaction(async (tx) => {
-        // As a training submission does: the upsert locks the model's row until commit, so
-        // concurrent imports and trainings take version numbers one after the other.
-        const [model] = await tx.$queryRaw<{ id: string }[]>`
-          INSERT INTO models (name) VALUES (${name})
-          ON CONFLICT (name) DO UPDATE SET updated_at = now()
-          RETURNING id`;
-        const latest = await tx.modelVersion.aggregate({
-          where: { modelId: model!.id },
-          _max: { version: true },
-        });
         return tx.modelVersion.create({
           data: {
-            modelId: model!.id,
-            version: (latest._max.version ?? 0) + 1,
+            ...(await nextVersion(tx, name)),
             architecture: architecture as unknown as Prisma.InputJsonValue,
             training: file.training as unknown as Prisma.InputJsonValue,
             weights: weights,

@@ -25,6 +25,7 @@ import { pageAfter, toPage } from "./cursor.ts";
 import type { DatasetService } from "./dataset-service.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
 import { labelTargets } from "./label-targets.ts";
+import { nextVersion } from "./next-version.ts";
 import { toStoredTraining } from "./stored-training.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "./types.ts";
 import { jobWithVersion, toJobView } from "./views.ts";
@@ -107,20 +108,9 @@ export function createTrainingService({
           if (submitter && maxQueuedJobsPerKey > 0) {
             await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
           }
-          // The upsert locks the model's row until commit, so concurrent submissions for one
-          // model take version numbers one after the other.
-          const [model] = await tx.$queryRaw<{ id: string }[]>`
-            INSERT INTO models (name) VALUES (${req.model})
-            ON CONFLICT (name) DO UPDATE SET updated_at = now()
-            RETURNING id`;
-          const latest = await tx.modelVersion.aggregate({
-            where: { modelId: model!.id },
-            _max: { version: true },
-          });
           const version = await tx.modelVersion.create({
             data: {
-              modelId: model!.id,
-              version: (latest._max.version ?? 0) + 1,
+              ...(await nextVersion(tx, req.model)),
               architecture: architecture as unknown as Prisma.InputJsonValue,
               training: toStoredTraining(
                 req,
