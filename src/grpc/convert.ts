@@ -202,11 +202,7 @@ export function rawRowsFromMessage(rows: RawRow__Output[]): unknown[] {
 
 export function predictionsToMessage(predictions: Prediction[] | undefined): RowPrediction[] {
   return (predictions ?? []).map((p) =>
-    "label" in p
-      ? { label: p.label, probabilities: p.probabilities }
-      : "value" in p
-        ? { value: p.value }
-        : {},
+    "label" in p ? { label: p.label, probabilities: p.probabilities } : { value: p.value },
   );
 }
 

@@ -5,7 +5,7 @@
 import type { Preprocessing } from "../schemas/preprocessing.ts";
 
 export type LabelPrediction = { label: string; probabilities: Record<string, number> };
-export type ValuePrediction = { value: number } | { values: number[] };
+export type ValuePrediction = { value: number };
 export type Prediction = LabelPrediction | ValuePrediction;
 
 /**
@@ -23,15 +23,10 @@ export function decodeOutputs(
   const { target } = preprocessing;
   for (let r = 0; r < rows; r++) {
     const base = r * units;
+    // A numeric target is one column, so its network has one output unit (training and import
+    // both check it).
     if (target.type === "numeric") {
-      if (units === 1)
-        predictions[r] = { value: target.center + target.scale * (outputs[base] as number) };
-      else {
-        const values = new Array<number>(units);
-        for (let u = 0; u < units; u++)
-          values[u] = target.center + target.scale * (outputs[base + u] as number);
-        predictions[r] = { values };
-      }
+      predictions[r] = { value: target.center + target.scale * (outputs[base] as number) };
       continue;
     }
     const { classes } = target;

@@ -129,7 +129,6 @@ export const predictResponseSchema = z
         z.union([
           z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) }),
           z.object({ value: z.number() }),
-          z.object({ values: z.array(z.number()) }),
         ]),
       )
       .optional(),

@@ -272,6 +272,12 @@ function checkPreprocessing(preprocessing: Preprocessing, spec: NetworkSpec): vo
   }
   const units = spec.layers.at(-1)?.units ?? 0;
   const { target } = preprocessing;
+  if (target.type === "numeric" && units !== 1) {
+    fail(
+      "preprocessing.target",
+      `is the one numeric column "${target.name}", but the network has ${units} output units`,
+    );
+  }
   if (
     target.type === "categorical" &&
     target.classes.length !== units &&

@@ -554,7 +554,7 @@ describe("importing a bad file", () => {
       {
         formatVersion: 1,
         features: PREPROCESSING_FEATURES,
-        target: { name: "t", type: "numeric", center: 0, scale: 1 },
+        target: { name: "t", type: "categorical", classes: ["no", "yes"] },
       },
       { layers: [{ units: 2, activation: "tanh" }] },
       "mse",
@@ -636,6 +636,18 @@ describe("importing a bad file", () => {
       }),
       "preprocessing.features",
       "encode to 4 input columns, but the network takes 5",
+    ],
+    [
+      "a numeric target on two output units",
+      (f) => ({
+        ...f,
+        preprocessing: {
+          ...f.preprocessing!,
+          target: { name: "price", type: "numeric", center: 0, scale: 1 },
+        },
+      }),
+      "preprocessing.target",
+      'is the one numeric column "price", but the network has 2 output units',
     ],
     [
       "an unknown loss",
