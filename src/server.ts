@@ -48,9 +48,6 @@ export interface Nnserve {
   close(): Promise<void>;
 }
 
-/** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
-const JOB_WATCH_POLL_MS = 200;
-
 export interface StartOptions {
   config: Config;
   logger: Logger;
@@ -181,7 +178,7 @@ export async function startNnserve({
     }
     const stopping = () => shuttingDown;
     // One poller per followed job, whether it is followed over gRPC, REST events or both.
-    const jobWatch = createJobWatch({ training: services.training, pollMs: JOB_WATCH_POLL_MS });
+    const jobWatch = createJobWatch({ training: services.training });
     const app = buildApp({
       config,
       logger,

@@ -33,8 +33,6 @@ export interface GrpcServerOptions {
   config: Config;
   logger: Logger;
   services: Services;
-  /** How often a WatchJob stream reads the job; default 200 ms. Unused with `jobWatch`. */
-  watchPollMs?: number;
   /** The job watch to share with other transports; default: one of its own. */
   jobWatch?: JobWatch;
   /**
@@ -62,8 +60,7 @@ export function createGrpcServer({
   config,
   logger: parentLogger,
   services,
-  watchPollMs = 200,
-  jobWatch = createJobWatch({ training: services.training, pollMs: watchPollMs }),
+  jobWatch = createJobWatch({ training: services.training }),
   interceptors = [],
 }: GrpcServerOptions): GrpcServer {
   const logger = parentLogger.child({ transport: "grpc" });

@@ -131,7 +131,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   await app.register(trainRoutes, routeOptions);
   await app.register(jobRoutes, routeOptions);
   await app.register(jobEventRoutes, {
-    jobWatch: jobWatch ?? createJobWatch({ training: services.training, pollMs: 200 }),
+    jobWatch: jobWatch ?? createJobWatch({ training: services.training }),
     heartbeatMs: config.http.eventsHeartbeatMs,
   });
   await app.register(predictRoutes, routeOptions);

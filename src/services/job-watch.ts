@@ -72,12 +72,15 @@ interface Poller {
   waiters: Set<() => void>;
 }
 
+/** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
+export const JOB_WATCH_POLL_MS = 200;
+
 export function createJobWatch({
   training,
-  pollMs,
+  pollMs = JOB_WATCH_POLL_MS,
 }: {
   training: Pick<TrainingService, "getJob" | "jobMetrics">;
-  pollMs: number;
+  pollMs?: number;
 }): JobWatch {
   const pollers = new Map<string, Poller>();
   let followers = 0;
