@@ -122,6 +122,32 @@ describe("the WebAssembly kernel sets", () => {
         });
       }
 
+      // A row alone goes through the matrix-vector path, a row of a batch through the register
+      // tiles: both must sum in the same order, so a prediction does not depend on its batch.
+      // Shapes: the 784→256 layer, more columns than one 1,024-column pass, a < 16-column rest.
+      for (const [K, N] of [
+        [784, 256],
+        [5, 1043],
+        [3, 15],
+      ]) {
+        it(`gives a row alone exactly what it gives that row in a batch of 12, K=${K} N=${N}`, () => {
+          const rows = 12;
+          const x = 0;
+          const w = x + rows * K + 4;
+          const b = w + K * N + 4;
+          const y = b + N + 4;
+          const one = y + rows * N + 4;
+          const [m] = arenas(k, one + N + 16, K + N);
+          k.denseForward(m, x, w, b, y, rows, K, N, ACT_RELU, 0);
+          for (let i = 0; i < rows; i++) {
+            k.denseForward(m, x + i * K, w, b, one, 1, K, N, ACT_RELU, 0);
+            const alone = m.slice(one, one + N);
+            const batched = m.slice(y + i * N, y + (i + 1) * N);
+            expect(alone, `row ${i}`).toEqual(batched);
+          }
+        });
+      }
+
       it("activates element-wise and by row (softmax) like JS", () => {
         for (const [, act, alpha] of [...ACTS, ["softmax", ACT_SOFTMAX, 0] as const]) {
           const [m, j] = arenas(k, 2 * 3 * 17 + 8, act);

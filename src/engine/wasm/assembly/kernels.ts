@@ -126,7 +126,7 @@ function derivative4(a: v128, act: i32, alpha: f32): v128 {
   }
 }
 
-/** The epilogue on a tile of `rows` rows × nv (1..16) columns of C (stride ldc). */
+/** The epilogue on a tile of `rows` rows × nv columns of C (stride ldc). */
 function epilogue(
   c: usize,
   ldc: usize,
@@ -285,7 +285,16 @@ export function gemm(
   for (let i = Mfull; i < M; i++) gemmRow(a + <usize>i * ars, acs, b, ldb, c + <usize>i * ldc, K, N, bias, useBias, mode, act, alpha, aux + <usize>i * auxld);
 }
 
-/** One row of gemm: c[N] = epilogue(a·B + bias), 16 columns at a time. */
+/**
+ * One row of gemm: c[N] = epilogue(a·B + bias). A row is a matrix-vector product, bound by
+ * reading B; holding columns in registers over all of K (one chain of dependent multiply-adds
+ * per accumulator) left the FMA units waiting on latency and walked B in strided slivers. So
+ * the multiples of 16 columns are summed in place in c, B read row after row as it lies in
+ * memory, four rows of B per pass over c (chains independent across columns, so out-of-order
+ * execution overlaps them); only the last < 16 columns keep the register path. Each column
+ * still sums bias, then k = 0…K-1 in order, as the tiles do: a row predicted alone equals the
+ * same row in a batch, bit for bit.
+ */
 function gemmRow(
   a: usize,
   acs: usize,
@@ -302,7 +311,47 @@ function gemmRow(
   aux: usize,
 ): void {
   const zero = f32x4.splat(0);
-  for (let j = 0; j < N; j += 16) {
+  const N16 = N & ~15;
+  if (N16 > 0) {
+    for (let j = 0; j < N16; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(c + o, useBias ? v128.load(bias + o) : zero);
+    }
+    // 1,024 columns at a time keep the part of c being summed (4 KB) in L1.
+    for (let j0 = 0; j0 < N16; j0 += 1024) {
+      const end = <usize>min(N16, j0 + 1024) << 2;
+      const start = <usize>j0 << 2;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const pa = a + <usize>k * acs;
+        const x0 = v128.load32_splat(pa);
+        const x1 = v128.load32_splat(pa + acs);
+        const x2 = v128.load32_splat(pa + 2 * acs);
+        const x3 = v128.load32_splat(pa + 3 * acs);
+        const p0 = b + <usize>k * ldb;
+        const p1 = p0 + ldb;
+        const p2 = p1 + ldb;
+        const p3 = p2 + ldb;
+        for (let o = start; o < end; o += 16) {
+          let v = v128.load(c + o);
+          v = madd(x0, v128.load(p0 + o), v);
+          v = madd(x1, v128.load(p1 + o), v);
+          v = madd(x2, v128.load(p2 + o), v);
+          v = madd(x3, v128.load(p3 + o), v);
+          v128.store(c + o, v);
+        }
+      }
+      for (; k < K; k++) {
+        const x = v128.load32_splat(a + <usize>k * acs);
+        const p = b + <usize>k * ldb;
+        for (let o = start; o < end; o += 16) {
+          v128.store(c + o, madd(x, v128.load(p + o), v128.load(c + o)));
+        }
+      }
+    }
+    epilogue(c, 0, 1, N16, mode, act, alpha, aux, 0);
+  }
+  for (let j = N16; j < N; j += 16) {
     const nv = min(N - j, 16);
     const jb = <usize>j << 2;
     let c0 = zero, c1 = zero, c2 = zero, c3 = zero;
