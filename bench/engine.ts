@@ -9,7 +9,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import { createNetwork, type KernelBackend, fit as train } from "../src/engine/index.ts";
+import {
+  createNetwork,
+  INITIALIZERS,
+  type InitializerName,
+  type KernelBackend,
+  fit as train,
+} from "../src/engine/index.ts";
 import { createKernels } from "../src/engine/wasm-kernels.ts";
 
 type Row = Record<string, string | number>;
@@ -21,6 +27,16 @@ const epochs = Number(process.env.EPOCHS ?? 5);
 /** Seed of the initial weights and the shuffling (SEED env, default 0). */
 const seed = Number(process.env.SEED ?? 0);
 /**
+ * Initial weights of the Fashion-MNIST case (INIT env): torchLinear by default, the anchor's own
+ * (torch.nn.Linear's defaults, biases too), so both learn from the same start; "default" is the
+ * engine's default for a spec that names none (heUniform, glorotUniform for softmax, zero biases).
+ */
+const init = process.env.INIT ?? "torchLinear";
+if (init !== "default" && !(INITIALIZERS as readonly string[]).includes(init)) {
+  throw new Error(`INIT must be "default" or one of ${INITIALIZERS.join(", ")}, got ${init}`);
+}
+const initializer = init === "default" ? undefined : (init as InitializerName);
+/**
  * Kernel backends to run (KERNELS env, e.g. "relaxed simd js"); default the one the engine picks
  * (NNSERVE_KERNELS, else the fastest available). A backend that cannot run here falls back, and
  * the rows are labelled with the one that ran.
@@ -28,6 +44,17 @@ const seed = Number(process.env.SEED ?? 0);
 const backends = (process.env.KERNELS ?? createKernels().backend)
   .split(/\s+/)
   .filter(Boolean) as KernelBackend[];
+/**
+ * One seed's test accuracy after 5 epochs varies by about a point (0.865-0.882 over seeds 0-9
+ * here, PyTorch's too); the mean over several seeds says how a recipe learns, so ACC_SEEDS more
+ * seeds are trained (one thread) and, with ANCHORS=1, PyTorch trains the same seeds
+ * (ACC_SEEDS="" skips both).
+ */
+const accSeeds = (process.env.ACC_SEEDS ?? "1 2 3 4")
+  .split(/\s+/)
+  .filter(Boolean)
+  .map(Number)
+  .filter((s) => s !== seed);
 /** Thread counts of the training case (THREADS env, default "1 2"; 2 only on WebAssembly kernels). */
 const threadCounts = (process.env.THREADS ?? "1 2").split(/\s+/).filter(Boolean).map(Number);
 /** Useful multiply-adds ×2 per training sample: forward, weight gradients, input gradients but layer 0's. */
@@ -132,9 +159,9 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
       {
         inputs: 784,
         layers: [
-          { units: 256, activation: "relu" },
-          { units: 128, activation: "relu" },
-          { units: 10, activation: "softmax" },
+          { units: 256, activation: "relu", initializer },
+          { units: 128, activation: "relu", initializer },
+          { units: 10, activation: "softmax", initializer },
         ],
       },
       { seed: runSeed, kernels },
@@ -165,6 +192,7 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
         engine: `nnserve-${net.kernels.backend}${threads === 2 ? "-2-threads" : ""}`,
         epochs,
         seed,
+        init,
         samples_per_s: Math.round((epochs * 60000) / secs),
         effective_gflops: +(((epochs * 60000) / secs) * TRAIN_FLOP * 1e-9).toFixed(1),
         seconds: +secs.toFixed(2),
@@ -177,13 +205,6 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
   const engine = `nnserve-${net.kernels.backend}`;
   if (threadCounts.includes(2) && net.kernels.backend !== "js") await fmnist(2);
 
-  // One seed's test accuracy after 5 epochs varies by about a point (0.866-0.882 over seeds
-  // 0-5 here); the mean over several seeds says how the recipe learns (ACC_SEEDS="" skips it).
-  const accSeeds = (process.env.ACC_SEEDS ?? "1 2 3 4")
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((s) => s !== seed);
   if (accSeeds.length > 0 && kernels === backends[0]) {
     const accs = [accuracy];
     for (const s of accSeeds) accs.push((await fmnist(1, s)).accuracy);
@@ -192,10 +213,12 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
         case: "fmnist-784-256-128-10-accuracy-seeds",
         engine: `nnserve-${net.kernels.backend}`,
         epochs,
+        init,
         seeds: [seed, ...accSeeds].join(" "),
         test_acc_mean: +(accs.reduce((a, b) => a + b, 0) / accs.length).toFixed(4),
         test_acc_min: +Math.min(...accs).toFixed(4),
         test_acc_max: +Math.max(...accs).toFixed(4),
+        test_accs: accs.map((a) => a.toFixed(4)).join(" "),
       }),
     );
   }
@@ -313,12 +336,26 @@ function runAnchor(
 /**
  * This workplace sets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they pin
  * PyTorch's BLAS to slower kernels (about 10x here). The anchor is PyTorch at its best, so it
- * runs without them (both unset together, in this command only).
+ * runs without them (both unset together, in this command only). And it is one thread:
+ * torch.set_num_threads(1) does not reach OpenBLAS's own thread pool, which took the second
+ * core for the larger products (1.7 cores busy in training here, batch-256 prediction 15-20 %
+ * faster), so the BLAS pools are pinned to one thread too; `anchor-cpu` prints the cores the
+ * anchor really kept busy.
  */
 function torchEnv(): NodeJS.ProcessEnv {
   const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
-  return env;
+  return { ...env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
 }
+
+/** Runs a Python script and then prints its CPU time over its wall time (the cores it used). */
+const WITH_CORES =
+  "import json, os, runpy, sys, time\n" +
+  "sys.argv = sys.argv[1:]\n" +
+  "t0, c0 = time.perf_counter(), os.times()\n" +
+  "runpy.run_path(sys.argv[0], run_name='__main__')\n" +
+  "c1, wall = os.times(), time.perf_counter() - t0\n" +
+  "cpu = c1.user + c1.system - c0.user - c0.system\n" +
+  "print(json.dumps({'case': 'anchor-cpu', 'script': os.path.basename(sys.argv[0]), 'cores_used': round(cpu / wall, 2)}))\n";
 
 /**
  * The BLAS PyTorch actually loads (Debian's torch links the generic libblas.so.3, and the
@@ -359,11 +396,34 @@ function anchors(): Row[] {
       ...runAnchor(
         "pytorch-1-thread",
         "/usr/bin/python3",
-        [join(dir, "torch_mlp.py"), "1"],
+        ["-c", WITH_CORES, join(dir, "torch_mlp.py"), "1"],
         dir,
         torchEnv(),
       ),
     );
+    if (accSeeds.length > 0) {
+      rows.push(
+        ...runAnchor(
+          "pytorch-1-thread",
+          "/usr/bin/python3",
+          [
+            "-c",
+            WITH_CORES,
+            join(here, "torch-accuracy-seeds.py"),
+            String(epochs),
+            String(seed),
+          ].concat(accSeeds.map(String)),
+          dir,
+          torchEnv(),
+        ),
+      );
+    }
+    const busy = rows.filter((r) => r.case === "anchor-cpu" && Number(r.cores_used) > 1.2);
+    if (busy.length > 0) {
+      process.stderr.write(
+        `bench:engine: the PyTorch anchor kept more than one core busy (${busy.map((r) => r.cores_used).join(", ")}): its figures are not one thread's\n`,
+      );
+    }
   } else {
     process.stderr.write("bench:engine: /usr/bin/python3 missing; apt-get install python3-torch\n");
   }
@@ -407,7 +467,9 @@ function ratio(m: Row, a: Row): void {
   if (typeof a.batch1_us === "number" && typeof m.batch1_us === "number") {
     out.batch1_speedup = +(a.batch1_us / m.batch1_us).toFixed(3);
   }
-  for (const key of ["test_acc", "mse"]) if (a[key] !== undefined) out[`their_${key}`] = a[key]!;
+  for (const key of ["test_acc", "mse", "test_acc_mean", "test_acc_min", "test_acc_max"]) {
+    if (a[key] !== undefined) out[`their_${key}`] = a[key]!;
+  }
   emit(out);
 }
 

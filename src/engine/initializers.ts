@@ -1,7 +1,10 @@
 /**
  * Weight initializers by name, with PyTorch's formulas (torch.nn.init): Glorot (Xavier) scales
  * by fan-in + fan-out and suits sigmoid/tanh/linear; He (Kaiming) scales by fan-in and suits
- * the relu family. Normal variants are plain (not truncated) normals. Biases start at zero.
+ * the relu family. Normal variants are plain (not truncated) normals. Biases start at zero,
+ * except under torchLinear: it is what torch.nn.Linear does when nothing is said (weights by
+ * kaiming_uniform_ with a = √5, i.e. U(±1/√fanIn), and biases U(±1/√fanIn)), so that a recipe
+ * ported from PyTorch starts from the same distribution, biases included.
  */
 import type { Random } from "./random.ts";
 import type { InitializerName } from "./spec.ts";
@@ -35,7 +38,25 @@ export const INITIALIZER_FILLS: Readonly<Record<InitializerName, Fill>> = {
   glorotNormal: normal((fanIn, fanOut) => Math.sqrt(2 / (fanIn + fanOut))),
   heUniform: uniform((fanIn) => Math.sqrt(6 / fanIn)),
   heNormal: normal((fanIn) => Math.sqrt(2 / fanIn)),
+  torchLinear: uniform((fanIn) => 1 / Math.sqrt(fanIn)),
   zeros: (m, offset, fanIn, fanOut) => {
     m.fill(0, offset, offset + fanIn * fanOut);
   },
 };
+
+/** Initial biases: zero, but torchLinear's U(±1/√fanIn), drawn after the layer's weights. */
+export function fillBias(
+  name: InitializerName,
+  m: Float32Array,
+  offset: number,
+  fanIn: number,
+  units: number,
+  random: Random,
+): void {
+  if (name !== "torchLinear") {
+    m.fill(0, offset, offset + units);
+    return;
+  }
+  const a = 1 / Math.sqrt(fanIn);
+  for (let i = 0; i < units; i++) m[offset + i] = (2 * random.uniform() - 1) * a;
+}

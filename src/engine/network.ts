@@ -21,7 +21,7 @@ import { requireOneOf } from "./checks.ts";
 import { checkDataset, type Dataset } from "./dataset.ts";
 import { DenseLayer } from "./dense-layer.ts";
 import { EngineError } from "./errors.ts";
-import { INITIALIZER_FILLS } from "./initializers.ts";
+import { fillBias, INITIALIZER_FILLS } from "./initializers.ts";
 import type { KernelBackend, KernelSet } from "./kernel-set.ts";
 import { LOSS_INFO, type LossBuffers, lossAndGradient } from "./losses.ts";
 import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
@@ -121,12 +121,12 @@ export class Network {
     this.memory = this.kernels.arena(undefined, this.parameterBlock, 0);
   }
 
-  /** Fills weights from each layer's initializer and zeroes the biases. */
+  /** Fills weights and biases from each layer's initializer (biases are zero but for torchLinear). */
   initialize(random: Random): void {
     const m = this.memory;
     for (const l of this.layers) {
       INITIALIZER_FILLS[l.initializer](m, l.weights, l.inputs, l.units, random);
-      m.fill(0, l.bias, l.bias + l.units);
+      fillBias(l.initializer, m, l.bias, l.inputs, l.units, random);
     }
   }
 

@@ -21,6 +21,7 @@ export const INITIALIZERS = [
   "glorotNormal",
   "heUniform",
   "heNormal",
+  "torchLinear",
   "zeros",
 ] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];

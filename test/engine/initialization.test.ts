@@ -42,6 +42,30 @@ describe("initializers (PyTorch's formulas)", () => {
     });
   }
 
+  it("torchLinear draws weights and biases from U(±1/√fanIn), as torch.nn.Linear does", () => {
+    const net = createNetwork({
+      inputs: fanIn,
+      layers: [
+        { units: fanOut, activation: "relu", initializer: "torchLinear" },
+        { units: 1000, activation: "linear", initializer: "torchLinear" },
+      ],
+    });
+    const [w0, b0, w1, b1] = net.getWeights();
+    for (const [values, fan] of [
+      [w0!, fanIn],
+      [b0!, fanIn],
+      [w1!, fanOut],
+      [b1!, fanOut],
+    ] as const) {
+      const bound = 1 / Math.sqrt(fan);
+      const s = stats(values);
+      expect(s.maxAbs).toBeLessThanOrEqual(bound);
+      expect(s.maxAbs).toBeGreaterThan(0.95 * bound);
+      expect(s.std / (bound / Math.sqrt(3))).toBeGreaterThan(0.9);
+      expect(s.std / (bound / Math.sqrt(3))).toBeLessThan(1.1);
+    }
+  });
+
   it("zeros gives all-zero weights", () => {
     const net = createNetwork({
       inputs: 4,
