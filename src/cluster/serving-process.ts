@@ -33,8 +33,9 @@ export async function runServingProcess({
     url: nnserve.url,
     grpcAddress: nnserve.grpcAddress,
   };
-  process.send?.(ready);
+  // Logged before the primary hears it, so this line comes before the primary's "nnserve is ready".
   logger.info({ url: nnserve.url, runJobs }, "serving process ready");
+  process.send?.(ready);
 
   const grace = closeWithGrace(
     { delay: config.shutdownGraceMs + 10_000, logger },
