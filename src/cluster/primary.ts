@@ -93,7 +93,8 @@ export async function runPrimary({
           new Error(`serving process ${servingPid} exited before it was ready (code ${code})`),
         );
         if (stopping || !started) {
-          exitCodes.push(code);
+          // One stopped before it was ready had nothing to finish; its signal is no failure.
+          if (servedMs !== undefined) exitCodes.push(code);
           return;
         }
         onDeath(slot, { servingPid, code, signal, servedMs });
@@ -145,8 +146,9 @@ export async function runPrimary({
       const { worker } = slot;
       if (!worker || worker.isDead()) continue;
       running.push(new Promise((done) => worker.once("exit", done)));
-      if (worker.isConnected()) worker.send({ type: "nnserve:shutdown" });
-      else worker.process.kill("SIGTERM");
+      // Still starting, it listens for neither the message nor signals yet, and holds no job.
+      if (slot.readyAt === undefined || !worker.isConnected()) worker.process.kill("SIGTERM");
+      else worker.send({ type: "nnserve:shutdown" });
     }
     const kill = setTimeout(() => {
       for (const slot of slots) {
