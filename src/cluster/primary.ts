@@ -57,12 +57,9 @@ export async function runPrimary({
   let stopping = false;
   /** Every slot was ready once: from then on a death is restarted, before it fails the start. */
   let started = false;
+  /** A slot kept dying before it was ready: the whole server stops, with exit code 1. */
   let givenUp = false;
-  let giveUp: (error: Error) => void = () => {};
-  const gaveUp = new Promise<never>((_, reject) => {
-    giveUp = reject;
-  });
-  gaveUp.catch(() => {});
+  let stopEverything = () => {};
   const exitCodes: (number | null)[] = [];
 
   /** Forks the slot's process; resolves when it is ready, rejects if it exits before. */
@@ -114,9 +111,7 @@ export async function runPrimary({
         "serving process keeps dying before it is ready; stopping",
       );
       givenUp = true;
-      giveUp(
-        new Error(`slot ${slot.index} failed to start ${decision.history.failedStarts} times`),
-      );
+      stopEverything();
       return;
     }
     logger.error(
@@ -169,7 +164,7 @@ export async function runPrimary({
   const workerDeadlineMs = config.shutdownGraceMs + 12_000;
   let ready: Ready;
   try {
-    [ready] = await Promise.race([Promise.all(slots.map(fork)), gaveUp]);
+    [ready] = await Promise.all(slots.map(fork));
   } catch (error) {
     await stopAll(workerDeadlineMs);
     await stopDatabase();
@@ -200,5 +195,5 @@ export async function runPrimary({
         throw new Error(`serving processes exited with ${unclean.join(", ")}`);
     },
   );
-  gaveUp.catch(() => void grace.close());
+  stopEverything = () => void grace.close();
 }
