@@ -6,6 +6,7 @@
  * and a cluster that cannot start exits 1.
  */
 import { request as httpRequest } from "node:http";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse__Output } from "../../src/generated/grpc/nnserve/v1/PredictResponse.ts";
 import type { TrainAccepted } from "../../src/schemas/train.ts";
@@ -203,6 +204,45 @@ describe("SERVE_PROCESSES=2", () => {
   });
 });
 
+describe("a serving process whose replacements cannot start", () => {
+  it("is restarted with a doubling delay, then the server gives up and exits 1", async () => {
+    const own = await createTestDatabase();
+    try {
+      const server = await spawnServer({
+        databaseUrl: own.url,
+        env: { SERVE_PROCESSES: "2" },
+        readyTimeoutMs: 60_000,
+      });
+      const ready = server.logs.find((l) => l.msg === "nnserve is ready")!;
+      const runner = server.logs.find((l) => l.msg === "job runner started")!.pid;
+      const victim = (ready.processes as number[]).find((pid) => pid !== runner)!;
+      // The processes running keep their connections; a new one is refused, so every
+      // replacement fails in its migration.
+      await allowConnections(own, false);
+      process.kill(victim, "SIGKILL");
+
+      expect(await server.exited).toEqual({ code: 1, signal: null });
+      const restarts = server.logs.filter((l) => l.msg === "serving process exited; restarting it");
+      expect(restarts.map((l) => l.restartInMs)).toEqual([500, 1000, 2000, 4000, 8000]);
+      expect(restarts[0]).toMatchObject({ servingPid: victim, signal: "SIGKILL" });
+      expect(restarts.slice(1).map((l) => l.code)).toEqual([1, 1, 1, 1]);
+      expect(
+        server.logs.find(
+          (l) => l.msg === "serving process keeps dying before it is ready; stopping",
+        ),
+      ).toMatchObject({ level: 60, failedStarts: 5 });
+      const started = server.logs
+        .filter((l) => l.msg === "serving process started")
+        .map((l) => l.servingPid as number);
+      expect(started).toHaveLength(7); // two, then five replacements
+      for (const pid of started) expect(alive(pid), `process ${pid}`).toBe(false);
+    } finally {
+      await allowConnections(own, true);
+      await own.close();
+    }
+  }, 60_000);
+});
+
 describe("SERVE_PROCESSES that cannot start", () => {
   it("exits 1 when the serving processes cannot reach the database", async () => {
     await expect(
@@ -231,6 +271,19 @@ describe("SERVE_PROCESSES that cannot start", () => {
     },
   );
 });
+
+/** Postgres refuses to change this for the database a session is on: ask from "postgres". */
+async function allowConnections(database: TestDatabase, allow: boolean): Promise<void> {
+  const url = new URL(database.url);
+  url.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`ALTER DATABASE "${database.name}" ALLOW_CONNECTIONS ${allow}`);
+  } finally {
+    await client.end();
+  }
+}
 
 function alive(pid: number): boolean {
   try {
