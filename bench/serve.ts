@@ -1,13 +1,15 @@
 /**
  * Serving benchmark (npm run bench:serve). Not a test: it asserts nothing, it prints figures.
  *
- * One Postgres, and three servers as child processes, all up at once:
+ * One Postgres, and four servers as child processes, all up at once:
  *   - nnserve (src/main.ts) with dynamic batching off (BATCH_MAX_DELAY_US=0),
  *   - nnserve with batching at the configured defaults,
+ *   - the same with SERVE_PROCESSES=PROCESSES (default 2; PROCESSES=1 leaves it out): the
+ *     serving processes share the port (node:cluster),
  *   - a bare fastify answering a constant (serve-ceiling.ts): the ceiling of the HTTP stack here.
  * Each case (model x route x connections) is measured in ROUNDS interleaved rounds, ceiling, off,
- * on, ceiling, off, on..., and the median of the rounds is reported: the machine is shared, and
- * interleaving spreads whatever else runs on it over all three alike. One-row requests:
+ * on, on xN, ceiling, off, ..., and the median of the rounds is reported: the machine is shared,
+ * and interleaving spreads whatever else runs on it over all of them alike. One-row requests:
  *   - a small model (4-16-3) and a Fashion-MNIST-size one (784-256-128-10, trained briefly on
  *     the real data when /usr/share/datasets/fashion-mnist has it, else on random data);
  *   - POST /predict, POST /v2/models/{name}/infer with the tensor as JSON numbers, and the same
@@ -35,6 +37,8 @@ const repo = resolve(here, "..");
 const DURATION = Number(process.env.DURATION ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const CONCURRENCY = (process.env.CONCURRENCY ?? "1,16,64").split(",").map(Number);
+/** SERVE_PROCESSES of the multi-process case; 1 leaves the case out. */
+const PROCESSES = Number(process.env.PROCESSES ?? 2);
 const FMNIST = process.env.FMNIST_DIR ?? "/usr/share/datasets/fashion-mnist";
 /** Filters for a quicker look: MODELS=small,large ROUTES=predict,infer,binary TRAINING=0 */
 // Extra Node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS
@@ -356,6 +360,19 @@ async function metricValue(url: string, name: string): Promise<number | null> {
   return line ? Number(line.split(" ")[1]) : null;
 }
 
+/** Waits until the aggregated /metrics counts every serving process (a prediction thread each). */
+async function allServing(url: string, processes: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith('nnserve_worker_pool_threads{pool="prediction"}'));
+    if (line && Number(line.split(" ")[1]) >= processes) return;
+    await sleep(100);
+  }
+  throw new Error(`${url}: not all ${processes} serving processes came up`);
+}
+
 async function main(): Promise<void> {
   let databaseUrl = process.env.DATABASE_URL;
   let stopDatabase = async () => {};
@@ -408,6 +425,15 @@ async function main(): Promise<void> {
     const on = await startChild("src/main.ts", serverEnv(""));
     children.push(on);
     const server = on;
+    let multi: Child | undefined;
+    if (PROCESSES > 1) {
+      multi = await startChild("src/main.ts", {
+        ...serverEnv(""),
+        SERVE_PROCESSES: String(PROCESSES),
+      });
+      children.push(multi);
+      await allServing(multi.url, PROCESSES);
+    }
     // Both nnserve servers serve the models trained here from the shared database.
     const jobs = await Promise.all([
       submit(off.url, trainRequest(SMALL, 512, 5)),
@@ -435,23 +461,35 @@ async function main(): Promise<void> {
         const load = all[route];
         const constant = { ...load, path: "/constant" };
         for (const c of CONCURRENCY) {
-          const runs = { ceiling: [] as Measured[], off: [] as Measured[], on: [] as Measured[] };
+          const runs = {
+            ceiling: [] as Measured[],
+            off: [] as Measured[],
+            on: [] as Measured[],
+            multi: [] as Measured[],
+          };
           for (let round = 0; round < ROUNDS; round++) {
             const warmUp = round === 0;
             runs.ceiling.push(await measure(ceiling.url, constant, c, { warmUp }));
             runs.off.push(await measure(off.url, load, c, { warmUp }));
             runs.on.push(await measure(on.url, load, c, { warmUp }));
+            if (multi) runs.multi.push(await measure(multi.url, load, c, { warmUp }));
           }
           const top = combine(runs.ceiling);
           const wire = route === "binary" ? " (binary)" : "";
           const common = { model, route: `POST ${load.path}${wire}`, connections: c };
-          emit({ case: "ceiling", ...common, batching: null, ...top });
-          for (const batching of [false, true]) {
-            const m = combine(batching ? runs.on : runs.off);
+          emit({ case: "ceiling", ...common, batching: null, processes: 1, ...top });
+          const cases = [
+            { batching: false, processes: 1, rounds: runs.off },
+            { batching: true, processes: 1, rounds: runs.on },
+            ...(multi ? [{ batching: true, processes: PROCESSES, rounds: runs.multi }] : []),
+          ];
+          for (const { batching, processes, rounds } of cases) {
+            const m = combine(rounds);
             emit({
               case: "serve",
               ...common,
               batching,
+              processes,
               ...m,
               rpsOfCeiling: Math.round((m.rps / top.rps) * 1000) / 1000,
             });
@@ -466,10 +504,23 @@ async function main(): Promise<void> {
       emit({ case: "batches", meanRowsPerPass: Math.round((batchedRows / passes) * 100) / 100 });
     }
 
+    if (multi) {
+      const multiPasses = await metricValue(multi.url, "nnserve_inference_batch_size_rows_count");
+      const multiRows = await metricValue(multi.url, "nnserve_inference_batch_size_rows_sum");
+      if (multiPasses && multiRows !== null) {
+        emit({
+          case: "batches",
+          processes: PROCESSES,
+          meanRowsPerPass: Math.round((multiRows / multiPasses) * 100) / 100,
+        });
+      }
+    }
+
     if (process.env.TRAINING === "0") return;
     // Latency while a Fashion-MNIST-size job trains in the batching server's worker pool: the
     // other servers stop, so that one claims the job, and the figures compare with the same
     // server idle just before.
+    await multi?.stop();
     await off.stop();
     await ceiling.stop();
     const small = loads(SMALL, rows[SMALL]!).predict;
@@ -518,7 +569,7 @@ async function main(): Promise<void> {
 
 function printTable(): void {
   console.log(
-    `\n${"case".padEnd(16)} ${"model".padEnd(13)} ${"route".padEnd(45)} batch  conn     rps  p50 ms  p99 ms  of ceiling`,
+    `\n${"case".padEnd(16)} ${"model".padEnd(13)} ${"route".padEnd(45)} batch  procs  conn     rps  p50 ms  p99 ms  of ceiling`,
   );
   for (const r of results) {
     if (r.rps === undefined) continue;
@@ -528,6 +579,7 @@ function printTable(): void {
         String(r.model).padEnd(13),
         String(r.route).padEnd(45),
         String(r.batching ?? "-").padEnd(6),
+        String(r.processes ?? 1).padStart(5),
         String(r.connections).padStart(4),
         String(r.rps).padStart(7),
         String(r.p50).padStart(7),

@@ -59,6 +59,23 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 const NODE_ENVS = ["development", "production", "test"] as const;
 const MiB = 1024 * 1024;
 
+/**
+ * Serving processes: a whole number, or `auto` for one per core. 64 is far past where more
+ * processes on one machine still help, so a larger number is taken for a typo.
+ */
+function serveProcesses() {
+  const message = "must be a whole number between 1 and 64, or auto (one per core)";
+  return z.preprocess(
+    (value) => unsetIfEmpty(value) ?? "1",
+    z
+      .string()
+      .trim()
+      .regex(/^(\d+|auto)$/, message)
+      .transform((value) => (value === "auto" ? availableParallelism() : Number(value)))
+      .pipe(z.number().int().min(1, message).max(64, message)),
+  );
+}
+
 export function defaultWorkers(): number {
   // One core stays free for the event loop that serves HTTP/gRPC.
   return Math.max(1, availableParallelism() - 1);
@@ -81,6 +98,7 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
         .optional(),
     ),
+    SERVE_PROCESSES: serveProcesses(),
     WORKERS: integer(defaultWorkers(), 1, 1024),
     TRAINING_THREAD_NICE: integer(10, 0, 19),
     JOB_MAX_ATTEMPTS: integer(3, 1, 100),
@@ -165,7 +183,12 @@ const envSchema = z
     },
     /** Unset: the service starts an embedded Postgres. */
     databaseUrl: env.DATABASE_URL,
-    /** Training threads in the worker pool. */
+    /**
+     * Processes serving HTTP and gRPC on the same ports (node:cluster); above 1, one of them
+     * also runs the job runner (src/cluster/, docs/architecture.md).
+     */
+    serveProcesses: env.SERVE_PROCESSES,
+    /** Training threads in the worker pool (of the one process that runs jobs). */
     workers: env.WORKERS,
     /**
      * The nice value of training threads (Linux keeps one per thread): above 0, a core that a

@@ -3,6 +3,8 @@
  * job runner, and the one ordered shutdown of all of it. main.ts adds only process concerns
  * (signals, exit codes); tests start whole servers in-process with it.
  */
+
+import type { Registry } from "prom-client";
 import { createGrpcGuard } from "./auth/grpc-guard.ts";
 import { createKeyStore } from "./auth/key-store.ts";
 import type { Config } from "./config.ts";
@@ -53,12 +55,25 @@ export interface StartOptions {
   logger: Logger;
   /** Take no jobs (an API-only replica, or tests that drive the queue themselves). */
   runJobs?: boolean;
+  /**
+   * In one serving process of several (src/cluster/): this instance's registry joins the
+   * others', and GET /metrics answers with all of them instead of this process's share.
+   */
+  clusterMetrics?: ClusterMetrics;
+}
+
+export interface ClusterMetrics {
+  /** Called with this instance's registry before the first request is served. */
+  join(registry: Registry): void;
+  /** The exposition text of every serving process, aggregated. */
+  scrape(): Promise<string>;
 }
 
 export async function startNnserve({
   config,
   logger,
   runJobs = true,
+  clusterMetrics,
 }: StartOptions): Promise<Nnserve> {
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -91,9 +106,13 @@ export async function startNnserve({
     let shuttingDown = false;
     const queue = createJobQueue({ pool: db.pool });
     const cache = new ModelCache(config.modelCacheSize);
-    const metrics = config.metrics
+    let metrics = config.metrics
       ? createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads })
       : undefined;
+    if (metrics && clusterMetrics) {
+      clusterMetrics.join(metrics.registry);
+      metrics = { ...metrics, scrape: clusterMetrics.scrape };
+    }
     const prediction = createPredictionService({
       db,
       pool,

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, defaultWorkers, loadConfig } from "../src/config.ts";
 
@@ -73,5 +74,21 @@ describe("loadConfig", () => {
   it("never echoes a value, so a bad DATABASE_URL cannot leak its password", () => {
     const error = configError({ DATABASE_URL: "mysql://user:hunter2@db" });
     expect(error.message).not.toContain("hunter2");
+  });
+
+  it("serves from one process unless SERVE_PROCESSES asks for more, or auto for one per core", () => {
+    expect(loadConfig({}).serveProcesses).toBe(1);
+    expect(loadConfig({ SERVE_PROCESSES: "" }).serveProcesses).toBe(1);
+    expect(loadConfig({ SERVE_PROCESSES: " 2 " }).serveProcesses).toBe(2);
+    expect(loadConfig({ SERVE_PROCESSES: "auto" }).serveProcesses).toBe(availableParallelism());
+  });
+
+  it.each(["0", "abc", "-1", "1.5", "65", "AUTO"])("refuses SERVE_PROCESSES=%s", (value) => {
+    expect(configError({ SERVE_PROCESSES: value }).issues).toEqual([
+      {
+        path: "SERVE_PROCESSES",
+        message: "must be a whole number between 1 and 64, or auto (one per core)",
+      },
+    ]);
   });
 });

@@ -174,10 +174,12 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
         });
       return reading;
     };
+    // Every serving process of a cluster reads the same table: aggregated, one count, not a sum.
     new Gauge({
       name: "nnserve_training_jobs",
       help: "Training jobs by status, across all replicas (read from Postgres at scrape time).",
       labelNames: ["status"] as const,
+      aggregator: "max",
       registers,
       async collect() {
         const counts = await read();
@@ -189,6 +191,7 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
     new Gauge({
       name: "nnserve_training_queue_depth",
       help: "Queued training jobs whose run time has come, across all replicas.",
+      aggregator: "max",
       registers,
       async collect() {
         const counts = await read();
@@ -204,10 +207,13 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
       name: "nnserve_worker_pool_utilization_ratio",
       help: "Share of the worker threads' time spent running tasks since start.",
       labelNames: ["pool"] as const,
+      // Across a cluster's processes, the mean of pools of one size each; a process with no
+      // training threads reports no training share, so it does not pull the mean down.
+      aggregator: "average",
       registers,
       collect() {
         const u = pool.utilization();
-        this.set({ pool: "training" }, u.training);
+        if (pool.trainingThreads > 0) this.set({ pool: "training" }, u.training);
         this.set({ pool: "prediction" }, u.prediction);
       },
     });

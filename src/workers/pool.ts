@@ -41,6 +41,7 @@ export interface WorkerPool {
 }
 
 export interface WorkerPoolOptions {
+  /** 0 in a process that runs no jobs. */
   trainingThreads: number;
   predictionThreads: number;
   /** Nice value each training thread gives itself (0-19; 0 leaves it as the process's). */
@@ -55,7 +56,9 @@ export function createWorkerPool({
   const training = new Piscina({
     filename: threadEntry,
     minThreads: 0,
-    maxThreads: trainingThreads,
+    // A serving-only process (trainingThreads 0) never runs a training task, so this pool
+    // never starts a thread; piscina only refuses a maximum of 0.
+    maxThreads: Math.max(1, trainingThreads),
     idleTimeout: 60_000,
     workerData: { nice: trainingThreadNice } satisfies ThreadSettings,
   });
