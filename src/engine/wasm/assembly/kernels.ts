@@ -30,6 +30,34 @@ const EPI_NONE = 0;
 const EPI_ACTIVATE = 1;
 /** C = C ⊙ f'(aux), f' written through the activation's output aux (backward input). */
 const EPI_DERIVATIVE = 2;
+/** C unchanged; its squares are added to squareSum (the weight gradient, for the norm). */
+const EPI_SQUARES = 3;
+
+/**
+ * Σ of the squares of what gemm (EPI_SQUARES) and columnSums (squares = 1) wrote since the last
+ * takeSquares: the gradient norm of one thread's step without a second pass over the gradients,
+ * which have left the cache by the time they are all written.
+ */
+let squareSum: f64 = 0;
+
+/** Returns squareSum and resets it. */
+export function takeSquares(): f64 {
+  const s = squareSum;
+  squareSum = 0;
+  return s;
+}
+
+/** The sum of v's four lanes, in f64. */
+// @ts-ignore: decorator
+@inline
+function lanes(v: v128): f64 {
+  return (
+    <f64>f32x4.extract_lane(v, 0) +
+    <f64>f32x4.extract_lane(v, 1) +
+    <f64>f32x4.extract_lane(v, 2) +
+    <f64>f32x4.extract_lane(v, 3)
+  );
+}
 
 // @ts-ignore: decorator
 @inline
@@ -139,6 +167,25 @@ function epilogue(
   auxld: usize,
 ): void {
   if (mode === EPI_NONE || (mode === EPI_ACTIVATE && act === ACT_LINEAR)) return;
+  if (mode === EPI_SQUARES) {
+    // The tile was just stored (in L1); only its valid columns count.
+    let acc = f32x4.splat(0);
+    let tail: f64 = 0;
+    for (let r = 0; r < rows; r++) {
+      const cr = c + <usize>r * ldc;
+      let j = 0;
+      for (; j + 4 <= nv; j += 4) {
+        const v = v128.load(cr + (<usize>j << 2));
+        acc = madd(v, v, acc);
+      }
+      for (; j < nv; j++) {
+        const v = <f64>load<f32>(cr + (<usize>j << 2));
+        tail += v * v;
+      }
+    }
+    squareSum += lanes(acc) + tail;
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const cr = c + <usize>r * ldc;
     const ar = aux + <usize>r * auxld;
@@ -370,9 +417,14 @@ export function transpose(src: usize, dst: usize, K: i32, N: i32): void {
   }
 }
 
-/** db[N] = column sums of dz[rows×N] (the bias gradient). */
-export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
+/**
+ * db[N] = column sums of dz[rows×N] (the bias gradient); with `squares`, their squares are added
+ * to squareSum.
+ */
+export function columnSums(dz: usize, db: usize, rows: i32, N: i32, squares: i32): void {
   const ld = <usize>N << 2;
+  let acc = f32x4.splat(0);
+  let tail: f64 = 0;
   let j = 0;
   for (; j + 4 <= N; j += 4) {
     let s = f32x4.splat(0);
@@ -382,6 +434,7 @@ export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
       p += ld;
     }
     v128.store(db + (<usize>j << 2), s);
+    acc = madd(s, s, acc);
   }
   for (; j < N; j++) {
     let s: f32 = 0;
@@ -391,7 +444,9 @@ export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
       p += ld;
     }
     store<f32>(db + (<usize>j << 2), s);
+    tail += <f64>s * <f64>s;
   }
+  if (squares) squareSum += lanes(acc) + tail;
 }
 
 /** a[n] = f(z[n]) element-wise (activations applied outside a product). */
