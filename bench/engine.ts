@@ -314,10 +314,15 @@ function runAnchor(
  * This workplace sets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they pin
  * PyTorch's BLAS to slower kernels (about 10x here). The anchor is PyTorch at its best, so it
  * runs without them (both unset together, in this command only).
+ *
+ * torch.set_num_threads(1) does not reach OpenBLAS's own pthreads: without
+ * OPENBLAS_NUM_THREADS=1 the "one-thread" anchor ran its products on both cores (a second
+ * thread in the process), and its figure swung with the other core's load (54.0k samples/s
+ * that way against 67.7k capped, back to back on 2026-12-04). One thread means one thread.
  */
 function torchEnv(): NodeJS.ProcessEnv {
   const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
-  return env;
+  return { ...env, OPENBLAS_NUM_THREADS: "1" };
 }
 
 /**
