@@ -252,6 +252,10 @@ export function gemm(
   }
   const Mfull = M6 + ((M - M6) & ~3);
   const zero = f32x4.splat(0);
+  // EPI_SQUARES on whole 8-column tiles: the squares are taken from the accumulators (a tree of
+  // multiply-adds, off the tile's own chains); partial tiles go through the epilogue.
+  const squares = mode === EPI_SQUARES;
+  let sq = zero;
   for (let j = 0; j < N; j += 8) {
     const nv = min(N - j, 8);
     const jb = <usize>j << 2;
@@ -297,7 +301,15 @@ export function gemm(
         store8(cp + 3 * ldc, c30, c31, nv);
         store8(cp + 4 * ldc, c40, c41, nv);
         store8(cp + 5 * ldc, c50, c51, nv);
-        epilogue(cp, ldc, 6, nv, mode, act, alpha, ap, auxld);
+        if (squares && nv === 8) {
+          const s0 = madd(c00, c00, f32x4.mul(c01, c01));
+          const s1 = madd(c10, c10, f32x4.mul(c11, c11));
+          const s2 = madd(c20, c20, f32x4.mul(c21, c21));
+          const s3 = madd(c30, c30, f32x4.mul(c31, c31));
+          const s4 = madd(c40, c40, f32x4.mul(c41, c41));
+          const s5 = madd(c50, c50, f32x4.mul(c51, c51));
+          sq = f32x4.add(sq, f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(s4, s5)));
+        } else epilogue(cp, ldc, 6, nv, mode, act, alpha, ap, auxld);
         i += 6;
       } else {
         let c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
@@ -324,11 +336,18 @@ export function gemm(
         store8(cp + ldc, c10, c11, nv);
         store8(cp + 2 * ldc, c20, c21, nv);
         store8(cp + 3 * ldc, c30, c31, nv);
-        epilogue(cp, ldc, 4, nv, mode, act, alpha, ap, auxld);
+        if (squares && nv === 8) {
+          const s0 = madd(c00, c00, f32x4.mul(c01, c01));
+          const s1 = madd(c10, c10, f32x4.mul(c11, c11));
+          const s2 = madd(c20, c20, f32x4.mul(c21, c21));
+          const s3 = madd(c30, c30, f32x4.mul(c31, c31));
+          sq = f32x4.add(sq, f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+        } else epilogue(cp, ldc, 4, nv, mode, act, alpha, ap, auxld);
         i += 4;
       }
     }
   }
+  if (squares) squareSum += lanes(sq);
   for (let i = Mfull; i < M; i++) gemmRow(a + <usize>i * ars, acs, b, ldb, c + <usize>i * ldc, K, N, bias, useBias, mode, act, alpha, aux + <usize>i * auxld);
 }
 
