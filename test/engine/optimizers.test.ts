@@ -105,12 +105,16 @@ describe("each optimizer's first step matches the hand computation (PyTorch's ru
     const rows = 6;
     const inputs = Float32Array.from({ length: rows * 12 }, (_, i) => Math.sin(i));
     const targets = Float32Array.from({ length: rows * 8 }, (_, i) => 3 * Math.cos(i));
-    await train(net, { inputs, rows, targets }, {
-      loss: "mse",
-      optimizer: { name: "sgd", learningRate: 1, clipNorm: 0.01 },
-      epochs: 1,
-      batchSize: rows,
-    });
+    await train(
+      net,
+      { inputs, rows, targets },
+      {
+        loss: "mse",
+        optimizer: { name: "sgd", learningRate: 1, clipNorm: 0.01 },
+        epochs: 1,
+        batchSize: rows,
+      },
+    );
     // One step of plain sgd with lr 1 moves the parameters by the clipped gradient itself.
     const after = net.snapshotParameters();
     let moved = 0;
