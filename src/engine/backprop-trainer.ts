@@ -65,8 +65,8 @@ export class BackpropTrainer {
     tally.lossSum += lossSum;
     if (loss.classification) tally.correct += correct;
     else tally.absSum += absSum;
-    net.backward(count);
-    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch);
+    const squares = net.backward(count, true);
+    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch, squares);
     return lossSum / count;
   }
 }

@@ -71,7 +71,10 @@ export function forwardAndLoss(
   return out;
 }
 
-/** Norm of the batch gradients, divergence check, clip to `clipNorm` (0: none), update. */
+/**
+ * Divergence check on the batch gradients' norm (from `squares`, their sum of squares, which
+ * backward returns), clip to `clipNorm` (0: none), update.
+ */
 export function clipAndStep(
   net: Network,
   optimizer: Optimizer,
@@ -79,12 +82,13 @@ export function clipAndStep(
   lr: number,
   epoch: number,
   batch: number,
+  squares: number,
 ): void {
   const m = net.memory;
   const k = net.kernels;
   // The global gradient norm doubles as the divergence check on the gradients.
   const P = net.parameterBlock;
-  const norm = Math.sqrt(k.sumOfSquares(m, P, P));
+  const norm = Math.sqrt(squares);
   if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
   if (clipNorm > 0 && norm > clipNorm) {
     k.scaleInPlace(m, P, P, clipNorm / (norm + 1e-6)); // torch.nn.utils.clip_grad_norm_

@@ -76,7 +76,10 @@ export interface KernelSet {
     alpha: number,
     scratch: number,
   ): void;
-  /** dW = Xᵀ·dZ [K×N] and db = column sums of dZ [N], both overwritten. */
+  /**
+   * dW = Xᵀ·dZ [K×N] and db = column sums of dZ [N], both overwritten. With `squares`, returns
+   * Σ dW² + Σ db² (the layer's share of the gradient norm), else 0.
+   */
   backwardWeights(
     m: Float32Array,
     x: number,
@@ -86,7 +89,8 @@ export interface KernelSet {
     rows: number,
     K: number,
     N: number,
-  ): void;
+    squares?: boolean,
+  ): number;
   sumOfSquares(m: Float32Array, off: number, n: number): number;
   scaleInPlace(m: Float32Array, off: number, n: number, factor: number): void;
   sgdUpdate(m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void;
@@ -137,7 +141,10 @@ export const JS_KERNELS: KernelSet = {
   activateInto,
   backwardInput: (m, dz, w, dx, aPrev, rows, N, K, act, alpha) =>
     backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha),
-  backwardWeights,
+  backwardWeights: (m, x, dz, dw, db, rows, K, N, squares) => {
+    backwardWeights(m, x, dz, dw, db, rows, K, N);
+    return squares ? sumOfSquares(m, dw, K * N) + sumOfSquares(m, db, N) : 0;
+  },
   sumOfSquares,
   scaleInPlace,
   sgdUpdate,

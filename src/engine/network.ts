@@ -222,15 +222,29 @@ export class Network {
     return h.output;
   }
 
-  /** Backpropagates the head's delta (dL/dZ) into every layer's gradients. */
-  backward(rows: number): void {
+  /**
+   * Backpropagates the head's delta (dL/dZ) into every layer's gradients. With `squares`, returns
+   * the sum of the squared gradients (the norm's square, summed as they are written), else 0.
+   */
+  backward(rows: number, squares = false): number {
     const m = this.memory;
     const k = this.kernels;
     const G = this.gradients;
+    let sum = 0;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       const x = i === 0 ? this.input : this.layers[i - 1]!.output;
-      k.backwardWeights(m, x, l.delta, l.weights + G, l.bias + G, rows, l.inputs, l.units);
+      sum += k.backwardWeights(
+        m,
+        x,
+        l.delta,
+        l.weights + G,
+        l.bias + G,
+        rows,
+        l.inputs,
+        l.units,
+        squares,
+      );
       if (i > 0) {
         const p = this.layers[i - 1]!;
         k.backwardInput(
@@ -248,6 +262,7 @@ export class Network {
         );
       }
     }
+    return sum;
   }
 
   /** Where the loss functions find a batch in the arena (kept, so training allocates nothing). */

@@ -63,7 +63,8 @@ interface KernelExports {
   ): void;
   transpose(src: number, dst: number, K: number, N: number): void;
   staticDataEnd(): number;
-  columnSums(dz: number, db: number, rows: number, N: number): void;
+  columnSums(dz: number, db: number, rows: number, N: number, squares: number): void;
+  takeSquares(): number;
   activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
   sumOfSquares(p: number, n: number): number;
   scale(p: number, n: number, factor: number): void;
@@ -109,6 +110,7 @@ interface KernelExports {
 const EPI_NONE = 0;
 const EPI_ACTIVATE = 1;
 const EPI_DERIVATIVE = 2;
+const EPI_SQUARES = 3;
 /** Floats past the arena's end that over-reading vector loads may touch (see the sources). */
 const PAD = 16;
 const PAGE = 65536;
@@ -322,8 +324,10 @@ export class WasmKernels implements KernelSet {
     rows: number,
     K: number,
     N: number,
-  ): void {
-    // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float).
+    squares = false,
+  ): number {
+    // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float); the
+    // squares, when asked, are summed from each tile as it is stored.
     const ld = N * 4;
     this.k.gemm(
       this.at(x),
@@ -338,13 +342,14 @@ export class WasmKernels implements KernelSet {
       N,
       0,
       0,
-      EPI_NONE,
+      squares ? EPI_SQUARES : EPI_NONE,
       0,
       0,
       0,
       0,
     );
-    this.k.columnSums(this.at(dz), this.at(db), rows, N);
+    this.k.columnSums(this.at(dz), this.at(db), rows, N, squares ? 1 : 0);
+    return squares ? this.k.takeSquares() : 0;
   }
 
   sumOfSquares(_m: Float32Array, off: number, n: number): number {

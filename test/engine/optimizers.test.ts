@@ -89,6 +89,39 @@ describe("each optimizer's first step matches the hand computation (PyTorch's ru
     expect(b).toBeCloseTo(0.1 - GB * scale, 6);
   });
 
+  it("clipNorm takes the norm over every layer's weights and biases (whole register tiles too)", async () => {
+    // 16 and 8 units fill whole 8-column tiles, so the kernels' squares come from both paths.
+    const net = createNetwork(
+      {
+        inputs: 12,
+        layers: [
+          { units: 16, activation: "relu" },
+          { units: 8, activation: "linear" },
+        ],
+      },
+      { seed: 3 },
+    );
+    const before = net.snapshotParameters();
+    const rows = 6;
+    const inputs = Float32Array.from({ length: rows * 12 }, (_, i) => Math.sin(i));
+    const targets = Float32Array.from({ length: rows * 8 }, (_, i) => 3 * Math.cos(i));
+    await train(
+      net,
+      { inputs, rows, targets },
+      {
+        loss: "mse",
+        optimizer: { name: "sgd", learningRate: 1, clipNorm: 0.01 },
+        epochs: 1,
+        batchSize: rows,
+      },
+    );
+    // One step of plain sgd with lr 1 moves the parameters by the clipped gradient itself.
+    const after = net.snapshotParameters();
+    let moved = 0;
+    for (let i = 0; i < after.length; i++) moved += (after[i]! - before[i]!) ** 2;
+    expect(Math.sqrt(moved)).toBeCloseTo(0.01, 5);
+  });
+
   it("clipNorm leaves a gradient below the norm alone", async () => {
     const [w] = await firstStep({ name: "sgd", learningRate: 0.1, clipNorm: 10 });
     expect(w).toBeCloseTo(0.5 - 0.1 * GW, 6);

@@ -120,6 +120,25 @@ describe("the WebAssembly kernel sets", () => {
           expectClose(m, j, dw, K * N, rows);
           expectClose(m, j, db, N, rows);
         });
+
+        it(`weight gradient sums the squares of exactly what it wrote for rows=${rows} K=${K} N=${N}`, () => {
+          const x = 0;
+          const dz = x + rows * K + 4;
+          const dw = dz + rows * N + 4;
+          const db = dw + K * N + 4;
+          const size = db + N + 4;
+          const [m, j] = arenas(k, size, rows + K + N);
+          const squares = k.backwardWeights(m, x, dz, dw, db, rows, K, N, true);
+          let want = 0;
+          for (let i = dw; i < dw + K * N; i++) want += m[i]! * m[i]!;
+          for (let i = db; i < db + N; i++) want += m[i]! * m[i]!;
+          expect(Math.abs(squares - want) / want).toBeLessThan(1e-5);
+          // Asked for nothing, it returns 0 and leaves no sum behind for the next that asks.
+          expect(k.backwardWeights(m, x, dz, dw, db, rows, K, N)).toBe(0);
+          expect(k.backwardWeights(m, x, dz, dw, db, rows, K, N, true)).toBe(squares);
+          const js = JS_KERNELS.backwardWeights(j, x, dz, dw, db, rows, K, N, true);
+          expect(Math.abs(js - want) / want).toBeLessThan(1e-4);
+        });
       }
 
       // A row alone goes through the matrix-vector path, a row of a batch through the register

@@ -30,6 +30,34 @@ const EPI_NONE = 0;
 const EPI_ACTIVATE = 1;
 /** C = C ⊙ f'(aux), f' written through the activation's output aux (backward input). */
 const EPI_DERIVATIVE = 2;
+/** C unchanged; its squares are added to squareSum (the weight gradient, for the norm). */
+const EPI_SQUARES = 3;
+
+/**
+ * Σ of the squares of what gemm (EPI_SQUARES) and columnSums (squares = 1) wrote since the last
+ * takeSquares: the gradient norm of one thread's step without a second pass over the gradients,
+ * which have left the cache by the time they are all written.
+ */
+let squareSum: f64 = 0;
+
+/** Returns squareSum and resets it. */
+export function takeSquares(): f64 {
+  const s = squareSum;
+  squareSum = 0;
+  return s;
+}
+
+/** The sum of v's four lanes, in f64. */
+// @ts-ignore: decorator
+@inline
+function lanes(v: v128): f64 {
+  return (
+    <f64>f32x4.extract_lane(v, 0) +
+    <f64>f32x4.extract_lane(v, 1) +
+    <f64>f32x4.extract_lane(v, 2) +
+    <f64>f32x4.extract_lane(v, 3)
+  );
+}
 
 // @ts-ignore: decorator
 @inline
@@ -139,6 +167,25 @@ function epilogue(
   auxld: usize,
 ): void {
   if (mode === EPI_NONE || (mode === EPI_ACTIVATE && act === ACT_LINEAR)) return;
+  if (mode === EPI_SQUARES) {
+    // The tile was just stored (in L1); only its valid columns count.
+    let acc = f32x4.splat(0);
+    let tail: f64 = 0;
+    for (let r = 0; r < rows; r++) {
+      const cr = c + <usize>r * ldc;
+      let j = 0;
+      for (; j + 4 <= nv; j += 4) {
+        const v = v128.load(cr + (<usize>j << 2));
+        acc = madd(v, v, acc);
+      }
+      for (; j < nv; j++) {
+        const v = <f64>load<f32>(cr + (<usize>j << 2));
+        tail += v * v;
+      }
+    }
+    squareSum += lanes(acc) + tail;
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const cr = c + <usize>r * ldc;
     const ar = aux + <usize>r * auxld;
@@ -205,6 +252,10 @@ export function gemm(
   }
   const Mfull = M6 + ((M - M6) & ~3);
   const zero = f32x4.splat(0);
+  // EPI_SQUARES on whole 8-column tiles: the squares are taken from the accumulators (a tree of
+  // multiply-adds, off the tile's own chains); partial tiles go through the epilogue.
+  const squares = mode === EPI_SQUARES;
+  let sq = zero;
   for (let j = 0; j < N; j += 8) {
     const nv = min(N - j, 8);
     const jb = <usize>j << 2;
@@ -250,7 +301,15 @@ export function gemm(
         store8(cp + 3 * ldc, c30, c31, nv);
         store8(cp + 4 * ldc, c40, c41, nv);
         store8(cp + 5 * ldc, c50, c51, nv);
-        epilogue(cp, ldc, 6, nv, mode, act, alpha, ap, auxld);
+        if (squares && nv === 8) {
+          const s0 = madd(c00, c00, f32x4.mul(c01, c01));
+          const s1 = madd(c10, c10, f32x4.mul(c11, c11));
+          const s2 = madd(c20, c20, f32x4.mul(c21, c21));
+          const s3 = madd(c30, c30, f32x4.mul(c31, c31));
+          const s4 = madd(c40, c40, f32x4.mul(c41, c41));
+          const s5 = madd(c50, c50, f32x4.mul(c51, c51));
+          sq = f32x4.add(sq, f32x4.add(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), f32x4.add(s4, s5)));
+        } else epilogue(cp, ldc, 6, nv, mode, act, alpha, ap, auxld);
         i += 6;
       } else {
         let c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
@@ -277,11 +336,18 @@ export function gemm(
         store8(cp + ldc, c10, c11, nv);
         store8(cp + 2 * ldc, c20, c21, nv);
         store8(cp + 3 * ldc, c30, c31, nv);
-        epilogue(cp, ldc, 4, nv, mode, act, alpha, ap, auxld);
+        if (squares && nv === 8) {
+          const s0 = madd(c00, c00, f32x4.mul(c01, c01));
+          const s1 = madd(c10, c10, f32x4.mul(c11, c11));
+          const s2 = madd(c20, c20, f32x4.mul(c21, c21));
+          const s3 = madd(c30, c30, f32x4.mul(c31, c31));
+          sq = f32x4.add(sq, f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+        } else epilogue(cp, ldc, 4, nv, mode, act, alpha, ap, auxld);
         i += 4;
       }
     }
   }
+  if (squares) squareSum += lanes(sq);
   for (let i = Mfull; i < M; i++) gemmRow(a + <usize>i * ars, acs, b, ldb, c + <usize>i * ldc, K, N, bias, useBias, mode, act, alpha, aux + <usize>i * auxld);
 }
 
@@ -419,9 +485,14 @@ export function transpose(src: usize, dst: usize, K: i32, N: i32): void {
   }
 }
 
-/** db[N] = column sums of dz[rows×N] (the bias gradient). */
-export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
+/**
+ * db[N] = column sums of dz[rows×N] (the bias gradient); with `squares`, their squares are added
+ * to squareSum.
+ */
+export function columnSums(dz: usize, db: usize, rows: i32, N: i32, squares: i32): void {
   const ld = <usize>N << 2;
+  let acc = f32x4.splat(0);
+  let tail: f64 = 0;
   let j = 0;
   for (; j + 4 <= N; j += 4) {
     let s = f32x4.splat(0);
@@ -431,6 +502,7 @@ export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
       p += ld;
     }
     v128.store(db + (<usize>j << 2), s);
+    acc = madd(s, s, acc);
   }
   for (; j < N; j++) {
     let s: f32 = 0;
@@ -440,7 +512,9 @@ export function columnSums(dz: usize, db: usize, rows: i32, N: i32): void {
       p += ld;
     }
     store<f32>(db + (<usize>j << 2), s);
+    tail += <f64>s * <f64>s;
   }
+  if (squares) squareSum += lanes(acc) + tail;
 }
 
 /** a[n] = f(z[n]) element-wise (activations applied outside a product). */
