@@ -2,7 +2,12 @@
 # npm run bench:engine — the engine benchmark on Fashion-MNIST (see bench/engine.ts).
 #   EPOCHS=5        epochs of the Fashion-MNIST training case
 #   SEED=0          seed of its initial weights and shuffling
-#   ANCHORS=1       also run the PyTorch (1 thread) and TF.js anchors in the same run, and print ratios
+#   INIT=torchLinear  its initial weights: the anchor's own (torch.nn.Linear's defaults), or
+#                   "default" (the engine's default for a spec naming none), or an initializer
+#   ACC_SEEDS="1 2 3 4"  more seeds whose test accuracy is averaged with SEED's (and, with
+#                   ANCHORS=1, PyTorch's over the same seeds); "" skips them
+#   ANCHORS=1       also run the PyTorch (1 thread: OpenBLAS pinned too) and TF.js anchors in the
+#                   same run, and print ratios
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
 #   THREADS         thread counts of the Fashion-MNIST training case (default "1 2"; 2 runs only
 #                   on WebAssembly kernels: data-parallel halves of each batch)

@@ -360,14 +360,18 @@ async function metricValue(url: string, name: string): Promise<number | null> {
   return line ? Number(line.split(" ")[1]) : null;
 }
 
+/** Rows per forward pass over the run, from the batch-size histogram (null before any pass). */
+async function meanRowsPerPass(url: string): Promise<number | null> {
+  const passes = await metricValue(url, "nnserve_inference_batch_size_rows_count");
+  const rows = await metricValue(url, "nnserve_inference_batch_size_rows_sum");
+  return passes && rows !== null ? Math.round((rows / passes) * 100) / 100 : null;
+}
+
 /** Waits until the aggregated /metrics counts every serving process (a prediction thread each). */
 async function allServing(url: string, processes: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const line = text
-      .split("\n")
-      .find((l) => l.startsWith('nnserve_worker_pool_threads{pool="prediction"}'));
-    if (line && Number(line.split(" ")[1]) >= processes) return;
+    const threads = await metricValue(url, 'nnserve_worker_pool_threads{pool="prediction"}');
+    if (threads !== null && threads >= processes) return;
     await sleep(100);
   }
   throw new Error(`${url}: not all ${processes} serving processes came up`);
@@ -497,23 +501,12 @@ async function main(): Promise<void> {
         }
       }
     }
-    const passes = await metricValue(on.url, "nnserve_inference_batch_size_rows_count");
-    const batchedRows = await metricValue(on.url, "nnserve_inference_batch_size_rows_sum");
     emit({ case: "load", loadAverage1m: Math.round(loadavg()[0]! * 100) / 100 });
-    if (passes && batchedRows !== null) {
-      emit({ case: "batches", meanRowsPerPass: Math.round((batchedRows / passes) * 100) / 100 });
-    }
-
-    if (multi) {
-      const multiPasses = await metricValue(multi.url, "nnserve_inference_batch_size_rows_count");
-      const multiRows = await metricValue(multi.url, "nnserve_inference_batch_size_rows_sum");
-      if (multiPasses && multiRows !== null) {
-        emit({
-          case: "batches",
-          processes: PROCESSES,
-          meanRowsPerPass: Math.round((multiRows / multiPasses) * 100) / 100,
-        });
-      }
+    const onRows = await meanRowsPerPass(on.url);
+    if (onRows !== null) emit({ case: "batches", meanRowsPerPass: onRows });
+    const multiRows = multi ? await meanRowsPerPass(multi.url) : null;
+    if (multiRows !== null) {
+      emit({ case: "batches", processes: PROCESSES, meanRowsPerPass: multiRows });
     }
 
     if (process.env.TRAINING === "0") return;

@@ -33,12 +33,17 @@ function normal(std: (fanIn: number, fanOut: number) => number): Fill {
   };
 }
 
+/** torch.nn.Linear's bound for its weights and its biases alike. */
+function torchBound(fanIn: number): number {
+  return 1 / Math.sqrt(fanIn);
+}
+
 export const INITIALIZER_FILLS: Readonly<Record<InitializerName, Fill>> = {
   glorotUniform: uniform((fanIn, fanOut) => Math.sqrt(6 / (fanIn + fanOut))),
   glorotNormal: normal((fanIn, fanOut) => Math.sqrt(2 / (fanIn + fanOut))),
   heUniform: uniform((fanIn) => Math.sqrt(6 / fanIn)),
   heNormal: normal((fanIn) => Math.sqrt(2 / fanIn)),
-  torchLinear: uniform((fanIn) => 1 / Math.sqrt(fanIn)),
+  torchLinear: uniform(torchBound),
   zeros: (m, offset, fanIn, fanOut) => {
     m.fill(0, offset, offset + fanIn * fanOut);
   },
@@ -57,6 +62,6 @@ export function fillBias(
     m.fill(0, offset, offset + units);
     return;
   }
-  const a = 1 / Math.sqrt(fanIn);
+  const a = torchBound(fanIn);
   for (let i = 0; i < units; i++) m[offset + i] = (2 * random.uniform() - 1) * a;
 }
