@@ -1,5 +1,5 @@
-// Configuration of the Prisma CLI. The application does not read it: src/db/client.ts takes its
-// URL from the caller, and src/db/migrator.ts applies prisma/migrations itself.
+// Configuration of the Prisma CLI. The application does not read it: src/platform/db/client.ts takes its
+// URL from the caller, and src/platform/db/migrator.ts applies prisma/migrations itself.
 import { defineConfig } from "prisma/config";
 
 export default defineConfig({

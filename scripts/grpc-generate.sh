@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Generates the TypeScript types of proto/**/*.proto into src/generated/grpc (gitignored, like
 # the Prisma client). Runs from the root `postinstall` and as `npm run grpc:types`. The flags
-# must match PROTO_LOADER_OPTIONS in src/grpc/protos.ts, which loads the same files at run time.
+# must match PROTO_LOADER_OPTIONS in src/transport/grpc/protos.ts, which loads the same files at run time.
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/proto-loader-gen-types ]; then

@@ -369,7 +369,7 @@ export async function runImageRecipe(options: RecipeOptions): Promise<RecipeResu
     const cmd = runtime.instructions.find((i) => i.kind === "CMD");
     const healthcheck = runtime.instructions.find((i) => i.kind === "HEALTHCHECK");
     if (cmd?.kind !== "CMD") throw new Error("the last stage has no CMD");
-    const grpc = existsSync(join(appDir, "src/grpc"));
+    const grpc = existsSync(join(appDir, "src/transport/grpc"));
     const [port, grpcPort] = [await freePort(), await freePort()];
     const env = {
       ...baseEnv(),

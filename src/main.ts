@@ -5,12 +5,12 @@
  */
 import cluster from "node:cluster";
 import closeWithGrace from "close-with-grace";
+import { startNnserve } from "./app.ts";
 import { runPrimary } from "./cluster/primary.ts";
 import { runServingProcess } from "./cluster/serving-process.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { EmbeddedPostgresError } from "./db/embedded.ts";
-import { createLogger } from "./logger.ts";
-import { startNnserve } from "./server.ts";
+import { ConfigError, loadConfig } from "./platform/config.ts";
+import { EmbeddedPostgresError } from "./platform/db/embedded.ts";
+import { createLogger } from "./platform/logger.ts";
 
 let config: ReturnType<typeof loadConfig>;
 try {

@@ -4,7 +4,7 @@
  * UNAUTHENTICATED (401 / gRPC 16) for a missing, malformed, unknown or revoked key and FORBIDDEN
  * (403 / gRPC 7) for a key without the scope. Messages name the key only by its public prefix.
  */
-import { AppError } from "../errors.ts";
+import { AppError } from "../platform/errors.ts";
 import type { Caller, KeyStore } from "./key-store.ts";
 import { allows, bearerToken } from "./keys.ts";
 import type { Requirement } from "./scopes.ts";

@@ -4,8 +4,8 @@
  * replica does not read the table on every request; a revocation is seen at once by the replica
  * that made it and within `cacheTtlMs` by the others.
  */
-import type { Database } from "../db/client.ts";
-import { conflict, notFound } from "../errors.ts";
+import type { Database } from "../platform/db/client.ts";
+import { conflict, notFound } from "../platform/errors.ts";
 import { generateKey, keyMatches, keyPrefix, parseScopes, type Scope } from "./keys.ts";
 
 export interface ApiKeyView {

@@ -13,10 +13,10 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { createKeyStore } from "../auth/key-store.ts";
 import { SCOPES, type Scope } from "../auth/keys.ts";
-import { createDatabase } from "../db/client.ts";
-import { startEmbeddedPostgres } from "../db/embedded.ts";
-import { migrate } from "../db/migrator.ts";
-import { isAppError } from "../errors.ts";
+import { createDatabase } from "../platform/db/client.ts";
+import { startEmbeddedPostgres } from "../platform/db/embedded.ts";
+import { migrate } from "../platform/db/migrator.ts";
+import { isAppError } from "../platform/errors.ts";
 
 const USAGE = `usage:
   npm run keys -- create --scope <${SCOPES.join("|")}> [--scope ...] [--name <name>]

@@ -7,7 +7,7 @@
  */
 import type { Worker } from "node:cluster";
 import { AggregatorRegistry, type Registry } from "prom-client";
-import type { ClusterMetrics } from "../server.ts";
+import type { ClusterMetrics } from "../app.ts";
 import { isPrimaryMessage, isServingMessage, type PrimaryMessage } from "./messages.ts";
 
 /** prom-client gives each process 5 s to send its series; this waits a little longer. */

@@ -14,9 +14,9 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import closeWithGrace from "close-with-grace";
-import type { Config } from "../config.ts";
-import { startEmbeddedPostgres } from "../db/embedded.ts";
-import type { Logger } from "../logger.ts";
+import type { Config } from "../platform/config.ts";
+import { startEmbeddedPostgres } from "../platform/db/embedded.ts";
+import type { Logger } from "../platform/logger.ts";
 import { createMetricsAggregator } from "./cluster-metrics.ts";
 import { isServingMessage, RUNS_JOBS_ENV } from "./messages.ts";
 import { afterDeath, type SlotHistory } from "./restart-policy.ts";

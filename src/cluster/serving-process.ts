@@ -5,9 +5,9 @@
  * Ctrl-C reaches the whole process group), the same ordered way as a single process.
  */
 import closeWithGrace from "close-with-grace";
-import type { Config } from "../config.ts";
-import type { Logger } from "../logger.ts";
-import { startNnserve } from "../server.ts";
+import { startNnserve } from "../app.ts";
+import type { Config } from "../platform/config.ts";
+import type { Logger } from "../platform/logger.ts";
 import { clusterMetricsInServingProcess } from "./cluster-metrics.ts";
 import { isPrimaryMessage, RUNS_JOBS_ENV, type ServingMessage } from "./messages.ts";
 

@@ -6,7 +6,7 @@
  */
 import type { Readable } from "node:stream";
 import { CsvError, parse } from "csv-parse";
-import { AppError, validationError } from "../errors.ts";
+import { AppError, validationError } from "../platform/errors.ts";
 import type { RawTable } from "./table.ts";
 
 export interface UploadLimits {

@@ -1,6 +1,6 @@
 /**
  * A dataset -> the training request's rows: which columns, the seeded split into training and
- * test rows, the preprocessing fitted on the training rows only (src/schemas/preprocessing.ts),
+ * test rows, the preprocessing fitted on the training rows only (src/versions/preprocessing/schema.ts),
  * and every row encoded by it. Every problem is reported with the path of the request field or
  * the dataset cell it comes from, before anything is stored.
  *
@@ -12,16 +12,16 @@
  */
 
 import { Random } from "../engine/index.ts";
-import { type FieldIssue, formatPath, validationError } from "../errors.ts";
-import { encodeRows, type RawCell } from "../preprocessing/encode.ts";
+import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
+import type { Imputation, PreprocessingOptions } from "../training/request.ts";
+import { encodeRows, type RawCell } from "../versions/preprocessing/encode.ts";
 import {
   encodedWidth,
   type FeatureTransform,
   type NumericScaling,
   type Preprocessing,
   type TargetTransform,
-} from "../schemas/preprocessing.ts";
-import type { Imputation, PreprocessingOptions } from "../schemas/train.ts";
+} from "../versions/preprocessing/schema.ts";
 import { type NumericStats, numericStats, type TypedColumn } from "./table.ts";
 
 export interface FitRequest {

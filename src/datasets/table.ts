@@ -3,9 +3,9 @@
  * the compact form they are stored in: numeric columns as Float64 with NaN for a missing cell,
  * categorical ones as a dictionary (first-appearance order) and Int32 codes, -1 for missing.
  */
-import { type FieldIssue, formatPath, validationError } from "../errors.ts";
-import { isMissing, parseNumber, type RawCell } from "../preprocessing/encode.ts";
-import type { ColumnType, DatasetColumnView } from "../schemas/datasets.ts";
+import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
+import { isMissing, parseNumber, type RawCell } from "../versions/preprocessing/encode.ts";
+import type { ColumnType, DatasetColumnView } from "./schemas.ts";
 
 /** A cell as uploaded: the same cells a prediction takes. */
 export type RawValue = RawCell;

@@ -3,7 +3,12 @@
  * byte limit, and JSON records checked cell by cell into a table.
  */
 import type { Readable } from "node:stream";
-import { type FieldIssue, formatPath, malformedRequest, validationError } from "../errors.ts";
+import {
+  type FieldIssue,
+  formatPath,
+  malformedRequest,
+  validationError,
+} from "../platform/errors.ts";
 import { tooManyBytes, tooManyRows } from "./csv.ts";
 import { type RawTable, type RawValue, recordsToTable } from "./table.ts";
 

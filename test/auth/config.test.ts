@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig } from "../../src/platform/config.ts";
 
 const url = "postgres://nnserve@db:5432/nnserve";
 

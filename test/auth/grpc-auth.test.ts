@@ -8,7 +8,10 @@ import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyStore, type KeyStore } from "../../src/auth/key-store.ts";
 import type { Scope } from "../../src/auth/keys.ts";
-import { ERROR_CODE_METADATA } from "../../src/grpc/status.ts";
+import { ERROR_CODE_METADATA } from "../../src/transport/grpc/status.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { quickXorRequest } from "../helpers/requests.ts";
+import { startTestServer, type TestServer, waitFor } from "../helpers/server.ts";
 import {
   failure,
   type GrpcClients,
@@ -16,10 +19,7 @@ import {
   status,
   trainMessage,
   unary,
-} from "../grpc/helpers.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { quickXorRequest } from "../helpers/requests.ts";
-import { startTestServer, type TestServer, waitFor } from "../helpers/server.ts";
+} from "../transport/grpc/helpers.ts";
 
 let db: TestDatabase;
 let server: TestServer;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyStore, type KeyStore } from "../../src/auth/key-store.ts";
 import type { Scope } from "../../src/auth/keys.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { quickXorRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";

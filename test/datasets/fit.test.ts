@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { type FitRequest, fitDataset } from "../../src/datasets/fit.ts";
 import { buildTable } from "../../src/datasets/table.ts";
-import { isAppError } from "../../src/errors.ts";
+import { isAppError } from "../../src/platform/errors.ts";
 
 const table = buildTable({
   header: ["x", "colour", "y"],

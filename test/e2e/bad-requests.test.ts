@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { clustersRequest, quickXorRequest, XOR_INPUTS } from "../helpers/requests.ts";
 import {

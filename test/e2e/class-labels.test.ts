@@ -3,10 +3,10 @@
  * scikit-learn users send them; the same data as one-hot targets must train the same network.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Job } from "../../src/schemas/jobs.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted, TrainRequestInput } from "../../src/schemas/train.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { Job } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted, TrainRequestInput } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 

@@ -7,14 +7,14 @@
  */
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bytesToFloat32 } from "../../src/db/binary.ts";
-import { encodeRows } from "../../src/preprocessing/encode.ts";
-import type { Dataset } from "../../src/schemas/datasets.ts";
-import type { Model } from "../../src/schemas/models.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { Preprocessing } from "../../src/schemas/preprocessing.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { Dataset } from "../../src/datasets/schemas.ts";
+import { bytesToFloat32 } from "../../src/platform/db/binary.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
+import { encodeRows } from "../../src/versions/preprocessing/encode.ts";
+import type { Preprocessing } from "../../src/versions/preprocessing/schema.ts";
+import type { Model } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { uploadCsv as uploadDataset } from "../helpers/datasets.ts";
 import { quickXorRequest } from "../helpers/requests.ts";

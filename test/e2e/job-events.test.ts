@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Job, JobMetrics } from "../../src/schemas/jobs.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { Job, JobMetrics } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { readEventStream, type StreamEvent } from "../helpers/event-stream.ts";
 import { quickXorRequest, slowRequest } from "../helpers/requests.ts";

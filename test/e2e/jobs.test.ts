@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReadinessReport } from "../../src/schemas/health.ts";
-import type { Job, JobMetrics, JobPage } from "../../src/schemas/jobs.ts";
-import type { Model } from "../../src/schemas/models.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { ReadinessReport } from "../../src/platform/readiness-schema.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { Job, JobMetrics, JobPage } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
+import type { Model } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { longXorRequest, slowRequest, xnorRequest, xorRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitFor, waitForJob } from "../helpers/server.ts";

@@ -13,30 +13,36 @@ import {
   type NetworkSpec,
   saveNetwork,
 } from "../../src/engine/index.ts";
-import { decodeModelProto } from "../../src/export/onnx-proto.ts";
 import type { ModelFile__Output } from "../../src/generated/grpc/nnserve/v1/ModelFile.ts";
 import type { ModelVersion__Output } from "../../src/generated/grpc/nnserve/v1/ModelVersion.ts";
-import { decodeOutputs } from "../../src/preprocessing/decode.ts";
-import { encodeRows, type RawRow } from "../../src/preprocessing/encode.ts";
-import type { ModelFile } from "../../src/schemas/model-file.ts";
-import type { Model, ModelVersion } from "../../src/schemas/models.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import { encodedWidth, type Preprocessing } from "../../src/schemas/preprocessing.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted, TrainRequestInput } from "../../src/schemas/train.ts";
-import { sha256 } from "../../src/services/model-files.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { TrainAccepted, TrainRequestInput } from "../../src/training/request.ts";
+import type { ModelFile } from "../../src/versions/model-file-schema.ts";
+import { sha256 } from "../../src/versions/model-files.ts";
+import { decodeModelProto } from "../../src/versions/onnx/onnx-proto.ts";
+import { decodeOutputs } from "../../src/versions/preprocessing/decode.ts";
+import { encodeRows, type RawRow } from "../../src/versions/preprocessing/encode.ts";
+import { encodedWidth, type Preprocessing } from "../../src/versions/preprocessing/schema.ts";
+import type { Model, ModelVersion } from "../../src/versions/schemas.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
+import { clustersRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
+import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
+import {
+  failure,
+  type GrpcClients,
+  grpcClients,
+  status,
+  unary,
+} from "../transport/grpc/helpers.ts";
 import {
   doubleInput,
   floatInput,
   maxAbsDiff,
   runOnnx,
   stringInput,
-} from "../export/onnx-helpers.ts";
-import { failure, type GrpcClients, grpcClients, status, unary } from "../grpc/helpers.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
-import { clustersRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
-import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
+} from "../versions/onnx/onnx-helpers.ts";
 
 let db: TestDatabase;
 let server: TestServer;
@@ -346,7 +352,7 @@ const RAW = [
   { age: 19, plan: "pro", spend: 12.25 },
 ];
 
-/** Scores as a dataset-trained version stores them (src/schemas/evaluation.ts). */
+/** Scores as a dataset-trained version stores them (src/versions/evaluation-schema.ts). */
 const EVALUATION = {
   task: "regression",
   rows: 10,

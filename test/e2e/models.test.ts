@@ -6,11 +6,11 @@
  * networks of their own: both caches are exercised.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Job } from "../../src/schemas/jobs.ts";
-import type { Model, ModelList } from "../../src/schemas/models.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { Job } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
+import type { Model, ModelList } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { quickXnorRequest, quickXorRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
 import {

@@ -5,10 +5,10 @@
  * attempts, fails it. No job is ever left running.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Job } from "../../src/schemas/jobs.ts";
-import type { Model } from "../../src/schemas/models.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { Job } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
+import type { Model } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import {
   longXorRequest,

@@ -9,8 +9,7 @@ import { request as httpRequest } from "node:http";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse__Output } from "../../src/generated/grpc/nnserve/v1/PredictResponse.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
-import { grpcClients, unary } from "../grpc/helpers.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { quickXorRequest, XOR_INPUTS } from "../helpers/requests.ts";
 import {
@@ -21,6 +20,7 @@ import {
   waitFor,
   waitForJob,
 } from "../helpers/server.ts";
+import { grpcClients, unary } from "../transport/grpc/helpers.ts";
 
 let db: TestDatabase;
 

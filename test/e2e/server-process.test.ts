@@ -4,11 +4,11 @@
  * softmax classifier on class-index labels, follow the jobs, predict, and stop on SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReadinessReport } from "../../src/schemas/health.ts";
-import type { Job, JobMetrics } from "../../src/schemas/jobs.ts";
-import type { Model } from "../../src/schemas/models.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { ReadinessReport } from "../../src/platform/readiness-schema.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { Job, JobMetrics } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
+import type { Model } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { clustersRequest, XOR_INPUTS, xorRequest } from "../helpers/requests.ts";
 import {

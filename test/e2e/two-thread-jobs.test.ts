@@ -4,9 +4,9 @@
  * predicting the right classes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JobMetrics } from "../../src/schemas/jobs.ts";
-import type { PredictResponse } from "../../src/schemas/predict.ts";
-import type { TrainAccepted } from "../../src/schemas/train.ts";
+import type { PredictResponse } from "../../src/prediction/request.ts";
+import type { JobMetrics } from "../../src/training/jobs/schemas.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { clusters, clustersRequest } from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { inject } from "vitest";
-import { createDatabase, type Database } from "../../src/db/client.ts";
-import { migrate } from "../../src/db/migrator.ts";
+import { createDatabase, type Database } from "../../src/platform/db/client.ts";
+import { migrate } from "../../src/platform/db/migrator.ts";
 import { startTestDatabaseServer, type TestDatabaseServer } from "./database-server.ts";
 import { createOwnedDatabase } from "./test-databases.ts";
 

@@ -1,7 +1,7 @@
 /** Datasets for the tests that train from one: a CSV upload as a client makes it, and Iris. */
 import { readFile } from "node:fs/promises";
 import { expect } from "vitest";
-import type { Dataset } from "../../src/schemas/datasets.ts";
+import type { Dataset } from "../../src/datasets/schemas.ts";
 
 /** POST /datasets?name=…&… with a CSV body; expects 201 and answers the dataset. */
 export async function uploadCsv(

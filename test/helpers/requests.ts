@@ -1,5 +1,5 @@
 /** Training requests the end-to-end tests send: small networks that learn in well under a second. */
-import type { TrainRequestInput } from "../../src/schemas/train.ts";
+import type { TrainRequestInput } from "../../src/training/request.ts";
 
 /** A train request with inline data (not from a dataset). */
 export type InlineTrainRequest = TrainRequestInput & {

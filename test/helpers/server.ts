@@ -9,11 +9,11 @@ import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/logger.ts";
-import type { Job } from "../../src/schemas/jobs.ts";
-import type { Problem } from "../../src/schemas/problem.ts";
-import { type Nnserve, startNnserve } from "../../src/server.ts";
+import { type Nnserve, startNnserve } from "../../src/app.ts";
+import { loadConfig } from "../../src/platform/config.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { Job } from "../../src/training/jobs/schemas.ts";
 
 /** Queue timings small enough for tests: a dead worker's lease expires within 1.5 s. */
 export const TEST_ENV: Readonly<Record<string, string>> = {

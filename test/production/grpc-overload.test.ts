@@ -1,9 +1,9 @@
 /** gRPC under overload: the HTTP side's measure also sheds gRPC calls, health stays open. */
 import type { ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GrpcClients, grpcClients, status, unary } from "../grpc/helpers.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestServer, type TestServer, waitFor } from "../helpers/server.ts";
+import { type GrpcClients, grpcClients, status, unary } from "../transport/grpc/helpers.ts";
 
 let db: TestDatabase;
 let server: TestServer;

@@ -74,12 +74,12 @@ describe(".dockerignore", () => {
   it("lets through what the build needs and nothing generated or local", () => {
     const keep = dockerignoreFilter("*\n!src\n!package.json\nsrc/generated\n**/*.log\n");
     expect(keep("package.json")).toBe(true);
-    expect(keep("src/server.ts")).toBe(true);
+    expect(keep("src/app.ts")).toBe(true);
     expect(keep("src/generated/prisma/client.ts")).toBe(false);
     expect(keep("src/a.log")).toBe(false);
     expect(keep("node_modules/pg/index.js")).toBe(false);
     expect(keep(".env")).toBe(false);
-    expect(keep("test/config.test.ts")).toBe(false);
+    expect(keep("test/platform/config.test.ts")).toBe(false);
   });
 });
 

@@ -5,11 +5,11 @@
  */
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.ts";
-import { type App, buildApp } from "../../src/http/app.ts";
-import { createLogger } from "../../src/logger.ts";
-import { createFakeServices } from "../http/fake-services.ts";
-import { expectProblem } from "../http/helpers.ts";
+import { loadConfig } from "../../src/platform/config.ts";
+import { createLogger } from "../../src/platform/logger.ts";
+import { type App, buildApp } from "../../src/transport/http/app.ts";
+import { createFakeServices } from "../transport/http/fake-services.ts";
+import { expectProblem } from "../transport/http/helpers.ts";
 
 const apps: App[] = [];
 afterEach(async () => {

@@ -1,0 +1,116 @@
+/**
+ * Scores a trained version on its job's held-back test rows (split "test" of training_data):
+ * the rows go through the network and decodeOutputs as a prediction would, and are compared
+ * with the true class or value. Runs in the job runner before the job is completed, so the
+ * evaluation is written in the same statement as the weights; the forward pass runs where the
+ * caller says (the prediction pool, off the event loop that serves requests).
+ */
+
+import type { ArchitectureJson } from "../engine/index.ts";
+import { bytesToFloat32, bytesToInt32 } from "../platform/db/binary.ts";
+import type { Database } from "../platform/db/client.ts";
+import type { Evaluation } from "../versions/evaluation-schema.ts";
+import { decodeOutputs, type LabelPrediction } from "../versions/preprocessing/decode.ts";
+import { preprocessingSchema } from "../versions/preprocessing/schema.ts";
+
+/** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
+export type Forward = (
+  architecture: ArchitectureJson,
+  weights: Uint8Array,
+  inputs: Float32Array,
+  rows: number,
+) => Promise<Float32Array>;
+
+/** null for a version without preprocessing or without test rows. */
+export async function evaluateTestSplit(
+  db: Pick<Database, "prisma">,
+  job: { id: string; versionId: string },
+  weights: Uint8Array,
+  forward: Forward,
+): Promise<Evaluation | null> {
+  const version = await db.prisma.modelVersion.findUniqueOrThrow({
+    where: { id: job.versionId },
+    select: { architecture: true, preprocessing: true },
+  });
+  if (version.preprocessing === null) return null;
+  const test = await db.prisma.trainingData.findUnique({
+    where: { jobId_split: { jobId: job.id, split: "test" } },
+  });
+  if (!test || test.rows === 0) return null;
+  const preprocessing = preprocessingSchema.parse(version.preprocessing);
+  const architecture = version.architecture as unknown as ArchitectureJson;
+  const outputs = await forward(architecture, weights, bytesToFloat32(test.inputs), test.rows);
+  const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
+  if (preprocessing.target.type === "categorical") {
+    const truth = bytesToInt32(test.labels!);
+    return scoreClassification(
+      preprocessing.target.classes,
+      truth,
+      (predictions as LabelPrediction[]).map((p) => p.label),
+    );
+  }
+  const truth = bytesToFloat32(test.targets!);
+  return scoreRegression(
+    truth,
+    predictions.map((p) => ("value" in p ? p.value : Number.NaN)),
+  );
+}
+
+export function scoreClassification(
+  classes: readonly string[],
+  truth: ArrayLike<number>,
+  predicted: readonly string[],
+): Evaluation {
+  const k = classes.length;
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  let correct = 0;
+  for (let r = 0; r < truth.length; r++) {
+    const t = truth[r] as number;
+    const p = index.get(predicted[r] as string) ?? 0;
+    matrix[t]![p]!++;
+    if (t === p) correct++;
+  }
+  const perClass = classes.map((label, c) => {
+    const tp = matrix[c]![c]!;
+    let predictedAs = 0;
+    for (let t = 0; t < k; t++) predictedAs += matrix[t]![c]!;
+    const support = matrix[c]!.reduce((a, b) => a + b, 0);
+    const precision = predictedAs === 0 ? 0 : tp / predictedAs;
+    const recall = support === 0 ? 0 : tp / support;
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    return { label, precision, recall, f1, support };
+  });
+  return {
+    task: "classification",
+    rows: truth.length,
+    accuracy: truth.length === 0 ? 0 : correct / truth.length,
+    classes: perClass,
+    confusionMatrix: { labels: [...classes], matrix },
+  };
+}
+
+export function scoreRegression(
+  truth: ArrayLike<number>,
+  predicted: readonly number[],
+): Evaluation {
+  const n = truth.length;
+  let absolute = 0;
+  let squared = 0;
+  let mean = 0;
+  for (let r = 0; r < n; r++) mean += (truth[r] as number) / n;
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const error = (predicted[r] as number) - (truth[r] as number);
+    absolute += Math.abs(error);
+    squared += error * error;
+    total += ((truth[r] as number) - mean) ** 2;
+  }
+  return {
+    task: "regression",
+    rows: n,
+    mae: absolute / n,
+    rmse: Math.sqrt(squared / n),
+    r2: total === 0 ? null : 1 - squared / total,
+  };
+}

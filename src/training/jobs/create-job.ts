@@ -1,0 +1,45 @@
+import type { Prisma, TrainingJob } from "../../generated/prisma/client.ts";
+import { notifyJobs } from "./queue-sql.ts";
+
+// Enqueueing is inserting the job row, in the transaction of whoever creates the work (the
+// training service creates the model version and its job together):
+//
+//   const job = await prisma.$transaction(async (tx) => {
+//     const version = await tx.modelVersion.create({ data: { ... } });
+//     return createJob(tx, { versionId: version.id, epochs, data: [{ rows, inputWidth, ... }] });
+//   });
+//
+// The NOTIFY is sent inside that transaction: Postgres delivers it only once the transaction
+// commits, and never if it rolls back, so listeners cannot wake before the row is visible.
+
+/** One split of the job's examples, stored as little-endian bytes (src/platform/db/binary.ts). */
+export type TrainingDataInput = Omit<Prisma.TrainingDataCreateManyInput, "jobId" | "createdAt">;
+
+export interface CreateJobInput {
+  versionId: string;
+  epochs: number;
+  maxAttempts?: number;
+  /** Unique: a second job with the same key fails with Prisma's P2002, for the caller to map. */
+  idempotencyKey?: string | null;
+  /** Digest of the creating request, compared when the idempotency key comes again. */
+  requestHash?: string | null;
+  /** The API key that submitted the job; it counts against the key's job limit. */
+  apiKeyId?: string | null;
+  /** Not before this time (default: now). */
+  runAt?: Date;
+  data: TrainingDataInput[];
+}
+
+export async function createJob(
+  tx: Prisma.TransactionClient,
+  { data, ...job }: CreateJobInput,
+): Promise<TrainingJob> {
+  const created = await tx.trainingJob.create({ data: job });
+  if (data.length > 0) {
+    await tx.trainingData.createMany({
+      data: data.map((split) => ({ ...split, jobId: created.id })),
+    });
+  }
+  await tx.$executeRawUnsafe(notifyJobs, created.id);
+  return created;
+}

@@ -1,0 +1,291 @@
+/**
+ * Training on Postgres: submitting a job (model, version, job and its examples in one
+ * transaction, with the API key that submitted it and that key's job limit), reading jobs and
+ * their epochs, and cancelling.
+ */
+import { createHash, randomInt } from "node:crypto";
+import type { DatasetService } from "../datasets/service.ts";
+import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from "../engine/index.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import { pageAfter, toPage } from "../platform/cursor.ts";
+import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
+import type { Database } from "../platform/db/client.ts";
+import {
+  AppError,
+  conflict,
+  idempotencyKeyReused,
+  isAppError,
+  notFound,
+  tooManyJobs,
+  validationError,
+} from "../platform/errors.ts";
+import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
+import { nextVersion } from "../versions/next-version.ts";
+import { toStoredTraining } from "../versions/stored-training.ts";
+import { jobWithVersion, toJobView } from "../versions/views.ts";
+import { prepareDatasetTraining } from "./dataset-training.ts";
+import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
+import type { JobQueue } from "./jobs/job-queue.ts";
+import type { JobListQuery } from "./jobs/schemas.ts";
+import { labelTargets } from "./label-targets.ts";
+import type { TrainRequest } from "./request.ts";
+
+export interface TrainingServiceDeps {
+  db: Database;
+  queue: JobQueue;
+  /** Where `dataset` requests read their rows; without it, they are refused. */
+  datasets?: DatasetService;
+  /** The parameter budget, checked again once a dataset's encoded width is known. */
+  maxParameters?: number;
+  maxAttempts: number;
+  /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
+  maxQueuedJobsPerKey?: number;
+}
+
+export function createTrainingService({
+  db,
+  queue,
+  maxAttempts,
+  maxQueuedJobsPerKey = 0,
+  datasets,
+  maxParameters = Number.MAX_SAFE_INTEGER,
+}: TrainingServiceDeps): TrainingService {
+  const { prisma } = db;
+
+  async function findJob(id: string) {
+    const row = await prisma.trainingJob.findUnique({ where: { id }, include: jobWithVersion });
+    if (!row) throw notFound("job", id);
+    return row;
+  }
+
+  async function replay(idempotencyKey: string, requestHash: string) {
+    const row = await prisma.trainingJob.findUnique({
+      where: { idempotencyKey },
+      include: jobWithVersion,
+    });
+    if (!row) return undefined;
+    if (row.requestHash !== requestHash) throw idempotencyKeyReused();
+    return { job: toJobView(row), created: false };
+  }
+
+  async function prepare(req: TrainRequest, seed: number) {
+    const id = req.dataset as string;
+    const dataset = await datasets?.load(id).catch((error: unknown) => {
+      if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
+      throw error;
+    });
+    if (!dataset) {
+      throw validationError(
+        [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
+        `No dataset "${id}" exists; upload it with POST /datasets first.`,
+      );
+    }
+    return prepareDatasetTraining(dataset, req, seed, maxParameters);
+  }
+
+  return {
+    async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
+      const requestHash = idempotencyKey ? hashRequest(req) : undefined;
+      if (idempotencyKey && requestHash) {
+        const earlier = await replay(idempotencyKey, requestHash);
+        if (earlier) return earlier;
+      }
+      // A seed is always recorded, so every version can be trained again bit for bit.
+      const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
+      // Read and fitted before the transaction: it holds the model's lock only to write.
+      const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
+      const architecture: ArchitectureJson = {
+        format: NETWORK_FORMAT,
+        version: NETWORK_FORMAT_VERSION,
+        inputs: fromDataset?.inputs ?? (req.network.inputs as number),
+        layers: req.network.layers,
+      };
+      try {
+        // The view is of the job as created: once committed, a worker may claim it before a
+        // second read, and the 202 would say "running" for a job the client has just queued.
+        const job = await prisma.$transaction(async (tx) => {
+          // The key's lock first, the model's second: every submission takes them in this order.
+          if (submitter && maxQueuedJobsPerKey > 0) {
+            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+          }
+          const version = await tx.modelVersion.create({
+            data: {
+              ...(await nextVersion(tx, req.model)),
+              architecture: architecture as unknown as Prisma.InputJsonValue,
+              training: toStoredTraining(
+                req,
+                seed,
+                fromDataset?.labels,
+              ) as unknown as Prisma.InputJsonValue,
+              ...(fromDataset
+                ? {
+                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
+                  }
+                : {}),
+            },
+          });
+          const job = await createJob(tx, {
+            versionId: version.id,
+            epochs: req.training.epochs,
+            maxAttempts,
+            idempotencyKey: idempotencyKey ?? null,
+            requestHash: requestHash ?? null,
+            apiKeyId: submitter?.keyId ?? null,
+            data: fromDataset?.data ?? [toStoredExamples(req)],
+          });
+          return toJobView({
+            ...job,
+            version: { version: version.version, model: { name: req.model } },
+          });
+        });
+        return { job, created: true };
+      } catch (error) {
+        // Two requests with one new idempotency key raced: the loser answers with the winner's
+        // job. It lost on the unique key or, having waited for the API key's lock, found the
+        // winner's job filling the key's limit.
+        if (
+          idempotencyKey &&
+          requestHash &&
+          (isUniqueViolation(error) || (isAppError(error) && error.code === "TOO_MANY_REQUESTS"))
+        ) {
+          const earlier = await replay(idempotencyKey, requestHash);
+          if (earlier) return earlier;
+        }
+        throw error;
+      }
+    },
+
+    async getJob(id) {
+      return toJobView(await findJob(id));
+    },
+
+    async listJobs(query: JobListQuery) {
+      const { where, orderBy } = pageAfter(query.cursor);
+      const rows = await prisma.trainingJob.findMany({
+        where: {
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.model ? { version: { model: { name: query.model } } } : {}),
+          ...where,
+        },
+        orderBy,
+        take: query.limit + 1,
+        include: jobWithVersion,
+      });
+      return toPage(rows, query.limit, toJobView);
+    },
+
+    async jobMetrics(id, afterEpoch = 0) {
+      const job = await prisma.trainingJob.findUnique({
+        where: { id },
+        select: {
+          epochMetrics: { where: { epoch: { gt: afterEpoch } }, orderBy: { epoch: "asc" } },
+        },
+      });
+      if (!job) throw notFound("job", id);
+      return {
+        jobId: id,
+        epochs: job.epochMetrics.map((m) => ({
+          epoch: m.epoch,
+          loss: Number.isFinite(m.loss) ? m.loss : null,
+          ...measured({
+            valLoss: m.valLoss,
+            accuracy: m.accuracy,
+            valAccuracy: m.valAccuracy,
+            mae: m.mae,
+            valMae: m.valMae,
+            learningRate: m.learningRate,
+          }),
+          durationMs: m.durationMs,
+        })),
+      };
+    },
+
+    async cancel(id) {
+      const result = await queue.cancelJob(id);
+      if (result.outcome === "notFound") throw notFound("job", id);
+      if (result.outcome === "alreadyFinished") {
+        throw conflict(`Job "${id}" already ended (${result.status}); there is nothing to cancel.`);
+      }
+      return toJobView(await findJob(id));
+    },
+  };
+}
+
+/**
+ * The per-key job limit without a race: the key's row stays locked until the submitting
+ * transaction ends, so a concurrent submission with the same key waits here, and its count
+ * (READ COMMITTED: a statement sees all that committed before it began) includes this job.
+ */
+async function reserveJobSlot(
+  tx: Prisma.TransactionClient,
+  submitter: Submitter,
+  limit: number,
+): Promise<void> {
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM api_keys WHERE id = ${submitter.keyId}::uuid FOR UPDATE`;
+  if (locked.length === 0) {
+    throw new AppError("UNAUTHENTICATED", "The API key is not valid (unknown or revoked).");
+  }
+  const active = await tx.trainingJob.count({
+    where: { apiKeyId: submitter.keyId, status: { in: ["queued", "running"] } },
+  });
+  if (active >= limit) throw tooManyJobs(submitter.prefix, active, limit);
+}
+
+/** Leaves out what was not measured (null columns); a non-finite value reads as null. */
+function measured<K extends string>(values: Record<K, number | null>) {
+  const out: Partial<Record<K, number | null>> = {};
+  for (const [key, value] of Object.entries(values) as [K, number | null][]) {
+    if (value !== null) out[key] = Number.isFinite(value) ? value : null;
+  }
+  return out;
+}
+
+function toStoredExamples(req: TrainRequest): TrainingDataInput {
+  // The schema has made sure inline requests carry both.
+  const { inputs, targets, labels } = req.data!;
+  const width = req.network.inputs!;
+  const x = new Float32Array(inputs.length * width);
+  for (let i = 0; i < inputs.length; i++) x.set(inputs[i]!, i * width);
+  const stored: TrainingDataInput = {
+    rows: inputs.length,
+    inputWidth: width,
+    inputs: float32ToBytes(x),
+  };
+  if (req.loss === "sparseCategoricalCrossentropy" && labels) {
+    stored.labels = int32ToBytes(Int32Array.from(labels));
+    return stored;
+  }
+  if (!targets) {
+    const { width, values } = labelTargets(labels ?? [], req.network.layers.at(-1)?.units ?? 1);
+    stored.targetWidth = width;
+    stored.targets = float32ToBytes(values);
+    return stored;
+  }
+  const targetWidth = targets[0]?.length ?? 1;
+  const t = new Float32Array(targets.length * targetWidth);
+  for (let i = 0; i < targets.length; i++) t.set(targets[i]!, i * targetWidth);
+  stored.targetWidth = targetWidth;
+  stored.targets = float32ToBytes(t);
+  return stored;
+}
+
+/** The request as parsed (defaults filled), hashed in a stable key order. */
+function hashRequest(req: TrainRequest): string {
+  return createHash("sha256").update(stableJson(req)).digest("hex");
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+}

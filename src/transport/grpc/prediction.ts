@@ -1,0 +1,96 @@
+/**
+ * nnserve.v1.Prediction: rows that pass the predict schema as they stand go to the prediction
+ * service packed, as they came; anything else meets the schema, which says what is wrong.
+ */
+
+import type { PredictionHandlers } from "../../generated/grpc/nnserve/v1/Prediction.ts";
+import { validationError } from "../../platform/errors.ts";
+import type { Logger } from "../../platform/logger.ts";
+import { parseRequest } from "../../platform/validation/parse.ts";
+import { packedRowsPass } from "../../prediction/request.ts";
+import type { RequestSchemas } from "../request-schemas.ts";
+import type { PredictionService } from "../services.ts";
+import {
+  packedRowsFromMessage,
+  predictionsToMessage,
+  rawRowsFromMessage,
+  rowsFromMessage,
+  rowsToMessage,
+} from "./convert.ts";
+import { unary } from "./status.ts";
+
+export interface PredictionHandlerDeps {
+  prediction: PredictionService;
+  schemas: RequestSchemas;
+  logger: Logger;
+}
+
+export function predictionHandlers({
+  prediction,
+  schemas,
+  logger,
+}: PredictionHandlerDeps): PredictionHandlers {
+  return {
+    Predict: unary(logger, "Predict", async (req) => {
+      const version = req.version;
+      if (req.rows.length > 0) {
+        // Raw rows for a version with preprocessing: the JSON path, as POST /predict takes them.
+        if (req.inputs) {
+          throw validationError([{ path: "rows", message: "set inputs or rows, not both" }]);
+        }
+        const body = parseRequest(schemas.predictRequest, {
+          model: req.model,
+          ...(version !== undefined && { version }),
+          inputs: rawRowsFromMessage(req.rows),
+        });
+        const result = await prediction.predict(body);
+        return {
+          model: result.model,
+          version: result.version,
+          outputs: {
+            width: result.outputs[0]?.length ?? 0,
+            values: result.outputs.flat(),
+          },
+          classes: result.classes ?? [],
+          predictions: predictionsToMessage(result.predictions),
+        };
+      }
+      let inputs = packedRowsFromMessage(req.inputs, "inputs");
+      if (
+        !inputs ||
+        (version !== undefined && version < 1) ||
+        !packedRowsPass(req.model, inputs.rows, inputs.width, schemas.limits.maxPredictRows)
+      ) {
+        const body = parseRequest(schemas.predictRequest, {
+          model: req.model,
+          ...(version !== undefined && { version }),
+          inputs: rowsFromMessage(req.inputs, "inputs"),
+        });
+        // Message rows are numbers: the schema has checked them as a matrix.
+        const rows = body.inputs as number[][];
+        const width = rows[0]!.length;
+        const values = new Float32Array(rows.length * width);
+        rows.forEach((row, r) => {
+          values.set(row, r * width);
+        });
+        inputs = { values, rows: body.inputs.length, width };
+      }
+      const result = await prediction.predictTensor({
+        model: req.model,
+        ...(version !== undefined && { version }),
+        inputs: inputs.values,
+        rows: inputs.rows,
+        width: inputs.width,
+      });
+      // Answer in the form the client used.
+      const packed = (req.inputs?.packed.length ?? 0) > 0;
+      return {
+        model: result.model,
+        version: result.version,
+        outputs: rowsToMessage(result.outputs, result.units, packed),
+        classes: result.classes ?? [],
+        predictions: predictionsToMessage(result.predictions),
+      };
+    }),
+  };
+}

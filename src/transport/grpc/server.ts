@@ -1,0 +1,168 @@
+/**
+ * The gRPC transport: nnserve.v1 (Training, Prediction, Models), the Open Inference Protocol
+ * (inference.GRPCInferenceService), the standard health service following readiness, and server
+ * reflection over all of them. Built by a function like the REST app; startNnserve (src/app.ts)
+ * binds it next to HTTP and closes it in the same shutdown.
+ */
+import { Server, ServerCredentials, type ServerInterceptor } from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import type { Config } from "../../platform/config.ts";
+import type { Logger } from "../../platform/logger.ts";
+import { createInferenceService } from "../../prediction/inference.ts";
+import { createJobWatch, type JobWatch } from "../../training/watch.ts";
+import { createRequestSchemas } from "../request-schemas.ts";
+import type { Services } from "../services.ts";
+import { datasetsHandlers } from "./datasets.ts";
+import { createHealthMonitor } from "./health.ts";
+import { inferenceHandlers } from "./inference.ts";
+import { modelsHandlers } from "./models.ts";
+import { predictionHandlers } from "./prediction.ts";
+import { loadProtos } from "./protos.ts";
+import { trainingHandlers } from "./training.ts";
+
+/** The services served, by full name, as reflection and the health service know them. */
+export const SERVICE_NAMES = [
+  "nnserve.v1.Training",
+  "nnserve.v1.Prediction",
+  "nnserve.v1.Models",
+  "nnserve.v1.Datasets",
+  "inference.GRPCInferenceService",
+] as const;
+
+export interface GrpcServerOptions {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  /** The job watch to share with other transports; default: one of its own. */
+  jobWatch?: JobWatch;
+  /**
+   * Run around every call, health and reflection included, in order: the place for concerns
+   * that apply to all methods by path (authorization by `grpcRequirement`, metrics).
+   */
+  interceptors?: ServerInterceptor[];
+}
+
+export interface GrpcServer {
+  /** Binds host:port (port 0 picks one); resolves to "host:port" as a client dials it. */
+  listen(): Promise<string>;
+  /** Health NOT_SERVING and open watches ended, without waiting for the rest of close(). */
+  drain(): void;
+  /**
+   * drain(), then stop taking calls and wait up to `graceMs` for those in flight; whatever is
+   * left is cancelled. Idempotent.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** WatchJob loops still running; 0 once every stream has ended. */
+  activeWatches(): number;
+}
+
+export function createGrpcServer({
+  config,
+  logger: parentLogger,
+  services,
+  jobWatch = createJobWatch({ training: services.training }),
+  interceptors = [],
+}: GrpcServerOptions): GrpcServer {
+  const logger = parentLogger.child({ transport: "grpc" });
+  const { packageDefinition, grpc } = loadProtos();
+  const schemas = createRequestSchemas(config.limits);
+  const server = new Server({
+    "grpc.max_receive_message_length": config.grpc.maxMessageBytes,
+    "grpc.max_send_message_length": config.grpc.maxMessageBytes,
+    interceptors,
+  });
+
+  const shutdown = new AbortController();
+  const watches = { active: 0 };
+  server.addService(
+    grpc.nnserve.v1.Training.service,
+    trainingHandlers({
+      training: services.training,
+      schemas,
+      logger,
+      jobWatch,
+      shutdown: shutdown.signal,
+      watches,
+    }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Prediction.service,
+    predictionHandlers({ prediction: services.prediction, schemas, logger }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Models.service,
+    modelsHandlers({ models: services.models, modelFiles: services.modelFiles, logger }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Datasets.service,
+    datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
+  );
+  const inference = createInferenceService({
+    models: services.models,
+    prediction: services.prediction,
+    readiness: services.readiness,
+    schemas,
+  });
+  server.addService(
+    grpc.inference.GRPCInferenceService.service,
+    inferenceHandlers({ inference, logger }),
+  );
+
+  const health = createHealthMonitor({
+    readiness: services.readiness,
+    services: SERVICE_NAMES,
+    pollMs: config.grpc.healthPollMs,
+    logger,
+  });
+  health.implementation.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  const drain = () => {
+    health.stop();
+    shutdown.abort();
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    async listen() {
+      await health.refresh();
+      const host = config.grpc.host;
+      const bindHost = host.includes(":") ? `[${host}]` : host;
+      const port = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(
+          `${bindHost}:${config.grpc.port}`,
+          ServerCredentials.createInsecure(),
+          (error, bound) => (error ? reject(error) : resolve(bound)),
+        );
+      });
+      health.start();
+      const dialHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : bindHost;
+      const address = `${dialHost}:${port}`;
+      logger.info({ address }, "gRPC server listening");
+      return address;
+    },
+    drain,
+    close(graceMs = 5_000) {
+      closing ??= (async () => {
+        drain();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            logger.warn(
+              { graceMs },
+              "gRPC calls still running at the end of the grace; cancelling them",
+            );
+            server.forceShutdown();
+            resolve();
+          }, graceMs);
+          timer.unref();
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      })();
+      return closing;
+    },
+    activeWatches: () => watches.active,
+  };
+}

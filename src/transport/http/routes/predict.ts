@@ -1,0 +1,74 @@
+/**
+ * POST /predict: run a trained model on a batch of rows. The body is read into packed rows when
+ * it has the usual shape (../packed-predict-body.ts), else parsed and checked as any JSON body.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { toPredictResponse } from "../../../prediction/predict-response.ts";
+import type { PredictRequest } from "../../../prediction/request.ts";
+import { predictResponseSchema } from "../../../prediction/request.ts";
+import { jsonTextParser } from "../json-parser.ts";
+import { PackedPredictBody, readPackedPredictBody } from "../packed-predict-body.ts";
+import { zodValidatorCompiler } from "../validator.ts";
+import { problems, type RouteOptions } from "./shared.ts";
+
+export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
+  app,
+  { services, schemas },
+) => {
+  const parseJson = jsonTextParser(app);
+  const maxRows = schemas.limits.maxPredictRows;
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    const bytes = body as Buffer;
+    try {
+      const packed = readPackedPredictBody(bytes, maxRows);
+      done(null, packed ?? (bytes.length === 0 ? undefined : parseJson(request, bytes.toString())));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.post(
+    "/predict",
+    {
+      schema: {
+        operationId: "predict",
+        tags: ["prediction"],
+        summary: "Outputs (and classes, for classifiers) of a model version for each input row",
+        body: schemas.predictRequest,
+        response: { 200: predictResponseSchema, ...problems(400, 404, 409, 413, 415, 503) },
+      },
+      // A packed body is already what the schema would make of it; any other meets the schema.
+      validatorCompiler: (route) => {
+        const validate = zodValidatorCompiler(
+          route as unknown as Parameters<typeof zodValidatorCompiler>[0],
+        );
+        return (data) => (data instanceof PackedPredictBody ? { value: data } : validate(data));
+      },
+      // The schema documents the reply; checking every output number against it again on the
+      // way out would cost more than a small model's forward pass.
+      serializerCompiler: () => (data) => JSON.stringify(data),
+    },
+    async (request) => {
+      const body = request.body as PredictRequest | PackedPredictBody;
+      if (!(body instanceof PackedPredictBody)) return services.prediction.predict(body);
+      const { values, rows, width } = body.inputs;
+      const { bytes } = body;
+      return toPredictResponse(
+        await services.prediction.predictTensor({
+          model: body.model,
+          ...(body.version === undefined ? {} : { version: body.version }),
+          inputs: values,
+          rows,
+          width,
+          // Read again only for a version with preprocessing; the reader has vetted the JSON.
+          ...(bytes
+            ? {
+                rawRows: () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
+              }
+            : {}),
+        }),
+      );
+    },
+  );
+};

@@ -1,0 +1,302 @@
+/**
+ * A version out of nnserve and back in: as an ONNX model (src/versions/onnx/onnx-export.ts) or as
+ * nnserve's portable file (src/versions/model-file-schema.ts), and a portable file imported as a new,
+ * ready version. Only ready versions export. An import trusts nothing in the file: the engine
+ * re-checks the architecture, the weights must be as many as it has parameters, hash to the
+ * file's sha256 and be finite, and the preprocessing must encode to the network's inputs.
+ */
+import { createHash } from "node:crypto";
+import {
+  type ArchitectureJson,
+  EngineError,
+  loadNetwork,
+  NETWORK_FORMAT,
+  NETWORK_FORMAT_VERSION,
+  type NetworkSpec,
+  normalizeNetworkSpec,
+} from "../engine/index.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
+import type { Database } from "../platform/db/client.ts";
+import {
+  type AppError,
+  conflict,
+  type FieldIssue,
+  notFound,
+  validationError,
+} from "../platform/errors.ts";
+import type { DomainEvents } from "../platform/events.ts";
+import { countParameters } from "../training/request.ts";
+import type { Evaluation } from "./evaluation-schema.ts";
+import {
+  MODEL_FILE_FORMAT,
+  MODEL_FILE_VERSION,
+  type ModelFile,
+  WEIGHTS_ENCODING,
+} from "./model-file-schema.ts";
+import { nextVersion } from "./next-version.ts";
+import { exportOnnx } from "./onnx/onnx-export.ts";
+import { encodedWidth, type Preprocessing } from "./preprocessing/schema.ts";
+import type { ModelVersion } from "./schemas.ts";
+import type { StoredTraining } from "./stored-training.ts";
+import { toVersionView } from "./views.ts";
+
+export const ONNX_MEDIA_TYPE = "application/onnx";
+
+export interface ExportedOnnx {
+  filename: string;
+  content: Uint8Array;
+}
+
+export interface ModelFileService {
+  /** Throws notFound (model or version) and conflict when the version is not ready. */
+  exportOnnx(name: string, version: number): Promise<ExportedOnnx>;
+  /** The portable file; the same errors. */
+  exportFile(name: string, version: number): Promise<{ filename: string; file: ModelFile }>;
+  /** Stores the file as the next version of `name` (created if new), ready; VALIDATION_FAILED per bad field. */
+  importFile(name: string, file: ModelFile): Promise<ModelVersion>;
+}
+
+export interface ModelFileServiceDeps {
+  db: Database;
+  /** The largest network accepted, as for training (MAX_PARAMETERS). */
+  maxParameters: number;
+  /** package.json's version: the ONNX producer_version and the file's nnserveVersion. */
+  nnserveVersion: string;
+  /** Told `versionReady` after an import, so unversioned predictions move to it. */
+  events?: DomainEvents;
+}
+
+export function createModelFileService({
+  db,
+  maxParameters,
+  nnserveVersion,
+  events,
+}: ModelFileServiceDeps): ModelFileService {
+  const { prisma } = db;
+
+  async function readyVersion(name: string, version: number) {
+    const row = await prisma.modelVersion.findFirst({
+      where: { model: { name }, version },
+      select: {
+        version: true,
+        status: true,
+        architecture: true,
+        training: true,
+        weights: true,
+        metrics: true,
+        preprocessing: true,
+        evaluation: true,
+        createdAt: true,
+        trainedAt: true,
+      },
+    });
+    if (!row) {
+      const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
+      if (!exists) throw notFound("model", name);
+      throw notFound("model version", `${name}@${version}`);
+    }
+    if (row.status !== "ready" || !row.weights) {
+      throw conflict(
+        `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
+      );
+    }
+    return { ...row, weights: row.weights };
+  }
+
+  return {
+    async exportOnnx(name, version) {
+      const row = await readyVersion(name, version);
+      const content = exportOnnx({
+        model: name,
+        version,
+        architecture: row.architecture as unknown as ArchitectureJson,
+        weights: row.weights,
+        loss: (row.training as unknown as StoredTraining).loss,
+        preprocessing: row.preprocessing as unknown as Preprocessing | null,
+        producerVersion: nnserveVersion,
+      });
+      return { filename: `${name}-v${version}.onnx`, content };
+    },
+
+    async exportFile(name, version) {
+      const row = await readyVersion(name, version);
+      const stored = row.architecture as unknown as ArchitectureJson;
+      const parameterCount = countParameters(stored);
+      const file: ModelFile = {
+        format: MODEL_FILE_FORMAT,
+        formatVersion: MODEL_FILE_VERSION,
+        nnserveVersion,
+        exportedAt: new Date().toISOString(),
+        source: { model: name, version },
+        architecture: {
+          format: NETWORK_FORMAT,
+          version: NETWORK_FORMAT_VERSION,
+          inputs: stored.inputs,
+          layers: stored.layers,
+          parameterCount,
+        },
+        training: row.training as unknown as ModelFile["training"],
+        preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
+        evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
+        metrics: (row.metrics as Record<string, number | null> | null) ?? null,
+        weights: {
+          encoding: WEIGHTS_ENCODING,
+          parameterCount,
+          sha256: sha256(row.weights),
+          data: Buffer.from(row.weights).toString("base64"),
+        },
+        createdAt: row.createdAt.toISOString(),
+        trainedAt: row.trainedAt?.toISOString() ?? null,
+      };
+      return { filename: `${name}-v${version}.nnserve.json`, file };
+    },
+
+    async importFile(name, file) {
+      const { architecture, weights } = checkModelFile(file, maxParameters);
+      const created = await prisma.$transaction(async (tx) => {
+        return tx.modelVersion.create({
+          data: {
+            ...(await nextVersion(tx, name)),
+            architecture: architecture as unknown as Prisma.InputJsonValue,
+            training: file.training as unknown as Prisma.InputJsonValue,
+            weights: weights,
+            status: "ready",
+            // The weights' own training time, where the file knows it.
+            trainedAt: file.trainedAt ? new Date(file.trainedAt) : new Date(),
+            ...(file.metrics ? { metrics: file.metrics } : {}),
+            ...(file.preprocessing
+              ? { preprocessing: file.preprocessing as unknown as Prisma.InputJsonValue }
+              : {}),
+            ...(file.evaluation
+              ? { evaluation: file.evaluation as unknown as Prisma.InputJsonValue }
+              : {}),
+          },
+        });
+      });
+      events?.emit("versionReady", { versionId: created.id });
+      return toVersionView({ ...created, jobs: [] });
+    },
+  };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+const fail = (path: string, message: string): never => {
+  throw validationError([{ path, message }], `Invalid model file: ${path} ${message}.`);
+};
+
+/** The engine's "field: message" as a field issue under `under` (its paths are relative). */
+function engineIssue(error: EngineError, rename: Record<string, string> = {}): FieldIssue {
+  const path = rename[error.field] ?? error.field;
+  return { path, message: error.message.slice(error.field.length + 2) };
+}
+
+/**
+ * Everything an import must hold beyond the schema's shapes, in the order a reader would fix
+ * them; returns the architecture to store and the weight bytes.
+ */
+export function checkModelFile(
+  file: ModelFile,
+  maxParameters: number,
+): { architecture: ArchitectureJson; weights: Uint8Array<ArrayBuffer> } {
+  const a = file.architecture;
+  if (a.format !== NETWORK_FORMAT) {
+    fail("architecture.format", `must be "${NETWORK_FORMAT}", got ${JSON.stringify(a.format)}`);
+  }
+  if (a.version !== NETWORK_FORMAT_VERSION) {
+    fail(
+      "architecture.version",
+      `unsupported version ${JSON.stringify(a.version)}; this server reads version ${NETWORK_FORMAT_VERSION}`,
+    );
+  }
+  let spec: NetworkSpec;
+  try {
+    spec = normalizeNetworkSpec(a, "architecture.");
+  } catch (error) {
+    if (error instanceof EngineError) throw invalidFile(engineIssue(error));
+    throw error;
+  }
+  const count = countParameters(spec);
+  if (a.parameterCount !== undefined && a.parameterCount !== count) {
+    fail(
+      "architecture.parameterCount",
+      `is ${JSON.stringify(a.parameterCount)}, but the layers describe ${count} parameters`,
+    );
+  }
+  if (count > maxParameters) {
+    fail(
+      "architecture.layers",
+      `describe ${count} parameters, more than this server's limit of ${maxParameters} (MAX_PARAMETERS)`,
+    );
+  }
+  if (file.weights.parameterCount !== count) {
+    fail(
+      "weights.parameterCount",
+      `is ${file.weights.parameterCount}, but the architecture has ${count} parameters`,
+    );
+  }
+  const weights = new Uint8Array(Buffer.from(file.weights.data, "base64"));
+  if (weights.byteLength !== count * 4) {
+    fail(
+      "weights.data",
+      `decodes to ${weights.byteLength} bytes; ${count} float32 parameters are ${count * 4}`,
+    );
+  }
+  const digest = sha256(weights);
+  if (digest !== file.weights.sha256) {
+    fail(
+      "weights.sha256",
+      `does not match the weights (their sha256 is ${digest}); the file was changed or damaged`,
+    );
+  }
+  const architecture: ArchitectureJson = {
+    format: NETWORK_FORMAT,
+    version: NETWORK_FORMAT_VERSION,
+    inputs: spec.inputs,
+    layers: spec.layers,
+  };
+  try {
+    loadNetwork(architecture, weights);
+  } catch (error) {
+    if (error instanceof EngineError) {
+      throw invalidFile(engineIssue(error, { weights: "weights.data" }));
+    }
+    throw error;
+  }
+  if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
+  return { architecture, weights };
+}
+
+function checkPreprocessing(preprocessing: Preprocessing, spec: NetworkSpec): void {
+  const width = encodedWidth(preprocessing.features);
+  if (width !== spec.inputs) {
+    fail(
+      "preprocessing.features",
+      `encode to ${width} input columns, but the network takes ${spec.inputs}`,
+    );
+  }
+  const units = spec.layers.at(-1)?.units ?? 0;
+  const { target } = preprocessing;
+  if (target.type === "numeric" && units !== 1) {
+    fail(
+      "preprocessing.target",
+      `is the one numeric column "${target.name}", but the network has ${units} output units`,
+    );
+  }
+  if (
+    target.type === "categorical" &&
+    target.classes.length !== units &&
+    !(units === 1 && target.classes.length === 2)
+  ) {
+    fail(
+      "preprocessing.target.classes",
+      `has ${target.classes.length} classes, but the network has ${units} output units`,
+    );
+  }
+}
+
+function invalidFile(issue: FieldIssue): AppError {
+  return validationError([issue], `Invalid model file: ${issue.path} ${issue.message}.`);
+}

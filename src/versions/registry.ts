@@ -1,0 +1,84 @@
+/** Models and their versions: listing, describing, deleting. */
+import type { Database } from "../platform/db/client.ts";
+import { notFound } from "../platform/errors.ts";
+import type { DomainEvents } from "../platform/events.ts";
+import type { ModelRegistry } from "../transport/services.ts";
+import { toVersionView } from "./views.ts";
+
+export interface ModelRegistryDeps {
+  db: Database;
+  /** Told `modelDeleted`, so cached networks are dropped at once. */
+  events?: DomainEvents;
+}
+
+export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelRegistry {
+  const { prisma } = db;
+
+  return {
+    async list() {
+      const models = await prisma.model.findMany({
+        orderBy: { name: "asc" },
+        include: {
+          _count: { select: { versions: true } },
+          versions: {
+            where: { status: "ready" },
+            orderBy: { version: "desc" },
+            take: 1,
+            select: { version: true },
+          },
+        },
+      });
+      return {
+        items: models.map((m) => ({
+          name: m.name,
+          latestVersion: m.versions[0]?.version ?? null,
+          versionCount: m._count.versions,
+          createdAt: m.createdAt.toISOString(),
+          updatedAt: m.updatedAt.toISOString(),
+        })),
+      };
+    },
+
+    async get(name) {
+      const model = await prisma.model.findUnique({
+        where: { name },
+        include: {
+          versions: {
+            orderBy: { version: "asc" },
+            select: {
+              version: true,
+              status: true,
+              architecture: true,
+              training: true,
+              metrics: true,
+              preprocessing: true,
+              evaluation: true,
+              createdAt: true,
+              trainedAt: true,
+              jobs: { select: { id: true }, orderBy: { createdAt: "asc" }, take: 1 },
+            },
+          },
+        },
+      });
+      if (!model) throw notFound("model", name);
+      const versions = model.versions.map(toVersionView);
+      const ready = versions.filter((v) => v.status === "ready").at(-1);
+      return {
+        name: model.name,
+        latestVersion: ready?.version ?? null,
+        versionCount: versions.length,
+        createdAt: model.createdAt.toISOString(),
+        updatedAt: model.updatedAt.toISOString(),
+        versions,
+      };
+    },
+
+    // Versions, jobs, epochs and examples go with the model (ON DELETE CASCADE). A job still
+    // training finds its lease gone at its next heartbeat and stops.
+    async delete(name) {
+      const { count } = await prisma.model.deleteMany({ where: { name } });
+      if (count === 0) throw notFound("model", name);
+      events?.emit("modelDeleted", { model: name });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Trained models: a name with numbered versions, one version per training job. Predict uses the
+ * newest ready version unless asked for another.
+ */
+import { z } from "zod";
+import { ACTIVATIONS, INITIALIZERS, LOSSES } from "../engine/spec.ts";
+import { isoDateTime, modelName, strictObject } from "../platform/validation/common.ts";
+import { epochMetricsSchema } from "../training/jobs/schemas.ts";
+import { evaluationSchema } from "./evaluation-schema.ts";
+import { preprocessingSchema } from "./preprocessing/schema.ts";
+
+/** pending (queued) -> training -> ready | failed | cancelled; only ready versions predict. */
+export const VERSION_STATUSES = ["pending", "training", "ready", "failed", "cancelled"] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+export const modelParamsSchema = strictObject({ name: modelName });
+
+export const networkViewSchema = z.object({
+  inputs: z.int(),
+  layers: z.array(
+    z.object({
+      units: z.int(),
+      activation: z.enum(ACTIVATIONS),
+      alpha: z.number().optional(),
+      initializer: z.enum(INITIALIZERS).optional(),
+    }),
+  ),
+});
+
+export const modelVersionSchema = z
+  .object({
+    version: z.int(),
+    /** The job that trained it; null for a version imported from a model file. */
+    jobId: z.uuid().nullable(),
+    status: z.enum(VERSION_STATUSES),
+    network: networkViewSchema,
+    loss: z.enum(LOSSES),
+    parameters: z.int(),
+    /** The seed actually used, so the version can be trained again bit for bit. */
+    seed: z.int(),
+    /** Final metrics; null until the version is ready. */
+    metrics: epochMetricsSchema.nullable(),
+    /** How raw rows are encoded and outputs decoded; null for a version trained on inline numbers. */
+    preprocessing: preprocessingSchema.nullable(),
+    /** Scores on the dataset's held-back test rows; null until ready, or without test rows. */
+    evaluation: evaluationSchema.nullable(),
+    createdAt: isoDateTime,
+    trainedAt: isoDateTime.nullable(),
+  })
+  .meta({ id: "ModelVersion" });
+export type ModelVersion = z.output<typeof modelVersionSchema>;
+
+export const modelSummarySchema = z
+  .object({
+    name: z.string(),
+    /** Newest ready version, what predict uses by default; null if none is ready yet. */
+    latestVersion: z.int().nullable(),
+    versionCount: z.int(),
+    createdAt: isoDateTime,
+    updatedAt: isoDateTime,
+  })
+  .meta({ id: "ModelSummary" });
+export type ModelSummary = z.output<typeof modelSummarySchema>;
+
+export const modelSchema = modelSummarySchema
+  .extend({ versions: z.array(modelVersionSchema) })
+  .meta({ id: "Model" });
+export type Model = z.output<typeof modelSchema>;
+
+export const modelListSchema = z
+  .object({ items: z.array(modelSummarySchema) })
+  .meta({ id: "ModelList" });
+export type ModelList = z.output<typeof modelListSchema>;
