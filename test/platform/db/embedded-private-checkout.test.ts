@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedPostgresError, startEmbeddedPostgres } from "../../../src/platform/db/embedded.ts";
 import { blockingDirectory, systemUser } from "../../../src/platform/db/embedded-location.ts";
 
-const repo = resolve(import.meta.dirname, "../..");
+const repo = resolve(import.meta.dirname, "../../..");
 const asRoot = process.getuid?.() === 0;
 const scratch = join(tmpdir(), `nnserve-private-${randomBytes(4).toString("hex")}`);
 
