@@ -36,7 +36,7 @@ async function privateCheckout(): Promise<string> {
 }
 
 function startIn(checkout: string, relocationRoot: string): Promise<{ url: string; stop(): void }> {
-  const entry = join(checkout, "src", "db", "embedded.ts");
+  const entry = join(checkout, "src", "platform", "db", "embedded.ts");
   const child = spawn(
     process.execPath,
     [
