@@ -8,7 +8,7 @@ import {
   backLink,
   confirmDelete,
   formatBytes,
-  formatNumber,
+  formatStat,
   formatTime,
   h,
   heading,
@@ -457,7 +457,7 @@ function columnSummary(column, bins) {
       h(
         "p",
         { class: "range" },
-        `min ${formatNumber(column.min)} · mean ${formatNumber(column.mean)} · max ${formatNumber(column.max)} · std ${formatNumber(column.std)}`,
+        `min ${formatStat(column.min)} · mean ${formatStat(column.mean)} · max ${formatStat(column.max)} · std ${formatStat(column.std)}`,
       ),
     );
   }
@@ -494,7 +494,7 @@ function columnSummary(column, bins) {
 function previewTable(preview) {
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "First rows" },
     h(
       "table",
       { id: "preview" },

@@ -102,6 +102,15 @@ export function formatNumber(value, digits = 4) {
   return Number(value).toPrecision(digits);
 }
 
+/**
+ * A statistic as a person writes it: four significant digits, no trailing zeros (4.3, 0.1).
+ * @param {number | null | undefined} value
+ */
+export function formatStat(value) {
+  if (value === undefined || value === null) return "—";
+  return String(Number(value.toPrecision(4)));
+}
+
 /** @param {number} value */
 export function formatPercent(value) {
   return `${(value * 100).toFixed(1)} %`;
@@ -218,4 +227,18 @@ export function confirmDelete({ name, what, run, onError }) {
   });
   slot.append(open);
   return slot;
+}
+
+/**
+ * A table that may be wider than a phone: it scrolls sideways in a box that keyboard users can
+ * focus (and scroll with the arrow keys) and screen readers hear named.
+ * @param {string} label
+ * @param {HTMLElement} table
+ */
+export function scrollBox(label, table) {
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": label },
+    table,
+  );
 }

@@ -50,12 +50,18 @@ export function evaluationSection(version) {
 function classification(evaluation) {
   const macroF1 =
     evaluation.classes.reduce((sum, c) => sum + c.f1, 0) / Math.max(1, evaluation.classes.length);
-  const matrixSlot = h("div", { class: "table-wrap" });
+  // Wider than a phone with many classes: a scroll box a keyboard can reach.
+  const matrixSlot = h("div", {
+    class: "table-wrap",
+    tabindex: "0",
+    role: "region",
+    "aria-label": "Confusion matrix",
+  });
   /** @param {"counts" | "shares"} mode */
   const show = (mode) => replace(matrixSlot, confusionMatrix(evaluation, mode));
   const choice = h(
     "fieldset",
-    { class: "row" },
+    { class: "choice" },
     h("legend", { class: "visually-hidden" }, "Show the confusion matrix as"),
     [
       ["counts", "Counts"],
@@ -147,10 +153,10 @@ function confusionMatrix(evaluation, mode) {
 function perClass(evaluation) {
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Per-class scores" },
     h(
       "table",
-      { class: "stack", id: "per-class" },
+      { id: "per-class" },
       h("caption", { class: "visually-hidden" }, "Precision, recall and F1 per class"),
       h(
         "thead",

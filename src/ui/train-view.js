@@ -246,7 +246,7 @@ export async function trainView(main, params, _signal) {
     ),
     h(
       "div",
-      { class: "panel recipe" },
+      { class: "card recipe" },
       h(
         "p",
         { class: "lede" },

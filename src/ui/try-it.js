@@ -204,7 +204,7 @@ function showResponse(response, version) {
   const classes = response.classes;
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Outputs" },
     h(
       "table",
       { class: "outputs" },

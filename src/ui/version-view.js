@@ -157,7 +157,7 @@ export async function versionView(main, name, number, _signal) {
     h("h2", {}, "Trained with"),
     h(
       "dl",
-      { class: "metrics settings" },
+      { class: "settings" },
       settings(version).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))),
     ),
     t.dataset
@@ -165,7 +165,7 @@ export async function versionView(main, name, number, _signal) {
           "p",
           { class: "meta" },
           "Dataset: ",
-          h("a", { href: `#/datasets/${t.dataset.id}` }, t.dataset.id),
+          h("a", { href: `#/datasets/${t.dataset.id}` }, "the dataset it was trained on"),
         )
       : null,
     version.status === "ready" ? tryItPanel(model.name, version) : null,
@@ -229,7 +229,7 @@ export async function compareView(main, name, params) {
   const table = (/** @type {string} */ caption, /** @type {HTMLElement[]} */ body) =>
     h(
       "div",
-      { class: "table-wrap" },
+      { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
       h(
         "table",
         { class: "diff" },
