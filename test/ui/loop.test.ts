@@ -8,10 +8,16 @@
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Model } from "../../src/versions/schemas.ts";
 import type { PredictResponse } from "../../src/prediction/request.ts";
 import type { TrainAccepted } from "../../src/training/request.ts";
-import { LOOKS, launchBrowser, openPage, screenshot, seriousViolations } from "../helpers/browser.ts";
+import type { Model } from "../../src/versions/schemas.ts";
+import {
+  LOOKS,
+  launchBrowser,
+  openPage,
+  screenshot,
+  seriousViolations,
+} from "../helpers/browser.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
@@ -48,8 +54,7 @@ describe("the loop from a CSV to predictions, in the browser", () => {
   it("uploads, reviews types, trains, watches the curve, reads the evaluation, predicts, compares; every page passes axe in four looks", async () => {
     const { page, problems } = await openPage(browser, { width: 1280, height: 900 });
     const pages: { name: string; url: string; ready: string }[] = [];
-    const remember = (name: string, ready: string) =>
-      pages.push({ name, url: page.url(), ready });
+    const remember = (name: string, ready: string) => pages.push({ name, url: page.url(), ready });
 
     // Upload: the file picker in the drop zone; the name comes from the file.
     await page.goto(`${server.url}/ui/#/datasets`);
@@ -68,7 +73,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     expect(await columns.getByLabel("Type of sepal_length").inputValue()).toBe("numeric");
     expect(await columns.locator('tr[data-column="species"] .bars li').count()).toBe(3);
     expect(
-      await columns.locator('tr[data-column="petal_length"] [role="img"]').getAttribute("aria-label"),
+      await columns
+        .locator('tr[data-column="petal_length"] [role="img"]')
+        .getAttribute("aria-label"),
     ).toMatch(/^Histogram of petal_length: /);
     expect(await columns.locator('tr[data-column="sepal_length"] .range').textContent()).toContain(
       "min 4.3 · mean 5.843 · max 7.9",
@@ -159,7 +166,12 @@ describe("the loop from a CSV to predictions, in the browser", () => {
       model: "iris-browser",
       dataset: datasetId,
       target: "species",
-      network: { layers: [{ units: 4, activation: "tanh" }, { units: 3, activation: "softmax" }] },
+      network: {
+        layers: [
+          { units: 4, activation: "tanh" },
+          { units: 3, activation: "softmax" },
+        ],
+      },
       loss: "categoricalCrossentropy",
       optimizer: { name: "adam", learningRate: 0.05 },
       training: { epochs: 30, batchSize: 16, validationSplit: 0.2, testSplit: 0.2, seed: 3 },
@@ -174,7 +186,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     const epochsRow = page.locator("tr.changed").filter({ hasText: "epochs" }).first();
     expect(await epochsRow.locator("td").allTextContents()).toEqual(["60", "30"]);
     expect(await page.locator("tr.changed").filter({ hasText: "network" }).count()).toBe(1);
-    expect(await page.locator("tr:not(.changed)").filter({ hasText: "batch size" }).count()).toBe(1);
+    expect(await page.locator("tr:not(.changed)").filter({ hasText: "batch size" }).count()).toBe(
+      1,
+    );
     // Both versions' loss and validation loss on one chart.
     await page.locator("#compare-charts figure canvas").first().waitFor();
     expect(await page.locator("#compare-charts figure").first().getAttribute("data-series")).toBe(
@@ -238,7 +252,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
 
     await page.getByLabel("Type of zip").selectOption("categorical");
     await page.getByRole("button", { name: "Apply types" }).click();
-    await page.waitForURL((url) => !url.hash.endsWith(first) && /#\/datasets\/[0-9a-f-]{36}$/.test(url.hash));
+    await page.waitForURL(
+      (url) => !url.hash.endsWith(first) && /#\/datasets\/[0-9a-f-]{36}$/.test(url.hash),
+    );
     await page.getByRole("heading", { level: 1, name: "homes" }).waitFor();
     const id = /#\/datasets\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
     const stored = await server.http.get<{ columns: { name: string; type: string }[] }>(
@@ -256,7 +272,7 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await page.context().close();
   });
 
-  it("sends the default recipe as the dataset and target with network \"auto\"", async () => {
+  it('sends the default recipe as the dataset and target with network "auto"', async () => {
     const dataset = await uploadCsv(server.url, "iris-recipe", await irisCsv());
     const { page, problems } = await openPage(browser);
     const sent: unknown[] = [];
@@ -304,7 +320,12 @@ describe("a regressor and an early stop, as the pages read them", () => {
       model: "visits",
       dataset: dataset.id,
       target: "visits",
-      network: { layers: [{ units: 8, activation: "relu" }, { units: 1, activation: "linear" }] },
+      network: {
+        layers: [
+          { units: 8, activation: "relu" },
+          { units: 1, activation: "linear" },
+        ],
+      },
       loss: "mse",
       optimizer: { name: "adam", learningRate: 0.05 },
       // A minDelta no epoch can beat: training stops after the first epoch without it.
