@@ -8,6 +8,9 @@ import uPlot from "./vendor/uplot/uPlot.esm.js";
 /** @typedef {{ key: string, label: string, scale?: number }} Series */
 
 const HEIGHT = 220;
+const EPOCH_STEPS = [
+  1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000,
+];
 
 /** @param {string} name */
 function cssVar(name) {
@@ -32,7 +35,8 @@ function options(width, series, xLabel) {
     scales: { x: { time: false } },
     legend: { live: false },
     axes: [
-      { ...axis, label: xLabel },
+      // Epochs are whole numbers: no ticks at 1.2, 1.4.
+      { ...axis, label: xLabel, incrs: EPOCH_STEPS },
       { ...axis, size: 56 },
     ],
     series: [

@@ -91,7 +91,7 @@ export async function jobsView(main, params, signal) {
     h(
       "div",
       { class: "toolbar" },
-      h("div", {}, h("label", { for: "status-filter" }, "Status"), filter),
+      h("div", { class: "field" }, h("label", { for: "status-filter" }, "Status"), filter),
     ),
     message,
     h("div", { class: "table-wrap" }, table),

@@ -79,7 +79,9 @@ async function orderCategories(fields, version) {
     );
     const chosen = select.value;
     select.replaceChildren(...options);
-    select.value = chosen;
+    // Untouched, it starts at the first category in the new order; a choice made stays.
+    if (select.dataset.touched) select.value = chosen;
+    else select.selectedIndex = 0;
     select.dataset.order = "dataset";
   }
   fields.dataset.ordered = "true";
@@ -97,7 +99,13 @@ function featureFields(n, features) {
       feature.type === "categorical"
         ? h(
             "select",
-            { id, name: feature.name },
+            {
+              id,
+              name: feature.name,
+              onchange: (/** @type {Event} */ e) => {
+                /** @type {HTMLSelectElement} */ (e.target).dataset.touched = "true";
+              },
+            },
             feature.categories.map((c) => h("option", { value: c }, c)),
           )
         : h("input", { id, name: feature.name, type: "number", step: "any", required: true });

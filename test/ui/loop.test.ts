@@ -51,7 +51,9 @@ async function smallNetwork(page: Page, epochs: number) {
 }
 
 describe("the loop from a CSV to predictions, in the browser", () => {
-  it("uploads, reviews types, trains, watches the curve, reads the evaluation, predicts, compares; every page passes axe in four looks", async () => {
+  it("uploads, reviews types, trains, watches the curve, reads the evaluation, predicts, compares; every page passes axe in four looks", {
+    timeout: 240_000,
+  }, async () => {
     const { page, problems } = await openPage(browser, { width: 1280, height: 900 });
     const pages: { name: string; url: string; ready: string }[] = [];
     const remember = (name: string, ready: string) => pages.push({ name, url: page.url(), ready });
@@ -119,11 +121,12 @@ describe("the loop from a CSV to predictions, in the browser", () => {
 
     // The evaluation: the confusion matrix's counts are the held-back rows, per class.
     await page.getByRole("link", { name: "See the evaluation" }).click();
-    await page.getByRole("heading", { level: 1, name: "iris-browser v1" }).waitFor();
+    await page.getByRole("heading", { level: 1, name: "iris-browser v1", exact: true }).waitFor();
     const model = (await server.http.get<Model>("/models/iris-browser")).body;
     const evaluation = model.versions[0]!.evaluation!;
     if (evaluation.task !== "classification") throw new Error("a classification expected");
     const matrix = page.locator("#confusion-matrix");
+    await matrix.waitFor();
     const counts = (await matrix.locator("tbody td").allTextContents()).map(Number);
     expect(counts).toEqual(evaluation.confusionMatrix.matrix.flat());
     expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
@@ -179,7 +182,7 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     expect(second.status).toBe(202);
     expect((await waitForJob(server.http, second.body.jobId)).status).toBe("succeeded");
     await page.goto(`${server.url}/ui/#/models/iris-browser`);
-    await page.getByRole("heading", { level: 1, name: "iris-browser" }).waitFor();
+    await page.getByRole("heading", { level: 1, name: "iris-browser", exact: true }).waitFor();
     remember("model", "table.stack");
     await page.getByRole("button", { name: "Compare" }).click();
     await page.getByRole("heading", { level: 1, name: "iris-browser: v1 and v2" }).waitFor();
@@ -236,7 +239,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     }
   });
 
-  it("changes an inferred type before training by sending the file again with the chosen types", async () => {
+  it("changes an inferred type before training by sending the file again with the chosen types", {
+    timeout: 60_000,
+  }, async () => {
     const { page, problems } = await openPage(browser);
     await page.goto(`${server.url}/ui/#/datasets`);
     const csv = ["zip,rooms,price", "10115,2,300", "20095,3,420", "10115,4,610", "80331,1,210"];
@@ -272,7 +277,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await page.context().close();
   });
 
-  it('sends the default recipe as the dataset and target with network "auto"', async () => {
+  it('sends the default recipe as the dataset and target with network "auto"', {
+    timeout: 60_000,
+  }, async () => {
     const dataset = await uploadCsv(server.url, "iris-recipe", await irisCsv());
     const { page, problems } = await openPage(browser);
     const sent: unknown[] = [];
@@ -306,7 +313,9 @@ describe("the loop from a CSV to predictions, in the browser", () => {
 });
 
 describe("a regressor and an early stop, as the pages read them", () => {
-  it("names the target and its units in the evaluation, the curves and the answer, and calls an early stop complete", async () => {
+  it("names the target and its units in the evaluation, the curves and the answer, and calls an early stop complete", {
+    timeout: 90_000,
+  }, async () => {
     // Doctor visits a year from age: a straight line with a little noise, in visits.
     const lines = ["age,smoker,visits"];
     for (let i = 0; i < 120; i++) {
@@ -352,6 +361,7 @@ describe("a regressor and an early stop, as the pages read them", () => {
     await page.locator("#job-status").getByText("succeeded").waitFor();
     const line = await page.locator("#job-progress-line").textContent();
     expect(line).toContain(`Complete: stopped early at epoch ${job.progress.epoch} of 200`);
+    expect(await page.getByRole("button", { name: "Cancel job" }).isVisible()).toBe(false);
     // The bar is full: the job is done, not a fraction of the way.
     expect(await page.locator("#job-progress").getAttribute("value")).toBe("200");
     // The MAE curve in visits: the stored (scaled) MAE times the target's scale.
