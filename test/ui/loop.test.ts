@@ -227,9 +227,10 @@ describe("the loop from a CSV to predictions, in the browser", () => {
         await tab.locator(ready).first().waitFor();
         expect(await tab.locator("h1").count(), `${name} ${look.name}`).toBe(1);
         // Nothing wider than the screen: a 360 px phone scrolls down, not sideways.
-        const overflow = await tab.evaluate(
-          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-        );
+        // Page-side code as text: the tests are type-checked without the DOM's types.
+        const overflow = (await tab.evaluate(
+          "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        )) as number;
         expect(overflow, `${name} ${look.name} overflows sideways`).toBeLessThanOrEqual(0);
         await screenshot(tab, `${name}-${look.name}`);
         expect(await seriousViolations(tab), `${name} ${look.name}`).toEqual([]);
