@@ -313,6 +313,76 @@ describe("the loop from a CSV to predictions, in the browser", () => {
   });
 });
 
+describe("the datasets list and the architecture editor", () => {
+  it("deletes a dataset from the list only after confirming", { timeout: 60_000 }, async () => {
+    const dataset = await uploadCsv(server.url, "to-delete", "a,b\n1,x\n2,y\n");
+    const { page, problems } = await openPage(browser, { width: 360, height: 780 });
+    await page.goto(`${server.url}/ui/#/datasets`);
+    const row = page.locator(`tr[data-dataset="${dataset.id}"]`);
+    await row.waitFor();
+    await row.getByRole("button", { name: "Delete to-delete", exact: true }).click();
+    await row.getByRole("button", { name: "Keep it" }).click();
+    expect((await server.http.get(`/datasets/${dataset.id}`)).status).toBe(200);
+    await row.getByRole("button", { name: "Delete to-delete", exact: true }).click();
+    await row.getByRole("button", { name: "Delete to-delete now" }).click();
+    await row.waitFor({ state: "detached" });
+    expect((await server.http.get(`/datasets/${dataset.id}`)).status).toBe(404);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it("adds and removes hidden layers and sends them before the output layer the target sets", {
+    timeout: 90_000,
+  }, async () => {
+    const dataset = await uploadCsv(server.url, "iris-layers", await irisCsv());
+    const { page, problems } = await openPage(browser);
+    const sent: Record<string, unknown>[] = [];
+    page.on("request", (request) => {
+      if (request.url().endsWith("/train")) sent.push(request.postDataJSON());
+    });
+    await page.goto(`${server.url}/ui/#/train?dataset=${dataset.id}`);
+    await page.getByRole("heading", { level: 1, name: "Train a model" }).waitFor();
+    await page.getByLabel("Model name").fill("iris-layers");
+    await page.getByRole("button", { name: "Add layer" }).click();
+    await page.getByRole("button", { name: "Add layer" }).click();
+    await page.getByLabel("Layer 2 units").fill("6");
+    await page.getByLabel("Layer 2 activation").selectOption("tanh");
+    await page.getByLabel("Layer 3 units").fill("5");
+    await page.getByRole("button", { name: "Remove layer 1" }).click();
+    // What was layer 2 is layer 1 now, labels and all.
+    expect(await page.getByLabel("Layer 1 units").inputValue()).toBe("6");
+    expect(await page.getByLabel("Layer 2 units").inputValue()).toBe("5");
+    await page.getByLabel("Epochs").fill("5");
+    await page.getByLabel("Early stopping patience").fill("3");
+    await page.getByRole("button", { name: "Train", exact: true }).click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      model: "iris-layers",
+      dataset: dataset.id,
+      target: "species",
+      network: {
+        layers: [
+          { units: 6, activation: "tanh" },
+          { units: 5, activation: "relu" },
+          { units: 3, activation: "softmax" },
+        ],
+      },
+      loss: "categoricalCrossentropy",
+      training: {
+        epochs: 5,
+        validationSplit: 0.2,
+        testSplit: 0.2,
+        earlyStopping: { patience: 3, monitor: "valLoss", restoreBestWeights: true },
+      },
+    });
+    const id = /#\/jobs\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+    expect((await waitForJob(server.http, id)).status).toBe("succeeded");
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe("a regressor and an early stop, as the pages read them", () => {
   it("names the target and its units in the evaluation, the curves and the answer, and calls an early stop complete", {
     timeout: 90_000,
