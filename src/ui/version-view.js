@@ -240,7 +240,11 @@ export async function compareView(main, name, params) {
           h(
             "tr",
             {},
-            h("th", { scope: "col" }, ""),
+            h(
+              "th",
+              { scope: "col" },
+              h("span", { class: "visually-hidden" }, caption.split(" ")[0]),
+            ),
             h("th", { scope: "col" }, `v${a.version}`),
             h("th", { scope: "col" }, `v${b.version}`),
           ),

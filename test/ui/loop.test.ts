@@ -103,6 +103,7 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     expect(await epochsError.textContent()).toMatch(/epochs/);
     expect(await page.getByLabel("Epochs").getAttribute("aria-invalid")).toBe("true");
     expect((await server.http.get("/models/iris-browser")).status).toBe(404);
+    await screenshot(page, "train-field-error-light-wide");
     remember("train", "#train-form");
 
     await page.getByLabel("Epochs").fill("60");
