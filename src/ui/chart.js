@@ -174,3 +174,61 @@ export function overlayChart(title, key, runs) {
   });
   return el;
 }
+
+/**
+ * A chart of y against x (not epochs): sorted xs, one or more series of ys; a series with
+ * `points: true` is drawn as dots (a scatter), the others as lines (a reference line dashed).
+ * @param {string} title
+ * @param {{ id: string, xLabel: string, yLabel: string, xs: number[], series: { label: string, ys: (number | null)[], points?: boolean, reference?: boolean }[], description: string }} spec
+ */
+export function xyChart(title, spec) {
+  const plot = h("div", {
+    class: "plot",
+    role: "img",
+    "aria-label": `${title}: ${spec.description}`,
+  });
+  const el = h(
+    "figure",
+    { class: "chart", id: spec.id, "data-points": String(spec.xs.length) },
+    h("figcaption", {}, title),
+    plot,
+    h("p", { class: "chart-latest" }, spec.description),
+  );
+  requestAnimationFrame(() => {
+    const axis = { stroke: cssVar("--fg-muted"), grid: { stroke: cssVar("--border"), width: 1 } };
+    const width = () => Math.max(200, plot.clientWidth || 300);
+    const chart = new uPlot(
+      {
+        width: width(),
+        height: HEIGHT,
+        scales: { x: { time: false } },
+        legend: { live: false },
+        cursor: { show: false },
+        axes: [
+          { ...axis, label: spec.xLabel },
+          { ...axis, label: spec.yLabel, size: 56 },
+        ],
+        series: [
+          { label: spec.xLabel },
+          ...spec.series.map((s, i) => ({
+            label: s.label,
+            stroke: s.reference ? cssVar("--fg-muted") : colour(i),
+            width: s.points ? 0 : s.reference ? 1 : 2,
+            dash: s.reference ? [4, 4] : undefined,
+            spanGaps: true,
+            ...(s.points
+              ? {
+                  paths: () => null,
+                  points: { show: true, size: 5, fill: colour(i), stroke: colour(i) },
+                }
+              : { points: { show: false } }),
+          })),
+        ],
+      },
+      /** @type {any} */ ([spec.xs, ...spec.series.map((s) => s.ys)]),
+      plot,
+    );
+    new ResizeObserver(() => chart.setSize({ width: width(), height: HEIGHT })).observe(el);
+  });
+  return el;
+}

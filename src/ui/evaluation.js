@@ -1,6 +1,7 @@
 // A version's held-out evaluation as a person reads it: headline figures, the confusion matrix
 // (counts or row shares, shaded by row share) and per-class scores for a classifier; errors in
 // the target's units for a regressor.
+import { xyChart } from "./chart.js";
 import { formatNumber, formatPercent, h, replace } from "./dom.js";
 
 /** @typedef {import("./types.js").Evaluation} Evaluation */
@@ -93,6 +94,45 @@ function classification(evaluation) {
     matrixSlot,
     h("h3", {}, "Per class"),
     perClass(evaluation),
+    evaluation.curves ? binaryCurves(evaluation.curves) : null,
+  ];
+}
+
+/**
+ * ROC and precision-recall curves of a two-class version, with their areas.
+ * @param {NonNullable<Classification["curves"]>} curves
+ */
+function binaryCurves(curves) {
+  const { roc, pr, positive } = curves;
+  return [
+    h("h3", {}, `ROC and precision-recall (positive class: ${positive})`),
+    figures([
+      ["ROC AUC", formatNumber(curves.auc, 3)],
+      ["Average precision", formatNumber(curves.averagePrecision, 3)],
+    ]),
+    h(
+      "div",
+      { class: "charts" },
+      xyChart("ROC curve", {
+        id: "chart-roc",
+        xLabel: "false positive rate",
+        yLabel: "true positive rate",
+        xs: roc.map((p) => p[0]),
+        series: [
+          { label: "ROC", ys: roc.map((p) => p[1]) },
+          { label: "chance", ys: roc.map((p) => p[0]), reference: true },
+        ],
+        description: `${roc.length} points, area under the curve ${formatNumber(curves.auc, 3)}`,
+      }),
+      xyChart("Precision-recall curve", {
+        id: "chart-pr",
+        xLabel: "recall",
+        yLabel: "precision",
+        xs: pr.map((p) => p[0]),
+        series: [{ label: "precision", ys: pr.map((p) => p[1]) }],
+        description: `${pr.length} points, average precision ${formatNumber(curves.averagePrecision, 3)}`,
+      }),
+    ),
   ];
 }
 
@@ -201,10 +241,58 @@ function regression(evaluation, version) {
       ["R²", evaluation.r2 === null ? "— (constant target)" : formatNumber(evaluation.r2, 3)],
       ["Test rows", String(evaluation.rows)],
     ]),
-    h(
-      "p",
-      { class: "help" },
-      `Errors are in the units of ${target}, as the model answers. The stored evaluation keeps these scores, not each row's prediction, so there is no predicted-vs-actual plot.`,
-    ),
+    h("p", { class: "help" }, `Errors are in the units of ${target}, as the model answers.`),
+    evaluation.points
+      ? regressionPlots(evaluation.points, target)
+      : h(
+          "p",
+          { class: "notice" },
+          "This version was evaluated before the test rows' predictions were kept: no plots.",
+        ),
   ];
+}
+
+/**
+ * Predicted against actual (on the diagonal when right) and the residuals against the
+ * prediction (around zero when unbiased), in the target's units.
+ * @param {{ actual: number[], predicted: number[] }} points
+ * @param {string} target
+ */
+function regressionPlots(points, target) {
+  const pairs = points.actual
+    .map((a, i) => [a, points.predicted[i] ?? Number.NaN])
+    .filter(([a, p]) => Number.isFinite(a) && Number.isFinite(p));
+  const byActual = [...pairs].sort((x, y) => (x[0] ?? 0) - (y[0] ?? 0));
+  const byPredicted = [...pairs].sort((x, y) => (x[1] ?? 0) - (y[1] ?? 0));
+  const n = pairs.length;
+  return h(
+    "div",
+    { class: "charts" },
+    xyChart(`Predicted against actual ${target}`, {
+      id: "chart-predicted-actual",
+      xLabel: `actual ${target}`,
+      yLabel: `predicted ${target}`,
+      xs: byActual.map((p) => p[0] ?? 0),
+      series: [
+        { label: "test rows", ys: byActual.map((p) => p[1] ?? null), points: true },
+        { label: "perfect", ys: byActual.map((p) => p[0] ?? null), reference: true },
+      ],
+      description: `${n} test rows; a perfect model puts every dot on the dashed diagonal`,
+    }),
+    xyChart("Residuals", {
+      id: "chart-residuals",
+      xLabel: `predicted ${target}`,
+      yLabel: "actual − predicted",
+      xs: byPredicted.map((p) => p[1] ?? 0),
+      series: [
+        {
+          label: "residual",
+          ys: byPredicted.map((p) => (p[0] ?? 0) - (p[1] ?? 0)),
+          points: true,
+        },
+        { label: "zero", ys: byPredicted.map(() => 0), reference: true },
+      ],
+      description: `${n} test rows; an unbiased model scatters them evenly around zero`,
+    }),
+  );
 }

@@ -384,6 +384,60 @@ describe("the datasets list and the architecture editor", () => {
   });
 });
 
+describe("a two-class version's evaluation", () => {
+  it("shows its ROC and precision-recall curves with their areas", {
+    timeout: 90_000,
+  }, async () => {
+    // Churn from tenure: short tenures churn, with an overlap so the curves are not trivial.
+    const lines = ["tenure,plan,churned"];
+    for (let i = 0; i < 160; i++) {
+      const tenure = i % 40;
+      const churned = tenure < 15 || (tenure < 25 && i % 3 === 0) ? "yes" : "no";
+      lines.push(`${tenure},${i % 2 ? "basic" : "pro"},${churned}`);
+    }
+    const dataset = await uploadCsv(server.url, "churn", lines.join("\n"));
+    const accepted = await server.http.post<TrainAccepted>("/train", {
+      model: "churn",
+      dataset: dataset.id,
+      target: "churned",
+      network: {
+        layers: [
+          { units: 8, activation: "relu" },
+          { units: 2, activation: "softmax" },
+        ],
+      },
+      loss: "categoricalCrossentropy",
+      optimizer: { name: "adam", learningRate: 0.05 },
+      training: { epochs: 40, batchSize: 16, seed: 5, testSplit: 0.25 },
+    });
+    expect(accepted.status).toBe(202);
+    expect((await waitForJob(server.http, accepted.body.jobId)).status).toBe("succeeded");
+    const version = (await server.http.get<Model>("/models/churn")).body.versions[0]!;
+    const evaluation = version.evaluation!;
+    if (evaluation.task !== "classification" || !evaluation.curves) {
+      throw new Error("a two-class evaluation with curves expected");
+    }
+    expect(evaluation.curves.positive).toBe("yes");
+
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${server.url}/ui/#/models/churn/versions/1`);
+    await page.locator("#chart-roc canvas").waitFor();
+    await page.locator("#chart-pr canvas").waitFor();
+    expect(await page.locator("#chart-roc").getAttribute("data-points")).toBe(
+      String(evaluation.curves.roc.length),
+    );
+    const figures = page.locator("#evaluation .figures").last();
+    expect(await figures.locator("dt").allTextContents()).toEqual(["ROC AUC", "Average precision"]);
+    expect(await figures.locator("dd").first().textContent()).toBe(
+      evaluation.curves.auc.toPrecision(3),
+    );
+    await screenshot(page, "version-binary");
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe("a regressor and an early stop, as the pages read them", () => {
   it("names the target and its units in the evaluation, the curves and the answer, and calls an early stop complete", {
     timeout: 90_000,
@@ -454,6 +508,12 @@ describe("a regressor and an early stop, as the pages read them", () => {
     ]);
     expect(await figures.locator("dd").first().textContent()).toBe(evaluation.mae.toPrecision(4));
     expect(await figures.locator("dd").last().textContent()).toBe("30");
+    // Predicted against actual and the residuals, one dot per kept test row.
+    expect(evaluation.points?.actual).toHaveLength(30);
+    for (const chart of ["#chart-predicted-actual", "#chart-residuals"]) {
+      await page.locator(`${chart} canvas`).waitFor();
+      expect(await page.locator(chart).getAttribute("data-points")).toBe("30");
+    }
 
     const panel = page.getByRole("region", { name: "Try it: visits v1" });
     await panel.getByLabel("age").fill("50");
