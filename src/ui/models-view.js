@@ -224,8 +224,8 @@ export async function modelView(main, name) {
     ),
     versionsTable(model),
     model.versions.length > 1 ? compareForm(model) : null,
-    h("h2", {}, "Try it"),
-    picker,
+    // The panel has its own heading ("Try it: name vN"); the picker sits just above it.
+    picker ? h("div", { class: "actions" }, picker) : null,
     ready.length === 0 ? h("p", { class: "notice" }, "No version is ready to try yet.") : null,
     panelSlot,
   );
