@@ -162,9 +162,16 @@ function uploadForm() {
     h("p", { class: "help", id: "drop-help" }, "Or drop a CSV file here."),
   );
   file.setAttribute("aria-describedby", "drop-help");
+  // The name follows the chosen file until the user types one of their own.
   const useFile = (/** @type {File} */ f) => {
-    if (!name.value) name.value = f.name.replace(/\.csv$/i, "");
+    if (!name.value || name.dataset.fromFile) {
+      name.value = f.name.replace(/\.csv$/i, "");
+      name.dataset.fromFile = "true";
+    }
   };
+  name.addEventListener("input", () => {
+    delete name.dataset.fromFile;
+  });
   file.addEventListener("change", () => {
     const f = file.files?.[0];
     if (f) useFile(f);

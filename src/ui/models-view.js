@@ -210,11 +210,7 @@ export async function modelView(main, name) {
       "div",
       { class: "page-head" },
       heading(model.name),
-      h(
-        "a",
-        { class: "button", href: `#/train?model=${encodeURIComponent(model.name)}` },
-        "Train a new version",
-      ),
+      h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
     ),
     h(
       "p",
@@ -230,6 +226,18 @@ export async function modelView(main, name) {
     panelSlot,
   );
   showPanel(ready.at(-1));
+}
+
+/**
+ * The train form for a new version: the model's name, and the dataset its newest version came
+ * from when there is one.
+ * @param {Model} model
+ */
+function retrainHref(model) {
+  const query = new URLSearchParams({ model: model.name });
+  const dataset = model.versions.at(-1)?.training?.dataset?.id;
+  if (dataset) query.set("dataset", dataset);
+  return `#/train?${query}`;
 }
 
 /** @param {Model} model */

@@ -185,6 +185,10 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await page.goto(`${server.url}/ui/#/models/iris-browser`);
     await page.getByRole("heading", { level: 1, name: "iris-browser", exact: true }).waitFor();
     remember("model", "table.stack");
+    // A new version starts from the same dataset and name.
+    expect(await page.getByRole("link", { name: "Train a new version" }).getAttribute("href")).toBe(
+      `#/train?model=iris-browser&dataset=${datasetId}`,
+    );
     await page.getByRole("button", { name: "Compare" }).click();
     await page.getByRole("heading", { level: 1, name: "iris-browser: v1 and v2" }).waitFor();
     const epochsRow = page.locator("tr.changed").filter({ hasText: "epochs" }).first();
@@ -246,6 +250,22 @@ describe("the loop from a CSV to predictions, in the browser", () => {
   }, async () => {
     const { page, problems } = await openPage(browser);
     await page.goto(`${server.url}/ui/#/datasets`);
+    // A file the server refuses: its message, with the field path, under the form.
+    await page.getByLabel("CSV file").setInputFiles({
+      name: "bad.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("price,price\n1,2\n"),
+    });
+    await page.getByRole("button", { name: "Upload dataset" }).click();
+    await page
+      .locator("#upload-form")
+      .getByRole("alert")
+      .locator("code")
+      .getByText("header[1]")
+      .waitFor();
+    const listed = await server.http.get<{ items: { name: string }[] }>("/datasets?limit=100");
+    expect(listed.body.items.map((d) => d.name)).not.toContain("bad");
+
     const csv = ["zip,rooms,price", "10115,2,300", "20095,3,420", "10115,4,610", "80331,1,210"];
     await page.getByLabel("CSV file").setInputFiles({
       name: "homes.csv",
