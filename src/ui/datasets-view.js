@@ -69,7 +69,7 @@ export async function datasetsView(main) {
           h(
             "tr",
             {},
-            ["name", "rows", "columns", "size", "uploaded", ""].map((c) =>
+            ["name", "rows", "columns", "size", "uploaded", "actions"].map((c) =>
               h("th", { scope: "col" }, c),
             ),
           ),
