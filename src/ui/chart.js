@@ -20,6 +20,34 @@ function cssVar(name) {
 /** @param {number} i */
 const colour = (i) => cssVar(`--chart-${(i % 4) + 1}`) || "#0a58ca";
 
+const DARK = matchMedia("(prefers-color-scheme: dark)");
+
+/**
+ * Draws a chart into `plot` and keeps it fitted to its figure and in the theme's colours: a
+ * canvas does not follow CSS, so a change of colour scheme draws it again with the new ones.
+ * @param {HTMLElement} el the figure
+ * @param {HTMLElement} plot
+ * @param {(width: number) => uPlot} make
+ * @returns {() => uPlot} the chart drawn now
+ */
+function mount(el, plot, make) {
+  const width = () => Math.max(200, plot.clientWidth || el.clientWidth - 24 || 300);
+  let chart = make(width());
+  new ResizeObserver(() => chart.setSize({ width: width(), height: HEIGHT })).observe(el);
+  const recolour = () => {
+    if (!el.isConnected) {
+      DARK.removeEventListener("change", recolour);
+      return;
+    }
+    chart.destroy();
+    chart = make(width());
+    el.dataset.drawnFor = DARK.matches ? "dark" : "light";
+  };
+  DARK.addEventListener("change", recolour);
+  el.dataset.drawnFor = DARK.matches ? "dark" : "light";
+  return () => chart;
+}
+
 /**
  * The uPlot options of a chart with these series labels: validation series dashed, no live
  * legend values (they read "--" until hovered), axes in the text colour.
@@ -70,23 +98,24 @@ export function metricChart(title, series) {
   );
   /** @type {(number | null)[][]} */
   const data = [[], ...series.map(() => [])];
-  /** @type {uPlot | undefined} */
+  /** @type {(() => uPlot) | undefined} */
   let chart;
   let pending = false;
 
-  const width = () => Math.max(200, plot.clientWidth || el.clientWidth - 24 || 300);
+  const shown = series.map((s, i) => ({
+    label: s.label,
+    colourIndex: Math.floor(i / 2),
+    dashed: i % 2 === 1,
+  }));
   const draw = () => {
     if (!chart) {
-      const shown = series.map((s, i) => ({
-        label: s.label,
-        colourIndex: Math.floor(i / 2),
-        dashed: i % 2 === 1,
-      }));
-      chart = new uPlot(options(width(), shown, "epoch"), /** @type {any} */ (data), plot);
-      const drawn = chart;
-      new ResizeObserver(() => drawn.setSize({ width: width(), height: HEIGHT })).observe(el);
+      chart = mount(
+        el,
+        plot,
+        (w) => new uPlot(options(w, shown, "epoch"), /** @type {any} */ (data), plot),
+      );
     } else {
-      chart.setData(/** @type {any} */ (data));
+      chart().setData(/** @type {any} */ (data));
     }
   };
 
@@ -121,7 +150,7 @@ export function metricChart(title, series) {
       for (const column of data) column.length = 0;
       el.dataset.points = "0";
       latest.textContent = "no epochs yet";
-      if (chart) chart.setData(/** @type {any} */ (data));
+      if (chart) chart().setData(/** @type {any} */ (data));
     },
     count: () => data[0]?.length ?? 0,
   };
@@ -164,13 +193,11 @@ export function overlayChart(title, key, runs) {
     plot,
   );
   requestAnimationFrame(() => {
-    const width = () => Math.max(200, plot.clientWidth || 300);
-    const chart = new uPlot(
-      options(width(), shown, "epoch"),
-      /** @type {any} */ ([xs, ...columns]),
+    mount(
+      el,
       plot,
+      (w) => new uPlot(options(w, shown, "epoch"), /** @type {any} */ ([xs, ...columns]), plot),
     );
-    new ResizeObserver(() => chart.setSize({ width: width(), height: HEIGHT })).observe(el);
   });
   return el;
 }
@@ -194,12 +221,11 @@ export function xyChart(title, spec) {
     plot,
     h("p", { class: "chart-latest" }, spec.description),
   );
-  requestAnimationFrame(() => {
+  const make = (/** @type {number} */ width) => {
     const axis = { stroke: cssVar("--fg-muted"), grid: { stroke: cssVar("--border"), width: 1 } };
-    const width = () => Math.max(200, plot.clientWidth || 300);
-    const chart = new uPlot(
+    return new uPlot(
       {
-        width: width(),
+        width,
         height: HEIGHT,
         scales: { x: { time: false } },
         legend: { live: false },
@@ -228,7 +254,7 @@ export function xyChart(title, spec) {
       /** @type {any} */ ([spec.xs, ...spec.series.map((s) => s.ys)]),
       plot,
     );
-    new ResizeObserver(() => chart.setSize({ width: width(), height: HEIGHT })).observe(el);
-  });
+  };
+  requestAnimationFrame(() => mount(el, plot, make));
   return el;
 }

@@ -516,6 +516,14 @@ describe("a regressor and an early stop, as the pages read them", () => {
     const shownMae = Number(/MAE ([0-9.e+-]+)/.exec(latest ?? "")?.[1]);
     expect(shownMae).toBeCloseTo(job.metrics!.mae! * target.scale, 3);
     await screenshot(page, "job-early-stop");
+    // The system turning dark redraws the canvases in the dark theme's colours, data and all.
+    expect(await page.locator("#chart-loss").getAttribute("data-drawn-for")).toBe("light");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.locator('#chart-loss[data-drawn-for="dark"]').waitFor();
+    await page.locator('#chart-mae[data-drawn-for="dark"]').waitFor();
+    expect(await page.locator("#chart-loss canvas").count()).toBe(1);
+    await screenshot(page, "job-early-stop-dark");
+    await page.emulateMedia({ colorScheme: "light" });
 
     await page.goto(`${server.url}/ui/#/models/visits/versions/1`);
     const figures = page.locator("#evaluation .figures");
