@@ -352,6 +352,28 @@ describe("the datasets list and the architecture editor", () => {
     await page.context().close();
   });
 
+  it("uploads a CSV dropped on the drop zone", { timeout: 60_000 }, async () => {
+    const { page, problems } = await openPage(browser);
+    await page.goto(`${server.url}/ui/#/datasets`);
+    await page.getByRole("heading", { level: 1, name: "Datasets" }).waitFor();
+    // A drop as the browser delivers it: a DataTransfer holding the file (page-side code as
+    // text, the tests being type-checked without the DOM's types).
+    await page.evaluate(`(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File(["size,colour\\n1,red\\n2,blue\\n3,red\\n"], "dropped.csv", { type: "text/csv" }));
+      const zone = document.querySelector(".dropzone");
+      zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    })()`);
+    expect(await page.getByLabel("Dataset name").inputValue()).toBe("dropped");
+    await page.getByRole("button", { name: "Upload dataset" }).click();
+    await page.getByRole("heading", { level: 1, name: "dropped" }).waitFor();
+    expect(await page.getByLabel("Type of colour").inputValue()).toBe("categorical");
+    expect(await page.locator("#preview tbody tr").count()).toBe(3);
+    expect(problems.errors).toEqual([]);
+    await page.context().close();
+  });
+
   it("adds and removes hidden layers and sends them before the output layer the target sets", {
     timeout: 90_000,
   }, async () => {
