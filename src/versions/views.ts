@@ -94,6 +94,9 @@ function trainingView(training: StoredTraining): ModelVersion["training"] {
     batchSize: training.batchSize,
     validationSplit: training.validationSplit,
     ...(training.earlyStopping ? { earlyStopping: { ...training.earlyStopping } } : {}),
-    ...(training.dataset ? { dataset: training.dataset } : {}),
+    // An imported file's training is loose JSON: only a dataset of the shape this server writes.
+    ...(typeof training.dataset?.id === "string" && typeof training.dataset.testSplit === "number"
+      ? { dataset: { id: training.dataset.id, testSplit: training.dataset.testSplit } }
+      : {}),
   };
 }
