@@ -27,6 +27,18 @@ export const networkViewSchema = z.object({
   ),
 });
 
+export const versionTrainingSchema = z
+  .object({
+    optimizer: z.object({ name: z.string(), learningRate: z.number().optional() }).loose(),
+    epochs: z.int(),
+    batchSize: z.int(),
+    validationSplit: z.number(),
+    earlyStopping: z.object({ patience: z.int() }).loose().optional(),
+    /** Trained from a dataset: which (it may since have been deleted) and the share held back. */
+    dataset: z.object({ id: z.string(), testSplit: z.number() }).optional(),
+  })
+  .meta({ id: "VersionTraining" });
+
 export const modelVersionSchema = z
   .object({
     version: z.int(),
@@ -44,6 +56,11 @@ export const modelVersionSchema = z
     preprocessing: preprocessingSchema.nullable(),
     /** Scores on the dataset's held-back test rows; null until ready, or without test rows. */
     evaluation: evaluationSchema.nullable(),
+    /**
+     * The settings it was trained with (optimizer, epochs, batch size, splits, early stopping,
+     * the dataset it came from), as stored with it; what a comparison of versions diffs.
+     */
+    training: versionTrainingSchema,
     createdAt: isoDateTime,
     trainedAt: isoDateTime.nullable(),
   })

@@ -81,7 +81,22 @@ export function toVersionView(row: VersionRow): ModelVersion {
     metrics: toMetricsView(row.metrics),
     preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
     evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
+    training: trainingView(training),
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
+  };
+}
+
+function trainingView(training: StoredTraining): ModelVersion["training"] {
+  return {
+    optimizer: { ...training.optimizer },
+    epochs: training.epochs,
+    batchSize: training.batchSize,
+    validationSplit: training.validationSplit,
+    ...(training.earlyStopping ? { earlyStopping: { ...training.earlyStopping } } : {}),
+    // An imported file's training is loose JSON: only a dataset of the shape this server writes.
+    ...(typeof training.dataset?.id === "string" && typeof training.dataset.testSplit === "number"
+      ? { dataset: { id: training.dataset.id, testSplit: training.dataset.testSplit } }
+      : {}),
   };
 }

@@ -295,6 +295,7 @@ export function versionToMessage(version: ModelVersion) {
     trainedAt: timestamp(version.trainedAt),
     preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
     evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
+    trainingJson: JSON.stringify(version.training),
   };
 }
 
