@@ -6,13 +6,13 @@
 
 import {
   type ArchitectureJson,
+  classifierKind,
   loadNetwork,
   type Network,
   type NetworkSpec,
 } from "../engine/index.ts";
 import type { Database } from "../platform/db/client.ts";
 import { conflict, notFound } from "../platform/errors.ts";
-import { classifierKind } from "../training/request.ts";
 import { type Preprocessing, preprocessingSchema } from "../versions/preprocessing/schema.ts";
 import type { StoredTraining } from "../versions/stored-training.ts";
 

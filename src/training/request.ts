@@ -18,10 +18,14 @@ import { z } from "zod";
 import {
   ACTIVATIONS,
   type ActivationName,
+  countParameters,
+  DEFAULT_LEARNING_RATES,
+  DEFAULT_OPTIMIZER,
   INITIALIZERS,
   LOSSES,
   type LossName,
-} from "../engine/spec.ts";
+  lossOutputProblem,
+} from "../engine/index.ts";
 import {
   count,
   finite,
@@ -55,7 +59,7 @@ const decaySchema = z.discriminatedUnion(
   { error: () => 'must be "step" or "exponential"' },
 );
 
-/** What every optimizer accepts; the defaults are the usual ones for each method. */
+/** What every optimizer accepts; the learning-rate default is the engine's (PyTorch's). */
 const common = (learningRate: number) => ({
   learningRate: positive().default(learningRate),
   weightDecay: finite().min(0, "must be >= 0").optional(),
@@ -67,22 +71,22 @@ const common = (learningRate: number) => ({
 export const optimizerSchema = z.discriminatedUnion(
   "name",
   [
-    strictObject({ name: z.literal("sgd"), ...common(0.01) }),
+    strictObject({ name: z.literal("sgd"), ...common(DEFAULT_LEARNING_RATES.sgd) }),
     strictObject({
       name: z.literal("momentum"),
-      ...common(0.01),
+      ...common(DEFAULT_LEARNING_RATES.momentum),
       momentum: fraction("velocity decay").optional(),
       nesterov: z.boolean().optional(),
     }),
     strictObject({
       name: z.literal("rmsprop"),
-      ...common(0.001),
+      ...common(DEFAULT_LEARNING_RATES.rmsprop),
       rho: fraction("squared-gradient decay").optional(),
       epsilon: positive().optional(),
     }),
     strictObject({
       name: z.literal("adam"),
-      ...common(0.001),
+      ...common(DEFAULT_LEARNING_RATES.adam),
       beta1: fraction("first-moment decay").optional(),
       beta2: fraction("second-moment decay").optional(),
       epsilon: positive().optional(),
@@ -97,36 +101,6 @@ export const earlyStoppingSchema = strictObject({
   minDelta: finite().min(0, "must be >= 0").optional(),
   restoreBestWeights: z.boolean().optional(),
 });
-
-export interface NetworkShape {
-  inputs: number;
-  layers: { units: number; activation: ActivationName }[];
-}
-
-/** Weights plus biases of a dense network. */
-export function countParameters(network: NetworkShape): number {
-  let total = 0;
-  let previous = network.inputs;
-  for (const layer of network.layers) {
-    total += previous * layer.units + layer.units;
-    previous = layer.units;
-  }
-  return total;
-}
-
-/** What predict reports as classes: the argmax of a softmax, or output >= 0.5 of one sigmoid. */
-export function classifierKind(
-  network: Pick<NetworkShape, "layers">,
-  loss: LossName,
-): "binary" | "multiclass" | null {
-  const output = network.layers.at(-1);
-  if (!output) return null;
-  if (loss === "binaryCrossentropy" && output.activation === "sigmoid" && output.units === 1) {
-    return "binary";
-  }
-  if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
-  return null;
-}
 
 /**
  * How a missing cell of a feature is filled when training from a dataset: the training split's
@@ -205,7 +179,10 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     model: modelName,
     network,
     loss: z.enum(LOSSES),
-    optimizer: optimizerSchema.default({ name: "adam", learningRate: 0.001 }),
+    optimizer: optimizerSchema.default({
+      name: DEFAULT_OPTIMIZER,
+      learningRate: DEFAULT_LEARNING_RATES[DEFAULT_OPTIMIZER],
+    }),
     training,
     data: data.optional(),
     /** Train from an uploaded dataset instead of inline data. */
@@ -271,18 +248,13 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     }
 
     const loss = req.loss;
-    const needs = (activation: ActivationName, what: string) => {
-      if (output.activation !== activation) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["loss"],
-          message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
-        });
-      }
-    };
-    if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
-    if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
-      needs("softmax", "a softmax output layer");
+    const problem = lossOutputProblem(loss, output.activation);
+    if (problem) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["loss"],
+        message: `${problem}; the output layer uses ${output.activation}`,
+      });
     }
 
     const monitor = req.training.earlyStopping?.monitor;

@@ -8,12 +8,14 @@
 import { createHash } from "node:crypto";
 import {
   type ArchitectureJson,
+  checkArchitecture,
+  checkWeightBytes,
+  countParameters,
   EngineError,
   loadNetwork,
   NETWORK_FORMAT,
   NETWORK_FORMAT_VERSION,
   type NetworkSpec,
-  normalizeNetworkSpec,
 } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { Database } from "../platform/db/client.ts";
@@ -25,7 +27,6 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
-import { countParameters } from "../training/request.ts";
 import type { Evaluation } from "./evaluation-schema.ts";
 import {
   MODEL_FILE_FORMAT,
@@ -201,30 +202,8 @@ export function checkModelFile(
   file: ModelFile,
   maxParameters: number,
 ): { architecture: ArchitectureJson; weights: Uint8Array<ArrayBuffer> } {
-  const a = file.architecture;
-  if (a.format !== NETWORK_FORMAT) {
-    fail("architecture.format", `must be "${NETWORK_FORMAT}", got ${JSON.stringify(a.format)}`);
-  }
-  if (a.version !== NETWORK_FORMAT_VERSION) {
-    fail(
-      "architecture.version",
-      `unsupported version ${JSON.stringify(a.version)}; this server reads version ${NETWORK_FORMAT_VERSION}`,
-    );
-  }
-  let spec: NetworkSpec;
-  try {
-    spec = normalizeNetworkSpec(a, "architecture.");
-  } catch (error) {
-    if (error instanceof EngineError) throw invalidFile(engineIssue(error));
-    throw error;
-  }
-  const count = countParameters(spec);
-  if (a.parameterCount !== undefined && a.parameterCount !== count) {
-    fail(
-      "architecture.parameterCount",
-      `is ${JSON.stringify(a.parameterCount)}, but the layers describe ${count} parameters`,
-    );
-  }
+  // The engine's own load checks, in two halves so the size limit comes before any allocation.
+  const { spec, parameterCount: count } = engineCheck(() => checkArchitecture(file.architecture));
   if (count > maxParameters) {
     fail(
       "architecture.layers",
@@ -238,12 +217,7 @@ export function checkModelFile(
     );
   }
   const weights = new Uint8Array(Buffer.from(file.weights.data, "base64"));
-  if (weights.byteLength !== count * 4) {
-    fail(
-      "weights.data",
-      `decodes to ${weights.byteLength} bytes; ${count} float32 parameters are ${count * 4}`,
-    );
-  }
+  engineCheck(() => checkWeightBytes(weights, count));
   const digest = sha256(weights);
   if (digest !== file.weights.sha256) {
     fail(
@@ -257,16 +231,21 @@ export function checkModelFile(
     inputs: spec.inputs,
     layers: spec.layers,
   };
+  engineCheck(() => loadNetwork(architecture, weights));
+  if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
+  return { architecture, weights };
+}
+
+/** Runs an engine check, its EngineError as the file's field issue (weights -> weights.data). */
+function engineCheck<T>(check: () => T): T {
   try {
-    loadNetwork(architecture, weights);
+    return check();
   } catch (error) {
     if (error instanceof EngineError) {
       throw invalidFile(engineIssue(error, { weights: "weights.data" }));
     }
     throw error;
   }
-  if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
-  return { architecture, weights };
 }
 
 function checkPreprocessing(preprocessing: Preprocessing, spec: NetworkSpec): void {

@@ -2,10 +2,9 @@
  * Rows as clients see them: the mapping from the stored job and version rows to the shared
  * schemas' views, used by every transport.
  */
-import type { NetworkSpec } from "../engine/index.ts";
+import { countParameters, type NetworkSpec } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import type { EpochMetrics, Job } from "../training/jobs/schemas.ts";
-import { countParameters } from "../training/request.ts";
 import type { Evaluation } from "./evaluation-schema.ts";
 import type { Preprocessing } from "./preprocessing/schema.ts";
 import type { ModelVersion } from "./schemas.ts";
