@@ -37,70 +37,12 @@ import {
   uuid,
 } from "../platform/validation/common.ts";
 import { NUMERIC_SCALINGS, UNKNOWN_CATEGORY_POLICIES } from "../versions/preprocessing/schema.ts";
+import { earlyStoppingSchema, optimizerSchema } from "../versions/training-settings-schema.ts";
 import { jobStatusSchema } from "./jobs/schemas.ts";
 
 const positive = (what = "must be greater than 0") => finite().positive(what);
 const fraction = (what: string) =>
   finite().min(0, `must be in [0, 1) (${what})`).lt(1, `must be in [0, 1) (${what})`);
-
-const decaySchema = z.discriminatedUnion(
-  "type",
-  [
-    strictObject({
-      type: z.literal("step"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
-      everyEpochs: z.int().min(1, "must be a whole number >= 1"),
-    }),
-    strictObject({
-      type: z.literal("exponential"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
-    }),
-  ],
-  { error: () => 'must be "step" or "exponential"' },
-);
-
-/** What every optimizer accepts; the learning-rate default is the engine's (PyTorch's). */
-const common = (learningRate: number) => ({
-  learningRate: positive().default(learningRate),
-  weightDecay: finite().min(0, "must be >= 0").optional(),
-  clipNorm: positive().optional(),
-  decay: decaySchema.optional(),
-});
-
-// One branch per optimizer, so `beta1` on sgd is an unknown field rather than silently ignored.
-export const optimizerSchema = z.discriminatedUnion(
-  "name",
-  [
-    strictObject({ name: z.literal("sgd"), ...common(DEFAULT_LEARNING_RATES.sgd) }),
-    strictObject({
-      name: z.literal("momentum"),
-      ...common(DEFAULT_LEARNING_RATES.momentum),
-      momentum: fraction("velocity decay").optional(),
-      nesterov: z.boolean().optional(),
-    }),
-    strictObject({
-      name: z.literal("rmsprop"),
-      ...common(DEFAULT_LEARNING_RATES.rmsprop),
-      rho: fraction("squared-gradient decay").optional(),
-      epsilon: positive().optional(),
-    }),
-    strictObject({
-      name: z.literal("adam"),
-      ...common(DEFAULT_LEARNING_RATES.adam),
-      beta1: fraction("first-moment decay").optional(),
-      beta2: fraction("second-moment decay").optional(),
-      epsilon: positive().optional(),
-    }),
-  ],
-  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam"' },
-);
-
-export const earlyStoppingSchema = strictObject({
-  monitor: z.enum(["loss", "valLoss", "accuracy", "valAccuracy"]).optional(),
-  patience: z.int().min(1, "must be a whole number >= 1"),
-  minDelta: finite().min(0, "must be >= 0").optional(),
-  restoreBestWeights: z.boolean().optional(),
-});
 
 /**
  * How a missing cell of a feature is filled when training from a dataset: the training split's

@@ -10,6 +10,7 @@ import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
 import type { Database } from "../platform/db/client.ts";
+import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
   AppError,
   conflict,
@@ -21,7 +22,6 @@ import {
 } from "../platform/errors.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
 import { nextVersion } from "../versions/next-version.ts";
-import { toStoredTraining } from "../versions/stored-training.ts";
 import { jobWithVersion, toJobView } from "../versions/views.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
 import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
@@ -29,6 +29,7 @@ import type { JobQueue } from "./jobs/job-queue.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
 import type { TrainRequest } from "./request.ts";
+import { toStoredTraining } from "./stored-training.ts";
 
 export interface TrainingServiceDeps {
   db: Database;
@@ -111,17 +112,9 @@ export function createTrainingService({
           const version = await tx.modelVersion.create({
             data: {
               ...(await nextVersion(tx, req.model)),
-              architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(
-                req,
-                seed,
-                fromDataset?.labels,
-              ) as unknown as Prisma.InputJsonValue,
-              ...(fromDataset
-                ? {
-                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
-                  }
-                : {}),
+              architecture: toJsonColumn(architecture),
+              training: toStoredJson(toStoredTraining(req, seed, fromDataset?.labels)),
+              ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
             },
           });
           const job = await createJob(tx, {

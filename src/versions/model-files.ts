@@ -17,8 +17,8 @@ import {
   NETWORK_FORMAT_VERSION,
   type NetworkSpec,
 } from "../engine/index.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored, toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
   type AppError,
   conflict,
@@ -27,7 +27,6 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
-import type { Evaluation } from "./evaluation-schema.ts";
 import {
   MODEL_FILE_FORMAT,
   MODEL_FILE_VERSION,
@@ -38,7 +37,13 @@ import { nextVersion } from "./next-version.ts";
 import { exportOnnx } from "./onnx/onnx-export.ts";
 import { encodedWidth, type Preprocessing } from "./preprocessing/schema.ts";
 import type { ModelVersion } from "./schemas.ts";
-import type { StoredTraining } from "./stored-training.ts";
+import {
+  storedArchitectureColumn,
+  storedEvaluationColumn,
+  storedMetricsColumn,
+  storedPreprocessingColumn,
+} from "./stored-columns.ts";
+import { storedTrainingColumn } from "./stored-training.ts";
 import { toVersionView } from "./views.ts";
 
 export const ONNX_MEDIA_TYPE = "application/onnx";
@@ -101,7 +106,22 @@ export function createModelFileService({
         `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
       );
     }
-    return { ...row, weights: row.weights };
+    const of = `of ${name}@${version}`;
+    const optional = <T>(value: unknown, read: (value: unknown) => T): T | null =>
+      value === null ? null : read(value);
+    return {
+      ...row,
+      weights: row.weights,
+      architecture: readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`),
+      training: readStored(storedTrainingColumn, row.training, `training ${of}`),
+      preprocessing: optional(row.preprocessing, (v) =>
+        readStored(storedPreprocessingColumn, v, `preprocessing ${of}`),
+      ),
+      evaluation: optional(row.evaluation, (v) =>
+        readStored(storedEvaluationColumn, v, `evaluation ${of}`),
+      ),
+      metrics: optional(row.metrics, (v) => readStored(storedMetricsColumn, v, `metrics ${of}`)),
+    };
   }
 
   return {
@@ -110,10 +130,10 @@ export function createModelFileService({
       const content = exportOnnx({
         model: name,
         version,
-        architecture: row.architecture as unknown as ArchitectureJson,
+        architecture: row.architecture,
         weights: row.weights,
-        loss: (row.training as unknown as StoredTraining).loss,
-        preprocessing: row.preprocessing as unknown as Preprocessing | null,
+        loss: row.training.loss,
+        preprocessing: row.preprocessing,
         producerVersion: nnserveVersion,
       });
       return { filename: `${name}-v${version}.onnx`, content };
@@ -121,7 +141,7 @@ export function createModelFileService({
 
     async exportFile(name, version) {
       const row = await readyVersion(name, version);
-      const stored = row.architecture as unknown as ArchitectureJson;
+      const stored = row.architecture;
       const parameterCount = countParameters(stored);
       const file: ModelFile = {
         format: MODEL_FILE_FORMAT,
@@ -136,10 +156,10 @@ export function createModelFileService({
           layers: stored.layers,
           parameterCount,
         },
-        training: row.training as unknown as ModelFile["training"],
-        preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
-        evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
-        metrics: (row.metrics as Record<string, number | null> | null) ?? null,
+        training: row.training,
+        preprocessing: row.preprocessing,
+        evaluation: row.evaluation,
+        metrics: row.metrics,
         weights: {
           encoding: WEIGHTS_ENCODING,
           parameterCount,
@@ -158,19 +178,15 @@ export function createModelFileService({
         return tx.modelVersion.create({
           data: {
             ...(await nextVersion(tx, name)),
-            architecture: architecture as unknown as Prisma.InputJsonValue,
-            training: file.training as unknown as Prisma.InputJsonValue,
+            architecture: toJsonColumn(architecture),
+            training: toStoredJson(file.training),
             weights: weights,
             status: "ready",
             // The weights' own training time, where the file knows it.
             trainedAt: file.trainedAt ? new Date(file.trainedAt) : new Date(),
-            ...(file.metrics ? { metrics: file.metrics } : {}),
-            ...(file.preprocessing
-              ? { preprocessing: file.preprocessing as unknown as Prisma.InputJsonValue }
-              : {}),
-            ...(file.evaluation
-              ? { evaluation: file.evaluation as unknown as Prisma.InputJsonValue }
-              : {}),
+            ...(file.metrics ? { metrics: toStoredJson(file.metrics) } : {}),
+            ...(file.preprocessing ? { preprocessing: toJsonColumn(file.preprocessing) } : {}),
+            ...(file.evaluation ? { evaluation: toStoredJson(file.evaluation) } : {}),
           },
         });
       });

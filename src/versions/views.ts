@@ -2,13 +2,17 @@
  * Rows as clients see them: the mapping from the stored job and version rows to the shared
  * schemas' views, used by every transport.
  */
-import { countParameters, type NetworkSpec } from "../engine/index.ts";
+import { countParameters } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import type { EpochMetrics, Job } from "../training/jobs/schemas.ts";
-import type { Evaluation } from "./evaluation-schema.ts";
-import type { Preprocessing } from "./preprocessing/schema.ts";
 import type { ModelVersion } from "./schemas.ts";
-import type { StoredTraining } from "./stored-training.ts";
+import {
+  storedArchitectureColumn,
+  storedEvaluationColumn,
+  storedPreprocessingColumn,
+} from "./stored-columns.ts";
+import { storedTrainingColumn } from "./stored-training.ts";
 
 /** The include that gives a job its model name and version number. */
 export const jobWithVersion = {
@@ -67,8 +71,9 @@ export interface VersionRow {
 }
 
 export function toVersionView(row: VersionRow): ModelVersion {
-  const network = row.architecture as unknown as NetworkSpec;
-  const training = row.training as unknown as StoredTraining;
+  const of = `of model version ${row.version}`;
+  const network = readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`);
+  const training = readStored(storedTrainingColumn, row.training, `training ${of}`);
   return {
     version: row.version,
     jobId: row.jobs[0]?.id ?? null,
@@ -78,8 +83,14 @@ export function toVersionView(row: VersionRow): ModelVersion {
     parameters: countParameters(network),
     seed: training.seed,
     metrics: toMetricsView(row.metrics),
-    preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
-    evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
+    preprocessing:
+      row.preprocessing === null
+        ? null
+        : readStored(storedPreprocessingColumn, row.preprocessing, `preprocessing ${of}`),
+    evaluation:
+      row.evaluation === null
+        ? null
+        : readStored(storedEvaluationColumn, row.evaluation, `evaluation ${of}`),
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
   };

@@ -20,6 +20,7 @@ import type { ModelRegistry, PredictionService } from "../../src/transport/servi
 import { createModelRegistry } from "../../src/versions/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { XOR_INPUTS } from "../helpers/requests.ts";
+import { storedTraining } from "../helpers/stored-rows.ts";
 
 let db: TestDatabase;
 let pool: WorkerPool;
@@ -88,7 +89,7 @@ async function storeVersion(
       modelId: model.id,
       version: (latest._max.version ?? 0) + 1,
       architecture: (saved?.architecture ?? { inputs: 2, layers: XOR_NETWORK.layers }) as object,
-      training: { loss, seed: 1 },
+      training: storedTraining(loss),
       weights: saved ? Buffer.from(saved.weights) : null,
       status: saved ? status : "pending",
     },

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { PrismaClient, TrainingJob } from "../../../src/generated/prisma/client.ts";
 import { float32ToBytes } from "../../../src/platform/db/binary.ts";
 import { type CreateJobInput, createJob } from "../../../src/training/jobs/create-job.ts";
+import { storedTraining } from "../../helpers/stored-rows.ts";
 
 /** A model with one version and a queued job for it, created as the training service would. */
 export async function enqueueJob(
@@ -14,8 +15,8 @@ export async function enqueueJob(
       data: {
         modelId: model.id,
         version: 1,
-        architecture: { layers: [{ units: 1, activation: "linear" }] },
-        training: { loss: "mse", optimizer: { name: "sgd" }, seed: 1 },
+        architecture: { inputs: 1, layers: [{ units: 1, activation: "linear" }] },
+        training: storedTraining("mse"),
       },
     });
     return createJob(tx, {

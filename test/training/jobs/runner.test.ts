@@ -295,7 +295,8 @@ describe("the evaluation of the held-back test rows", () => {
     expect(end).toBe("succeeded");
     expect(trainings).toBe(1);
     expect(evaluations).toBe(2);
-    expect((await versionOf(id)).evaluation).toEqual(EVALUATION);
+    // Stored with the format version it is written in (src/platform/db/stored-json.ts).
+    expect((await versionOf(id)).evaluation).toEqual({ formatVersion: 1, ...EVALUATION });
   });
 
   it("is null on a version without test rows", async () => {
