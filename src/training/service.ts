@@ -20,12 +20,12 @@ import {
   tooManyJobs,
   validationError,
 } from "../platform/errors.ts";
-import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
 import { nextVersion } from "../versions/next-version.ts";
-import { jobWithVersion, toJobView } from "../versions/views.ts";
+import type { SubmitOptions, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
 import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
+import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
 import type { TrainRequest } from "./request.ts";

@@ -14,7 +14,7 @@
  * new attempt's epochs.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TrainingService } from "../transport/services.ts";
+import type { TrainingService } from "./contract.ts";
 import { FINISHED_JOB_STATUSES, type Job, type JobMetrics } from "./jobs/schemas.ts";
 
 export type EpochRecord = JobMetrics["epochs"][number];
