@@ -21,6 +21,7 @@ import { createModelRegistry } from "../../src/versions/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { XOR_INPUTS } from "../helpers/requests.ts";
 import { storedTraining } from "../helpers/stored-rows.ts";
+import { XOR_LABELS } from "../helpers/xor.ts";
 
 let db: TestDatabase;
 let pool: WorkerPool;
@@ -109,7 +110,7 @@ async function expectAppError(promise: Promise<unknown>, code: string) {
   return error;
 }
 
-const XOR = [0, 1, 1, 0];
+const XOR = XOR_LABELS;
 const XNOR = [1, 0, 0, 1];
 
 describe("prediction", () => {

@@ -16,7 +16,7 @@ import {
 } from "../../../src/training/jobs/job-queue.ts";
 import { createJobRunner, type JobEnd, type JobRunner } from "../../../src/training/jobs/runner.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, sleep } from "./fixtures.ts";
+import { enqueueJob, expireLease } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -247,7 +247,7 @@ describe("the final write of a finished training", () => {
     expect(down.calls()).toBe(RETRY_DELAYS_MS.length + 1);
     const left = await jobRow(id);
     expect(left).toMatchObject({ status: "running", attempts: 1 });
-    await sleep(left.leaseExpiresAt!.getTime() - Date.now() + 100);
+    await expireLease(db.pool, id);
     expect(await queue.reclaimExpired()).toEqual([
       expect.objectContaining({ id, status: "queued" }),
     ]);
