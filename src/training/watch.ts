@@ -54,6 +54,8 @@ export interface JobWatch {
   pollers(): number;
   /** Followers right now, over all jobs. */
   followers(): number;
+  /** Resolves once every poll loop started so far has returned (shutdown, tests). */
+  settled(): Promise<void>;
 }
 
 interface SharedState {
@@ -84,6 +86,8 @@ export function createJobWatch({
 }): JobWatch {
   const pollers = new Map<string, Poller>();
   let followers = 0;
+  /** The poll loops still running (a stopped one may be inside its last read). */
+  const loops = new Set<Promise<void>>();
 
   const publish = (poller: Poller) => {
     poller.revision++;
@@ -131,7 +135,9 @@ export function createJobWatch({
         waiters: new Set(),
       };
       pollers.set(id, poller);
-      void poll(id, poller);
+      const loop = poll(id, poller);
+      loops.add(loop);
+      void loop.finally(() => loops.delete(loop));
     }
     poller.followers++;
     followers++;
@@ -201,5 +207,12 @@ export function createJobWatch({
     }
   }
 
-  return { watch, pollers: () => pollers.size, followers: () => followers };
+  return {
+    watch,
+    pollers: () => pollers.size,
+    followers: () => followers,
+    settled: async () => {
+      await Promise.all(loops);
+    },
+  };
 }

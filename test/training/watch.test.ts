@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { notFound } from "../../src/platform/errors.ts";
 import type { Job } from "../../src/training/jobs/schemas.ts";
 import { createJobWatch, type EpochRecord, type JobUpdate } from "../../src/training/watch.ts";
-import { sleep } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 import { fakeJob } from "../transport/http/fake-services.ts";
 
 function scriptedJob() {
@@ -54,10 +54,7 @@ async function collect(updates: AsyncGenerator<JobUpdate>) {
   return seen;
 }
 
-const waitUntil = async (ok: () => boolean) => {
-  for (let i = 0; i < 200 && !ok(); i++) await sleep(5);
-  expect(ok()).toBe(true);
-};
+const waitUntil = (ok: () => boolean) => until(ok);
 
 describe("the job watch", () => {
   it("gives each follower every epoch once, in order, and ends with the final state", async () => {
@@ -121,9 +118,12 @@ describe("the job watch", () => {
     stop.abort();
     expect((await following).map((u) => u.job.status)).toEqual(["queued"]);
     expect(watch.pollers()).toBe(0);
+    // The signal that polling stopped: the poll loop returns (a loop still polling would never
+    // settle, and the test would time out), so nothing is left to read the job again.
     const reads = job.reads.getJob;
-    await sleep(50);
+    await watch.settled();
     expect(job.reads.getJob).toBe(reads);
+    expect(watch.pollers()).toBe(0);
   });
 
   it("throws what getJob throws for an unknown job, to every follower", async () => {
