@@ -54,8 +54,6 @@ async function collect(updates: AsyncGenerator<JobUpdate>) {
   return seen;
 }
 
-const waitUntil = (ok: () => boolean) => until(ok);
-
 describe("the job watch", () => {
   it("gives each follower every epoch once, in order, and ends with the final state", async () => {
     const job = scriptedJob();
@@ -63,11 +61,11 @@ describe("the job watch", () => {
     job.set({ attempts: 1 });
     job.reach(3);
     const early = collect(watch.watch(job.id));
-    await waitUntil(() => job.reads.getJob >= 2);
+    await until(() => job.reads.getJob >= 2);
     job.reach(6);
     // A late follower first gets everything so far.
     const late = collect(watch.watch(job.id));
-    await waitUntil(() => watch.followers() === 2);
+    await until(() => watch.followers() === 2);
     expect(watch.pollers()).toBe(1);
     job.reach(10);
     job.set({ status: "succeeded", finishedAt: "2026-12-04T00:00:00.000Z" });
@@ -93,12 +91,12 @@ describe("the job watch", () => {
     const done = (async () => {
       for await (const u of watch.watch(job.id, { afterEpoch: 2 })) updates.push(u);
     })();
-    await waitUntil(() => updates.length > 0);
+    await until(() => updates.length > 0);
     expect(updates[0]!.epochs.map((e) => e.epoch)).toEqual([3, 4]);
 
     job.newAttempt();
     job.reach(2);
-    await waitUntil(() => updates.some((u) => u.restarted));
+    await until(() => updates.some((u) => u.restarted));
     const restart = updates.find((u) => u.restarted)!;
     expect(restart.job.attempts).toBe(2);
     expect(restart.epochs.map((e) => e.epoch)).toEqual([1, 2]);
@@ -112,7 +110,7 @@ describe("the job watch", () => {
     const watch = createJobWatch({ training: job.training, pollMs: 10 });
     const stop = new AbortController();
     const following = collect(watch.watch(job.id, { signal: stop.signal }));
-    await waitUntil(() => job.reads.getJob >= 5);
+    await until(() => job.reads.getJob >= 5);
     // Queued, no epoch yet: the job is read, its epochs never.
     expect(job.reads.jobMetrics).toBe(0);
     stop.abort();
