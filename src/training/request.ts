@@ -139,44 +139,9 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     task: z.enum(TASKS).optional(),
     preprocessing: preprocessingOptionsSchema.optional(),
   }).superRefine((req, ctx) => {
-    const layers = req.network.layers;
-    const output = layers.at(-1);
+    const output = req.network.layers.at(-1);
     if (!output) return;
-    const last = layers.length - 1;
-
-    layers.forEach((l, i) => {
-      const at = ["network", "layers", i];
-      if (l.activation === "softmax" && i !== last) {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "activation"],
-          message: "softmax is only allowed on the output (last) layer",
-        });
-      }
-      if (l.activation === "step" && layers.length > 1) {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "activation"],
-          message:
-            "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
-        });
-      }
-      if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "alpha"],
-          message: "alpha applies only to leakyRelu and elu",
-        });
-      }
-    });
-    if (output.activation === "softmax" && output.units < 2) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network", "layers", last, "units"],
-        message: "a softmax output needs at least 2 units (one per class)",
-      });
-    }
-
+    checkLayers(req.network.layers, ctx);
     checkSource(req, ctx);
     const inputs = req.network.inputs;
     // From a dataset the width is known only once the features are encoded: the service checks.
@@ -188,9 +153,8 @@ export function createTrainRequestSchema(limits: RequestLimits) {
         message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
       });
     }
-
-    const loss = req.loss;
-    const problem = lossOutputProblem(loss, output.activation);
+    // The engine's rule, reported with the request's field path.
+    const problem = lossOutputProblem(req.loss, output.activation);
     if (problem) {
       ctx.addIssue({
         code: "custom",
@@ -198,25 +162,84 @@ export function createTrainRequestSchema(limits: RequestLimits) {
         message: `${problem}; the output layer uses ${output.activation}`,
       });
     }
-
-    const monitor = req.training.earlyStopping?.monitor;
-    if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs training.validationSplit > 0`,
-      });
-    }
-    if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
-      });
-    }
-
-    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, loss, ctx);
+    checkEarlyStopping(req.training, req.loss, ctx);
+    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, req.loss, ctx);
   });
+}
+
+/** Where each activation may go: softmax last, step alone, alpha only where it means something. */
+function checkLayers(
+  layers: readonly { units: number; activation: ActivationName; alpha?: number | undefined }[],
+  ctx: z.core.$RefinementCtx,
+): void {
+  const last = layers.length - 1;
+  const output = layers[last]!;
+  layers.forEach((l, i) => {
+    const at = ["network", "layers", i];
+    if (l.activation === "softmax" && i !== last) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message: "softmax is only allowed on the output (last) layer",
+      });
+    }
+    if (l.activation === "step" && layers.length > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message:
+          "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+      });
+    }
+    if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "alpha"],
+        message: "alpha applies only to leakyRelu and elu",
+      });
+    }
+  });
+  if (output.activation === "softmax" && output.units < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "units"],
+      message: "a softmax output needs at least 2 units (one per class)",
+    });
+  }
+
+  if (output.activation === "softmax" && output.units < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "units"],
+      message: "a softmax output needs at least 2 units (one per class)",
+    });
+  }
+}
+
+/** A monitor the training can report: validation needs a split, accuracy a classifier. */
+function checkEarlyStopping(
+  training: {
+    validationSplit: number;
+    earlyStopping?: { monitor?: string | undefined } | undefined;
+  },
+  loss: LossName,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const monitor = training.earlyStopping?.monitor;
+  if (monitor?.startsWith("val") && training.validationSplit === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs training.validationSplit > 0`,
+    });
+  }
+  if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
+    });
+  }
 }
 
 /** Inline data or a dataset, with the fields that go with each. */
