@@ -80,53 +80,9 @@ export function createModelFileService({
 }: ModelFileServiceDeps): ModelFileService {
   const { prisma } = db;
 
-  async function readyVersion(name: string, version: number) {
-    const row = await prisma.modelVersion.findFirst({
-      where: { model: { name }, version },
-      select: {
-        version: true,
-        status: true,
-        architecture: true,
-        training: true,
-        weights: true,
-        metrics: true,
-        preprocessing: true,
-        evaluation: true,
-        createdAt: true,
-        trainedAt: true,
-      },
-    });
-    if (!row) {
-      const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
-      if (!exists) throw notFound("model", name);
-      throw notFound("model version", `${name}@${version}`);
-    }
-    if (row.status !== "ready" || !row.weights) {
-      throw conflict(
-        `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
-      );
-    }
-    const of = `of ${name}@${version}`;
-    const optional = <T>(value: unknown, read: (value: unknown) => T): T | null =>
-      value === null ? null : read(value);
-    return {
-      ...row,
-      weights: row.weights,
-      architecture: readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`),
-      training: readStored(storedTrainingColumn, row.training, `training ${of}`),
-      preprocessing: optional(row.preprocessing, (v) =>
-        readStored(storedPreprocessingColumn, v, `preprocessing ${of}`),
-      ),
-      evaluation: optional(row.evaluation, (v) =>
-        readStored(storedEvaluationColumn, v, `evaluation ${of}`),
-      ),
-      metrics: optional(row.metrics, (v) => readStored(storedMetricsColumn, v, `metrics ${of}`)),
-    };
-  }
-
   return {
     async exportOnnx(name, version) {
-      const row = await readyVersion(name, version);
+      const row = await readyVersion(prisma, name, version);
       const content = exportOnnx({
         model: name,
         version,
@@ -140,7 +96,7 @@ export function createModelFileService({
     },
 
     async exportFile(name, version) {
-      const row = await readyVersion(name, version);
+      const row = await readyVersion(prisma, name, version);
       const stored = row.architecture;
       const parameterCount = countParameters(stored);
       const file: ModelFile = {
@@ -193,6 +149,51 @@ export function createModelFileService({
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });
     },
+  };
+}
+
+/** A ready version with its stored columns read; notFound or conflict otherwise. */
+async function readyVersion(prisma: Database["prisma"], name: string, version: number) {
+  const row = await prisma.modelVersion.findFirst({
+    where: { model: { name }, version },
+    select: {
+      version: true,
+      status: true,
+      architecture: true,
+      training: true,
+      weights: true,
+      metrics: true,
+      preprocessing: true,
+      evaluation: true,
+      createdAt: true,
+      trainedAt: true,
+    },
+  });
+  if (!row) {
+    const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
+    if (!exists) throw notFound("model", name);
+    throw notFound("model version", `${name}@${version}`);
+  }
+  if (row.status !== "ready" || !row.weights) {
+    throw conflict(
+      `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
+    );
+  }
+  const of = `of ${name}@${version}`;
+  const optional = <T>(value: unknown, read: (value: unknown) => T): T | null =>
+    value === null ? null : read(value);
+  return {
+    ...row,
+    weights: row.weights,
+    architecture: readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`),
+    training: readStored(storedTrainingColumn, row.training, `training ${of}`),
+    preprocessing: optional(row.preprocessing, (v) =>
+      readStored(storedPreprocessingColumn, v, `preprocessing ${of}`),
+    ),
+    evaluation: optional(row.evaluation, (v) =>
+      readStored(storedEvaluationColumn, v, `evaluation ${of}`),
+    ),
+    metrics: optional(row.metrics, (v) => readStored(storedMetricsColumn, v, `metrics ${of}`)),
   };
 }
 
