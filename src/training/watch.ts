@@ -77,6 +77,31 @@ interface Poller {
 /** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
 export const JOB_WATCH_POLL_MS = 200;
 
+/** Wakes the poller's followers: its state has moved on. */
+function publish(poller: Poller): void {
+  poller.revision++;
+  for (const wake of poller.waiters) wake();
+  poller.waiters.clear();
+}
+
+/** Resolves once the poller has read past `seen`; false if the signal aborted first. */
+function changed(poller: Poller, seen: number, signal?: AbortSignal): Promise<boolean> {
+  if (poller.revision > seen) return Promise.resolve(true);
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      poller.waiters.delete(wake);
+      resolve(false);
+    };
+    const wake = () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    };
+    poller.waiters.add(wake);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export function createJobWatch({
   training,
   pollMs = JOB_WATCH_POLL_MS,
@@ -88,12 +113,6 @@ export function createJobWatch({
   let followers = 0;
   /** The poll loops still running (a stopped one may be inside its last read). */
   const loops = new Set<Promise<void>>();
-
-  const publish = (poller: Poller) => {
-    poller.revision++;
-    for (const wake of poller.waiters) wake();
-    poller.waiters.clear();
-  };
 
   async function poll(id: string, poller: Poller) {
     let attempts: number | undefined;
@@ -149,24 +168,6 @@ export function createJobWatch({
     if (--poller.followers > 0) return;
     poller.stop.abort();
     if (pollers.get(id) === poller) pollers.delete(id);
-  }
-
-  /** Resolves once the poller has read past `seen`; false if the signal aborted first. */
-  function changed(poller: Poller, seen: number, signal?: AbortSignal): Promise<boolean> {
-    if (poller.revision > seen) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        poller.waiters.delete(wake);
-        resolve(false);
-      };
-      const wake = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(true);
-      };
-      poller.waiters.add(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   async function* watch(
