@@ -3,7 +3,7 @@
  * the way a finished job stores them (weights saved by the engine), then resolved, cached,
  * run inline or in the pool, deleted and replaced behind the service's back.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import type { LossName } from "../../src/engine/index.ts";
 import {
   createNetwork,
@@ -289,10 +289,16 @@ describe("name lookups", () => {
 
   it("past the lookup's time, answers with the version known while it asks again in the background", async () => {
     await storeVersion("stale", await trained(XOR));
+    // A controllable clock: the lookup's time to live runs on performance.now(), faked here
+    // alone (timers stay real for Postgres and the pool), and moved past it, not waited out.
+    vi.useFakeTimers({ toFake: ["performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { service, queries } = countedService(40);
     expect((await service.predict({ model: "stale", inputs: [[0, 1]] })).version).toBe(1);
     expect(queries()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    vi.advanceTimersByTime(60);
 
     // Another replica deletes the model: this one is not told.
     await db.prisma.model.delete({ where: { name: "stale" } });
