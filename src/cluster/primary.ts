@@ -42,10 +42,7 @@ export async function runPrimary({
   const { databaseUrl, stopDatabase } = await sharedDatabase(config, logger);
 
   const metrics = createMetricsAggregator();
-  const slots: Slot[] = Array.from({ length: config.serveProcesses }, (_, index) => ({
-    index,
-    history: { failures: 0, failedStarts: 0 },
-  }));
+  const slots = newSlots(config.serveProcesses);
   let stopping = false;
   /** Every slot was ready once: from then on a death is restarted, before it fails the start. */
   let started = false;
@@ -141,15 +138,7 @@ export async function runPrimary({
     throw error;
   }
   started = true;
-  logger.info(
-    {
-      url: ready.url,
-      grpc: ready.grpcAddress,
-      docs: `${ready.url}/docs`,
-      processes: slots.map((slot) => slot.worker?.process.pid),
-    },
-    "nnserve is ready",
-  );
+  logReady(logger, ready, slots);
 
   const grace = closeWithGrace(
     { delay: workerDeadlineMs + 5_000, logger },
@@ -159,10 +148,7 @@ export async function runPrimary({
       await stopAll(workerDeadlineMs);
       await stopDatabase();
       // close-with-grace exits 1 on a throw, 0 otherwise.
-      if (givenUp) throw new Error("a serving process could not be restarted");
-      const unclean = exitCodes.filter((code) => code !== 0);
-      if (unclean.length > 0)
-        throw new Error(`serving processes exited with ${unclean.join(", ")}`);
+      throwUnlessClean(givenUp, exitCodes);
     },
   );
   stopEverything = () => void grace.close();
@@ -205,4 +191,30 @@ async function sharedDatabase(config: Config, logger: Logger) {
   const embedded = await startEmbeddedPostgres({ logger });
   logger.info("DATABASE_URL is unset: using an embedded Postgres");
   return { databaseUrl: embedded.url, stopDatabase: embedded.stop };
+}
+
+function newSlots(count: number): Slot[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    history: { failures: 0, failedStarts: 0 },
+  }));
+}
+
+function logReady(logger: Logger, ready: Ready, slots: readonly Slot[]): void {
+  logger.info(
+    {
+      url: ready.url,
+      grpc: ready.grpcAddress,
+      docs: `${ready.url}/docs`,
+      processes: slots.map((slot) => slot.worker?.process.pid),
+    },
+    "nnserve is ready",
+  );
+}
+
+/** The primary's exit: an error when a slot was given up or a process stopped uncleanly. */
+function throwUnlessClean(givenUp: boolean, exitCodes: readonly (number | null)[]): void {
+  if (givenUp) throw new Error("a serving process could not be restarted");
+  const unclean = exitCodes.filter((code) => code !== 0);
+  if (unclean.length > 0) throw new Error(`serving processes exited with ${unclean.join(", ")}`);
 }
