@@ -19,7 +19,7 @@ import { LOSS_INFO } from "./losses.ts";
 import { checkLossFitsOutput, Network } from "./network.ts";
 import { type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
 import { LOSSES, type LossName } from "./spec.ts";
-import type { TrainOptions } from "./train.ts";
+import type { TrainOptions } from "./train-types.ts";
 
 export interface ResolvedTraining {
   loss: LossName;

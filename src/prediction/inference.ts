@@ -19,6 +19,7 @@
  * `inputs[0].data`), with the element index: `inputs[0].contents[7]`.
  */
 
+import { classifierKind } from "../engine/index.ts";
 import { bytesToFloat32, float32ToBytes } from "../platform/db/binary.ts";
 import {
   AppError,
@@ -30,7 +31,6 @@ import {
 import { NNSERVE_VERSION } from "../platform/package-version.ts";
 import { modelName } from "../platform/validation/common.ts";
 import { parseRequest } from "../platform/validation/parse.ts";
-import { classifierKind } from "../training/request.ts";
 import type { RequestSchemas } from "../transport/request-schemas.ts";
 import type {
   ModelRegistry,
@@ -39,6 +39,7 @@ import type {
   TensorPrediction,
 } from "../transport/services.ts";
 import type { Model, ModelVersion } from "../versions/schemas.ts";
+import { packRows } from "./packed-rows.ts";
 import { packedRowsPass } from "./request.ts";
 
 /** nnserve's version, as ServerMetadata reports it. */
@@ -438,10 +439,7 @@ export function createInferenceService({
           if (!(error instanceof AppError) || error.code !== "VALIDATION_FAILED") throw error;
           throw validationError(toTensorIssues(error.errors, at, input.dataPath, width));
         }
-        packed = new Float32Array(rows * width);
-        inputs.forEach((row, r) => {
-          packed!.set(row, r * width);
-        });
+        packed = packRows(inputs as number[][], width);
       }
 
       let prediction: TensorPrediction;

@@ -23,6 +23,7 @@ import { decodeOutputs } from "../versions/preprocessing/decode.ts";
 import { encodeRows, type RawRow } from "../versions/preprocessing/encode.ts";
 import { Batcher, type BatchObserver } from "./batcher.ts";
 import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
+import { packRows, unpackRows } from "./packed-rows.ts";
 import { toPredictResponse } from "./predict-response.ts";
 import type { PredictRequest } from "./request.ts";
 import { widthIssues } from "./request.ts";
@@ -248,8 +249,7 @@ export function createPredictionService({
       const numeric = req.inputs as number[][];
       // The schema has made every row of numbers as wide as the first.
       const width = numeric[0]?.length ?? 0;
-      const x = new Float32Array(rows * width);
-      for (let i = 0; i < rows; i++) x.set(numeric[i]!, i * width);
+      const x = packRows(numeric, width);
       return toPredictResponse(
         await run(
           model,
@@ -278,7 +278,11 @@ export function createPredictionService({
   ): Promise<TensorPrediction> {
     if (model.preprocessing && !req.encoded) {
       // Packed rows for a version with preprocessing are raw values in the stored feature order.
-      return runEncoded(model, req.rawRows?.() ?? unpack(req.inputs, req.rows, req.width), started);
+      return runEncoded(
+        model,
+        req.rawRows?.() ?? unpackRows(req.inputs, req.rows, req.width),
+        started,
+      );
     }
     const { rows, width } = req;
     let y: Float32Array;
@@ -337,12 +341,6 @@ export function createPredictionService({
     }
     return result;
   }
-}
-
-function unpack(values: Float32Array, rows: number, width: number): number[][] {
-  const out: number[][] = new Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = Array.from(values.subarray(r * width, (r + 1) * width));
-  return out;
 }
 
 /** What a version without preprocessing says of rows that are not all numbers. */

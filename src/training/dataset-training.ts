@@ -6,17 +6,13 @@
 
 import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
+import { countParameters } from "../engine/index.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
 import { type FieldIssue, validationError } from "../platform/errors.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { TrainingDataInput } from "./jobs/create-job.ts";
 import { labelTargets } from "./label-targets.ts";
-import {
-  countParameters,
-  DEFAULT_TEST_SPLIT,
-  type PreprocessingOptions,
-  type TrainRequest,
-} from "./request.ts";
+import { DEFAULT_TEST_SPLIT, type PreprocessingOptions, type TrainRequest } from "./request.ts";
 
 export interface DatasetTraining {
   /** The network's input width: the encoded features. */

@@ -18,10 +18,14 @@ import { z } from "zod";
 import {
   ACTIVATIONS,
   type ActivationName,
+  countParameters,
+  DEFAULT_LEARNING_RATES,
+  DEFAULT_OPTIMIZER,
   INITIALIZERS,
   LOSSES,
   type LossName,
-} from "../engine/spec.ts";
+  lossOutputProblem,
+} from "../engine/index.ts";
 import {
   count,
   finite,
@@ -33,100 +37,12 @@ import {
   uuid,
 } from "../platform/validation/common.ts";
 import { NUMERIC_SCALINGS, UNKNOWN_CATEGORY_POLICIES } from "../versions/preprocessing/schema.ts";
+import { earlyStoppingSchema, optimizerSchema } from "../versions/training-settings-schema.ts";
 import { jobStatusSchema } from "./jobs/schemas.ts";
 
 const positive = (what = "must be greater than 0") => finite().positive(what);
 const fraction = (what: string) =>
   finite().min(0, `must be in [0, 1) (${what})`).lt(1, `must be in [0, 1) (${what})`);
-
-const decaySchema = z.discriminatedUnion(
-  "type",
-  [
-    strictObject({
-      type: z.literal("step"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
-      everyEpochs: z.int().min(1, "must be a whole number >= 1"),
-    }),
-    strictObject({
-      type: z.literal("exponential"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
-    }),
-  ],
-  { error: () => 'must be "step" or "exponential"' },
-);
-
-/** What every optimizer accepts; the defaults are the usual ones for each method. */
-const common = (learningRate: number) => ({
-  learningRate: positive().default(learningRate),
-  weightDecay: finite().min(0, "must be >= 0").optional(),
-  clipNorm: positive().optional(),
-  decay: decaySchema.optional(),
-});
-
-// One branch per optimizer, so `beta1` on sgd is an unknown field rather than silently ignored.
-export const optimizerSchema = z.discriminatedUnion(
-  "name",
-  [
-    strictObject({ name: z.literal("sgd"), ...common(0.01) }),
-    strictObject({
-      name: z.literal("momentum"),
-      ...common(0.01),
-      momentum: fraction("velocity decay").optional(),
-      nesterov: z.boolean().optional(),
-    }),
-    strictObject({
-      name: z.literal("rmsprop"),
-      ...common(0.001),
-      rho: fraction("squared-gradient decay").optional(),
-      epsilon: positive().optional(),
-    }),
-    strictObject({
-      name: z.literal("adam"),
-      ...common(0.001),
-      beta1: fraction("first-moment decay").optional(),
-      beta2: fraction("second-moment decay").optional(),
-      epsilon: positive().optional(),
-    }),
-  ],
-  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam"' },
-);
-
-export const earlyStoppingSchema = strictObject({
-  monitor: z.enum(["loss", "valLoss", "accuracy", "valAccuracy"]).optional(),
-  patience: z.int().min(1, "must be a whole number >= 1"),
-  minDelta: finite().min(0, "must be >= 0").optional(),
-  restoreBestWeights: z.boolean().optional(),
-});
-
-export interface NetworkShape {
-  inputs: number;
-  layers: { units: number; activation: ActivationName }[];
-}
-
-/** Weights plus biases of a dense network. */
-export function countParameters(network: NetworkShape): number {
-  let total = 0;
-  let previous = network.inputs;
-  for (const layer of network.layers) {
-    total += previous * layer.units + layer.units;
-    previous = layer.units;
-  }
-  return total;
-}
-
-/** What predict reports as classes: the argmax of a softmax, or output >= 0.5 of one sigmoid. */
-export function classifierKind(
-  network: Pick<NetworkShape, "layers">,
-  loss: LossName,
-): "binary" | "multiclass" | null {
-  const output = network.layers.at(-1);
-  if (!output) return null;
-  if (loss === "binaryCrossentropy" && output.activation === "sigmoid" && output.units === 1) {
-    return "binary";
-  }
-  if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
-  return null;
-}
 
 /**
  * How a missing cell of a feature is filled when training from a dataset: the training split's
@@ -205,7 +121,10 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     model: modelName,
     network,
     loss: z.enum(LOSSES),
-    optimizer: optimizerSchema.default({ name: "adam", learningRate: 0.001 }),
+    optimizer: optimizerSchema.default({
+      name: DEFAULT_OPTIMIZER,
+      learningRate: DEFAULT_LEARNING_RATES[DEFAULT_OPTIMIZER],
+    }),
     training,
     data: data.optional(),
     /** Train from an uploaded dataset instead of inline data. */
@@ -220,44 +139,9 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     task: z.enum(TASKS).optional(),
     preprocessing: preprocessingOptionsSchema.optional(),
   }).superRefine((req, ctx) => {
-    const layers = req.network.layers;
-    const output = layers.at(-1);
+    const output = req.network.layers.at(-1);
     if (!output) return;
-    const last = layers.length - 1;
-
-    layers.forEach((l, i) => {
-      const at = ["network", "layers", i];
-      if (l.activation === "softmax" && i !== last) {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "activation"],
-          message: "softmax is only allowed on the output (last) layer",
-        });
-      }
-      if (l.activation === "step" && layers.length > 1) {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "activation"],
-          message:
-            "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
-        });
-      }
-      if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
-        ctx.addIssue({
-          code: "custom",
-          path: [...at, "alpha"],
-          message: "alpha applies only to leakyRelu and elu",
-        });
-      }
-    });
-    if (output.activation === "softmax" && output.units < 2) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network", "layers", last, "units"],
-        message: "a softmax output needs at least 2 units (one per class)",
-      });
-    }
-
+    checkLayers(req.network.layers, ctx);
     checkSource(req, ctx);
     const inputs = req.network.inputs;
     // From a dataset the width is known only once the features are encoded: the service checks.
@@ -269,40 +153,93 @@ export function createTrainRequestSchema(limits: RequestLimits) {
         message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
       });
     }
-
-    const loss = req.loss;
-    const needs = (activation: ActivationName, what: string) => {
-      if (output.activation !== activation) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["loss"],
-          message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
-        });
-      }
-    };
-    if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
-    if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
-      needs("softmax", "a softmax output layer");
-    }
-
-    const monitor = req.training.earlyStopping?.monitor;
-    if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
+    // The engine's rule, reported with the request's field path.
+    const problem = lossOutputProblem(req.loss, output.activation);
+    if (problem) {
       ctx.addIssue({
         code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs training.validationSplit > 0`,
+        path: ["loss"],
+        message: `${problem}; the output layer uses ${output.activation}`,
       });
     }
-    if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
-      });
-    }
-
-    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, loss, ctx);
+    checkEarlyStopping(req.training, req.loss, ctx);
+    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, req.loss, ctx);
   });
+}
+
+/** Where each activation may go: softmax last, step alone, alpha only where it means something. */
+function checkLayers(
+  layers: readonly { units: number; activation: ActivationName; alpha?: number | undefined }[],
+  ctx: z.core.$RefinementCtx,
+): void {
+  const last = layers.length - 1;
+  const output = layers[last]!;
+  layers.forEach((l, i) => {
+    const at = ["network", "layers", i];
+    if (l.activation === "softmax" && i !== last) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message: "softmax is only allowed on the output (last) layer",
+      });
+    }
+    if (l.activation === "step" && layers.length > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message:
+          "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+      });
+    }
+    if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "alpha"],
+        message: "alpha applies only to leakyRelu and elu",
+      });
+    }
+  });
+  if (output.activation === "softmax" && output.units < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "units"],
+      message: "a softmax output needs at least 2 units (one per class)",
+    });
+  }
+
+  if (output.activation === "softmax" && output.units < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "units"],
+      message: "a softmax output needs at least 2 units (one per class)",
+    });
+  }
+}
+
+/** A monitor the training can report: validation needs a split, accuracy a classifier. */
+function checkEarlyStopping(
+  training: {
+    validationSplit: number;
+    earlyStopping?: { monitor?: string | undefined } | undefined;
+  },
+  loss: LossName,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const monitor = training.earlyStopping?.monitor;
+  if (monitor?.startsWith("val") && training.validationSplit === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs training.validationSplit > 0`,
+    });
+  }
+  if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
+    });
+  }
 }
 
 /** Inline data or a dataset, with the fields that go with each. */

@@ -10,6 +10,7 @@ import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
 import type { Database } from "../platform/db/client.ts";
+import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
   AppError,
   conflict,
@@ -19,16 +20,16 @@ import {
   tooManyJobs,
   validationError,
 } from "../platform/errors.ts";
-import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
 import { nextVersion } from "../versions/next-version.ts";
-import { toStoredTraining } from "../versions/stored-training.ts";
-import { jobWithVersion, toJobView } from "../versions/views.ts";
+import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
 import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
+import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
 import type { TrainRequest } from "./request.ts";
+import { toStoredTraining } from "./stored-training.ts";
 
 export interface TrainingServiceDeps {
   db: Database;
@@ -58,42 +59,18 @@ export function createTrainingService({
     return row;
   }
 
-  async function replay(idempotencyKey: string, requestHash: string) {
-    const row = await prisma.trainingJob.findUnique({
-      where: { idempotencyKey },
-      include: jobWithVersion,
-    });
-    if (!row) return undefined;
-    if (row.requestHash !== requestHash) throw idempotencyKeyReused();
-    return { job: toJobView(row), created: false };
-  }
-
-  async function prepare(req: TrainRequest, seed: number) {
-    const id = req.dataset as string;
-    const dataset = await datasets?.load(id).catch((error: unknown) => {
-      if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
-      throw error;
-    });
-    if (!dataset) {
-      throw validationError(
-        [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
-        `No dataset "${id}" exists; upload it with POST /datasets first.`,
-      );
-    }
-    return prepareDatasetTraining(dataset, req, seed, maxParameters);
-  }
-
   return {
     async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
       const requestHash = idempotencyKey ? hashRequest(req) : undefined;
       if (idempotencyKey && requestHash) {
-        const earlier = await replay(idempotencyKey, requestHash);
+        const earlier = await replay(prisma, idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
       // A seed is always recorded, so every version can be trained again bit for bit.
       const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
       // Read and fitted before the transaction: it holds the model's lock only to write.
-      const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
+      const fromDataset =
+        req.dataset === undefined ? undefined : await prepare(datasets, req, seed, maxParameters);
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
@@ -108,34 +85,14 @@ export function createTrainingService({
           if (submitter && maxQueuedJobsPerKey > 0) {
             await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
           }
-          const version = await tx.modelVersion.create({
-            data: {
-              ...(await nextVersion(tx, req.model)),
-              architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(
-                req,
-                seed,
-                fromDataset?.labels,
-              ) as unknown as Prisma.InputJsonValue,
-              ...(fromDataset
-                ? {
-                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
-                  }
-                : {}),
-            },
-          });
-          const job = await createJob(tx, {
-            versionId: version.id,
-            epochs: req.training.epochs,
+          return createVersionAndJob(tx, req, {
+            architecture,
+            seed,
+            fromDataset,
             maxAttempts,
-            idempotencyKey: idempotencyKey ?? null,
-            requestHash: requestHash ?? null,
-            apiKeyId: submitter?.keyId ?? null,
-            data: fromDataset?.data ?? [toStoredExamples(req)],
-          });
-          return toJobView({
-            ...job,
-            version: { version: version.version, model: { name: req.model } },
+            idempotencyKey,
+            requestHash,
+            submitter,
           });
         });
         return { job, created: true };
@@ -148,7 +105,7 @@ export function createTrainingService({
           requestHash &&
           (isUniqueViolation(error) || (isAppError(error) && error.code === "TOO_MANY_REQUESTS"))
         ) {
-          const earlier = await replay(idempotencyKey, requestHash);
+          const earlier = await replay(prisma, idempotencyKey, requestHash);
           if (earlier) return earlier;
         }
         throw error;
@@ -184,19 +141,7 @@ export function createTrainingService({
       if (!job) throw notFound("job", id);
       return {
         jobId: id,
-        epochs: job.epochMetrics.map((m) => ({
-          epoch: m.epoch,
-          loss: Number.isFinite(m.loss) ? m.loss : null,
-          ...measured({
-            valLoss: m.valLoss,
-            accuracy: m.accuracy,
-            valAccuracy: m.valAccuracy,
-            mae: m.mae,
-            valMae: m.valMae,
-            learningRate: m.learningRate,
-          }),
-          durationMs: m.durationMs,
-        })),
+        epochs: job.epochMetrics.map(toEpochView),
       };
     },
 
@@ -208,6 +153,107 @@ export function createTrainingService({
       }
       return toJobView(await findJob(id));
     },
+  };
+}
+
+/** The job an earlier request with this key created; idempotencyKeyReused for another body. */
+async function replay(
+  prisma: Database["prisma"],
+  idempotencyKey: string,
+  requestHash: string,
+): Promise<SubmitResult | undefined> {
+  const row = await prisma.trainingJob.findUnique({
+    where: { idempotencyKey },
+    include: jobWithVersion,
+  });
+  if (!row) return undefined;
+  if (row.requestHash !== requestHash) throw idempotencyKeyReused();
+  return { job: toJobView(row), created: false };
+}
+
+/** A dataset request: the dataset loaded, split, fitted and encoded for the network. */
+async function prepare(
+  datasets: DatasetService | undefined,
+  req: TrainRequest,
+  seed: number,
+  maxParameters: number,
+) {
+  const id = req.dataset as string;
+  const dataset = await datasets?.load(id).catch((error: unknown) => {
+    if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
+    throw error;
+  });
+  if (!dataset) {
+    throw validationError(
+      [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
+      `No dataset "${id}" exists; upload it with POST /datasets first.`,
+    );
+  }
+  return prepareDatasetTraining(dataset, req, seed, maxParameters);
+}
+
+/** The version (architecture, training, preprocessing) and its queued job, in `tx`. */
+async function createVersionAndJob(
+  tx: Prisma.TransactionClient,
+  req: TrainRequest,
+  o: {
+    architecture: ArchitectureJson;
+    seed: number;
+    fromDataset: Awaited<ReturnType<typeof prepareDatasetTraining>> | undefined;
+    maxAttempts: number | undefined;
+    idempotencyKey: string | undefined;
+    requestHash: string | undefined;
+    submitter: Submitter | undefined;
+  },
+) {
+  const { fromDataset } = o;
+  const version = await tx.modelVersion.create({
+    data: {
+      ...(await nextVersion(tx, req.model)),
+      architecture: toJsonColumn(o.architecture),
+      training: toStoredJson(toStoredTraining(req, o.seed, fromDataset?.labels)),
+      ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
+    },
+  });
+  const job = await createJob(tx, {
+    versionId: version.id,
+    epochs: req.training.epochs,
+    maxAttempts: o.maxAttempts,
+    idempotencyKey: o.idempotencyKey ?? null,
+    requestHash: o.requestHash ?? null,
+    apiKeyId: o.submitter?.keyId ?? null,
+    data: fromDataset?.data ?? [toStoredExamples(req)],
+  });
+  return toJobView({
+    ...job,
+    version: { version: version.version, model: { name: req.model } },
+  });
+}
+
+/** One epoch_metrics row as the view: the measured metrics only, non-finite loss as null. */
+function toEpochView(m: {
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+  valAccuracy: number | null;
+  mae: number | null;
+  valMae: number | null;
+  learningRate: number | null;
+  durationMs: number;
+}) {
+  return {
+    epoch: m.epoch,
+    loss: Number.isFinite(m.loss) ? m.loss : null,
+    ...measured({
+      valLoss: m.valLoss,
+      accuracy: m.accuracy,
+      valAccuracy: m.valAccuracy,
+      mae: m.mae,
+      valMae: m.valMae,
+      learningRate: m.learningRate,
+    }),
+    durationMs: m.durationMs,
   };
 }
 

@@ -2,8 +2,20 @@
 import type { Database } from "../platform/db/client.ts";
 import { notFound } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
-import type { ModelRegistry } from "../transport/services.ts";
+import type { Model, ModelList } from "./schemas.ts";
 import { toVersionView } from "./views.ts";
+
+/** The models and their versions as clients list, read and delete them. */
+export interface ModelRegistry {
+  list(): Promise<ModelList>;
+  /** Throws notFound("model", name). */
+  get(name: string): Promise<Model>;
+  /**
+   * Deletes the model with every version, job and metric (a job still training loses its lease
+   * and stops at its next heartbeat); throws notFound.
+   */
+  delete(name: string): Promise<void>;
+}
 
 export interface ModelRegistryDeps {
   db: Database;

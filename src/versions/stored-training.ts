@@ -1,11 +1,14 @@
 /**
  * What a model version records about how it is trained, in its `training` JSON column: the
  * settings the worker runs with, defaults filled in and the seed fixed, so that the same
- * version can be trained again bit for bit.
+ * version can be trained again bit for bit. The schema reads the column back (a row without
+ * `formatVersion` is version 1) and checks the `training` of an imported model file.
  */
-
+import { z } from "zod";
+import { LOSSES } from "../engine/index.ts";
+import { storedColumn } from "../platform/db/stored-json.ts";
 import type { TrainingSettings } from "../platform/threads/tasks.ts";
-import { DEFAULT_TEST_SPLIT, type TrainRequest } from "../training/request.ts";
+import { earlyStoppingSchema, optimizerSchema } from "./training-settings-schema.ts";
 
 export interface StoredTraining extends TrainingSettings {
   /** The data came as class indices (sparse labels), so predictions report classes. */
@@ -17,29 +20,23 @@ export interface StoredTraining extends TrainingSettings {
   dataset?: { id: string; testSplit: number };
 }
 
-export function toStoredTraining(
-  req: TrainRequest,
-  seed: number,
-  labels = req.data?.labels !== undefined,
-): StoredTraining {
-  const { training } = req;
-  return {
-    loss: req.loss,
-    optimizer: req.optimizer,
-    epochs: training.epochs,
-    batchSize: training.batchSize,
-    shuffle: training.shuffle,
-    seed,
-    validationSplit: training.validationSplit,
-    ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
-    labels,
-    ...(req.dataset === undefined
-      ? {}
-      : {
-          dataset: {
-            id: req.dataset,
-            testSplit: training.testSplit ?? DEFAULT_TEST_SPLIT,
-          },
-        }),
-  };
-}
+/**
+ * Loose: a key a later nnserve records survives the trip through a model file, and an older
+ * row without a key added since still reads.
+ */
+export const storedTrainingSchema = z.looseObject({
+  loss: z.enum(LOSSES),
+  optimizer: optimizerSchema,
+  epochs: z.int().min(1),
+  batchSize: z.int().min(1),
+  shuffle: z.boolean(),
+  seed: z.int().min(0),
+  validationSplit: z.number().min(0).lt(1),
+  earlyStopping: earlyStoppingSchema.optional(),
+  /** The data came as class indices, so predictions report classes. */
+  labels: z.boolean(),
+  dataset: z.object({ id: z.string(), testSplit: z.number().min(0).lt(1) }).optional(),
+});
+
+/** The `training` column of model_versions. */
+export const storedTrainingColumn = storedColumn(storedTrainingSchema);

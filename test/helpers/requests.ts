@@ -6,12 +6,9 @@ export type InlineTrainRequest = TrainRequestInput & {
   data: NonNullable<TrainRequestInput["data"]>;
 };
 
-export const XOR_INPUTS = [
-  [0, 0],
-  [0, 1],
-  [1, 0],
-  [1, 1],
-];
+import { XOR_INPUTS } from "./xor.ts";
+
+export { XOR_INPUTS } from "./xor.ts";
 
 /** The contract's XOR request, exactly as the issue gives it. */
 export function xorRequest(model = "xor"): InlineTrainRequest {

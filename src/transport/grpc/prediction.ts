@@ -7,6 +7,7 @@ import type { PredictionHandlers } from "../../generated/grpc/nnserve/v1/Predict
 import { validationError } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { parseRequest } from "../../platform/validation/parse.ts";
+import { packRows } from "../../prediction/packed-rows.ts";
 import { packedRowsPass } from "../../prediction/request.ts";
 import type { RequestSchemas } from "../request-schemas.ts";
 import type { PredictionService } from "../services.ts";
@@ -69,11 +70,7 @@ export function predictionHandlers({
         // Message rows are numbers: the schema has checked them as a matrix.
         const rows = body.inputs as number[][];
         const width = rows[0]!.length;
-        const values = new Float32Array(rows.length * width);
-        rows.forEach((row, r) => {
-          values.set(row, r * width);
-        });
-        inputs = { values, rows: body.inputs.length, width };
+        inputs = { values: packRows(rows, width), rows: body.inputs.length, width };
       }
       const result = await prediction.predictTensor({
         model: req.model,
