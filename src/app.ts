@@ -31,6 +31,7 @@ import { createGrpcGuard } from "./transport/grpc/auth-guard.ts";
 import { createGrpcServer, type GrpcServer } from "./transport/grpc/server.ts";
 import { buildApp } from "./transport/http/app.ts";
 import type { Services } from "./transport/services.ts";
+import { createAliasService } from "./versions/aliases/service.ts";
 import { createModelFileService } from "./versions/model-files.ts";
 import { createModelRegistry } from "./versions/registry.ts";
 
@@ -144,6 +145,7 @@ export async function startNnserve({
       }),
       prediction,
       models: createModelRegistry({ db, events }),
+      aliases: createAliasService({ db, events }),
       modelFiles: createModelFileService({
         db,
         maxParameters: config.limits.maxParameters,

@@ -20,6 +20,7 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
+import { recordEvent } from "../versions/aliases/history.ts";
 import { nextVersion } from "../versions/next-version.ts";
 import { toStoredTraining } from "../versions/stored-training.ts";
 import { jobWithVersion, toJobView } from "../versions/views.ts";
@@ -132,6 +133,14 @@ export function createTrainingService({
             requestHash: requestHash ?? null,
             apiKeyId: submitter?.keyId ?? null,
             data: fromDataset?.data ?? [toStoredExamples(req)],
+          });
+          await recordEvent(tx, {
+            model: req.model,
+            modelId: version.modelId,
+            kind: "version_created",
+            toVersion: version.version,
+            jobId: job.id,
+            actor: submitter?.prefix ?? null,
           });
           return toJobView({
             ...job,

@@ -10,6 +10,7 @@ import type { ReadinessReport } from "../platform/readiness-schema.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
 import type { TrainRequest } from "../training/request.ts";
+import type { AliasService } from "../versions/aliases/service.ts";
 import type { ModelFileService } from "../versions/model-files.ts";
 import type { Prediction } from "../versions/preprocessing/decode.ts";
 import type { RawRow } from "../versions/preprocessing/encode.ts";
@@ -110,7 +111,7 @@ export interface ModelRegistry {
    * Deletes the model with every version, job and metric (a job still training loses its lease
    * and stops at its next heartbeat); throws notFound.
    */
-  delete(name: string): Promise<void>;
+  delete(name: string, actor?: string | null): Promise<void>;
 }
 
 export interface Readiness {
@@ -126,4 +127,6 @@ export interface Services {
   /** ONNX and portable-file export, and import of a portable file. */
   modelFiles: ModelFileService;
   readiness: Readiness;
+  /** Aliases, rollback and history (issue 20); absent in transport tests that do not serve them. */
+  aliases?: AliasService;
 }

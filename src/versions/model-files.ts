@@ -26,6 +26,7 @@ import {
 } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
 import { countParameters } from "../training/request.ts";
+import { recordEvent } from "./aliases/history.ts";
 import type { Evaluation } from "./evaluation-schema.ts";
 import {
   MODEL_FILE_FORMAT,
@@ -53,7 +54,8 @@ export interface ModelFileService {
   /** The portable file; the same errors. */
   exportFile(name: string, version: number): Promise<{ filename: string; file: ModelFile }>;
   /** Stores the file as the next version of `name` (created if new), ready; VALIDATION_FAILED per bad field. */
-  importFile(name: string, file: ModelFile): Promise<ModelVersion>;
+  /** `actor`: the importing API key's prefix for the history (null with AUTH off). */
+  importFile(name: string, file: ModelFile, actor?: string | null): Promise<ModelVersion>;
 }
 
 export interface ModelFileServiceDeps {
@@ -151,10 +153,10 @@ export function createModelFileService({
       return { filename: `${name}-v${version}.nnserve.json`, file };
     },
 
-    async importFile(name, file) {
+    async importFile(name, file, actor = null) {
       const { architecture, weights } = checkModelFile(file, maxParameters);
       const created = await prisma.$transaction(async (tx) => {
-        return tx.modelVersion.create({
+        const version = await tx.modelVersion.create({
           data: {
             ...(await nextVersion(tx, name)),
             architecture: architecture as unknown as Prisma.InputJsonValue,
@@ -172,6 +174,15 @@ export function createModelFileService({
               : {}),
           },
         });
+        await recordEvent(tx, {
+          model: name,
+          modelId: version.modelId,
+          kind: "version_created",
+          toVersion: version.version,
+          reason: "imported from a model file",
+          actor,
+        });
+        return version;
       });
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });
