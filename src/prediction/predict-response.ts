@@ -8,6 +8,7 @@ export function toPredictResponse(result: TensorPrediction): PredictResponse {
   const outputs: number[][] = new Array(rows);
   for (let r = 0; r < rows; r++) outputs[r] = Array.from(y.subarray(r * units, (r + 1) * units));
   const response: PredictResponse = { model: result.model, version: result.version, outputs };
+  if (result.alias !== undefined) response.alias = result.alias;
   if (result.classes) response.classes = result.classes;
   if (result.predictions) response.predictions = result.predictions;
   return response;

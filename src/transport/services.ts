@@ -64,8 +64,11 @@ export interface TrainingService {
 /** Rows already packed row-major, as the binary transports have them: no number[][] between. */
 export interface TensorPredictRequest {
   model: string;
-  /** Omit for the newest ready version. */
+  /** Omit to be routed (split, alias production, newest ready); or pin a version or an alias. */
   version?: number;
+  alias?: string;
+  /** Sticky splits send the same key to the same version. */
+  routingKey?: string;
   /** [rows × width], finite values (the caller has checked them). */
   inputs: Float32Array;
   rows: number;
@@ -82,6 +85,8 @@ export interface TensorPredictRequest {
 export interface TensorPrediction {
   model: string;
   version: number;
+  /** The alias the request came through (pinned, or production by default). */
+  alias?: string;
   rows: number;
   units: number;
   /** [rows × units], this caller's own copy. */
