@@ -64,7 +64,9 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       const routingKey = typeof header === "string" && header !== "" ? header : undefined;
       if (!(body instanceof PackedPredictBody)) {
         return services.prediction.predict(
-          routingKey === undefined || body.routingKey !== undefined ? body : { ...body, routingKey },
+          routingKey === undefined || body.routingKey !== undefined
+            ? body
+            : { ...body, routingKey },
         );
       }
       const { values, rows, width } = body.inputs;
