@@ -20,6 +20,7 @@ import { createWorkerPool } from "./platform/threads/pool.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
 import { Resolver } from "./prediction/resolver.ts";
 import { createPredictionService } from "./prediction/service.ts";
+import { createTrafficService } from "./prediction/traffic/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
 import { jobCountsFrom } from "./training/jobs/job-counts.ts";
 import { createJobQueue } from "./training/jobs/job-queue.ts";
@@ -149,6 +150,7 @@ export async function startNnserve({
       prediction,
       models: createModelRegistry({ db, events }),
       aliases: createAliasService({ db, events }),
+      traffic: createTrafficService({ db, events, figures: prediction.figures }),
       modelFiles: createModelFileService({
         db,
         maxParameters: config.limits.maxParameters,

@@ -8,6 +8,7 @@
 import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
+import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
 import type { TrainRequest } from "../training/request.ts";
 import type { AliasService } from "../versions/aliases/service.ts";
@@ -134,4 +135,6 @@ export interface Services {
   readiness: Readiness;
   /** Aliases, rollback and history (issue 20); absent in transport tests that do not serve them. */
   aliases?: AliasService;
+  /** Canary split and shadow of each model (issue 20); absent as `aliases`. */
+  traffic?: TrafficService;
 }

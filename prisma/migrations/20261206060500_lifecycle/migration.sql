@@ -15,7 +15,7 @@ CREATE TABLE "model_aliases" (
 -- CreateTable
 CREATE TABLE "traffic_splits" (
     "model_id" UUID NOT NULL,
-    "revision" UUID NOT NULL DEFAULT gen_random_uuid(),
+    "revision" TEXT NOT NULL,
     "split" JSONB NOT NULL,
     "shadow_version" INTEGER,
     "sticky_by" TEXT,

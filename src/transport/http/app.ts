@@ -41,6 +41,7 @@ import { metricsPlugin } from "./routes/metrics.ts";
 import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
+import { trafficRoutes } from "./routes/traffic.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { BINARY_TENSOR_DATA, v2Routes } from "./routes/v2.ts";
@@ -148,6 +149,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   await app.register(healthRoutes, routeOptions);
   await app.register(uiRoutes);
   if (services.aliases) await app.register(aliasRoutes, { aliases: services.aliases });
+  if (services.traffic) await app.register(trafficRoutes, { traffic: services.traffic });
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,

@@ -24,8 +24,9 @@ export interface NewEvent {
   actor: Actor;
 }
 
-export async function recordEvent(tx: Tx, event: NewEvent): Promise<void> {
-  await tx.modelEvent.create({
+/** Returns the event's id. */
+export async function recordEvent(tx: Tx, event: NewEvent): Promise<string> {
+  const { id } = await tx.modelEvent.create({
     data: {
       model: event.model,
       modelId: event.modelId,
@@ -38,7 +39,9 @@ export async function recordEvent(tx: Tx, event: NewEvent): Promise<void> {
       reason: event.reason ?? null,
       actor: event.actor,
     },
+    select: { id: true },
   });
+  return id.toString();
 }
 
 type EventRow = Awaited<ReturnType<PrismaClient["modelEvent"]["findMany"]>>[number];
