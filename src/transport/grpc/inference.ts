@@ -119,6 +119,9 @@ export function inferenceHandlers({
         modelName: result.modelName,
         modelVersion: result.modelVersion,
         id: result.id,
+        ...(result.alias === undefined
+          ? {}
+          : { parameters: { alias: { stringParam: result.alias } } }),
         outputs: result.outputs.map((output) => ({
           name: output.name,
           datatype: output.datatype,

@@ -33,6 +33,11 @@ export function predictionHandlers({
   return {
     Predict: unary(logger, "Predict", async (req) => {
       const version = req.version;
+      // Routing fields, passed on as /predict's body has them (the schema checks them below).
+      const routing = {
+        ...(req.alias !== undefined && { alias: req.alias }),
+        ...(req.routingKey !== undefined && { routingKey: req.routingKey }),
+      };
       if (req.rows.length > 0) {
         // Raw rows for a version with preprocessing: the JSON path, as POST /predict takes them.
         if (req.inputs) {
@@ -41,12 +46,14 @@ export function predictionHandlers({
         const body = parseRequest(schemas.predictRequest, {
           model: req.model,
           ...(version !== undefined && { version }),
+          ...routing,
           inputs: rawRowsFromMessage(req.rows),
         });
         const result = await prediction.predict(body);
         return {
           model: result.model,
           version: result.version,
+          ...(result.alias !== undefined && { alias: result.alias }),
           outputs: {
             width: result.outputs[0]?.length ?? 0,
             values: result.outputs.flat(),
@@ -59,11 +66,14 @@ export function predictionHandlers({
       if (
         !inputs ||
         (version !== undefined && version < 1) ||
+        routing.alias !== undefined ||
+        routing.routingKey !== undefined ||
         !packedRowsPass(req.model, inputs.rows, inputs.width, schemas.limits.maxPredictRows)
       ) {
         const body = parseRequest(schemas.predictRequest, {
           model: req.model,
           ...(version !== undefined && { version }),
+          ...routing,
           inputs: rowsFromMessage(req.inputs, "inputs"),
         });
         // Message rows are numbers: the schema has checked them as a matrix.
@@ -78,6 +88,7 @@ export function predictionHandlers({
       const result = await prediction.predictTensor({
         model: req.model,
         ...(version !== undefined && { version }),
+        ...routing,
         inputs: inputs.values,
         rows: inputs.rows,
         width: inputs.width,
@@ -87,6 +98,7 @@ export function predictionHandlers({
       return {
         model: result.model,
         version: result.version,
+        ...(result.alias !== undefined && { alias: result.alias }),
         outputs: rowsToMessage(result.outputs, result.units, packed),
         classes: result.classes ?? [],
         predictions: predictionsToMessage(result.predictions),

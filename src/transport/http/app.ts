@@ -158,6 +158,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
     schemas,
     serverVersion: NNSERVE_VERSION,
     extensions: [BINARY_TENSOR_DATA],
+    ...(services.aliases ? { aliases: services.aliases } : {}),
   });
   await app.register(v2Routes, {
     prefix: "/v2",

@@ -131,8 +131,13 @@ const modelMetadataSchema = z.object({
 });
 const inferResponseSchema = z.object({
   model_name: z.string(),
+  /** The version that answered, as a number. */
   model_version: z.string(),
   id: z.string(),
+  parameters: z
+    .object({ alias: z.string() })
+    .optional()
+    .describe("The alias the request came through (named as its version, or production)"),
   outputs: z.array(
     tensorSchema.extend({
       parameters: z
@@ -319,6 +324,7 @@ function sendInferResponse(reply: FastifyReply, response: InferResponse, body: I
     model_name: response.modelName,
     model_version: response.modelVersion,
     id: response.id,
+    ...(response.alias === undefined ? {} : { parameters: { alias: response.alias } }),
     outputs,
   });
   if (binary.length === 0) return reply.type(JSON_TYPE).send(json);
