@@ -76,6 +76,7 @@ export function grpcRequirement(path: string): Requirement {
       if (method === "DeleteModel") return ["admin"];
       return method === "ImportModel" ? ["train"] : READ_MODELS;
     case "nnserve.v1.Lifecycle":
+      if (method === "DeleteVersion") return ["admin"];
       return method.startsWith("List") || method.startsWith("Get") ? READ_MODELS : ["deploy"];
     case "inference.GRPCInferenceService":
       return method === "ServerLive" || method === "ServerReady" ? "open" : ["predict"];

@@ -21,6 +21,7 @@ import {
   setAliasBodySchema,
 } from "../../versions/aliases/schemas.ts";
 import type { AliasService } from "../../versions/aliases/service.ts";
+import { modelVersionParamsSchema } from "../../versions/model-file-schema.ts";
 import { modelParamsSchema } from "../../versions/schemas.ts";
 import { callerOf } from "./auth-guard.ts";
 import { timestamp } from "./convert.ts";
@@ -157,6 +158,18 @@ export function lifecycleHandlers({
       return trafficMessage(
         await traffic.set(model, body, { reason, actor: actor(call.metadata) }),
       );
+    }),
+    DeleteVersion: unary(logger, "DeleteVersion", async (req, call) => {
+      const { name, version } = parseRequest(modelVersionParamsSchema, {
+        name: req.name,
+        version: req.version,
+      });
+      await aliases.deleteVersion(name, version, {
+        force: req.force,
+        reason: text(req.reason),
+        actor: actor(call.metadata),
+      });
+      return {};
     }),
     ClearTraffic: unary(logger, "ClearTraffic", async (req, call) => {
       await traffic.clear(name(req.name), {

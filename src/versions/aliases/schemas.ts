@@ -30,6 +30,14 @@ export const reason = z.string().max(500, "must be at most 500 characters").opti
 export const aliasParamsSchema = strictObject({ name: modelName, alias: aliasName });
 export const setAliasBodySchema = strictObject({ version: modelVersion, reason });
 export const removeAliasQuerySchema = strictObject({ reason });
+export const deleteVersionQuerySchema = strictObject({
+  force: z
+    .enum(["true", "false"], "must be true or false")
+    .default("false")
+    .transform((value) => value === "true")
+    .describe("true: also remove the aliases and the traffic split that use the version"),
+  reason,
+});
 export const rollbackBodySchema = strictObject({ alias: aliasName.default(PRODUCTION), reason });
 
 export const aliasViewSchema = z

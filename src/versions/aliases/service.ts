@@ -7,6 +7,7 @@
 import type { Database } from "../../platform/db/client.ts";
 import { conflict, notFound } from "../../platform/errors.ts";
 import type { DomainEvents } from "../../platform/events.ts";
+import { type DeleteVersionOptions, deleteVersion } from "./delete-version.ts";
 import { listHistory, recordEvent } from "./history.ts";
 import { lockModel, readyVersion } from "./model-lock.ts";
 import { rollbackTarget } from "./rollback.ts";
@@ -25,6 +26,8 @@ export interface AliasService {
   /** Back to the version the alias held before its latest set or move; 409 when there is none. */
   rollback(model: string, alias: string, options: ChangeOptions): Promise<AliasView>;
   history(model: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** 409 when an alias or the split uses it, unless `force` (which removes them, recorded). */
+  deleteVersion(model: string, version: number, options: DeleteVersionOptions): Promise<void>;
 }
 
 export function createAliasService({
@@ -175,5 +178,10 @@ export function createAliasService({
     },
 
     history: (model, query) => listHistory(prisma, model, query),
+
+    async deleteVersion(model, version, options) {
+      await prisma.$transaction((tx) => deleteVersion(tx, model, version, options));
+      changed(model);
+    },
   };
 }

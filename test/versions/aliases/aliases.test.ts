@@ -171,6 +171,43 @@ describe("aliases", () => {
     expect((await server.http.get("/models/never/history")).status).toBe(404);
   });
 
+  it("refuses to delete a version an alias or the split uses, unless forced, which is recorded", async () => {
+    await readyVersions(server.http, "used", 3);
+    await put(server.http, "/models/used/aliases/production", { version: 2 });
+    await put(server.http, "/models/used/traffic", {
+      split: [
+        { version: 1, weight: 50 },
+        { version: 2, weight: 50 },
+      ],
+    });
+    const before = await eventCount();
+    const refused = await server.http.delete<Problem>("/models/used/versions/2");
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors?.map((e) => e.path)).toEqual(["force"]);
+    expect(refused.body.detail).toContain('alias "production" and the traffic split');
+    expect(await eventCount()).toBe(before);
+
+    expect((await server.http.delete("/models/used/versions/3")).status).toBe(204);
+    const forced = await server.http.delete("/models/used/versions/2?force=true&reason=bad%20data");
+    expect(forced.status).toBe(204);
+    const model = await server.http.get<{ versions: { version: number }[] }>("/models/used");
+    expect(model.body.versions.map((v) => v.version)).toEqual([1]);
+    const events = (await history("used")).slice(0, 4);
+    expect(events.map((e) => [e.kind, e.alias, e.fromVersion, e.reason])).toEqual([
+      ["version_deleted", null, 2, "bad data"],
+      ["traffic_cleared", null, null, "version 2 deleted"],
+      ["alias_removed", "production", 2, "version 2 deleted"],
+      ["version_deleted", null, 3, null],
+    ]);
+    // Routing falls back to the newest ready version left.
+    const answer = await server.http.post<{ version: number }>("/predict", {
+      model: "used",
+      inputs: [[0, 1]],
+    });
+    expect(answer.body.version).toBe(1);
+    expect((await server.http.delete<Problem>("/models/used/versions/7")).status).toBe(404);
+  });
+
   it("pages the history newest first with a cursor", async () => {
     const first = await server.http.get<HistoryPage>("/models/churn/history?limit=3");
     expect(first.body.events).toHaveLength(3);

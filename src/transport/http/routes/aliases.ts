@@ -8,6 +8,7 @@ import {
   aliasListSchema,
   aliasParamsSchema,
   aliasViewSchema,
+  deleteVersionQuerySchema,
   historyPageSchema,
   historyQuerySchema,
   removeAliasQuerySchema,
@@ -15,6 +16,7 @@ import {
   setAliasBodySchema,
 } from "../../../versions/aliases/schemas.ts";
 import type { AliasService } from "../../../versions/aliases/service.ts";
+import { modelVersionParamsSchema } from "../../../versions/model-file-schema.ts";
 import { modelParamsSchema } from "../../../versions/schemas.ts";
 import { problems } from "./shared.ts";
 
@@ -97,6 +99,30 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
         reason: request.body.reason,
         actor: request.caller?.prefix ?? null,
       }),
+  );
+
+  app.delete(
+    "/models/:name/versions/:version",
+    {
+      schema: {
+        operationId: "deleteVersion",
+        tags,
+        summary:
+          "Delete one version (its job and metrics go too); refused while an alias or the split uses it, unless ?force=true",
+        params: modelVersionParamsSchema,
+        querystring: deleteVersionQuerySchema,
+        response: { 204: z.undefined().describe("Deleted"), ...problems(400, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { name, version } = request.params;
+      await aliases.deleteVersion(name, version, {
+        force: request.query.force,
+        reason: request.query.reason,
+        actor: request.caller?.prefix ?? null,
+      });
+      return reply.code(204).send();
+    },
   );
 
   app.get(
