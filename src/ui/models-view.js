@@ -1,6 +1,7 @@
 import { api } from "./api.js";
 import { announce, formatTime, h, metricList, replace, statusBadge } from "./dom.js";
 import { layerDiagram } from "./layers.js";
+import { lifecycleSection } from "./lifecycle-view.js";
 import { problemView, tryItPanel } from "./try-it.js";
 
 const modelHref = (name) => `#/models/${encodeURIComponent(name)}`;
@@ -146,6 +147,7 @@ export async function modelView(main, name) {
         ),
       ),
     ),
+    lifecycleSection(model),
     picker,
     ready.length === 0 ? h("p", { class: "notice" }, "No version is ready to try yet.") : null,
     panelSlot,
