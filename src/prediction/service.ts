@@ -9,23 +9,20 @@
  * with preprocessing), or the network's input as is (the Open Inference Protocol's tensor).
  */
 import type { Database } from "../platform/db/client.ts";
-import { validationError } from "../platform/errors.ts";
 import type { WorkerPool } from "../platform/threads/pool.ts";
 import type {
   PredictionService,
   TensorPrediction,
   TensorPredictRequest,
 } from "../transport/services.ts";
-import { decodeOutputs } from "../versions/preprocessing/decode.ts";
-import { encodeRows, type RawRow } from "../versions/preprocessing/encode.ts";
+import type { RawRow } from "../versions/preprocessing/encode.ts";
 import type { BatchObserver } from "./batcher.ts";
 import { Batchers } from "./batchers.ts";
 import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
 import { toPredictResponse } from "./predict-response.ts";
 import type { PredictRequest } from "./request.ts";
-import { widthIssues } from "./request.ts";
 import { type ResolveRequest, Resolver } from "./resolver.ts";
-import { numericRowIssues, pack, unpack, withClasses } from "./rows.ts";
+import { VersionRunner } from "./run.ts";
 import { TrafficFigures } from "./traffic/figures.ts";
 import { type ShadowObserver, ShadowRunner } from "./traffic/shadow.ts";
 
@@ -95,6 +92,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     batching: deps.batching ?? { maxBatchSize: 1, maxDelayMs: 0 },
     observer,
   });
+  const runner = new VersionRunner(batchers, observer);
   const load = (versionId: string) =>
     // Concurrent first requests for a version share one load from Postgres.
     cache.get(versionId) ?? cache.getOrLoad(versionId, (id) => loadModel(db, id));
@@ -106,7 +104,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     const model = await load(resolution.versionId);
     let result: TensorPrediction;
     try {
-      result = await runOn(model, input, started, true);
+      result = await runner.run(model, input, started, true);
     } catch (error) {
       count(model, started, false);
       throw error;
@@ -116,7 +114,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     const shadow = resolution.shadow;
     if (shadow) {
       shadows.submit(model.model, shadow.version, result, async () =>
-        runOn(await load(shadow.versionId), input, performance.now(), false),
+        runner.run(await load(shadow.versionId), input, performance.now(), false),
       );
     }
     return result;
@@ -125,77 +123,6 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
   function count(model: LoadedModel, started: number, ok: boolean) {
     figures.served(model.model, model.version, performance.now() - started, ok);
     observer?.served?.(model.model, model.version, ok);
-  }
-
-  /** The rows through `model`; `observe`: count in the inference metrics (not a shadow's run). */
-  async function runOn(
-    model: LoadedModel,
-    input: PredictInput,
-    started: number,
-    observe: boolean,
-  ): Promise<TensorPrediction> {
-    const seen = (rows: number, ok: boolean) =>
-      observe && observer?.inference?.(model.model, rows, (performance.now() - started) / 1000, ok);
-    if (input.kind === "json") {
-      if (model.preprocessing) return runEncoded(model, input.rows, seen);
-      // A version trained on inline numbers takes rows of numbers only.
-      const issues = numericRowIssues(input.rows, model);
-      if (issues.length > 0) {
-        if (observe) observer?.inference?.(model.model, input.rows.length, 0, false);
-        throw validationError(issues);
-      }
-      return runNetwork(model, pack(input.rows as number[][]), seen);
-    }
-    if (input.kind === "packed" && model.preprocessing) {
-      // Packed rows for a version with preprocessing are raw values in the stored feature order.
-      return runEncoded(
-        model,
-        input.raw?.() ?? unpack(input.values, input.rows, input.width),
-        seen,
-      );
-    }
-    return runNetwork(model, input, seen);
-  }
-
-  async function runNetwork(
-    model: LoadedModel,
-    { values, rows, width }: { values: Float32Array; rows: number; width: number },
-    seen: (rows: number, ok: boolean) => void,
-  ): Promise<TensorPrediction> {
-    let y: Float32Array;
-    // From here on the model is known: a failure counts against it in the metrics.
-    try {
-      const expected = model.network.inputs;
-      if (width !== expected) throw validationError(widthIssues(rows, width, expected));
-      y = await batchers.for(model).predict(values, rows);
-    } catch (error) {
-      seen(rows, false);
-      throw error;
-    }
-    seen(rows, true);
-    return withClasses(model, rows, y);
-  }
-
-  /** Raw rows (named or positional) through the version's preprocessing, then the network. */
-  async function runEncoded(
-    model: LoadedModel,
-    raw: readonly RawRow[],
-    seen: (rows: number, ok: boolean) => void,
-  ): Promise<TensorPrediction> {
-    const preprocessing = model.preprocessing!;
-    const rows = raw.length;
-    let y: Float32Array;
-    try {
-      const x = encodeRows(preprocessing, raw);
-      y = await batchers.for(model).predict(x, rows);
-    } catch (error) {
-      seen(rows, false);
-      throw error;
-    }
-    seen(rows, true);
-    const result = withClasses(model, rows, y);
-    result.predictions = decodeOutputs(preprocessing, y, result.units);
-    return result;
   }
 
   return {

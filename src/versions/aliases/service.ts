@@ -1,22 +1,20 @@
 /**
  * Aliases: names that point at one ready version of a model (`production`, `staging`). Setting,
- * moving and removing one, and rolling it back to the version it held before, each write their
- * history event in the same transaction (history.ts) and then tell this process's resolver
- * (`routingChanged`); other replicas see the change within their resolver's TTL.
+ * moving and removing one, rolling it back to the version it held before, and deleting a version
+ * each lock the model and write their history event in the same transaction (history.ts), then
+ * tell this process's resolver (`routingChanged`); other replicas see the change within their
+ * resolver's TTL.
  */
 import type { Database } from "../../platform/db/client.ts";
-import { conflict, notFound } from "../../platform/errors.ts";
+import { notFound } from "../../platform/errors.ts";
 import type { DomainEvents } from "../../platform/events.ts";
 import { type DeleteVersionOptions, deleteVersion } from "./delete-version.ts";
 import { listHistory, recordEvent } from "./history.ts";
-import { lockModel, readyVersion } from "./model-lock.ts";
-import { rollbackTarget } from "./rollback.ts";
-import type { Actor, AliasView, HistoryPage, HistoryQuery } from "./schemas.ts";
+import { lockModel } from "./model-lock.ts";
+import { type Move, point, rollBack } from "./moves.ts";
+import type { AliasView, HistoryPage, HistoryQuery } from "./schemas.ts";
 
-export interface ChangeOptions {
-  reason?: string | undefined;
-  actor: Actor;
-}
+export type ChangeOptions = Move;
 
 export interface AliasService {
   list(model: string): Promise<AliasView[]>;
@@ -40,13 +38,6 @@ export function createAliasService({
   const { prisma } = db;
   const changed = (model: string) => events?.emit("routingChanged", { model });
 
-  async function aliasRow(modelId: string, alias: string) {
-    return prisma.modelAlias.findUnique({
-      where: { modelId_alias: { modelId, alias } },
-      include: { version: { select: { version: true } } },
-    });
-  }
-
   return {
     async list(model) {
       const found = await prisma.model.findUnique({
@@ -67,45 +58,12 @@ export function createAliasService({
       }));
     },
 
-    async set(model, alias, version, { reason, actor }) {
-      const view = await prisma.$transaction(async (tx) => {
-        const locked = await lockModel(tx, model);
-        const target = await readyVersion(tx, locked, version, "version");
-        const current = await tx.modelAlias.findUnique({
-          where: { modelId_alias: { modelId: locked.id, alias } },
-          include: { version: { select: { version: true } } },
-        });
-        if (current?.versionId === target.id) return undefined;
-        const row = await tx.modelAlias.upsert({
-          where: { modelId_alias: { modelId: locked.id, alias } },
-          create: { modelId: locked.id, alias, versionId: target.id, updatedBy: actor },
-          update: { versionId: target.id, updatedBy: actor, updatedAt: new Date() },
-        });
-        await recordEvent(tx, {
-          model,
-          modelId: locked.id,
-          kind: current ? "alias_moved" : "alias_set",
-          alias,
-          fromVersion: current?.version.version ?? null,
-          toVersion: version,
-          reason,
-          actor,
-        });
-        return { alias, version, updatedAt: row.updatedAt.toISOString(), updatedBy: actor };
-      });
-      if (view) {
-        changed(model);
-        return view;
-      }
-      // Already there: nothing changed, nothing recorded.
-      const found = await prisma.model.findUniqueOrThrow({ where: { name: model } });
-      const row = (await aliasRow(found.id, alias))!;
-      return {
-        alias,
-        version: row.version.version,
-        updatedAt: row.updatedAt.toISOString(),
-        updatedBy: row.updatedBy,
-      };
+    async set(model, alias, version, move) {
+      const result = await prisma.$transaction(async (tx) =>
+        point(tx, await lockModel(tx, model), alias, version, move),
+      );
+      if (result.changed) changed(model);
+      return result.view;
     },
 
     async remove(model, alias, { reason, actor }) {
@@ -130,49 +88,10 @@ export function createAliasService({
       changed(model);
     },
 
-    async rollback(model, alias, { reason, actor }) {
-      const view = await prisma.$transaction(async (tx) => {
-        const locked = await lockModel(tx, model);
-        const current = await tx.modelAlias.findUnique({
-          where: { modelId_alias: { modelId: locked.id, alias } },
-          include: { version: { select: { version: true } } },
-        });
-        const steps = await tx.modelEvent.findMany({
-          where: { modelId: locked.id, alias },
-          orderBy: { id: "asc" },
-          select: { kind: true, toVersion: true },
-        });
-        const previous = rollbackTarget(steps);
-        if (previous === undefined) {
-          const error = conflict(
-            `Alias "${alias}" of model "${model}" has no earlier version to roll back to.`,
-          );
-          error.errors.push({ path: "alias", message: "has no earlier version" });
-          throw error;
-        }
-        const target = await readyVersion(tx, locked, previous, "alias");
-        const row = await tx.modelAlias.upsert({
-          where: { modelId_alias: { modelId: locked.id, alias } },
-          create: { modelId: locked.id, alias, versionId: target.id, updatedBy: actor },
-          update: { versionId: target.id, updatedBy: actor, updatedAt: new Date() },
-        });
-        await recordEvent(tx, {
-          model,
-          modelId: locked.id,
-          kind: "rollback",
-          alias,
-          fromVersion: current?.version.version ?? null,
-          toVersion: previous,
-          reason,
-          actor,
-        });
-        return {
-          alias,
-          version: previous,
-          updatedAt: row.updatedAt.toISOString(),
-          updatedBy: actor,
-        };
-      });
+    async rollback(model, alias, move) {
+      const view = await prisma.$transaction(async (tx) =>
+        rollBack(tx, await lockModel(tx, model), alias, move),
+      );
       changed(model);
       return view;
     },
