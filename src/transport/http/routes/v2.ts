@@ -11,6 +11,10 @@
  *   GET  /v2/models/{name}[/versions/{version}]/ready    200 when ready, 400 when not
  *   POST /v2/models/{name}[/versions/{version}]/infer    inference
  *
+ * {version} is a version number or an alias (production, staging): alias names are never all
+ * digits. A reply says the version that answered in model_version, and the alias it came through
+ * (named, or production by default) in `parameters.alias`.
+ *
  * The binary tensor data extension (as Triton and KServe serve it): with the header
  * `Inference-Header-Content-Length: N`, the body is N bytes of JSON followed by the little-endian
  * bytes of each input whose `parameters.binary_data_size` is set, in the order of the inputs; the
@@ -357,10 +361,20 @@ function splitBody(body: Buffer, header: string | string[] | undefined) {
 const notReady = (what: string) =>
   new AppError("MALFORMED_REQUEST", `${what} is not ready.`, { title: "Not ready" });
 
+type V2App = Parameters<FastifyPluginAsyncZod<V2RouteOptions>>[0];
+
 export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
   app,
   { inference, bodyLimit },
 ) => {
+  useV2Errors(app, bodyLimit);
+  const binaryData = useV2Bodies(app, bodyLimit);
+  metadataRoutes(app, inference);
+  inferRoutes(app, inference, binaryData);
+};
+
+/** Errors of this scope in the protocol's shape, `{"error": "..."}`. */
+function useV2Errors(app: V2App, bodyLimit: number) {
   app.setErrorHandler((error, request: FastifyRequest, reply) => {
     const appError = toAppError(error, request, bodyLimit);
     logFailure(request, error, appError);
@@ -375,7 +389,10 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       ),
     ),
   );
+}
 
+/** The body parsers of this scope; returns the binary data kept per request. */
+function useV2Bodies(app: V2App, bodyLimit: number): WeakMap<FastifyRequest, Buffer> {
   // Bodies of this scope. The binary data after the JSON part is kept per request for the infer
   // handler; the body itself is the JSON, which the route's schema validates as usual. JSON
   // bodies are read here too, as with the header they hold bytes; their JSON is parsed as every
@@ -420,9 +437,14 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     done(null, readBody(request, body, true));
   });
 
-  const tags = ["inference (v2)"];
-  const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
+  return binaryData;
+}
 
+const tags = ["inference (v2)"];
+const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
+
+/** Server and model metadata, liveness and readiness. */
+function metadataRoutes(app: V2App, inference: InferenceService) {
   app.get(
     "",
     {
@@ -519,7 +541,14 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     },
     async (request, reply) => modelReady(request.params.name, request.params.version, reply),
   );
+}
 
+/** Inference on the routed version, or on a version or alias named in the path. */
+function inferRoutes(
+  app: V2App,
+  inference: InferenceService,
+  binaryData: WeakMap<FastifyRequest, Buffer>,
+) {
   const infer = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -559,7 +588,8 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       schema: {
         operationId: "v2Infer",
         tags,
-        summary: "Run the newest ready version of a model on an input tensor",
+        summary:
+          "Run the version that serves (traffic split, else alias production, else newest ready) on an input tensor",
         description: inferDescription,
         params: modelParams,
         body: inferRequestSchema,
@@ -574,7 +604,7 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       schema: {
         operationId: "v2InferVersion",
         tags,
-        summary: "Run one version of a model on an input tensor",
+        summary: "Run one version of a model, or the version an alias names, on an input tensor",
         description: inferDescription,
         params: versionParams,
         body: inferRequestSchema,
@@ -584,4 +614,4 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     async (request, reply) =>
       infer(request, reply, request.params.name, request.params.version, request.body),
   );
-};
+}
