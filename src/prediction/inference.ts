@@ -381,6 +381,18 @@ export function encodeRaw(output: InferOutput): Uint8Array {
   return bytes;
 }
 
+/** The version number a metadata or readiness question names; undefined: the newest ready. */
+async function versionNumber(
+  aliases: Pick<AliasService, "list"> | undefined,
+  name: string,
+  ref: VersionRef,
+): Promise<number | undefined> {
+  if (ref.alias === undefined) return ref.version;
+  const found = (await aliases?.list(name))?.find((a) => a.alias === ref.alias);
+  if (!found) throw notFound("alias", `${name}:${ref.alias}`);
+  return found.version;
+}
+
 export function createInferenceService({
   models,
   prediction: predictionService,
@@ -390,13 +402,7 @@ export function createInferenceService({
   extensions = [],
   aliases,
 }: InferenceServiceDeps): InferenceService {
-  /** The version number a metadata or readiness question names; undefined: the newest ready. */
-  async function numbered(name: string, ref: VersionRef): Promise<number | undefined> {
-    if (ref.alias === undefined) return ref.version;
-    const found = (await aliases?.list(name))?.find((a) => a.alias === ref.alias);
-    if (!found) throw notFound("alias", `${name}:${ref.alias}`);
-    return found.version;
-  }
+  const numbered = (name: string, ref: VersionRef) => versionNumber(aliases, name, ref);
 
   async function lookup(name: string): Promise<Model> {
     // An invalid name can name no model; say so the way an unknown one is said.
