@@ -79,7 +79,17 @@ export class Resolver {
   }
 
   async resolve(request: ResolveRequest): Promise<Resolution> {
-    return choose(request, await this.#routing(request.model), this.#random);
+    const { routing, remembered } = await this.#routing(request.model);
+    try {
+      return choose(request, routing, this.#random);
+    } catch (error) {
+      // A version or alias this replica does not know yet (made through another one), or a
+      // version it still thinks is training: ask again before saying no. Refusals are never
+      // remembered, so a client that asks for something absent costs a query, as it always did.
+      if (!remembered || !(error instanceof AppError)) throw error;
+      if (error.code !== "NOT_FOUND" && error.code !== "CONFLICT") throw error;
+      return choose(request, await this.#load(request.model), this.#random);
+    }
   }
 
   /** Forget one model's routing (an alias moved, a model deleted), or every model's. */
@@ -94,9 +104,10 @@ export class Resolver {
     }
   }
 
-  #routing(model: string): Promise<Routing> {
+  /** The model's routing, and whether it came from memory rather than a query just made. */
+  async #routing(model: string): Promise<{ routing: Routing; remembered: boolean }> {
     const known = this.#known.get(model);
-    if (!known) return this.#load(model);
+    if (!known) return { routing: await this.#load(model), remembered: false };
     if (known.expires <= this.#now() && !this.#loading.has(model)) {
       this.#load(model).catch((error: unknown) => {
         // Gone: the next request asks in the foreground. Any other failure (the database away)
@@ -104,7 +115,7 @@ export class Resolver {
         if (error instanceof AppError && error.code === "NOT_FOUND") this.#known.delete(model);
       });
     }
-    return Promise.resolve(known.routing);
+    return { routing: known.routing, remembered: true };
   }
 
   #load(model: string): Promise<Routing> {

@@ -69,10 +69,30 @@ describe("two replicas", () => {
     expect(split.status).toBe(200);
     await bFollows(2);
 
+    // A version or alias made through a, pinned at once through b: b asks again rather than
+    // answer from what it remembers.
+    const file = await a.http.get("/models/churn/versions/1/export");
+    expect((await a.http.post("/models/churn/import", file.body)).status).toBe(201);
+    expect((await put(a.http, "/models/churn/aliases/staging", { version: 3 })).status).toBe(200);
+    const pinned = await b.http.post<PredictResponse>("/predict", {
+      model: "churn",
+      version: 3,
+      inputs: [[0, 1]],
+    });
+    expect(pinned.status, JSON.stringify(pinned.body)).toBe(200);
+    const viaAlias = await b.http.post<PredictResponse>("/predict", {
+      model: "churn",
+      alias: "staging",
+      inputs: [[0, 1]],
+    });
+    expect(viaAlias.body).toMatchObject({ version: 3, alias: "staging" });
+
     // Each change is one event, whichever replica is asked.
     for (const server of [a, b]) {
       const page = await server.http.get<HistoryPage>("/models/churn/history");
-      expect(page.body.events.map((e) => e.kind).slice(0, 4)).toEqual([
+      expect(page.body.events.map((e) => e.kind).slice(0, 6)).toEqual([
+        "alias_set",
+        "version_created",
         "traffic_set",
         "rollback",
         "alias_moved",
