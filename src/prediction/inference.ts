@@ -477,16 +477,12 @@ export function createInferenceService({
 
       let prediction: TensorPrediction;
       try {
-        prediction = await predictionService.predictTensor({
-          model: request.modelName,
-          ...ref,
-          inputs: packed,
-          rows,
-          width,
-          // The protocol's tensor is the network's input, as the metadata describes it, also
-          // for a version with preprocessing (whose raw rows go to /predict).
-          encoded: true,
-        });
+        // The protocol's tensor is the network's input, as the metadata describes it, also for
+        // a version with preprocessing (whose raw rows go to /predict).
+        prediction = await predictionService.predictRows(
+          { model: request.modelName, ...ref },
+          { kind: "network", values: packed, rows, width },
+        );
       } catch (error) {
         // Rows of the wrong width: say it about the shape, against the model's own metadata.
         if (!(error instanceof AppError) || error.code !== "VALIDATION_FAILED") throw error;

@@ -14,15 +14,10 @@
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { AppError, conflict, notFound } from "../platform/errors.ts";
 import { PRODUCTION } from "../versions/aliases/schemas.ts";
+import type { PredictTarget } from "./input.ts";
 import { pickVersion, type RandomSource, type Split, type SplitEntry } from "./traffic/split.ts";
 
-export interface ResolveRequest {
-  model: string;
-  version?: number | undefined;
-  alias?: string | undefined;
-  /** Sticky splits send the same key to the same version. */
-  routingKey?: string | undefined;
-}
+export type ResolveRequest = PredictTarget;
 
 export interface ResolvedVersion {
   versionId: string;

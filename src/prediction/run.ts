@@ -1,16 +1,17 @@
 /**
  * Rows through one loaded version: JSON rows (numbers, or raw values for a version with
- * preprocessing), packed rows, or the network's input as is (see PredictInput in service.ts).
+ * preprocessing), packed rows, or the network's input as is (input.ts).
  */
 import { validationError } from "../platform/errors.ts";
 import type { TensorPrediction } from "../transport/services.ts";
 import { decodeOutputs } from "../versions/preprocessing/decode.ts";
 import { encodeRows, type RawRow } from "../versions/preprocessing/encode.ts";
 import type { Batchers } from "./batchers.ts";
+import type { PredictInput } from "./input.ts";
 import type { LoadedModel } from "./model-cache.ts";
 import { widthIssues } from "./request.ts";
 import { numericRowIssues, pack, unpack, withClasses } from "./rows.ts";
-import type { PredictInput, PredictionObserver } from "./service.ts";
+import type { PredictionObserver } from "./service.ts";
 
 export class VersionRunner {
   readonly #batchers: Batchers;

@@ -4,24 +4,20 @@
  * concurrent requests into one forward pass. A request the traffic split routed may also be
  * copied to the split's shadow (traffic/shadow.ts) once its answer is computed.
  *
- * The transports hand rows over in one of three shapes (`PredictInput`): JSON rows as the
- * schema parsed them, rows already packed into floats (with the raw values kept for a version
- * with preprocessing), or the network's input as is (the Open Inference Protocol's tensor).
+ * The transports hand rows over in one of three shapes (`PredictInput`, input.ts): JSON rows as
+ * the schema parsed them, rows already packed into floats (with the raw values kept for a
+ * version with preprocessing), or the network's input as is (the Open Inference Protocol's).
  */
 import type { Database } from "../platform/db/client.ts";
 import type { WorkerPool } from "../platform/threads/pool.ts";
-import type {
-  PredictionService,
-  TensorPrediction,
-  TensorPredictRequest,
-} from "../transport/services.ts";
-import type { RawRow } from "../versions/preprocessing/encode.ts";
+import type { PredictionService, TensorPrediction } from "../transport/services.ts";
 import type { BatchObserver } from "./batcher.ts";
 import { Batchers } from "./batchers.ts";
+import type { PredictInput, PredictTarget } from "./input.ts";
 import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
 import { toPredictResponse } from "./predict-response.ts";
 import type { PredictRequest } from "./request.ts";
-import { type ResolveRequest, Resolver } from "./resolver.ts";
+import { Resolver } from "./resolver.ts";
 import { VersionRunner } from "./run.ts";
 import { TrafficFigures } from "./traffic/figures.ts";
 import { type ShadowObserver, ShadowRunner } from "./traffic/shadow.ts";
@@ -67,19 +63,6 @@ export interface PredictionServiceControl extends PredictionService {
   readonly figures: TrafficFigures;
 }
 
-/** Rows as a transport hands them over; see the header. */
-export type PredictInput =
-  | { kind: "json"; rows: PredictRequest["inputs"] }
-  | {
-      kind: "packed";
-      values: Float32Array;
-      rows: number;
-      width: number;
-      /** The rows as written, for a version with preprocessing (not their float32 roundings). */
-      raw?: (() => readonly RawRow[]) | undefined;
-    }
-  | { kind: "encoded"; values: Float32Array; rows: number; width: number };
-
 export function createPredictionService(deps: PredictionServiceDeps): PredictionServiceControl {
   const { db, pool, cache, observer, resolveTtlMs = 0 } = deps;
   const resolver = deps.resolver ?? new Resolver({ prisma: db.prisma, ttlMs: resolveTtlMs });
@@ -98,7 +81,7 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
     cache.get(versionId) ?? cache.getOrLoad(versionId, (id) => loadModel(db, id));
 
   /** Resolve, run, count; copy to the shadow when the split has one. */
-  async function answer(target: ResolveRequest, input: PredictInput): Promise<TensorPrediction> {
+  async function answer(target: PredictTarget, input: PredictInput): Promise<TensorPrediction> {
     const started = performance.now();
     const resolution = await resolver.resolve(target);
     const model = await load(resolution.versionId);
@@ -143,14 +126,6 @@ export function createPredictionService(deps: PredictionServiceDeps): Prediction
       return toPredictResponse(await answer(req, { kind: "json", rows: req.inputs }));
     },
 
-    predictTensor(req: TensorPredictRequest) {
-      const { inputs: values, rows, width } = req;
-      return answer(
-        req,
-        req.encoded
-          ? { kind: "encoded", values, rows, width }
-          : { kind: "packed", values, rows, width, raw: req.rawRows },
-      );
-    },
+    predictRows: answer,
   };
 }

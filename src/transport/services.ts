@@ -7,6 +7,7 @@
 
 import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
+import type { PackedInput, PredictTarget } from "../prediction/input.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
 import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
@@ -14,7 +15,6 @@ import type { TrainRequest } from "../training/request.ts";
 import type { AliasService } from "../versions/aliases/service.ts";
 import type { ModelFileService } from "../versions/model-files.ts";
 import type { Prediction } from "../versions/preprocessing/decode.ts";
-import type { RawRow } from "../versions/preprocessing/encode.ts";
 import type { Model, ModelList } from "../versions/schemas.ts";
 
 /** The API key submitting a job (AUTH on); a verified `Caller` (src/auth/key-store.ts) is one. */
@@ -62,27 +62,6 @@ export interface TrainingService {
   cancel(id: string): Promise<Job>;
 }
 
-/** Rows already packed row-major, as the binary transports have them: no number[][] between. */
-export interface TensorPredictRequest {
-  model: string;
-  /** Omit to be routed (split, alias production, newest ready); or pin a version or an alias. */
-  version?: number;
-  alias?: string;
-  /** Sticky splits send the same key to the same version. */
-  routingKey?: string;
-  /** [rows × width], finite values (the caller has checked them). */
-  inputs: Float32Array;
-  rows: number;
-  width: number;
-  /**
-   * The same rows as the client wrote them, for a version with preprocessing: its raw values
-   * are encoded from these rather than from their float32 roundings in `inputs`.
-   */
-  rawRows?: () => readonly RawRow[];
-  /** The rows are the network's input already: a version's preprocessing is not applied. */
-  encoded?: boolean;
-}
-
 export interface TensorPrediction {
   model: string;
   version: number;
@@ -105,8 +84,11 @@ export interface PredictionService {
    * do not match the model's input width.
    */
   predict(req: PredictRequest): Promise<PredictResponse>;
-  /** The same, on packed rows; the width errors have the same paths (`inputs[3]`). */
-  predictTensor(req: TensorPredictRequest): Promise<TensorPrediction>;
+  /**
+   * The same, on rows a transport has packed (see src/prediction/input.ts); the width errors
+   * have the same paths (`inputs[3]`).
+   */
+  predictRows(target: PredictTarget, rows: PackedInput): Promise<TensorPrediction>;
 }
 
 export interface ModelRegistry {

@@ -85,14 +85,10 @@ export function predictionHandlers({
         });
         inputs = { values, rows: body.inputs.length, width };
       }
-      const result = await prediction.predictTensor({
-        model: req.model,
-        ...(version !== undefined && { version }),
-        ...routing,
-        inputs: inputs.values,
-        rows: inputs.rows,
-        width: inputs.width,
-      });
+      const result = await prediction.predictRows(
+        { model: req.model, ...(version !== undefined && { version }), ...routing },
+        { kind: "packed", ...inputs },
+      );
       // Answer in the form the client used.
       const packed = (req.inputs?.packed.length ?? 0) > 0;
       return {

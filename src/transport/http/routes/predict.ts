@@ -72,20 +72,19 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       const { values, rows, width } = body.inputs;
       const { bytes } = body;
       return toPredictResponse(
-        await services.prediction.predictTensor({
-          model: body.model,
-          ...(body.version === undefined ? {} : { version: body.version }),
-          ...(routingKey === undefined ? {} : { routingKey }),
-          inputs: values,
-          rows,
-          width,
-          // Read again only for a version with preprocessing; the reader has vetted the JSON.
-          ...(bytes
-            ? {
-                rawRows: () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
-              }
-            : {}),
-        }),
+        await services.prediction.predictRows(
+          { model: body.model, version: body.version, routingKey },
+          {
+            kind: "packed",
+            values,
+            rows,
+            width,
+            // Read again only for a version with preprocessing; the reader has vetted the JSON.
+            raw: bytes
+              ? () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs
+              : undefined,
+          },
+        ),
       );
     },
   );
