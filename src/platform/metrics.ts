@@ -305,12 +305,15 @@ export function createLifecycleMetrics(registry: Registry) {
     help: "Share of compared rows where the shadow version's class equals the answer's.",
     labelNames: ["model", "version"] as const,
     registers: [registry],
+    // Serving processes (SERVE_PROCESSES) each compare their own share: a sum would exceed 1.
+    aggregator: "average",
   });
   const difference = new Gauge({
     name: "nnserve_shadow_mean_abs_difference",
     help: "Mean absolute difference between the shadow version's outputs and the answer's.",
     labelNames: ["model", "version"] as const,
     registers: [registry],
+    aggregator: "average",
   });
   return {
     served(model: string, version: number, ok: boolean) {
