@@ -208,6 +208,28 @@ describe("aliases", () => {
     expect((await server.http.delete<Problem>("/models/used/versions/7")).status).toBe(404);
   });
 
+  it("documents every lifecycle route in the OpenAPI document", async () => {
+    const doc = await server.http.get<{
+      paths: Record<string, Record<string, { operationId: string; tags: string[] }>>;
+    }>("/docs/json");
+    const operations = Object.values(doc.body.paths)
+      .flatMap((methods) => Object.values(methods))
+      .filter((op) => op.tags?.includes("lifecycle"))
+      .map((op) => op.operationId)
+      .sort();
+    expect(operations).toEqual([
+      "clearTraffic",
+      "deleteVersion",
+      "getTraffic",
+      "listAliases",
+      "modelHistory",
+      "removeAlias",
+      "rollback",
+      "setAlias",
+      "setTraffic",
+    ]);
+  });
+
   it("pages the history newest first with a cursor", async () => {
     const first = await server.http.get<HistoryPage>("/models/churn/history?limit=3");
     expect(first.body.events).toHaveLength(3);
