@@ -100,6 +100,8 @@ export interface InferRequest {
   inputs: InferInput[];
   /** Names of the outputs wanted; empty for all of them. */
   outputs: string[];
+  /** A sticky split's routing key (the request's `routing_key` parameter). */
+  routingKey?: string | undefined;
 }
 
 export interface InferOutput {
@@ -480,7 +482,7 @@ export function createInferenceService({
         // The protocol's tensor is the network's input, as the metadata describes it, also for
         // a version with preprocessing (whose raw rows go to /predict).
         prediction = await predictionService.predictRows(
-          { model: request.modelName, ...ref },
+          { model: request.modelName, ...ref, routingKey: request.routingKey },
           { kind: "network", values: packed, rows, width },
         );
       } catch (error) {

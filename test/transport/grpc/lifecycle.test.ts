@@ -156,11 +156,30 @@ describe("Lifecycle over gRPC", () => {
     for (let i = 0; i < 5; i++) {
       expect((await predict({ routingKey: "customer-7" })).version).toBe(first.version);
     }
+    // The Open Inference Protocol takes the key as a parameter, over gRPC and REST alike.
+    const oip = await unary<ModelInferResponse__Output>((cb) =>
+      clients.inference.ModelInfer(
+        {
+          modelName: "churn",
+          parameters: { routing_key: { stringParam: "customer-7" } },
+          inputs: [
+            { name: "input", datatype: "FP32", shape: [1, 2], contents: { fp32Contents: [0, 1] } },
+          ],
+        },
+        cb,
+      ),
+    );
+    expect(oip.modelVersion).toBe(String(first.version));
+    const rest = await server.http.post<{ model_version: string }>("/v2/models/churn/infer", {
+      parameters: { routing_key: "customer-7" },
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 2], data: [0, 1] }],
+    });
+    expect(rest.body.model_version).toBe(String(first.version));
     const traffic = await unary<Traffic__Output>((cb) =>
       clients.lifecycle.GetTraffic({ name: "churn" }, cb),
     );
     const answered = traffic.split.find((s) => s.version === first.version)!;
-    expect(Number(answered.requests)).toBeGreaterThanOrEqual(6);
+    expect(Number(answered.requests)).toBeGreaterThanOrEqual(8);
     await unary((cb) => clients.lifecycle.ClearTraffic({ name: "churn" }, cb));
     const cleared = await unary<Traffic__Output>((cb) =>
       clients.lifecycle.GetTraffic({ name: "churn" }, cb),

@@ -44,6 +44,7 @@ import {
   type InferInput,
   type InferResponse,
 } from "../../../prediction/inference.ts";
+import { routingKey } from "../../../prediction/request.ts";
 import { jsonTextParser } from "../json-parser.ts";
 import { logFailure, toAppError } from "../problem.ts";
 
@@ -71,6 +72,9 @@ const inferRequestSchema = z.object({
         .boolean(trueOrFalse)
         .optional()
         .describe("true: every output comes back as binary data unless it says otherwise"),
+      routing_key: routingKey
+        .optional()
+        .describe("A sticky traffic split's routing key (or the X-Routing-Key header)"),
     })
     .optional(),
   inputs: z
@@ -358,6 +362,11 @@ function splitBody(body: Buffer, header: string | string[] | undefined) {
   };
 }
 
+const routingKeyHeader = (request: FastifyRequest) => {
+  const header = request.headers["x-routing-key"];
+  return typeof header === "string" && header !== "" ? header : undefined;
+};
+
 const notReady = (what: string) =>
   new AppError("MALFORMED_REQUEST", `${what} is not ready.`, { title: "Not ready" });
 
@@ -565,6 +574,7 @@ function inferRoutes(
         id: body.id ?? "",
         inputs,
         outputs: (body.outputs ?? []).map((o) => o.name),
+        routingKey: body.parameters?.routing_key ?? routingKeyHeader(request),
       });
     } catch (error) {
       throw binaryElementPaths(error, inputs);
