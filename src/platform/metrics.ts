@@ -35,6 +35,7 @@ import {
   type TrainingObserver,
 } from "./metrics/training-metrics.ts";
 
+export { createLifecycleMetrics } from "./metrics/lifecycle-metrics.ts";
 export type { JobCounts, TrainingObserver };
 
 export interface MetricsDeps {
@@ -51,7 +52,7 @@ export interface Metrics {
   readonly contentType: string;
   /** One answered HTTP request; `route` is the route pattern, never the raw URL. */
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void;
-  /** The prediction service's observer (PredictionObserver in src/prediction/service.ts). */
+  /** The prediction service's observer (PredictionObserver in src/prediction/contract.ts). */
   readonly prediction: PredictionMetrics;
   readonly training: TrainingObserver;
   /** The exposition text. */
