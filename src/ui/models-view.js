@@ -85,7 +85,7 @@ function modelCard(model, message, onDeleted) {
       "p",
       { class: "meta" },
       count,
-      model.latestVersion ? ` · serving v${model.latestVersion}` : " · none ready yet",
+      model.latestVersion ? ` · newest ready v${model.latestVersion}` : " · none ready yet",
       ` · created ${formatTime(model.createdAt)}`,
     ),
     shown
@@ -217,7 +217,7 @@ export async function modelView(main, name) {
       "p",
       { class: "meta" },
       `${model.versions.length} versions · `,
-      model.latestVersion ? `serving v${model.latestVersion}` : "none ready yet",
+      model.latestVersion ? `newest ready v${model.latestVersion}` : "none ready yet",
     ),
     versionsTable(model),
     lifecycleSection(model),
