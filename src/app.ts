@@ -17,6 +17,8 @@ import { createMetrics, type Metrics } from "./platform/metrics.ts";
 import { NNSERVE_VERSION } from "./platform/package-version.ts";
 import { createReadiness } from "./platform/readiness.ts";
 import { createWorkerPool } from "./platform/threads/pool.ts";
+import { BatchRunner } from "./prediction/batch/runner.ts";
+import { createBatchScoringService } from "./prediction/batch/service.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
 import { createPredictionService } from "./prediction/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
@@ -157,6 +159,20 @@ export async function startNnserve({
         shuttingDown: () => shuttingDown,
       }),
     };
+    const batchRunner = new BatchRunner({
+      pool: db.pool,
+      prediction,
+      logger,
+      leaseMs: config.jobs.leaseMs,
+      heartbeatMs: config.jobs.heartbeatMs,
+      pollMs: config.jobs.pollMs,
+    });
+    services.batch = createBatchScoringService({
+      pool: db.pool,
+      chunkRows: config.scoring.chunkRows,
+      maxAttempts: config.jobs.maxAttempts,
+      onSubmitted: () => batchRunner.wake(),
+    });
 
     const runner = createJobRunner({
       queue,
@@ -239,6 +255,8 @@ export async function startNnserve({
       cleanups.push(() => notifier.stop());
       runner.start();
       cleanups.push(() => runner.stop(config.shutdownGraceMs));
+      batchRunner.start();
+      cleanups.push(() => batchRunner.stop());
     }
 
     let closing: Promise<void> | undefined;

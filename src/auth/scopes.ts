@@ -24,6 +24,7 @@ export function restRequirement(
     return ["train"];
   }
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
+  if (route.startsWith("/batch-predictions")) return ["predict"];
   // An import writes a new version, as training does.
   if (route === "/models/:name/import") return ["train"];
   if (route.startsWith("/models")) return method === "DELETE" ? ["admin"] : READ_MODELS;

@@ -123,6 +123,7 @@ const envSchema = z
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
     PREDICT_INLINE_MAX_WORK: integer(16_000_000, 0),
     PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
+    SCORING_CHUNK_ROWS: integer(2_000, 1, 100_000),
     METRICS: z.preprocess(
       unsetIfEmpty,
       z
@@ -247,6 +248,11 @@ const envSchema = z
      * version trained or a model deleted on another replica is seen within this time.
      */
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
+    /**
+     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
+     * stored at once and of what a crash makes run again.
+     */
+    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
     /** API keys on every route but probes and metrics: on by default only in production. */

@@ -7,6 +7,7 @@
 
 import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
+import type { BatchScoringService } from "../prediction/batch/service.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
 import type { TrainRequest } from "../training/request.ts";
@@ -126,4 +127,6 @@ export interface Services {
   /** ONNX and portable-file export, and import of a portable file. */
   modelFiles: ModelFileService;
   readiness: Readiness;
+  /** Batch scoring over stored datasets (src/prediction/batch); absent, its routes are too. */
+  batch?: BatchScoringService;
 }

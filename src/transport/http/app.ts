@@ -32,6 +32,7 @@ import { isProbe, pathOf } from "./probes.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
+import { batchPredictionRoutes } from "./routes/batch-predictions.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
@@ -146,6 +147,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   });
   await app.register(healthRoutes, routeOptions);
   await app.register(uiRoutes);
+  if (services.batch) await app.register(batchPredictionRoutes, { batch: services.batch });
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,
