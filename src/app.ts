@@ -21,6 +21,7 @@ import { BatchRunner } from "./prediction/batch/runner.ts";
 import { createBatchScoringService } from "./prediction/batch/service.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
 import { createPredictionService } from "./prediction/service.ts";
+import { createTablePredictionService } from "./prediction/tabular/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
 import { jobCountsFrom } from "./training/jobs/job-counts.ts";
 import { createJobQueue } from "./training/jobs/job-queue.ts";
@@ -173,6 +174,7 @@ export async function startNnserve({
       maxAttempts: config.jobs.maxAttempts,
       onSubmitted: () => batchRunner.wake(),
     });
+    services.tables = createTablePredictionService({ pool: db.pool, prediction });
 
     const runner = createJobRunner({
       queue,

@@ -80,6 +80,10 @@ export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredi
     /** Omit for the newest ready version. */
     version: modelVersion.optional(),
     inputs: inputRows(limits.maxPredictRows),
+    /** Columns of rows keyed by name given back beside each prediction instead of predicted on. */
+    passthrough: z.array(z.string().min(1)).max(32).optional(),
+    /** Columns of rows keyed by name that are not features are dropped instead of refused. */
+    ignoreExtraColumns: z.boolean().optional(),
   }).superRefine((req, ctx) => {
     // Widths of named or raw rows are the preprocessing's to check.
     if (!req.inputs.every((row) => Array.isArray(row) && row.every((x) => typeof x === "number")))
@@ -132,6 +136,8 @@ export const predictResponseSchema = z
         ]),
       )
       .optional(),
+    /** With `passthrough`: each row's passthrough columns, in the order of the rows. */
+    passthrough: z.array(z.record(z.string(), z.unknown())).optional(),
   })
   .meta({ id: "PredictResponse" });
 export type PredictResponse = z.output<typeof predictResponseSchema>;

@@ -9,6 +9,7 @@ import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
 import type { BatchScoringService } from "../prediction/batch/service.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
+import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
 import type { TrainRequest } from "../training/request.ts";
 import type { ModelFileService } from "../versions/model-files.ts";
@@ -129,4 +130,6 @@ export interface Services {
   readiness: Readiness;
   /** Batch scoring over stored datasets (src/prediction/batch); absent, its routes are too. */
   batch?: BatchScoringService;
+  /** /predict on CSV bodies and rows with passthrough columns (src/prediction/tabular). */
+  tables?: TablePredictionService;
 }

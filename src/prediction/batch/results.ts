@@ -4,24 +4,23 @@
  * from the version alone, so every chunk is written the same way without looking at the others.
  */
 import type { RawCell } from "../../versions/preprocessing/encode.ts";
-import type { Preprocessing } from "../../versions/preprocessing/schema.ts";
 import type { PredictResponse } from "../request.ts";
 
 /** Names a passthrough column cannot take: they are the prediction's own fields. */
 export const PREDICTION_FIELDS = ["label", "probabilities", "value", "outputs", "class"] as const;
 
 /**
- * NDJSON lines for one chunk: `passthrough[i][r]` is passthrough column i of row r, and the
+ * One result record a row: `passthrough[i][r]` is passthrough column i of row r, and the
  * prediction's fields follow: label and probabilities (a classifier with preprocessing), value
  * (a regressor with preprocessing), or outputs and class (a version trained on numbers).
  */
-export function resultLines(
+export function resultRecords(
   names: readonly string[],
-  passthrough: readonly RawCell[][],
+  passthrough: readonly (readonly RawCell[])[],
   response: PredictResponse,
-): string {
+): Record<string, unknown>[] {
   const rows = response.outputs.length;
-  const lines: string[] = new Array(rows);
+  const out: Record<string, unknown>[] = new Array(rows);
   for (let r = 0; r < rows; r++) {
     const record: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) record[names[i]!] = passthrough[i]![r] ?? null;
@@ -31,9 +30,21 @@ export function resultLines(
       record.outputs = response.outputs[r];
       if (response.classes) record.class = response.classes[r];
     }
-    lines[r] = JSON.stringify(record);
+    out[r] = record;
   }
-  return `${lines.join("\n")}\n`;
+  return out;
+}
+
+/** The same records as NDJSON, a line each: what a batch job stores per chunk. */
+export function resultLines(
+  names: readonly string[],
+  passthrough: readonly (readonly RawCell[])[],
+  response: PredictResponse,
+): string {
+  let out = "";
+  for (const record of resultRecords(names, passthrough, response))
+    out += `${JSON.stringify(record)}\n`;
+  return out;
 }
 
 /** The CSV header of a version's results, and how to read each column from a result record. */
@@ -42,16 +53,18 @@ export interface CsvLayout {
   cells(record: Record<string, unknown>): unknown[];
 }
 
-/** `sample` is any result record of the job: a version without preprocessing is read from it. */
+/**
+ * The CSV columns of result records like `sample` (every record of one version has the same
+ * fields): passthrough columns, then label and probability_<class> in the version's class
+ * order, or value, or output_<i> and class.
+ */
 export function csvLayout(
   passthrough: readonly string[],
-  preprocessing: Preprocessing | null,
   sample: Record<string, unknown>,
 ): CsvLayout {
   const first = (record: Record<string, unknown>) => passthrough.map((name) => record[name]);
-  const target = preprocessing?.target;
-  if (target?.type === "categorical") {
-    const { classes } = target;
+  if ("label" in sample) {
+    const classes = Object.keys(sample.probabilities as Record<string, number>);
     return {
       header: [...passthrough, "label", ...classes.map((c) => `probability_${c}`)],
       cells: (record) => {
@@ -60,7 +73,7 @@ export function csvLayout(
       },
     };
   }
-  if (target?.type === "numeric") {
+  if ("value" in sample) {
     return {
       header: [...passthrough, "value"],
       cells: (record) => [...first(record), record.value],
@@ -77,6 +90,18 @@ export function csvLayout(
       ...(classifier ? [record.class] : []),
     ],
   };
+}
+
+/** Records as one CSV text with a header row (CRLF line ends). */
+export function recordsToCsv(
+  passthrough: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): string {
+  if (rows.length === 0) return csvLine(passthrough);
+  const layout = csvLayout(passthrough, rows[0]!);
+  let out = csvLine(layout.header);
+  for (const record of rows) out += csvLine(layout.cells(record));
+  return out;
 }
 
 /** One CSV field, RFC 4180: quoted when it holds a comma, a quote, a line break or edge spaces. */

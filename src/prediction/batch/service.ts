@@ -9,7 +9,7 @@
 import type pg from "pg";
 import type { DatasetColumnView } from "../../datasets/schemas.ts";
 import { conflict, type FieldIssue, notFound, validationError } from "../../platform/errors.ts";
-import { preprocessingSchema } from "../../versions/preprocessing/schema.ts";
+import { lookupVersion, type VersionFacts } from "../tabular/version-lookup.ts";
 import { readChunks } from "./queue-sql.ts";
 import { type CsvLayout, csvLayout, csvLine, PREDICTION_FIELDS, records } from "./results.ts";
 import type { BatchPrediction, BatchPredictionRequest, StoredBatchRequest } from "./schemas.ts";
@@ -40,15 +40,6 @@ export interface BatchScoringDeps {
   onSubmitted?(): void;
 }
 
-interface VersionRow {
-  id: string;
-  model_id: string;
-  version: number;
-  status: string;
-  preprocessing: unknown;
-  inputs: number;
-}
-
 interface BatchRow {
   id: string;
   model: string;
@@ -64,13 +55,11 @@ interface BatchRow {
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
-  preprocessing: unknown;
 }
 
 const selectBatch = `
 SELECT b.id, m.name AS model, v.version, b.dataset_id, b.status, b.rows_done, b.total_rows,
-       b.chunk_rows, b.attempts, b.request, b.error, b.created_at, b.started_at, b.finished_at,
-       v.preprocessing
+       b.chunk_rows, b.attempts, b.request, b.error, b.created_at, b.started_at, b.finished_at
   FROM batch_predictions b
   JOIN model_versions v ON v.id = b.version_id
   JOIN models m ON m.id = b.model_id
@@ -79,35 +68,9 @@ SELECT b.id, m.name AS model, v.version, b.dataset_id, b.status, b.rows_done, b.
 export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringService {
   const { pool } = deps;
 
-  async function resolveVersion(name: string, version: number | undefined): Promise<VersionRow> {
-    // The version is named by number or is the newest ready one. Aliases (issue 20, another
-    // branch) plug in here: resolve the alias to a version number before this query.
-    const { rows } = await pool.query<VersionRow>(
-      `SELECT v.id, v.model_id, v.version, v.status, v.preprocessing,
-              (v.architecture->>'inputs')::int AS inputs
-         FROM model_versions v JOIN models m ON m.id = v.model_id
-        WHERE m.name = $1 AND ($2::int IS NULL AND v.status = 'ready' OR v.version = $2)
-        ORDER BY v.version DESC LIMIT 1`,
-      [name, version ?? null],
-    );
-    const row = rows[0];
-    if (!row) {
-      if (version !== undefined) throw notFound("model version", `${name}@${version}`);
-      const model = await pool.query("SELECT 1 FROM models WHERE name = $1", [name]);
-      if (model.rowCount === 0) throw notFound("model", name);
-      throw conflict(`Model "${name}" has no trained version yet; wait for its training job.`);
-    }
-    if (row.status !== "ready") {
-      throw conflict(
-        `Version ${row.version} of model "${name}" is ${row.status}, not ready; only a trained version scores.`,
-      );
-    }
-    return row;
-  }
-
   return {
     async submit(name, req) {
-      const version = await resolveVersion(name, req.version);
+      const version = await lookupVersion(pool, name, req.version, "scores");
       const { rows } = await pool.query<{ rows: number; columns: DatasetColumnView[] }>(
         "SELECT rows, columns FROM datasets WHERE id = $1",
         [req.dataset],
@@ -120,7 +83,7 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
            (model_id, version_id, dataset_id, max_attempts, total_rows, chunk_rows, request)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
         [
-          version.model_id,
+          version.modelId,
           version.id,
           req.dataset,
           deps.maxAttempts,
@@ -144,11 +107,8 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
           `Batch prediction ${id} is ${batch.status} (${batch.rows_done} of ${batch.total_rows} rows scored); results are read once it succeeded.`,
         );
       }
-      const preprocessing = batch.preprocessing
-        ? preprocessingSchema.parse(batch.preprocessing)
-        : null;
       const names = batch.request.passthrough.map((p) => p.name);
-      return stream(pool, id, format, (sample) => csvLayout(names, preprocessing, sample));
+      return stream(pool, id, format, (sample) => csvLayout(names, sample));
     },
   };
 
@@ -219,7 +179,7 @@ function toView(row: BatchRow): BatchPrediction {
  * numbers.
  */
 export function planColumns(
-  version: Pick<VersionRow, "version" | "preprocessing" | "inputs">,
+  version: Pick<VersionFacts, "version" | "preprocessing" | "inputs">,
   columns: readonly DatasetColumnView[],
   req: Pick<BatchPredictionRequest, "passthrough" | "ignoreExtraColumns">,
 ): StoredBatchRequest {
@@ -246,7 +206,7 @@ export function planColumns(
   });
 
   const features: StoredBatchRequest["features"] = [];
-  const parsed = version.preprocessing ? preprocessingSchema.parse(version.preprocessing) : null;
+  const parsed = version.preprocessing;
   if (parsed) {
     const missing = parsed.features.filter((f) => !position.has(f.name)).map((f) => f.name);
     if (missing.length > 0)

@@ -2,13 +2,21 @@
  * POST /predict: run a trained model on a batch of rows. The body is read into packed rows when
  * it has the usual shape (../packed-predict-body.ts), else parsed and checked as any JSON body.
  */
+import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { toPredictResponse } from "../../../prediction/predict-response.ts";
-import type { PredictRequest } from "../../../prediction/request.ts";
+import type { PredictRequest, PredictResponse } from "../../../prediction/request.ts";
 import { predictResponseSchema } from "../../../prediction/request.ts";
 import { jsonTextParser } from "../json-parser.ts";
 import { PackedPredictBody, readPackedPredictBody } from "../packed-predict-body.ts";
 import { zodValidatorCompiler } from "../validator.ts";
+import {
+  answer,
+  isTable,
+  type Passthrough,
+  predictCsvQuerySchema,
+  tablePredict,
+} from "./predict-tables.ts";
 import { problems, type RouteOptions } from "./shared.ts";
 
 export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
@@ -17,6 +25,7 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
 ) => {
   const parseJson = jsonTextParser(app);
   const maxRows = schemas.limits.maxPredictRows;
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     const bytes = body as Buffer;
@@ -27,6 +36,8 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       done(error as Error, undefined);
     }
   });
+  // A CSV body stays a stream: predict-tables.ts reads it with its own byte and row limits.
+  app.addContentTypeParser("text/csv", (_request, payload, done) => done(null, payload));
 
   app.post(
     "/predict",
@@ -36,6 +47,10 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
         tags: ["prediction"],
         summary: "Outputs (and classes, for classifiers) of a model version for each input row",
         body: schemas.predictRequest,
+        // For a text/csv body, which carries rows only.
+        querystring: predictCsvQuerySchema,
+        consumes: ["application/json", "text/csv"],
+        produces: ["application/json", "text/csv"],
         response: { 200: predictResponseSchema, ...problems(400, 404, 409, 413, 415, 503) },
       },
       // A packed body is already what the schema would make of it; any other meets the schema.
@@ -43,32 +58,44 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
         const validate = zodValidatorCompiler(
           route as unknown as Parameters<typeof zodValidatorCompiler>[0],
         );
-        return (data) => (data instanceof PackedPredictBody ? { value: data } : validate(data));
+        return (data) =>
+          data instanceof PackedPredictBody || data instanceof Readable
+            ? { value: data }
+            : validate(data);
       },
       // The schema documents the reply; checking every output number against it again on the
       // way out would cost more than a small model's forward pass.
-      serializerCompiler: () => (data) => JSON.stringify(data),
+      serializerCompiler: () => (data) => (typeof data === "string" ? data : JSON.stringify(data)),
     },
-    async (request) => {
-      const body = request.body as PredictRequest | PackedPredictBody;
-      if (!(body instanceof PackedPredictBody)) return services.prediction.predict(body);
-      const { values, rows, width } = body.inputs;
-      const { bytes } = body;
-      return toPredictResponse(
-        await services.prediction.predictTensor({
-          model: body.model,
-          ...(body.version === undefined ? {} : { version: body.version }),
-          inputs: values,
-          rows,
-          width,
-          // Read again only for a version with preprocessing; the reader has vetted the JSON.
-          ...(bytes
-            ? {
-                rawRows: () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
-              }
-            : {}),
-        }),
-      );
+    async (request, reply) => {
+      const body = request.body as PredictRequest | PackedPredictBody | Readable;
+      let response: PredictResponse;
+      let passthrough: Passthrough | undefined;
+      if (body instanceof Readable || (!(body instanceof PackedPredictBody) && isTable(body))) {
+        ({ response, passthrough } = await tablePredict(request, services, maxRows, bodyLimit));
+      } else if (!(body instanceof PackedPredictBody)) {
+        response = await services.prediction.predict(body);
+      } else {
+        const { values, rows, width } = body.inputs;
+        const { bytes } = body;
+        response = toPredictResponse(
+          await services.prediction.predictTensor({
+            model: body.model,
+            ...(body.version === undefined ? {} : { version: body.version }),
+            inputs: values,
+            rows,
+            width,
+            // Read again only for a version with preprocessing; the reader has vetted the JSON.
+            ...(bytes
+              ? {
+                  rawRows: () =>
+                    (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
+                }
+              : {}),
+          }),
+        );
+      }
+      return answer(request, reply, response, passthrough);
     },
   );
 };
