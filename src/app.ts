@@ -19,6 +19,7 @@ import { createReadiness } from "./platform/readiness.ts";
 import { createWorkerPool } from "./platform/threads/pool.ts";
 import { BatchRunner } from "./prediction/batch/runner.ts";
 import { createBatchScoringService } from "./prediction/batch/service.ts";
+import { createExplainService } from "./prediction/explain/service.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
 import { createPredictionService } from "./prediction/service.ts";
 import { createTablePredictionService } from "./prediction/tabular/service.ts";
@@ -175,6 +176,7 @@ export async function startNnserve({
       onSubmitted: () => batchRunner.wake(),
     });
     services.tables = createTablePredictionService({ pool: db.pool, prediction });
+    services.explain = createExplainService({ pool: db.pool, db, cache, prediction });
 
     const runner = createJobRunner({
       queue,

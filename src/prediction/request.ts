@@ -13,6 +13,7 @@ import {
   rowReporter,
   strictObject,
 } from "../platform/validation/common.ts";
+import { baselineSchema, explanationSchema } from "./explain/schemas.ts";
 
 /** A raw cell of a version with preprocessing: a number, a category, or null for missing. */
 export type PredictCell = number | string | boolean | null;
@@ -84,6 +85,10 @@ export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredi
     passthrough: z.array(z.string().min(1)).max(32).optional(),
     /** Columns of rows keyed by name that are not features are dropped instead of refused. */
     ignoreExtraColumns: z.boolean().optional(),
+    /** Attributions per feature by integrated gradients (src/prediction/explain). */
+    explain: z.boolean().optional(),
+    /** The point explanations start from; default the training means and modes. */
+    baseline: baselineSchema.optional(),
   }).superRefine((req, ctx) => {
     // Widths of named or raw rows are the preprocessing's to check.
     if (!req.inputs.every((row) => Array.isArray(row) && row.every((x) => typeof x === "number")))
@@ -138,6 +143,9 @@ export const predictResponseSchema = z
       .optional(),
     /** With `passthrough`: each row's passthrough columns, in the order of the rows. */
     passthrough: z.array(z.record(z.string(), z.unknown())).optional(),
+    /** With `explain`: the baseline used, then one explanation per row. */
+    baseline: baselineSchema.optional(),
+    explanations: z.array(explanationSchema).optional(),
   })
   .meta({ id: "PredictResponse" });
 export type PredictResponse = z.output<typeof predictResponseSchema>;

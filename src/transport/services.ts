@@ -8,6 +8,7 @@
 import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
 import type { BatchScoringService } from "../prediction/batch/service.ts";
+import type { ExplainService } from "../prediction/explain/service.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
 import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
@@ -132,4 +133,6 @@ export interface Services {
   batch?: BatchScoringService;
   /** /predict on CSV bodies and rows with passthrough columns (src/prediction/tabular). */
   tables?: TablePredictionService;
+  /** /predict with `"explain": true` (src/prediction/explain). */
+  explain?: ExplainService;
 }

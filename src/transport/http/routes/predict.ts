@@ -73,6 +73,8 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       let passthrough: Passthrough | undefined;
       if (body instanceof Readable || (!(body instanceof PackedPredictBody) && isTable(body))) {
         ({ response, passthrough } = await tablePredict(request, services, maxRows, bodyLimit));
+      } else if (!(body instanceof PackedPredictBody) && body.explain && services.explain) {
+        response = await services.explain.predict(body);
       } else if (!(body instanceof PackedPredictBody)) {
         response = await services.prediction.predict(body);
       } else {
