@@ -12,6 +12,7 @@ import type { Database } from "../platform/db/client.ts";
 import type { Evaluation } from "../versions/evaluation-schema.ts";
 import { decodeOutputs, type LabelPrediction } from "../versions/preprocessing/decode.ts";
 import { preprocessingSchema } from "../versions/preprocessing/schema.ts";
+import { permutationImportance } from "./permutation-importance.ts";
 
 /** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
 export type Forward = (
@@ -39,21 +40,50 @@ export async function evaluateTestSplit(
   if (!test || test.rows === 0) return null;
   const preprocessing = preprocessingSchema.parse(version.preprocessing);
   const architecture = version.architecture as unknown as ArchitectureJson;
-  const outputs = await forward(architecture, weights, bytesToFloat32(test.inputs), test.rows);
-  const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
-  if (preprocessing.target.type === "categorical") {
+  const inputs = bytesToFloat32(test.inputs);
+  const predict = async (x: Float32Array) => {
+    // A copy each time: the pool may take the buffer it is given (transferred to its thread),
+    // and the rows are shuffled again for every feature.
+    const outputs = await forward(architecture, weights, x.slice(), test.rows);
+    return decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
+  };
+  const { target } = preprocessing;
+  if (target.type === "categorical") {
     const truth = bytesToInt32(test.labels!);
-    return scoreClassification(
-      preprocessing.target.classes,
-      truth,
-      (predictions as LabelPrediction[]).map((p) => p.label),
+    const score = async (x: Float32Array) =>
+      scoreClassification(
+        target.classes,
+        truth,
+        ((await predict(x)) as LabelPrediction[]).map((p) => p.label),
+      );
+    const evaluation = await score(inputs);
+    if (evaluation.task !== "classification") return evaluation;
+    evaluation.permutationImportance = await permutationImportance(
+      preprocessing,
+      inputs,
+      test.rows,
+      evaluation.accuracy,
+      async (x) => ((await score(x)) as { accuracy: number }).accuracy,
     );
+    return evaluation;
   }
   const truth = bytesToFloat32(test.targets!);
-  return scoreRegression(
-    truth,
-    predictions.map((p) => ("value" in p ? p.value : Number.NaN)),
+  const score = async (x: Float32Array) =>
+    scoreRegression(
+      truth,
+      (await predict(x)).map((p) => ("value" in p ? p.value : Number.NaN)),
+    );
+  const evaluation = await score(inputs);
+  if (evaluation.task !== "regression") return evaluation;
+  // Lower error is better: the score is the negated MAE, so importance is the MAE gained.
+  evaluation.permutationImportance = await permutationImportance(
+    preprocessing,
+    inputs,
+    test.rows,
+    -evaluation.mae,
+    async (x) => -((await score(x)) as { mae: number }).mae,
   );
+  return evaluation;
 }
 
 export function scoreClassification(

@@ -4,6 +4,22 @@
  */
 import { z } from "zod";
 
+export const permutationImportanceSchema = z.object({
+  feature: z.string(),
+  /** Accuracy lost (classification) or mean absolute error gained (regression) when shuffled. */
+  importance: z.number(),
+  /** Spread over the shuffles. */
+  std: z.number(),
+});
+export type PermutationImportance = z.output<typeof permutationImportanceSchema>;
+
+const importance = z
+  .array(permutationImportanceSchema)
+  .optional()
+  .describe(
+    "Per feature on the test split, most important first (versions evaluated since issue 23)",
+  );
+
 export const classificationEvaluationSchema = z.object({
   task: z.literal("classification"),
   /** Test rows scored. */
@@ -22,6 +38,7 @@ export const classificationEvaluationSchema = z.object({
   ),
   /** matrix[i][j]: test rows of true class labels[i] predicted as labels[j]. */
   confusionMatrix: z.object({ labels: z.array(z.string()), matrix: z.array(z.array(z.int())) }),
+  permutationImportance: importance,
 });
 
 export const regressionEvaluationSchema = z.object({
@@ -32,6 +49,7 @@ export const regressionEvaluationSchema = z.object({
   rmse: z.number(),
   /** null when the test targets are all equal (no variance to explain). */
   r2: z.number().nullable(),
+  permutationImportance: importance,
 });
 
 export const evaluationSchema = z
