@@ -125,7 +125,7 @@ function explained(
   if (target?.type === "numeric")
     return { target: "value", unit: 0, sign: target.scale, offset: target.center };
   if (target?.type === "categorical") {
-    const label = (response.predictions?.[r] as { label: string }).label;
+    const label = (response.predictions?.[r] as { label: string } | undefined)?.label ?? "";
     if (units === 1) {
       const second = label === target.classes[1];
       return {
