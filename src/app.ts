@@ -19,8 +19,13 @@ import { createReadiness } from "./platform/readiness.ts";
 import { createWorkerPool } from "./platform/threads/pool.ts";
 import { BatchRunner } from "./prediction/batch/runner.ts";
 import { createBatchScoringService } from "./prediction/batch/service.ts";
+import { DriftRecorder } from "./prediction/drift/recorder.ts";
+import { createDriftService, registerDriftGauge } from "./prediction/drift/service.ts";
 import { createExplainService } from "./prediction/explain/service.ts";
+import { PredictionLog } from "./prediction/feedback/log.ts";
+import { createFeedbackService } from "./prediction/feedback/service.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
+import { observePredictions } from "./prediction/observed-service.ts";
 import { createPredictionService } from "./prediction/service.ts";
 import { createTablePredictionService } from "./prediction/tabular/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
@@ -175,8 +180,34 @@ export async function startNnserve({
       maxAttempts: config.jobs.maxAttempts,
       onSubmitted: () => batchRunner.wake(),
     });
-    services.tables = createTablePredictionService({ pool: db.pool, prediction });
     services.explain = createExplainService({ pool: db.pool, db, cache, prediction });
+    // Live inputs counted for drift and predictions logged for feedback, on a sample of the
+    // requests the transports send; batch scoring and explanations use the plain service.
+    const driftRecorder = new DriftRecorder({ pool: db.pool, logger, ...config.drift });
+    const predictionLog = new PredictionLog({
+      pool: db.pool,
+      logger,
+      flushMs: 1_000,
+      retentionMs: config.predictionLog.retentionMs,
+      maxPending: 10_000,
+    });
+    driftRecorder.start();
+    predictionLog.start();
+    cleanups.push(() => driftRecorder.stop());
+    cleanups.push(() => predictionLog.stop());
+    const observed = observePredictions(prediction, {
+      pool: db.pool,
+      drift: { recorder: driftRecorder, sampleRate: config.drift.sampleRate },
+      ...(config.predictionLog.rate > 0
+        ? { log: { log: predictionLog, rate: config.predictionLog.rate } }
+        : {}),
+    });
+    events.on("modelDeleted", () => observed.forget());
+    services.prediction = observed;
+    services.tables = createTablePredictionService({ pool: db.pool, prediction: observed });
+    services.drift = createDriftService({ pool: db.pool, recorder: driftRecorder });
+    services.feedback = createFeedbackService({ pool: db.pool, log: predictionLog });
+    if (metrics) registerDriftGauge(metrics.registry, db.pool, driftRecorder);
 
     const runner = createJobRunner({
       queue,

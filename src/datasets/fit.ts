@@ -14,6 +14,7 @@
 import { Random } from "../engine/index.ts";
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Imputation, PreprocessingOptions } from "../training/request.ts";
+import { binShares } from "../versions/preprocessing/bins.ts";
 import { encodeRows, type RawCell } from "../versions/preprocessing/encode.ts";
 import {
   encodedWidth,
@@ -404,26 +405,4 @@ function featureStatistics(
     quantiles,
     shares,
   };
-}
-
-/**
- * The share of `values` in each of the bins `edges` make: (-inf, e0], (e0, e1], … (e_last, inf).
- * Drift (src/prediction/drift) bins live inputs the same way.
- */
-export function binShares(edges: readonly number[], values: readonly number[]): number[] {
-  const counts = new Array<number>(edges.length + 1).fill(0);
-  for (const v of values) counts[binOf(edges, v)]!++;
-  return counts.map((c) => (values.length > 0 ? c / values.length : 0));
-}
-
-/** The bin of `value`: the first edge it does not exceed, or the last bin. */
-export function binOf(edges: readonly number[], value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (value <= edges[mid]!) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }

@@ -10,5 +10,6 @@ export function toPredictResponse(result: TensorPrediction): PredictResponse {
   const response: PredictResponse = { model: result.model, version: result.version, outputs };
   if (result.classes) response.classes = result.classes;
   if (result.predictions) response.predictions = result.predictions;
+  if (result.predictionIds) response.predictionIds = result.predictionIds;
   return response;
 }

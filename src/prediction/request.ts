@@ -143,6 +143,11 @@ export const predictResponseSchema = z
       .optional(),
     /** With `passthrough`: each row's passthrough columns, in the order of the rows. */
     passthrough: z.array(z.record(z.string(), z.unknown())).optional(),
+    /**
+     * With the prediction log on (PREDICTION_LOG_RATE): an id per row to send the truth back
+     * with (POST /models/{name}/feedback); null for a row that was not logged.
+     */
+    predictionIds: z.array(z.string().nullable()).optional(),
     /** With `explain`: the baseline used, then one explanation per row. */
     baseline: baselineSchema.optional(),
     explanations: z.array(explanationSchema).optional(),

@@ -8,7 +8,9 @@
 import type { DatasetService } from "../datasets/service.ts";
 import type { ReadinessReport } from "../platform/readiness-schema.ts";
 import type { BatchScoringService } from "../prediction/batch/service.ts";
+import type { DriftService } from "../prediction/drift/service.ts";
 import type { ExplainService } from "../prediction/explain/service.ts";
+import type { FeedbackService } from "../prediction/feedback/service.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
 import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { Job, JobListQuery, JobMetrics, JobPage } from "../training/jobs/schemas.ts";
@@ -92,6 +94,8 @@ export interface TensorPrediction {
   classes?: number[];
   /** For a version with preprocessing: each row's label and probabilities, or value. */
   predictions?: Prediction[];
+  /** With the prediction log on (PREDICTION_LOG_RATE): each row's id for feedback. */
+  predictionIds?: (string | null)[];
 }
 
 export interface PredictionService {
@@ -135,4 +139,8 @@ export interface Services {
   tables?: TablePredictionService;
   /** /predict with `"explain": true` (src/prediction/explain). */
   explain?: ExplainService;
+  /** Drift of live inputs against the training data (src/prediction/drift). */
+  drift?: DriftService;
+  /** Feedback and live accuracy (src/prediction/feedback). */
+  feedback?: FeedbackService;
 }

@@ -40,6 +40,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
 import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { operateRoutes } from "./routes/operate.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -148,6 +149,10 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   await app.register(healthRoutes, routeOptions);
   await app.register(uiRoutes);
   if (services.batch) await app.register(batchPredictionRoutes, { batch: services.batch });
+  await app.register(operateRoutes, {
+    ...(services.drift ? { drift: services.drift } : {}),
+    ...(services.feedback ? { feedback: services.feedback } : {}),
+  });
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,
