@@ -19,7 +19,7 @@ import { hostname } from "node:os";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatasetColumnView } from "../../datasets/schemas.ts";
-import { AppError } from "../../platform/errors.ts";
+import { AppError, formatPath } from "../../platform/errors.ts";
 import type { PredictionService } from "../../transport/services.ts";
 import type { RawCell } from "../../versions/preprocessing/encode.ts";
 import type { PredictRow } from "../request.ts";
@@ -193,7 +193,7 @@ export class BatchRunner {
           const response = await prediction.predict({
             model: job.model,
             version: job.modelVersion,
-            inputs: toRows(request, featureCells, rows),
+            inputs: toRows(featureCells, rows),
           });
           lines = resultLines(
             request.passthrough.map((p) => p.name),
@@ -202,7 +202,7 @@ export class BatchRunner {
           );
         } catch (error) {
           if (error instanceof AppError && error.code === "VALIDATION_FAILED") {
-            return this.#fail(job, rowsMessage(error, start));
+            return this.#fail(job, rowsMessage(error, start, request));
           }
           throw error;
         }
@@ -244,29 +244,32 @@ function slice(columns: readonly DatasetColumnView[], position: number): SliceCo
   return { position, view };
 }
 
-/** Column-major cells -> the rows /predict takes: by feature name, or numbers in order. */
-function toRows(request: StoredBatchRequest, cells: RawCell[][], rows: number): PredictRow[] {
+/**
+ * Column-major cells -> the rows /predict takes, positional in the model's feature order (raw
+ * values with preprocessing, numbers without): no per-row objects keyed by name.
+ */
+function toRows(cells: RawCell[][], rows: number): PredictRow[] {
   const out: PredictRow[] = new Array(rows);
-  const names = request.features.map((f) => f.name);
   for (let r = 0; r < rows; r++) {
-    if (request.named) {
-      const row: Record<string, RawCell> = {};
-      for (let f = 0; f < names.length; f++) row[names[f]!] = cells[f]![r];
-      out[r] = row as PredictRow;
-    } else {
-      out[r] = cells.map((column) => column[r] ?? null);
-    }
+    const row: RawCell[] = new Array(cells.length);
+    for (let f = 0; f < cells.length; f++) row[f] = cells[f]![r] ?? null;
+    out[r] = row as PredictRow;
   }
   return out;
 }
 
-/** A row error of the prediction (`inputs[3].age ...`) in the dataset's rows (`rows[2003].age`). */
-function rowsMessage(error: AppError, start: number): string {
+/** A row error of the prediction (`inputs[3][1] ...`) in the dataset's rows (`rows[2003].age`). */
+function rowsMessage(error: AppError, start: number, request: StoredBatchRequest): string {
   const first = error.errors[0];
   if (!first) return error.message;
   const path = first.path.replace(
-    /^inputs\[(\d+)\]/,
-    (_, r: string) => `rows[${start + Number(r)}]`,
+    /^inputs\[(\d+)\](?:\[(\d+)\])?/,
+    (_, r: string, f: string | undefined) =>
+      formatPath([
+        "rows",
+        start + Number(r),
+        ...(f === undefined ? [] : [request.features[Number(f)]?.name ?? f]),
+      ]),
   );
   return `${path} ${first.message}`;
 }
