@@ -59,6 +59,8 @@ export function grpcRequirement(path: string): Requirement {
       return ["train"];
     case "nnserve.v1.Prediction":
       return ["predict"];
+    case "nnserve.v1.Operate":
+      return ["predict"];
     case "nnserve.v1.Models":
       if (method === "DeleteModel") return ["admin"];
       return method === "ImportModel" ? ["train"] : READ_MODELS;

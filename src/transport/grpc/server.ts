@@ -16,6 +16,7 @@ import { datasetsHandlers } from "./datasets.ts";
 import { createHealthMonitor } from "./health.ts";
 import { inferenceHandlers } from "./inference.ts";
 import { modelsHandlers } from "./models.ts";
+import { operateHandlers } from "./operate.ts";
 import { predictionHandlers } from "./prediction.ts";
 import { loadProtos } from "./protos.ts";
 import { trainingHandlers } from "./training.ts";
@@ -96,6 +97,10 @@ export function createGrpcServer({
   server.addService(
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Operate.service,
+    operateHandlers({ services, schemas, logger }),
   );
   const inference = createInferenceService({
     models: services.models,
