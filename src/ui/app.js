@@ -6,6 +6,7 @@ import { announce, h, replace } from "./dom.js";
 import { jobView } from "./job-view.js";
 import { jobsView } from "./jobs-view.js";
 import { modelsView, modelView } from "./models-view.js";
+import { operateListView, operateView } from "./operate-view.js";
 import { problemView } from "./try-it.js";
 
 const main = document.getElementById("main");
@@ -24,13 +25,15 @@ async function route() {
   }
   replace(main, h("p", {}, "Loading…"));
   const view =
-    parts[0] === "models" && parts[1]
-      ? () => modelView(main, parts[1])
-      : parts[0] === "models"
-        ? () => modelsView(main)
-        : parts[0] === "jobs" && parts[1]
-          ? () => jobView(main, parts[1], signal)
-          : () => jobsView(main, params, signal);
+    parts[0] === "operate"
+      ? () => (parts[1] ? operateView(main, parts[1], signal) : operateListView(main))
+      : parts[0] === "models" && parts[1]
+        ? () => modelView(main, parts[1])
+        : parts[0] === "models"
+          ? () => modelsView(main)
+          : parts[0] === "jobs" && parts[1]
+            ? () => jobView(main, parts[1], signal)
+            : () => jobsView(main, params, signal);
   const rendered = view();
   // Move focus to the new page's heading, as a page load would, once it is there.
   requestAnimationFrame(() => {
