@@ -169,6 +169,7 @@ export async function startNnserve({
     const batchRunner = new BatchRunner({
       pool: db.pool,
       prediction,
+      explain: createExplainService({ pool: db.pool, db, cache, prediction }),
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,

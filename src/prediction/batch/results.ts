@@ -30,6 +30,8 @@ export function resultRecords(
       record.outputs = response.outputs[r];
       if (response.classes) record.class = response.classes[r];
     }
+    const explanation = response.explanations?.[r];
+    if (explanation) record.attributions = explanation.attributions;
     out[r] = record;
   }
   return out;
@@ -59,6 +61,23 @@ export interface CsvLayout {
  * order, or value, or output_<i> and class.
  */
 export function csvLayout(
+  passthrough: readonly string[],
+  sample: Record<string, unknown>,
+): CsvLayout {
+  const layout = predictionLayout(passthrough, sample);
+  if (!("attributions" in sample)) return layout;
+  // With explanations: attribution_<feature> (or attribution_<index>) after the prediction.
+  const keys = Object.keys(sample.attributions as object);
+  return {
+    header: [...layout.header, ...keys.map((k) => `attribution_${k}`)],
+    cells: (record) => {
+      const a = record.attributions as Record<string, number>;
+      return [...layout.cells(record), ...keys.map((k) => a[k])];
+    },
+  };
+}
+
+function predictionLayout(
   passthrough: readonly string[],
   sample: Record<string, unknown>,
 ): CsvLayout {

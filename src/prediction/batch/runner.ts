@@ -22,7 +22,8 @@ import type { DatasetColumnView } from "../../datasets/schemas.ts";
 import { AppError, formatPath } from "../../platform/errors.ts";
 import type { PredictionService } from "../../transport/services.ts";
 import type { RawCell } from "../../versions/preprocessing/encode.ts";
-import type { PredictRow } from "../request.ts";
+import { EXPLAIN_MAX_ROWS, type ExplainService } from "../explain/service.ts";
+import type { PredictResponse, PredictRow } from "../request.ts";
 import { readSlice, type SliceColumn } from "./dataset-slices.ts";
 import {
   claimBatch,
@@ -39,6 +40,8 @@ import { type StoredBatchRequest, storedBatchRequestSchema } from "./schemas.ts"
 export interface BatchRunnerOptions {
   pool: pg.Pool;
   prediction: PredictionService;
+  /** For jobs with `explain`: predictions with attributions. */
+  explain?: ExplainService;
   logger: Logger;
   leaseMs: number;
   heartbeatMs: number;
@@ -190,11 +193,10 @@ export class BatchRunner {
         const featureCells = cells.slice(0, features.length);
         let lines: string;
         try {
-          const response = await prediction.predict({
-            model: job.model,
-            version: job.modelVersion,
-            inputs: toRows(featureCells, rows),
-          });
+          const inputs = toRows(featureCells, rows);
+          const response = request.explain
+            ? await this.#explained(job, inputs)
+            : await prediction.predict({ model: job.model, version: job.modelVersion, inputs });
           lines = resultLines(
             request.passthrough.map((p) => p.name),
             cells.slice(features.length),
@@ -215,6 +217,29 @@ export class BatchRunner {
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /** Explanations take at most EXPLAIN_MAX_ROWS rows a call: the chunk in slices of that. */
+  async #explained(job: ClaimedBatch, inputs: PredictRow[]): Promise<PredictResponse> {
+    const explain = this.#options.explain;
+    if (!explain) throw new Error("explanations are not available to this batch runner");
+    let merged: PredictResponse | undefined;
+    for (let start = 0; start < inputs.length; start += EXPLAIN_MAX_ROWS) {
+      const part = await explain.predict({
+        model: job.model,
+        version: job.modelVersion,
+        inputs: inputs.slice(start, start + EXPLAIN_MAX_ROWS),
+        explain: true,
+      });
+      if (!merged) merged = part;
+      else {
+        merged.outputs.push(...part.outputs);
+        if (part.classes) merged.classes!.push(...part.classes);
+        if (part.predictions) merged.predictions!.push(...part.predictions);
+        merged.explanations!.push(...part.explanations!);
+      }
+    }
+    return merged!;
   }
 
   async #fail(job: ClaimedBatch, message: string): Promise<BatchEnd> {

@@ -24,6 +24,11 @@ export const batchPredictionRequestSchema = strictObject({
   passthrough: z.array(z.string().min(1)).max(MAX_PASSTHROUGH).default([]),
   /** Dataset columns that are neither features nor passthrough are skipped instead of refused. */
   ignoreExtraColumns: z.boolean().default(false),
+  /**
+   * Each row also gets `attributions` (integrated gradients from the training means and modes,
+   * as `"explain": true` on /predict); many times slower than scoring alone.
+   */
+  explain: z.boolean().default(false),
 }).meta({ id: "BatchPredictionRequest" });
 export type BatchPredictionRequest = z.output<typeof batchPredictionRequestSchema>;
 
@@ -67,5 +72,6 @@ export const storedBatchRequestSchema = z.object({
   passthrough: z.array(z.object({ name: z.string(), position: z.int() })),
   /** Whether the version has preprocessing: rows are then passed by feature name. */
   named: z.boolean(),
+  explain: z.boolean().default(false),
 });
 export type StoredBatchRequest = z.output<typeof storedBatchRequestSchema>;

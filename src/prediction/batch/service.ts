@@ -77,7 +77,7 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
       );
       const dataset = rows[0];
       if (!dataset) throw notFound("dataset", req.dataset);
-      const stored = planColumns(version, dataset.columns, req);
+      const stored = { ...planColumns(version, dataset.columns, req), explain: req.explain };
       const inserted = await pool.query<{ id: string }>(
         `INSERT INTO batch_predictions
            (model_id, version_id, dataset_id, max_attempts, total_rows, chunk_rows, request)
@@ -247,5 +247,5 @@ export function planColumns(
       issues,
       `The dataset does not fit the version: ${issues[0]!.path} ${issues[0]!.message}.`,
     );
-  return { formatVersion: 1, features, passthrough, named: parsed !== null };
+  return { formatVersion: 1, features, passthrough, named: parsed !== null, explain: false };
 }

@@ -98,6 +98,7 @@ export function operateHandlers({
         ...(req.version === 0 ? {} : { version: req.version }),
         passthrough: req.passthrough,
         ignoreExtraColumns: req.ignoreExtraColumns,
+        explain: req.explain,
       });
       return toMessage(await batch().submit(req.model, body));
     }),

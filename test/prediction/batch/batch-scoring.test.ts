@@ -165,6 +165,39 @@ describe("batch scoring of a stored dataset", () => {
     );
   });
 
+  it("adds attributions to each row with explain, as /predict explains it", async () => {
+    const started = await server.http.post<BatchPrediction>("/models/churn/batch-predictions", {
+      dataset: dataset.id,
+      passthrough: ["customer_id"],
+      ignoreExtraColumns: true,
+      explain: true,
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect((await poll(started.body.id)).status).toBe("succeeded");
+    const ndjson = await text(`/batch-predictions/${started.body.id}/results`);
+    const records = ndjson.body
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { attributions: Record<string, number> });
+    expect(records).toHaveLength(45);
+    const explained = await server.http.post<PredictResponse>("/predict", {
+      model: "churn",
+      inputs: rowsOf(churnCsv()).slice(0, 3),
+      explain: true,
+    });
+    expect(explained.status).toBe(200);
+    explained.body.explanations!.forEach((e, i) => {
+      const attributions = e.attributions as Record<string, number>;
+      expect(Object.keys(records[i]!.attributions)).toEqual(["tenure", "plan"]);
+      for (const key of ["tenure", "plan"])
+        expect(records[i]!.attributions[key]).toBeCloseTo(attributions[key]!, 6);
+    });
+    const csv = await text(`/batch-predictions/${started.body.id}/results`, "text/csv");
+    expect(csv.body.split("\r\n")[0]).toBe(
+      "customer_id,label,probability_no,probability_yes,attribution_tenure,attribution_plan",
+    );
+  });
+
   it("refuses a dataset that does not fit, naming the field, and writes nothing", async () => {
     const before = await db.pool.query("SELECT count(*)::int AS n FROM batch_predictions");
     const extra = await server.http.post<Problem>("/models/churn/batch-predictions", {
