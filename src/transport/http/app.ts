@@ -148,7 +148,12 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   });
   await app.register(healthRoutes, routeOptions);
   await app.register(uiRoutes);
-  if (services.batch) await app.register(batchPredictionRoutes, { batch: services.batch });
+  if (services.batch)
+    await app.register(batchPredictionRoutes, {
+      batch: services.batch,
+      datasets: services.datasets,
+      limits: config.datasets,
+    });
   await app.register(operateRoutes, {
     ...(services.drift ? { drift: services.drift } : {}),
     ...(services.feedback ? { feedback: services.feedback } : {}),

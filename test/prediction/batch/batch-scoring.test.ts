@@ -245,6 +245,34 @@ describe("batch scoring of a stored dataset", () => {
     ).toBe(404);
   });
 
+  it("scores a CSV uploaded with the request, and keeps nothing of a refused one", async () => {
+    const datasets = async () =>
+      (await db.pool.query("SELECT count(*)::int AS n FROM datasets")).rows[0].n as number;
+    const before = await datasets();
+    const refused = await fetch(`${server.url}/models/churn/batch-predictions?passthrough=nope`, {
+      method: "POST",
+      headers: { "content-type": "text/csv" },
+      body: "id,tenure,plan\nx,3,basic\n",
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as Problem).errors![0]!.path).toBe("passthrough[0]");
+    expect(await datasets()).toBe(before);
+
+    const response = await fetch(`${server.url}/models/churn/batch-predictions?passthrough=id`, {
+      method: "POST",
+      headers: { "content-type": "text/csv" },
+      body: 'id,tenure,plan\n"a,1",3,basic\nb,40,team\n',
+    });
+    const job = (await response.json()) as BatchPrediction;
+    expect(response.status, JSON.stringify(job)).toBe(202);
+    expect(job.totalRows).toBe(2);
+    expect((await poll(job.id)).status).toBe("succeeded");
+    const csv = await text(`/batch-predictions/${job.id}/results`, "text/csv");
+    const lines = csv.body.split("\r\n");
+    expect(lines[0]).toBe("id,label,probability_no,probability_yes");
+    expect(lines[1]).toMatch(/^"a,1",(yes|no),/);
+  });
+
   it("fails a job on a row the version refuses, naming the dataset row", async () => {
     const gaps = await uploadCsv(
       server.url,
