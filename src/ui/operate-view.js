@@ -65,7 +65,7 @@ function renderBatch(section, name, version, datasets, signal) {
     datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.rows} rows)`)),
   );
   const passthrough = h("input", { id: "batch-passthrough", placeholder: "customer_id, churned" });
-  const status = h("div", { role: "status" });
+  const status = h("div", { role: "status", id: "batch-status" });
   const start = h("button", { type: "submit" }, "Score dataset");
   const form = h(
     "form",
