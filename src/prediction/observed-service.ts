@@ -26,25 +26,26 @@ export interface ObservedPredictionOptions {
   random?: () => number;
 }
 
-// Versions are immutable once ready; a bound on how many are remembered.
+// A bound on how many versions are remembered, and for how long: a model deleted and trained
+// again through another replica reuses its name and version numbers with new version ids.
 const VERSIONS_KEPT = 1_000;
+const VERSION_TTL_MS = 60_000;
 
 export function observePredictions(
   inner: PredictionService,
   options: ObservedPredictionOptions,
 ): PredictionService & { forget(): void } {
   const random = options.random ?? Math.random;
-  const versions = new Map<string, Promise<VersionFacts>>();
+  const versions = new Map<string, { facts: Promise<VersionFacts>; expires: number }>();
 
   function factsOf(model: string, version: number): Promise<VersionFacts> {
     const key = `${model}@${version}`;
-    let facts = versions.get(key);
-    if (!facts) {
-      if (versions.size >= VERSIONS_KEPT) versions.clear();
-      facts = lookupVersion(options.pool, model, version);
-      facts.catch(() => versions.delete(key));
-      versions.set(key, facts);
-    }
+    const known = versions.get(key);
+    if (known && known.expires > Date.now()) return known.facts;
+    if (versions.size >= VERSIONS_KEPT) versions.clear();
+    const facts = lookupVersion(options.pool, model, version);
+    facts.catch(() => versions.delete(key));
+    versions.set(key, { facts, expires: Date.now() + VERSION_TTL_MS });
     return facts;
   }
 

@@ -75,6 +75,14 @@ export async function tablePredict(
       ignoreExtraColumns: query.ignoreExtraColumns ?? false,
     };
   } else {
+    if (body.explain)
+      throw validationError([
+        {
+          path: "explain",
+          message:
+            "cannot be combined with passthrough or ignoreExtraColumns yet; send the feature columns only",
+        },
+      ]);
     const named = body.inputs.findIndex((row) => Array.isArray(row));
     if (named >= 0)
       throw validationError([
