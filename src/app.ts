@@ -166,10 +166,12 @@ export async function startNnserve({
         shuttingDown: () => shuttingDown,
       }),
     };
+    // Operating a model (docs/operate.md): batch scoring, explanations, drift, feedback.
+    const explain = createExplainService({ pool: db.pool, db, cache, prediction });
     const batchRunner = new BatchRunner({
       pool: db.pool,
       prediction,
-      explain: createExplainService({ pool: db.pool, db, cache, prediction }),
+      explain,
       logger,
       leaseMs: config.jobs.leaseMs,
       heartbeatMs: config.jobs.heartbeatMs,
@@ -181,7 +183,7 @@ export async function startNnserve({
       maxAttempts: config.jobs.maxAttempts,
       onSubmitted: () => batchRunner.wake(),
     });
-    services.explain = createExplainService({ pool: db.pool, db, cache, prediction });
+    services.explain = explain;
     // Live inputs counted for drift and predictions logged for feedback, on a sample of the
     // requests the transports send; batch scoring and explanations use the plain service.
     const driftRecorder = new DriftRecorder({ pool: db.pool, logger, ...config.drift });
