@@ -92,8 +92,10 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
           JSON.stringify(stored),
         ],
       );
+      // Read before the runner is woken: the reply shows the job as submitted (queued).
+      const view = await this.get(inserted.rows[0]!.id);
       deps.onSubmitted?.();
-      return this.get(inserted.rows[0]!.id);
+      return view;
     },
 
     async get(id) {
