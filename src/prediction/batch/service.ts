@@ -78,10 +78,14 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
       const dataset = rows[0];
       if (!dataset) throw notFound("dataset", req.dataset);
       const stored = { ...planColumns(version, dataset.columns, req), explain: req.explain };
-      const inserted = await pool.query<{ id: string }>(
+      // The reply is the row as inserted: a runner (of any replica) may claim it at once.
+      const inserted = await pool.query<BatchRow>(
         `INSERT INTO batch_predictions
            (model_id, version_id, dataset_id, max_attempts, total_rows, chunk_rows, request)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         RETURNING id, $8::text AS model, $9::int AS version, dataset_id, status, rows_done,
+                   total_rows, chunk_rows, attempts, request, error, created_at, started_at,
+                   finished_at`,
         [
           version.modelId,
           version.id,
@@ -90,12 +94,12 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
           dataset.rows,
           deps.chunkRows,
           JSON.stringify(stored),
+          name,
+          version.version,
         ],
       );
-      // Read before the runner is woken: the reply shows the job as submitted (queued).
-      const view = await this.get(inserted.rows[0]!.id);
       deps.onSubmitted?.();
-      return view;
+      return toView(inserted.rows[0]!);
     },
 
     async get(id) {
