@@ -273,6 +273,19 @@ describe("batch scoring of a stored dataset", () => {
     expect(lines[1]).toMatch(/^"a,1",(yes|no),/);
   });
 
+  it("documents the operate routes in the OpenAPI document", async () => {
+    const doc = (await server.http.get<{ paths: Record<string, object> }>("/docs/json")).body;
+    for (const path of [
+      "/models/{name}/batch-predictions",
+      "/batch-predictions/{id}",
+      "/batch-predictions/{id}/results",
+      "/models/{name}/versions/{version}/drift",
+      "/models/{name}/feedback",
+      "/models/{name}/versions/{version}/performance",
+    ])
+      expect(doc.paths[path], path).toBeDefined();
+  });
+
   it("fails a job on a row the version refuses, naming the dataset row", async () => {
     const gaps = await uploadCsv(
       server.url,
