@@ -254,30 +254,7 @@ const envSchema = z
      * version trained or a model deleted on another replica is seen within this time.
      */
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
-    /**
-     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
-     * stored at once and of what a crash makes run again.
-     */
-    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
-    /**
-     * Drift (src/prediction/drift): the share of prediction requests whose rows are counted,
-     * how often counts go to Postgres, at most how many rows a version counts between two
-     * writes, and how long the per-minute counts are kept.
-     */
-    drift: {
-      sampleRate: env.DRIFT_SAMPLE_RATE,
-      flushMs: env.DRIFT_FLUSH_MS,
-      maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
-      retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
-    },
-    /**
-     * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
-     * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
-     */
-    predictionLog: {
-      rate: env.PREDICTION_LOG_RATE,
-      retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
-    },
+    ...operateSettings(env),
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
     /** API keys on every route but probes and metrics: on by default only in production. */
@@ -306,6 +283,44 @@ const envSchema = z
       sampleIntervalMs: env.OVERLOAD_SAMPLE_MS,
     },
   }));
+
+/** Operating a model (issue 23): batch scoring, drift and the prediction log. */
+function operateSettings(env: {
+  SCORING_CHUNK_ROWS: number;
+  DRIFT_SAMPLE_RATE: number;
+  DRIFT_FLUSH_MS: number;
+  DRIFT_MAX_ROWS_PER_FLUSH: number;
+  DRIFT_RETENTION_HOURS: number;
+  PREDICTION_LOG_RATE: number;
+  PREDICTION_LOG_RETENTION_HOURS: number;
+}) {
+  return {
+    /**
+     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
+     * stored at once and of what a crash makes run again.
+     */
+    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
+    /**
+     * Drift (src/prediction/drift): the share of prediction requests whose rows are counted,
+     * how often counts go to Postgres, at most how many rows a version counts between two
+     * writes, and how long the per-minute counts are kept.
+     */
+    drift: {
+      sampleRate: env.DRIFT_SAMPLE_RATE,
+      flushMs: env.DRIFT_FLUSH_MS,
+      maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
+      retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
+    },
+    /**
+     * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
+     * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
+     */
+    predictionLog: {
+      rate: env.PREDICTION_LOG_RATE,
+      retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
+    },
+  };
+}
 
 export type Config = z.output<typeof envSchema>;
 export type Limits = Config["limits"];

@@ -156,26 +156,28 @@ export function createGrpcServer({
     },
     drain,
     close(graceMs = 5_000) {
-      closing ??= (async () => {
+      if (!closing) {
         drain();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            logger.warn(
-              { graceMs },
-              "gRPC calls still running at the end of the grace; cancelling them",
-            );
-            server.forceShutdown();
-            resolve();
-          }, graceMs);
-          timer.unref();
-          server.tryShutdown(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      })();
+        closing = shutDown(server, graceMs, logger);
+      }
       return closing;
     },
     activeWatches: () => watches.active,
   };
+}
+
+/** Lets running calls finish for `graceMs`, then cancels the rest. */
+function shutDown(server: Server, graceMs: number, logger: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ graceMs }, "gRPC calls still running at the end of the grace; cancelling them");
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
