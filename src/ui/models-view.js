@@ -211,7 +211,12 @@ export async function modelView(main, name) {
       "div",
       { class: "page-head" },
       heading(model.name),
-      h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
+      h(
+        "div",
+        { class: "row" },
+        h("a", { class: "button", href: `#/operate/${encodeURIComponent(model.name)}` }, "Operate"),
+        h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
+      ),
     ),
     h(
       "p",

@@ -19,5 +19,8 @@
 /** @typedef {import("../versions/aliases/schemas.ts").ModelEventView} ModelEvent */
 /** @typedef {import("../versions/aliases/schemas.ts").HistoryPage} HistoryPage */
 /** @typedef {import("../prediction/traffic/schemas.ts").TrafficView} TrafficView */
+/** @typedef {import("../prediction/batch/schemas.ts").BatchPrediction} BatchPrediction */
+/** @typedef {import("../prediction/drift/service.ts").DriftReport} DriftReport */
+/** @typedef {import("../prediction/feedback/schemas.ts").Performance} Performance */
 
 export {};
