@@ -26,7 +26,7 @@ import { BackpropTrainer } from "./backprop-trainer.ts";
 import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { LOSS_INFO, type LossInfo } from "./losses.ts";
+import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
 import type { LossName } from "./spec.ts";
@@ -105,6 +105,8 @@ export interface HelperData {
   origin: number;
   loss: LossName;
   optimizer: ResolvedOptimizer;
+  smoothing: number;
+  classWeights: number[] | null;
   /** Where the helper's range of the parameter block starts (splitPoint). */
   split: number;
   ctrl: SharedArrayBuffer;
@@ -121,6 +123,7 @@ export class ParallelTrainer {
   private readonly single: BackpropTrainer;
   private readonly loss: LossInfo;
   private readonly clipNorm: number;
+  private readonly settings: LossSettings;
   /** Our half's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly ctrl: Int32Array;
@@ -141,6 +144,7 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings,
     parts: {
       kernels: WasmKernels;
       worker: Worker;
@@ -158,7 +162,8 @@ export class ParallelTrainer {
     this.ctrl = parts.ctrl;
     this.results = parts.results;
     this.labels = parts.labels;
-    this.single = new BackpropTrainer(network, data, loss, optimizer);
+    this.settings = settings;
+    this.single = new BackpropTrainer(network, data, loss, optimizer, settings);
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
     this.all = new Float32Array(this.kernels.memory.buffer, this.kernels.base);
@@ -178,6 +183,7 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings = PLAIN_LOSS,
   ): Promise<ParallelTrainer | undefined> {
     const backend = network.kernels.backend;
     if (backend === "js") return undefined;
@@ -203,6 +209,8 @@ export class ParallelTrainer {
       origin,
       loss,
       optimizer: optimizer.config,
+      smoothing: settings.smoothing,
+      classWeights: settings.classWeights ? Array.from(settings.classWeights) : null,
       split: splitPoint(network.parameterBlock),
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
@@ -227,7 +235,7 @@ export class ParallelTrainer {
     }
     worker.removeAllListeners();
     worker.on("error", () => {}); // reported through the FAILED slot
-    return new ParallelTrainer(network, data, loss, optimizer, {
+    return new ParallelTrainer(network, data, loss, optimizer, settings, {
       kernels,
       worker,
       ctrl,
@@ -293,7 +301,7 @@ export class ParallelTrainer {
     );
     // The previous batch's update must be whole before the forward pass reads the parameters.
     this.settle();
-    const ours = forwardAndLoss(net, loss, own, this.sums);
+    const ours = forwardAndLoss(net, loss, own, this.sums, this.settings);
     net.backward(own);
 
     this.awaitHelper(DONE, seq);
