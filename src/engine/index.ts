@@ -18,6 +18,13 @@ export { MAX_PARAMETERS, MAX_UNITS, normalizeNetworkSpec } from "./network-spec.
 export { DEFAULT_LEARNING_RATES, type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
 export { Random } from "./random.ts";
 export {
+  checkScheduleFits,
+  type ResolvedSchedule,
+  resolveSchedule,
+  SCHEDULES,
+  scheduledRate,
+} from "./schedules.ts";
+export {
   type ArchitectureJson,
   loadNetwork,
   NETWORK_FORMAT,

@@ -15,6 +15,7 @@
  *   sparseCategoricalCrossentropy   softmax output (>= 2 units); labels in [0, units)
  */
 import { z } from "zod";
+import { checkScheduleFits, EngineError, resolveSchedule } from "../engine/index.ts";
 import {
   ACTIVATIONS,
   type ActivationName,
@@ -22,6 +23,7 @@ import {
   LOSSES,
   type LossName,
 } from "../engine/spec.ts";
+import type { FieldIssue } from "../platform/errors.ts";
 import {
   count,
   finite,
@@ -39,20 +41,46 @@ const positive = (what = "must be greater than 0") => finite().positive(what);
 const fraction = (what: string) =>
   finite().min(0, `must be in [0, 1) (${what})`).lt(1, `must be in [0, 1) (${what})`);
 
+const decayRate = () => finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]");
+const warmup = (unit: string) =>
+  z
+    .int("must be a whole number >= 0")
+    .min(0, "must be a whole number >= 0")
+    .describe(`Linear warmup to the learning rate first, in ${unit}; must end before the run`);
+const scheduleUnit = z
+  .enum(["epochs", "steps"])
+  .describe("What warmup and the schedule count: epochs (default) or mini-batch steps");
+
+/** Learning-rate schedules (src/engine/schedules.ts has the formulas). */
 const decaySchema = z.discriminatedUnion(
   "type",
   [
     strictObject({
       type: z.literal("step"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
+      rate: decayRate(),
       everyEpochs: z.int().min(1, "must be a whole number >= 1"),
+      warmup: warmup("epochs").optional(),
     }),
     strictObject({
       type: z.literal("exponential"),
-      rate: finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]"),
+      rate: decayRate(),
+      warmup: warmup("epochs").optional(),
+    }),
+    strictObject({
+      type: z.literal("cosine"),
+      unit: scheduleUnit.optional(),
+      warmup: warmup("the unit").optional(),
+      minLearningRate: finite().min(0, "must be >= 0").optional(),
+    }),
+    strictObject({
+      type: z.literal("oneCycle"),
+      unit: scheduleUnit.optional(),
+      warmup: warmup("the unit (default 30% of the run)").optional(),
+      divFactor: finite().min(1, "must be >= 1").optional(),
+      finalDivFactor: finite().min(1, "must be >= 1").optional(),
     }),
   ],
-  { error: () => 'must be "step" or "exponential"' },
+  { error: () => 'must be "step", "exponential", "cosine" or "oneCycle"' },
 );
 
 /** What every optimizer accepts; the defaults are the usual ones for each method. */
@@ -87,9 +115,32 @@ export const optimizerSchema = z.discriminatedUnion(
       beta2: fraction("second-moment decay").optional(),
       epsilon: positive().optional(),
     }),
+    // AdamW: weightDecay is decoupled (w ← w·(1 − lr·wd) each step, default 0.01); on the
+    // others it is the L2 penalty added to the gradient.
+    strictObject({
+      name: z.literal("adamw"),
+      ...common(0.001),
+      beta1: fraction("first-moment decay").optional(),
+      beta2: fraction("second-moment decay").optional(),
+      epsilon: positive().optional(),
+    }),
   ],
-  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam"' },
+  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam", "adamw"' },
 );
+
+/**
+ * Cross-entropies only: "balanced" (n / (classes · n_class), scikit-learn's rule, from the
+ * training rows) or a weight per class, keyed by class index (inline data) or by label (a
+ * dataset's target); a class left out weighs 1.
+ */
+export const classWeightsSchema = z.union(
+  [
+    z.literal("balanced"),
+    z.record(z.string().min(1, "must name a class"), finite().min(0, "must be >= 0")),
+  ],
+  { error: () => 'must be "balanced" or an object of weights by class' },
+);
+export type ClassWeightsRequest = z.output<typeof classWeightsSchema>;
 
 export const earlyStoppingSchema = strictObject({
   monitor: z.enum(["loss", "valLoss", "accuracy", "valAccuracy"]).optional(),
@@ -157,6 +208,9 @@ export const preprocessingOptionsSchema = strictObject({
 });
 export type PreprocessingOptions = z.output<typeof preprocessingOptionsSchema>;
 
+/** The optimizer of a request with a network and no optimizer. */
+export const DEFAULT_OPTIMIZER = { name: "adam", learningRate: 0.001 } as const;
+
 const CLASSIFIER_LOSSES: readonly LossName[] = [
   "binaryCrossentropy",
   "categoricalCrossentropy",
@@ -169,11 +223,13 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     activation: z.enum(ACTIVATIONS),
     alpha: positive().optional(),
     initializer: z.enum(INITIALIZERS).optional(),
+    dropout: fraction("share of this layer's outputs dropped while training").optional(),
   });
 
   const network = strictObject({
     /** Derived from the encoded features when training from a dataset (given, it must match). */
     inputs: count(1, limits.maxUnits, "input features").optional(),
+    inputDropout: fraction("share of the input features dropped while training").optional(),
     layers: z
       .array(layer)
       .min(1, "needs at least one layer (the output layer)")
@@ -189,6 +245,10 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
     testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
+    labelSmoothing: fraction("cross-entropies: targets become (1 - e)·t + e/classes").optional(),
+    classWeights: classWeightsSchema.optional(),
+    /** Keep the optimizer's state with the version, so it can be continued exactly (default). */
+    storeOptimizerState: z.boolean().optional(),
   });
 
   const data = strictObject({
@@ -203,10 +263,19 @@ export function createTrainRequestSchema(limits: RequestLimits) {
 
   return strictObject({
     model: modelName,
-    network,
-    loss: z.enum(LOSSES),
-    optimizer: optimizerSchema.default({ name: "adam", learningRate: 0.001 }),
-    training,
+    /**
+     * Absent or "auto" with a dataset: the default recipe (recipe.ts) picks the network, loss,
+     * optimizer and training settings the request leaves out. With `from`: the source's.
+     */
+    network: z
+      .preprocess((value) => (value === "auto" ? undefined : value), network.optional())
+      .describe('A network object, or "auto" (the same as leaving it out)'),
+    /** Required with a network; the recipe picks it with "auto". */
+    loss: z.enum(LOSSES).optional(),
+    /** Default: adam (learning rate 0.001); the recipe's with no network. */
+    optimizer: optimizerSchema.optional(),
+    /** Required with a network; with no network the recipe's, when left out. */
+    training: training.optional(),
     data: data.optional(),
     /** Train from an uploaded dataset instead of inline data. */
     dataset: uuid.optional(),
@@ -219,90 +288,242 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     /** Default: classification for a categorical target, regression for a numeric one. */
     task: z.enum(TASKS).optional(),
     preprocessing: preprocessingOptionsSchema.optional(),
-  }).superRefine((req, ctx) => {
-    const layers = req.network.layers;
-    const output = layers.at(-1);
-    if (!output) return;
-    const last = layers.length - 1;
+    /** Warm start: continue training a ready version (same architecture and preprocessing). */
+    from: strictObject({ model: modelName, version: count(1, 2 ** 31 - 1, "version number") })
+      .optional()
+      .describe("Continue training this ready version as a new version"),
+  })
+    .superRefine((req, ctx) => {
+      if (req.network === undefined) {
+        checkAuto(req, ctx);
+        return;
+      }
+      for (const field of ["loss", "training"] as const) {
+        if (req[field] === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [field],
+            message:
+              'is required with a network (omit the network, or "auto", for the default recipe)',
+          });
+        }
+      }
+      if (req.loss === undefined || req.training === undefined) return;
+      const optimizer = req.optimizer ?? DEFAULT_OPTIMIZER;
+      const layers = req.network.layers;
+      const output = layers.at(-1);
+      if (!output) return;
+      const last = layers.length - 1;
 
-    layers.forEach((l, i) => {
-      const at = ["network", "layers", i];
-      if (l.activation === "softmax" && i !== last) {
+      layers.forEach((l, i) => {
+        const at = ["network", "layers", i];
+        if (l.activation === "softmax" && i !== last) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...at, "activation"],
+            message: "softmax is only allowed on the output (last) layer",
+          });
+        }
+        if (l.activation === "step" && layers.length > 1) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...at, "activation"],
+            message:
+              "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+          });
+        }
+        if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+          ctx.addIssue({
+            code: "custom",
+            path: [...at, "alpha"],
+            message: "alpha applies only to leakyRelu and elu",
+          });
+        }
+      });
+      if (output.dropout !== undefined && output.dropout > 0) {
         ctx.addIssue({
           code: "custom",
-          path: [...at, "activation"],
-          message: "softmax is only allowed on the output (last) layer",
+          path: ["network", "layers", last, "dropout"],
+          message: "the output layer cannot drop units; put dropout on hidden layers",
         });
       }
-      if (l.activation === "step" && layers.length > 1) {
+      if (output.activation === "softmax" && output.units < 2) {
         ctx.addIssue({
           code: "custom",
-          path: [...at, "activation"],
-          message:
-            "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+          path: ["network", "layers", last, "units"],
+          message: "a softmax output needs at least 2 units (one per class)",
         });
       }
-      if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+
+      checkSource({ ...req, network: req.network, training: req.training }, ctx);
+      const inputs = req.network.inputs;
+      // From a dataset the width is known only once the features are encoded: the service checks.
+      const parameters = inputs === undefined ? 0 : countParameters({ ...req.network, inputs });
+      if (parameters > limits.maxParameters) {
         ctx.addIssue({
           code: "custom",
-          path: [...at, "alpha"],
-          message: "alpha applies only to leakyRelu and elu",
+          path: ["network"],
+          message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
         });
       }
+
+      const loss = req.loss;
+      const needs = (activation: ActivationName, what: string) => {
+        if (output.activation !== activation) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["loss"],
+            message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
+          });
+        }
+      };
+      if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
+      if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
+        needs("softmax", "a softmax output layer");
+      }
+
+      const monitor = req.training.earlyStopping?.monitor;
+      if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["training", "earlyStopping", "monitor"],
+          message: `${monitor} needs training.validationSplit > 0`,
+        });
+      }
+      if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["training", "earlyStopping", "monitor"],
+          message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
+        });
+      }
+
+      for (const field of ["labelSmoothing", "classWeights"] as const) {
+        if (req.training[field] !== undefined && !CLASSIFIER_LOSSES.includes(loss)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["training", field],
+            message: `applies to the cross-entropy losses; ${loss} is a regression loss`,
+          });
+        }
+      }
+      if (req.data && inputs !== undefined) {
+        checkData(req.data, inputs, output, loss, ctx);
+        const rows = req.data.inputs.length;
+        const warm = warmupIssue(optimizer, req.training, rows);
+        if (warm)
+          ctx.addIssue({ code: "custom", path: warm.path.split("."), message: warm.message });
+        const classes = output.units === 1 ? 2 : output.units;
+        const names = Array.from({ length: classes }, (_, i) => String(i));
+        for (const issue of classWeightIssues(req.training.classWeights, names, "class index")) {
+          ctx.addIssue({ code: "custom", path: issue.path.split("."), message: issue.message });
+        }
+      }
+    })
+    .transform((req) =>
+      // A request with its own network trains with adam unless it says otherwise; one without
+      // gets the recipe's or its source's optimizer (resolve-request.ts).
+      req.optimizer === undefined && req.network !== undefined
+        ? { ...req, optimizer: { ...DEFAULT_OPTIMIZER } }
+        : req,
+    );
+}
+
+/**
+ * A schedule's warmup must end before the run does; in steps that depends on the training rows
+ * (after the validation split) and the batch size. The engine's own check, as a field issue.
+ */
+export function warmupIssue(
+  optimizer: { decay?: unknown } | { readonly name: string },
+  training: { epochs: number; batchSize: number; validationSplit: number },
+  rows: number,
+): FieldIssue | undefined {
+  if (!("decay" in optimizer) || optimizer.decay === undefined) return undefined;
+  const trainRows = rows - Math.floor(rows * training.validationSplit);
+  try {
+    checkScheduleFits(
+      resolveSchedule(optimizer.decay, "optimizer.decay"),
+      training.epochs,
+      Math.ceil(Math.max(trainRows, 1) / training.batchSize),
+      "optimizer.decay",
+    );
+  } catch (error) {
+    if (error instanceof EngineError) return { path: error.field, message: error.message };
+    throw error;
+  }
+  return undefined;
+}
+
+/** Class-weight keys that name no class (`names`: the classes, in index order). */
+export function classWeightIssues(
+  weights: ClassWeightsRequest | undefined,
+  names: readonly string[],
+  what: string,
+): FieldIssue[] {
+  if (weights === undefined || weights === "balanced") return [];
+  return Object.keys(weights)
+    .filter((key) => !names.includes(key))
+    .map((key) => ({
+      path: `training.classWeights.${key}`,
+      message: `names no class; the ${what}s are ${names.join(", ")}`,
+    }));
+}
+
+/**
+ * The weight of every class (index order): "balanced" is n / (classes · n_c) from the training
+ * labels (a class without rows weighs 0), a map gives its classes' weights and 1 to the others.
+ */
+export function resolveClassWeights(
+  weights: ClassWeightsRequest,
+  names: readonly string[],
+  labels: ArrayLike<number>,
+): number[] {
+  if (weights !== "balanced") return names.map((name) => weights[name] ?? 1);
+  const counts = new Array<number>(names.length).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i] as number]! += 1;
+  return counts.map((n) => (n === 0 ? 0 : labels.length / (names.length * n)));
+}
+
+/** No network: the recipe needs a dataset (its shape), or `from` gives the source's network. */
+function checkAuto(
+  req: {
+    dataset?: string | undefined;
+    from?: unknown;
+    data?: unknown;
+    loss?: LossName | undefined;
+    training?: { labelSmoothing?: number | undefined; classWeights?: unknown } | undefined;
+  },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const loss = req.loss;
+  for (const field of ["labelSmoothing", "classWeights"] as const) {
+    if (
+      req.training?.[field] !== undefined &&
+      loss !== undefined &&
+      !CLASSIFIER_LOSSES.includes(loss)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["training", field],
+        message: `applies to the cross-entropy losses; ${loss} is a regression loss`,
+      });
+    }
+  }
+  if (req.dataset === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network"],
+      message:
+        'is required with inline data; the default recipe ("auto" or no network) and a warm start without one need a dataset',
     });
-    if (output.activation === "softmax" && output.units < 2) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network", "layers", last, "units"],
-        message: "a softmax output needs at least 2 units (one per class)",
-      });
-    }
-
-    checkSource(req, ctx);
-    const inputs = req.network.inputs;
-    // From a dataset the width is known only once the features are encoded: the service checks.
-    const parameters = inputs === undefined ? 0 : countParameters({ ...req.network, inputs });
-    if (parameters > limits.maxParameters) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["network"],
-        message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
-      });
-    }
-
-    const loss = req.loss;
-    const needs = (activation: ActivationName, what: string) => {
-      if (output.activation !== activation) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["loss"],
-          message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
-        });
-      }
-    };
-    if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
-    if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
-      needs("softmax", "a softmax output layer");
-    }
-
-    const monitor = req.training.earlyStopping?.monitor;
-    if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs training.validationSplit > 0`,
-      });
-    }
-    if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", "earlyStopping", "monitor"],
-        message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
-      });
-    }
-
-    if (req.data && inputs !== undefined) checkData(req.data, inputs, output, loss, ctx);
-  });
+  }
+  if (req.data !== undefined && req.dataset !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset"],
+      message: "give either data (inline rows) or dataset, not both",
+    });
+  }
 }
 
 /** Inline data or a dataset, with the fields that go with each. */
@@ -461,6 +682,19 @@ export const idempotencyKeySchema = z
 export type TrainRequestSchema = ReturnType<typeof createTrainRequestSchema>;
 /** A valid request with defaults filled in: what TrainingService.submit receives. */
 export type TrainRequest = z.output<TrainRequestSchema>;
+/** The request's network object (not "auto"). */
+export type NetworkRequest = NonNullable<TrainRequest["network"]>;
+/** A request whose network and loss are known: given, from the recipe, or from `from`. */
+export type ResolvedTrainRequest = Omit<
+  TrainRequest,
+  "network" | "loss" | "optimizer" | "training"
+> & {
+  network: NetworkRequest;
+  loss: LossName;
+  optimizer: NonNullable<TrainRequest["optimizer"]>;
+  training: NonNullable<TrainRequest["training"]>;
+};
+export type TrainingRequest = NonNullable<TrainRequest["training"]>;
 /** What a client may send (defaults optional). */
 export type TrainRequestInput = z.input<TrainRequestSchema>;
 

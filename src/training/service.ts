@@ -28,7 +28,13 @@ import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
-import type { TrainRequest } from "./request.ts";
+import {
+  DEFAULT_OPTIMIZER,
+  type ResolvedTrainRequest,
+  resolveClassWeights,
+  type TrainRequest,
+} from "./request.ts";
+import { loadWarmStart, type WarmStart, warmStartIssues } from "./warm-start.ts";
 
 export interface TrainingServiceDeps {
   db: Database;
@@ -68,7 +74,7 @@ export function createTrainingService({
     return { job: toJobView(row), created: false };
   }
 
-  async function prepare(req: TrainRequest, seed: number) {
+  async function prepare(req: TrainRequest, seed: number, source: WarmStart | undefined) {
     const id = req.dataset as string;
     const dataset = await datasets?.load(id).catch((error: unknown) => {
       if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
@@ -80,25 +86,52 @@ export function createTrainingService({
         `No dataset "${id}" exists; upload it with POST /datasets first.`,
       );
     }
-    return prepareDatasetTraining(dataset, req, seed, maxParameters);
+    return prepareDatasetTraining(dataset, req, seed, maxParameters, source);
   }
 
   return {
-    async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
-      const requestHash = idempotencyKey ? hashRequest(req) : undefined;
+    async submit(request: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
+      const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
-      // A seed is always recorded, so every version can be trained again bit for bit.
-      const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
+      const source = request.from ? await loadWarmStart(db, request.from) : undefined;
+      // A seed is always recorded, so every version can be trained again bit for bit; a warm
+      // start keeps its source's, so the data splits and shuffles as the source's did.
+      const seed = request.training?.seed ?? source?.training.seed ?? randomInt(0, 2 ** 31 - 1);
       // Read and fitted before the transaction: it holds the model's lock only to write.
-      const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
+      const fromDataset =
+        request.dataset === undefined ? undefined : await prepare(request, seed, source);
+      const req = fromDataset?.request ?? inlineRequest(request);
+      const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
+      if (source) {
+        const issues = warmStartIssues(source, req, inputs, fromDataset?.preprocessing ?? null);
+        if (issues.length > 0) {
+          throw validationError(
+            issues,
+            `Cannot continue from ${source.model} v${source.version}: ${issues[0]!.message}.`,
+          );
+        }
+      }
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
-        inputs: fromDataset?.inputs ?? (req.network.inputs as number),
-        layers: req.network.layers,
+        inputs,
+        // Dropout is a training setting (stored with them), not part of the predicting network.
+        layers: req.network.layers.map(({ dropout: _dropout, ...layer }) => layer),
+      };
+      const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
+      // The source's state goes on only into the same optimizer; otherwise it starts afresh.
+      const state =
+        source?.optimizerState && source.training.optimizer.name === req.optimizer.name
+          ? source.optimizerState
+          : null;
+      const from = source && {
+        model: source.model,
+        version: source.version,
+        initialEpoch: source.initialEpoch,
+        optimizerState: state !== null,
       };
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
@@ -112,11 +145,18 @@ export function createTrainingService({
             data: {
               ...(await nextVersion(tx, req.model)),
               architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(
-                req,
-                seed,
-                fromDataset?.labels,
-              ) as unknown as Prisma.InputJsonValue,
+              training: toStoredTraining(req, seed, fromDataset?.labels, {
+                ...(classWeights ? { classWeights } : {}),
+                ...(from ? { from } : {}),
+              }) as unknown as Prisma.InputJsonValue,
+              // A warm start's starting point, read by the job (training-task.ts) and
+              // replaced by the trained weights when it succeeds.
+              ...(source
+                ? {
+                    weights: Buffer.from(source.weights),
+                    ...(state ? { optimizerState: Buffer.from(state) } : {}),
+                  }
+                : {}),
               ...(fromDataset
                 ? {
                     preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
@@ -135,7 +175,7 @@ export function createTrainingService({
           });
           return toJobView({
             ...job,
-            version: { version: version.version, model: { name: req.model } },
+            version: { version: version.version, metrics: null, model: { name: req.model } },
           });
         });
         return { job, created: true };
@@ -241,7 +281,18 @@ function measured<K extends string>(values: Record<K, number | null>) {
   return out;
 }
 
-function toStoredExamples(req: TrainRequest): TrainingDataInput {
+/** An inline request: the schema has made sure it has a network, loss and training settings. */
+function inlineRequest(req: TrainRequest): ResolvedTrainRequest {
+  return {
+    ...req,
+    network: req.network as ResolvedTrainRequest["network"],
+    loss: req.loss as ResolvedTrainRequest["loss"],
+    training: req.training as ResolvedTrainRequest["training"],
+    optimizer: req.optimizer ?? DEFAULT_OPTIMIZER,
+  };
+}
+
+function toStoredExamples(req: ResolvedTrainRequest): TrainingDataInput {
   // The schema has made sure inline requests carry both.
   const { inputs, targets, labels } = req.data!;
   const width = req.network.inputs!;
@@ -268,6 +319,21 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
   stored.targetWidth = targetWidth;
   stored.targets = float32ToBytes(t);
   return stored;
+}
+
+/** Inline classes are indices: the labels given, or the argmax of each one-hot target row. */
+function inlineClassWeights(req: ResolvedTrainRequest): number[] | undefined {
+  const requested = req.training.classWeights;
+  if (requested === undefined || !req.data) return undefined;
+  const units = req.network.layers.at(-1)?.units ?? 1;
+  const classes = units === 1 ? 2 : units;
+  const names = Array.from({ length: classes }, (_, i) => String(i));
+  const labels =
+    req.data.labels ??
+    (req.data.targets ?? []).map((row) =>
+      units === 1 ? (row[0]! >= 0.5 ? 1 : 0) : row.indexOf(Math.max(...row)),
+    );
+  return resolveClassWeights(requested, names, labels);
 }
 
 /** The request as parsed (defaults filled), hashed in a stable key order. */

@@ -17,15 +17,42 @@ export const modelParamsSchema = strictObject({ name: modelName });
 
 export const networkViewSchema = z.object({
   inputs: z.int(),
+  /** Training-time dropout of the inputs. */
+  inputDropout: z.number().optional(),
   layers: z.array(
     z.object({
       units: z.int(),
       activation: z.enum(ACTIVATIONS),
       alpha: z.number().optional(),
       initializer: z.enum(INITIALIZERS).optional(),
+      /** Training-time dropout of this layer's outputs. */
+      dropout: z.number().optional(),
     }),
   ),
 });
+
+/** How a version's training went (from its final metrics) and what it started from. */
+export const trainingRecordSchema = z
+  .object({
+    /** The epochs asked for. */
+    epochs: z.int(),
+    /** Epochs run; null until ready. */
+    epochsRun: z.int().nullable(),
+    /** Early stopping ended the run before its epochs. */
+    stoppedEarly: z.boolean(),
+    /** The best epoch early stopping saw (its weights, with restoreBestWeights); null without. */
+    bestEpoch: z.int().nullable(),
+    /** A warm start: the version it continued, and the epochs that version's weights had. */
+    from: z
+      .object({
+        model: z.string(),
+        version: z.int(),
+        initialEpoch: z.int(),
+        optimizerStateRestored: z.boolean(),
+      })
+      .nullable(),
+  })
+  .meta({ id: "TrainingRecord" });
 
 export const modelVersionSchema = z
   .object({
@@ -46,6 +73,7 @@ export const modelVersionSchema = z
     evaluation: evaluationSchema.nullable(),
     createdAt: isoDateTime,
     trainedAt: isoDateTime.nullable(),
+    training: trainingRecordSchema,
   })
   .meta({ id: "ModelVersion" });
 export type ModelVersion = z.output<typeof modelVersionSchema>;

@@ -4,8 +4,13 @@
  * version can be trained again bit for bit.
  */
 
+import type { DropoutSpec } from "../engine/index.ts";
 import type { TrainingSettings } from "../platform/threads/tasks.ts";
-import { DEFAULT_TEST_SPLIT, type TrainRequest } from "../training/request.ts";
+import {
+  type ClassWeightsRequest,
+  DEFAULT_TEST_SPLIT,
+  type ResolvedTrainRequest,
+} from "../training/request.ts";
 
 export interface StoredTraining extends TrainingSettings {
   /** The data came as class indices (sparse labels), so predictions report classes. */
@@ -15,14 +20,40 @@ export interface StoredTraining extends TrainingSettings {
    * so the split can be made again. The rest is in the version's preprocessing.
    */
   dataset?: { id: string; testSplit: number };
+  /** As the request gave them ("balanced" or by class); the values used are `classWeights`. */
+  classWeighting?: ClassWeightsRequest;
+  /**
+   * A continued run (warm start): the version it started from and the epochs its weights had;
+   * this version's weights have initialEpoch + its own epochs.
+   */
+  from?: { model: string; version: number; initialEpoch: number; optimizerState: boolean };
+}
+
+/** What the service works out beside the request: resolved class weights, the warm start. */
+export interface StoredTrainingExtras {
+  classWeights?: number[];
+  from?: StoredTraining["from"];
+}
+
+/** Training-time dropout from the request's network (absent when nothing drops). */
+export function dropoutOf(network: {
+  inputDropout?: number | undefined;
+  layers: { dropout?: number | undefined }[];
+}): DropoutSpec | undefined {
+  const layers = network.layers.map((l) => l.dropout ?? 0);
+  const inputs = network.inputDropout ?? 0;
+  if (inputs === 0 && layers.every((r) => r === 0)) return undefined;
+  return { inputs, layers };
 }
 
 export function toStoredTraining(
-  req: TrainRequest,
+  req: ResolvedTrainRequest,
   seed: number,
   labels = req.data?.labels !== undefined,
+  extras: StoredTrainingExtras = {},
 ): StoredTraining {
   const { training } = req;
+  const dropout = dropoutOf(req.network);
   return {
     loss: req.loss,
     optimizer: req.optimizer,
@@ -32,6 +63,13 @@ export function toStoredTraining(
     seed,
     validationSplit: training.validationSplit,
     ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
+    ...(dropout ? { dropout } : {}),
+    ...(training.labelSmoothing ? { labelSmoothing: training.labelSmoothing } : {}),
+    ...(extras.classWeights && training.classWeights
+      ? { classWeights: extras.classWeights, classWeighting: training.classWeights }
+      : {}),
+    ...(extras.from ? { from: extras.from } : {}),
+    ...(training.storeOptimizerState === false ? { storeOptimizerState: false } : {}),
     labels,
     ...(req.dataset === undefined
       ? {}

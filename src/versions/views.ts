@@ -13,14 +13,31 @@ import type { StoredTraining } from "./stored-training.ts";
 
 /** The include that gives a job its model name and version number. */
 export const jobWithVersion = {
-  version: { select: { version: true, model: { select: { name: true } } } },
+  version: { select: { version: true, metrics: true, model: { select: { name: true } } } },
 } satisfies Prisma.TrainingJobInclude;
 
 export type JobRow = Prisma.TrainingJobGetPayload<{ include: typeof jobWithVersion }>;
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
+/** How the run ended, as the runner keeps it in the version's final metrics. */
+export function runEnding(metrics: Prisma.JsonValue | null | undefined): {
+  epochsRun: number | null;
+  stoppedEarly: boolean;
+  bestEpoch: number | null;
+} {
+  const m = (metrics ?? {}) as { epochsRun?: unknown; stoppedEarly?: unknown; bestEpoch?: unknown };
+  return {
+    epochsRun: typeof m.epochsRun === "number" ? m.epochsRun : null,
+    stoppedEarly: m.stoppedEarly === true,
+    bestEpoch: typeof m.bestEpoch === "number" ? m.bestEpoch : null,
+  };
+}
+
 export function toJobView(row: JobRow): Job {
+  const ending = runEnding(row.version.metrics);
+  // A run that stopped early is complete at its last epoch, not "26 of 200".
+  const epochs = ending.stoppedEarly && row.status === "succeeded" ? row.epoch : row.epochs;
   return {
     id: row.id,
     model: row.version.model.name,
@@ -28,7 +45,9 @@ export function toJobView(row: JobRow): Job {
     status: row.status,
     attempts: row.attempts,
     worker: row.worker,
-    progress: { epoch: row.epoch, epochs: row.epochs },
+    progress: { epoch: row.epoch, epochs },
+    stoppedEarly: ending.stoppedEarly,
+    bestEpoch: ending.bestEpoch,
     metrics: toMetricsView(row.metrics),
     cancelRequested: row.cancelRequested,
     error: row.error,
@@ -70,11 +89,19 @@ export interface VersionRow {
 export function toVersionView(row: VersionRow): ModelVersion {
   const network = row.architecture as unknown as NetworkSpec;
   const training = row.training as unknown as StoredTraining;
+  const ending = runEnding(row.metrics);
+  const dropout = training.dropout;
   return {
     version: row.version,
     jobId: row.jobs[0]?.id ?? null,
     status: row.status,
-    network: { inputs: network.inputs, layers: network.layers },
+    network: {
+      inputs: network.inputs,
+      ...(dropout?.inputs ? { inputDropout: dropout.inputs } : {}),
+      layers: network.layers.map((l, i) =>
+        dropout?.layers?.[i] ? { ...l, dropout: dropout.layers[i] } : l,
+      ),
+    },
     loss: training.loss,
     parameters: countParameters(network),
     seed: training.seed,
@@ -83,5 +110,17 @@ export function toVersionView(row: VersionRow): ModelVersion {
     evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
+    training: {
+      epochs: training.epochs,
+      ...ending,
+      from: training.from
+        ? {
+            model: training.from.model,
+            version: training.from.version,
+            initialEpoch: training.from.initialEpoch,
+            optimizerStateRestored: training.from.optimizerState,
+          }
+        : null,
+    },
   };
 }

@@ -35,6 +35,8 @@ export interface CompleteJobInput {
   attempt?: number;
   /** The held-back test split's scores, kept on the version (datasets only). */
   evaluation?: Prisma.InputJsonValue | null;
+  /** The optimizer state to keep with the version (warm starts continue from it). */
+  optimizerState?: Uint8Array | null;
 }
 
 export interface FailJobOptions {
@@ -140,7 +142,7 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
     recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
     recordEpochs,
 
-    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation }) {
+    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation, optimizerState }) {
       const found = await rows(sql.completeJob, [
         jobId,
         workerId,
@@ -148,6 +150,9 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
         JSON.stringify(metrics),
         attempt ?? null,
         evaluation === undefined || evaluation === null ? null : JSON.stringify(evaluation),
+        optimizerState
+          ? Buffer.from(optimizerState.buffer, optimizerState.byteOffset, optimizerState.byteLength)
+          : null,
       ]);
       return found.length > 0;
     },

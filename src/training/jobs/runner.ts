@@ -330,6 +330,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
             metrics: final,
             attempt,
             evaluation,
+            optimizerState: outcome.optimizerState ?? null,
           }))
             ? "succeeded"
             : "lost";
@@ -443,6 +444,10 @@ function finalMetrics(outcome: TrainOutcome) {
   if (!epoch) return {};
   return {
     epoch: epoch.epoch,
+    // How the run ended: read by the job and version views (best-epoch reporting).
+    epochsRun: outcome.epochsRun,
+    stoppedEarly: outcome.stoppedEarly,
+    ...(outcome.bestEpoch === undefined ? {} : { bestEpoch: outcome.bestEpoch }),
     loss: finiteOrNull(epoch.loss),
     valLoss: finiteOrNull(epoch.valLoss),
     accuracy: finiteOrNull(epoch.accuracy),

@@ -13,7 +13,7 @@ export async function loadTrainingTask(
 ): Promise<Omit<TrainTask, "port">> {
   const version = await db.prisma.modelVersion.findUniqueOrThrow({
     where: { id: job.versionId },
-    select: { architecture: true, training: true },
+    select: { architecture: true, training: true, weights: true, optimizerState: true },
   });
   const examples = await db.prisma.trainingData.findUniqueOrThrow({
     where: { jobId_split: { jobId: job.id, split: "train" } },
@@ -22,10 +22,25 @@ export async function loadTrainingTask(
   const {
     labels: _labels,
     dataset: _dataset,
+    from,
     ...settings
   } = version.training as unknown as StoredTraining;
+  // A warm start's version holds its starting weights (and optimizer state) until trained.
+  const start =
+    from && version.weights
+      ? {
+          start: {
+            weights: new Uint8Array(version.weights),
+            initialEpoch: from.initialEpoch,
+            ...(version.optimizerState
+              ? { optimizerState: new Uint8Array(version.optimizerState) }
+              : {}),
+          },
+        }
+      : {};
   return {
     jobId: job.id,
+    ...start,
     network: { inputs: architecture.inputs, layers: architecture.layers },
     settings,
     data: {

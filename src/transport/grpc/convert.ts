@@ -108,8 +108,9 @@ function networkFromMessage(network: Network__Output, derived: boolean) {
   return {
     // From a dataset, 0 (unset) means "derive it", as an absent field does in JSON.
     ...(derived && network.inputs === 0 ? {} : { inputs: network.inputs }),
+    ...present(network, ["inputDropout"]),
     layers: network.layers.map((layer) =>
-      present(layer, ["units", "activation", "alpha", "initializer"]),
+      present(layer, ["units", "activation", "alpha", "initializer", "dropout"]),
     ),
   };
 }
@@ -120,7 +121,8 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
   return {
     model: req.model,
     network: req.network ? networkFromMessage(req.network, req.dataset !== "") : undefined,
-    loss: req.loss,
+    // Unset with no network: the recipe's (or the source's) loss.
+    ...(req.loss !== "" || req.network ? { loss: req.loss } : {}),
     ...(optimizer && {
       optimizer: {
         ...present(optimizer, [
@@ -136,7 +138,18 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
           "beta2",
         ]),
         ...(optimizer.decay && {
-          decay: present(optimizer.decay, ["type", "rate", "everyEpochs"]),
+          decay: {
+            ...present(optimizer.decay, [
+              "type",
+              "rate",
+              "everyEpochs",
+              "warmup",
+              "minLearningRate",
+              "divFactor",
+              "finalDivFactor",
+            ]),
+            ...(optimizer.decay.unit !== "" && { unit: optimizer.decay.unit }),
+          },
         }),
       },
     }),
@@ -149,7 +162,14 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
             "seed",
             "validationSplit",
             "testSplit",
+            "labelSmoothing",
+            "storeOptimizerState",
           ]),
+          ...(training.classWeights && {
+            classWeights: training.classWeights.balanced
+              ? "balanced"
+              : training.classWeights.weights,
+          }),
           ...(training.earlyStopping && {
             earlyStopping: present(training.earlyStopping, [
               "monitor",
@@ -172,6 +192,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
     ...(req.features.length > 0 && { features: req.features }),
     ...(req.task !== "" && { task: req.task }),
     ...(req.preprocessing && { preprocessing: preprocessingFromMessage(req.preprocessing) }),
+    ...(req.from && { from: { model: req.from.model, version: req.from.version } }),
   };
 }
 
@@ -252,6 +273,8 @@ export function jobToMessage(job: Job): JobMessage {
     attempts: job.attempts,
     worker: job.worker ?? "",
     progress: job.progress,
+    stoppedEarly: job.stoppedEarly,
+    ...(job.bestEpoch === null ? {} : { bestEpoch: job.bestEpoch }),
     metrics: metricsToMessage(job.metrics),
     cancelRequested: job.cancelRequested,
     error: job.error ?? "",
@@ -295,6 +318,16 @@ export function versionToMessage(version: ModelVersion) {
     trainedAt: timestamp(version.trainedAt),
     preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
     evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
+    training: {
+      epochs: version.training.epochs,
+      ...(version.training.epochsRun === null ? {} : { epochsRun: version.training.epochsRun }),
+      stoppedEarly: version.training.stoppedEarly,
+      ...(version.training.bestEpoch === null ? {} : { bestEpoch: version.training.bestEpoch }),
+      fromModel: version.training.from?.model ?? "",
+      ...(version.training.from ? { fromVersion: version.training.from.version } : {}),
+      initialEpoch: version.training.from?.initialEpoch ?? 0,
+      optimizerStateRestored: version.training.from?.optimizerStateRestored ?? false,
+    },
   };
 }
 
