@@ -193,7 +193,14 @@ export const TASKS = ["classification", "regression"] as const;
 export const DEFAULT_TEST_SPLIT = 0.2;
 
 export const preprocessingOptionsSchema = strictObject({
-  scaling: z.enum(NUMERIC_SCALINGS).default("standard"),
+  scaling: z
+    .enum(NUMERIC_SCALINGS)
+    .default("standard")
+    .describe("robust: median and interquartile range, for columns with outliers"),
+  clip: z
+    .boolean()
+    .optional()
+    .describe("Smooth clipping of scaled numeric features: z / sqrt(1 + (z/3)²) (RealMLP's)"),
   unknown: z
     .enum(UNKNOWN_CATEGORY_POLICIES)
     .default("error")

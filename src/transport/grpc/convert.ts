@@ -206,6 +206,7 @@ function preprocessingFromMessage(p: DatasetPreprocessing__Output) {
   return {
     ...(p.scaling !== "" && { scaling: p.scaling }),
     ...(p.unknown !== "" && { unknown: p.unknown }),
+    ...(p.clip !== undefined && p.clip !== null && { clip: p.clip }),
     ...(columns ? { impute: p.imputeColumns } : p.impute !== "" ? { impute: p.impute } : {}),
   };
 }

@@ -57,7 +57,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const table = await readUpload(request, limits);
+      const table = await readUpload(request, limits, request.query.missing);
       const built = buildTable(table, request.query.types);
       const dataset = await datasets.create(request.query.name, built);
       return reply.code(201).header("location", `/datasets/${dataset.id}`).send(dataset);
@@ -110,7 +110,11 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
   );
 };
 
-async function readUpload(request: FastifyRequest, limits: UploadLimits): Promise<RawTable> {
+async function readUpload(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  missing?: readonly string[],
+): Promise<RawTable> {
   if (request.isMultipart()) {
     let part: Awaited<ReturnType<FastifyRequest["file"]>>;
     try {
@@ -125,7 +129,7 @@ async function readUpload(request: FastifyRequest, limits: UploadLimits): Promis
       );
     }
     try {
-      return await readCsv(part.file, limits);
+      return await readCsv(part.file, limits, missing);
     } catch (error) {
       throw fromMultipartError(error, limits);
     }
@@ -135,7 +139,7 @@ async function readUpload(request: FastifyRequest, limits: UploadLimits): Promis
   if (!body) {
     throw validationError([{ path: "file", message: "is empty; send the dataset in the body" }]);
   }
-  if (type.startsWith("text/csv")) return readCsv(body, limits);
+  if (type.startsWith("text/csv")) return readCsv(body, limits, missing);
   return recordsFromJson(await readText(body, limits.maxBytes), limits.maxRows);
 }
 
