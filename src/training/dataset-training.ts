@@ -7,18 +7,18 @@
 import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
-import { type FieldIssue, validationError } from "../platform/errors.ts";
+import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { TrainingDataInput } from "./jobs/create-job.ts";
 import { labelTargets } from "./label-targets.ts";
 import {
-  classWeightIssues,
   countParameters,
   DEFAULT_TEST_SPLIT,
   type PreprocessingOptions,
   type ResolvedTrainRequest,
   resolveClassWeights,
   type TrainRequest,
+  unknownClasses,
   warmupIssue,
 } from "./request.ts";
 import { resolveRequest } from "./resolve-request.ts";
@@ -66,7 +66,13 @@ export function prepareDatasetTraining(
   if (warm) issues.push(warm);
   const names = target.type === "categorical" ? target.classes : [];
   if (req.training.classWeights !== undefined && target.type === "categorical") {
-    issues.push(...classWeightIssues(req.training.classWeights, names, `"${target.name}" label`));
+    for (const { key, message } of unknownClasses(
+      req.training.classWeights,
+      names,
+      `"${target.name}" label`,
+    )) {
+      issues.push({ path: formatPath(["training", "classWeights", key]), message });
+    }
   }
   if (issues.length > 0) {
     throw validationError(

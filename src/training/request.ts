@@ -422,8 +422,12 @@ export function createTrainRequestSchema(limits: RequestLimits) {
           ctx.addIssue({ code: "custom", path: warm.path.split("."), message: warm.message });
         const classes = output.units === 1 ? 2 : output.units;
         const names = Array.from({ length: classes }, (_, i) => String(i));
-        for (const issue of classWeightIssues(req.training.classWeights, names, "class index")) {
-          ctx.addIssue({ code: "custom", path: issue.path.split("."), message: issue.message });
+        for (const issue of unknownClasses(req.training.classWeights, names, "class index")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["training", "classWeights", issue.key],
+            message: issue.message,
+          });
         }
       }
     })
@@ -462,18 +466,15 @@ export function warmupIssue(
 }
 
 /** Class-weight keys that name no class (`names`: the classes, in index order). */
-export function classWeightIssues(
+export function unknownClasses(
   weights: ClassWeightsRequest | undefined,
   names: readonly string[],
   what: string,
-): FieldIssue[] {
+): { key: string; message: string }[] {
   if (weights === undefined || weights === "balanced") return [];
   return Object.keys(weights)
     .filter((key) => !names.includes(key))
-    .map((key) => ({
-      path: `training.classWeights.${key}`,
-      message: `names no class; the ${what}s are ${names.join(", ")}`,
-    }));
+    .map((key) => ({ key, message: `names no class; the ${what}s are ${names.join(", ")}` }));
 }
 
 /**
