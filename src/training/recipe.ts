@@ -19,11 +19,12 @@
  * give (loss, optimizer, training settings) are kept; the recipe fills in the rest.
  */
 import type { LossName, OptimizerSpec } from "../engine/index.ts";
-import type {
-  NetworkRequest,
-  ResolvedTrainRequest,
-  TrainingRequest,
-  TrainRequest,
+import {
+  definedOnly,
+  type NetworkRequest,
+  type ResolvedTrainRequest,
+  type TrainingRequest,
+  type TrainRequest,
 } from "./request.ts";
 
 export interface DataShape {
@@ -111,8 +112,8 @@ export function defaultRecipe(shape: DataShape): Recipe {
 }
 
 /**
- * The request with the recipe filled in where it is silent: the network always; the loss, the
- * optimizer and the training object (as a whole) when the request leaves them out.
+ * The request with the recipe filled in where it is silent: the network always; the loss and
+ * the optimizer when left out; the training settings field by field.
  */
 export function applyRecipe(req: TrainRequest, shape: DataShape): ResolvedTrainRequest {
   const recipe = defaultRecipe(shape);
@@ -123,10 +124,16 @@ export function applyRecipe(req: TrainRequest, shape: DataShape): ResolvedTrainR
   } else if (loss === "binaryCrossentropy") {
     network.layers[network.layers.length - 1] = { units: shape.classes, activation: "sigmoid" };
   }
-  const training: TrainingRequest = req.training ?? { ...recipe.training, shuffle: true };
+  // The request's own training fields win one by one; the recipe fills the rest.
+  const given = definedOnly(req.training ?? {});
+  const training = {
+    ...recipe.training,
+    shuffle: true,
+    ...given,
+  } as TrainingRequest;
   const optimizer = req.optimizer ?? (recipe.optimizer as ResolvedTrainRequest["optimizer"]);
-  if (req.optimizer === undefined && req.training !== undefined && optimizer.decay) {
-    // The recipe's warmup, counted against the run the request's training settings make.
+  if (req.optimizer === undefined && optimizer.decay) {
+    // The recipe's warmup, counted against the run the merged training settings make.
     const trainRows = shape.rows - Math.floor(shape.rows * training.validationSplit);
     const steps = training.epochs * Math.ceil(Math.max(trainRows, 1) / training.batchSize);
     optimizer.decay = { ...optimizer.decay, warmup: Math.max(0, Math.floor(steps * 0.05)) };

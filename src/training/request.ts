@@ -244,11 +244,15 @@ export function createTrainRequestSchema(limits: RequestLimits) {
   });
 
   const training = strictObject({
-    epochs: count(1, limits.maxEpochs, "epochs"),
-    batchSize: z.int().min(1, "must be a whole number >= 1").default(32),
-    shuffle: z.boolean().default(true),
+    // With a network: epochs required, the others default as TRAINING_DEFAULTS says; without
+    // one, what is left out is the recipe's (or the warm start source's).
+    epochs: count(1, limits.maxEpochs, "epochs").optional(),
+    batchSize: z.int().min(1, "must be a whole number >= 1").optional().describe("Default 32"),
+    shuffle: z.boolean().optional().describe("Default true"),
     seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
-    validationSplit: fraction("share of rows held out for validation").default(0),
+    validationSplit: fraction("share of rows held out for validation")
+      .optional()
+      .describe("Default 0"),
     /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
     testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
@@ -315,8 +319,16 @@ export function createTrainRequestSchema(limits: RequestLimits) {
           });
         }
       }
-      if (req.loss === undefined || req.training === undefined) return;
+      if (req.training !== undefined && req.training.epochs === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["training", "epochs"],
+          message: "is required with a network",
+        });
+      }
+      if (req.loss === undefined || req.training?.epochs === undefined) return;
       const optimizer = req.optimizer ?? DEFAULT_OPTIMIZER;
+      const settings = withTrainingDefaults(req.training);
       const layers = req.network.layers;
       const output = layers.at(-1);
       if (!output) return;
@@ -390,7 +402,7 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       }
 
       const monitor = req.training.earlyStopping?.monitor;
-      if (monitor?.startsWith("val") && req.training.validationSplit === 0) {
+      if (monitor?.startsWith("val") && settings.validationSplit === 0) {
         ctx.addIssue({
           code: "custom",
           path: ["training", "earlyStopping", "monitor"],
@@ -417,7 +429,7 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       if (req.data && inputs !== undefined) {
         checkData(req.data, inputs, output, loss, ctx);
         const rows = req.data.inputs.length;
-        const warm = warmupIssue(optimizer, req.training, rows);
+        const warm = warmupIssue(optimizer, settings, rows);
         if (warm)
           ctx.addIssue({ code: "custom", path: warm.path.split("."), message: warm.message });
         const classes = output.units === 1 ? 2 : output.units;
@@ -432,12 +444,41 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       }
     })
     .transform((req) =>
-      // A request with its own network trains with adam unless it says otherwise; one without
-      // gets the recipe's or its source's optimizer (resolve-request.ts).
-      req.optimizer === undefined && req.network !== undefined
-        ? { ...req, optimizer: { ...DEFAULT_OPTIMIZER } }
+      // A request with its own network trains with adam and the usual defaults unless it says
+      // otherwise; one without gets the recipe's or its source's (resolve-request.ts).
+      req.network !== undefined && req.training !== undefined
+        ? {
+            ...req,
+            optimizer: req.optimizer ?? { ...DEFAULT_OPTIMIZER },
+            training: withTrainingDefaults(req.training),
+          }
         : req,
     );
+}
+
+/** A request's own training settings with the defaults of a request that has a network. */
+export const TRAINING_DEFAULTS = { batchSize: 32, shuffle: true, validationSplit: 0 } as const;
+
+export function withTrainingDefaults<T extends { epochs?: number | undefined }>(
+  training: T,
+): T & ResolvedTraining {
+  return {
+    ...TRAINING_DEFAULTS,
+    ...definedOnly(training),
+    epochs: training.epochs as number,
+  } as T & ResolvedTraining;
+}
+
+/** The fields that are set (a spread must not overwrite a default with undefined). */
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+interface ResolvedTraining {
+  epochs: number;
+  batchSize: number;
+  shuffle: boolean;
+  validationSplit: number;
 }
 
 /**
@@ -700,9 +741,10 @@ export type ResolvedTrainRequest = Omit<
   network: NetworkRequest;
   loss: LossName;
   optimizer: NonNullable<TrainRequest["optimizer"]>;
-  training: NonNullable<TrainRequest["training"]>;
+  training: TrainingRequest;
 };
-export type TrainingRequest = NonNullable<TrainRequest["training"]>;
+/** Training settings with epochs, batch size, shuffle and validation split known. */
+export type TrainingRequest = NonNullable<TrainRequest["training"]> & ResolvedTraining;
 /** What a client may send (defaults optional). */
 export type TrainRequestInput = z.input<TrainRequestSchema>;
 

@@ -6,7 +6,9 @@
 import { applyRecipe, type DataShape } from "./recipe.ts";
 import {
   DEFAULT_OPTIMIZER,
+  definedOnly,
   type ResolvedTrainRequest,
+  TRAINING_DEFAULTS,
   type TrainingRequest,
   type TrainRequest,
 } from "./request.ts";
@@ -20,15 +22,22 @@ export function resolveRequest(
   const given = req.network;
   if (!source && !given) return applyRecipe(req, shape);
   const s = source?.training;
-  const training: TrainingRequest = req.training ?? {
-    epochs: s!.epochs,
-    batchSize: s!.batchSize,
-    shuffle: s!.shuffle,
-    validationSplit: s!.validationSplit,
-    ...(s!.earlyStopping ? { earlyStopping: s!.earlyStopping } : {}),
-    ...(s!.labelSmoothing ? { labelSmoothing: s!.labelSmoothing } : {}),
-    ...(s!.classWeighting ? { classWeights: s!.classWeighting } : {}),
-  };
+  // Field by field: the request's own, else the source's (warm start), else the defaults.
+  const training = {
+    ...TRAINING_DEFAULTS,
+    ...(s
+      ? {
+          epochs: s.epochs,
+          batchSize: s.batchSize,
+          shuffle: s.shuffle,
+          validationSplit: s.validationSplit,
+          ...(s.earlyStopping ? { earlyStopping: s.earlyStopping } : {}),
+          ...(s.labelSmoothing ? { labelSmoothing: s.labelSmoothing } : {}),
+          ...(s.classWeighting ? { classWeights: s.classWeighting } : {}),
+        }
+      : {}),
+    ...definedOnly(req.training ?? {}),
+  } as TrainingRequest;
   const network = given ?? sourceNetwork(source!);
   if (!given && s?.dropout) {
     // The source's dropout goes on with its settings, as its other training settings do.

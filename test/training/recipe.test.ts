@@ -82,13 +82,9 @@ describe("the default recipe", () => {
     }
   });
 
-  it("keeps what the request gives, and a binary cross-entropy gets a sigmoid output", () => {
+  it("keeps what the request gives, field by field; a binary cross-entropy gets a sigmoid", () => {
     const resolved = applyRecipe(
-      {
-        model: "m",
-        loss: "binaryCrossentropy",
-        training: { epochs: 7, batchSize: 16, shuffle: true, validationSplit: 0 },
-      } as never,
+      { model: "m", loss: "binaryCrossentropy", training: { epochs: 7, batchSize: 16 } } as never,
       { rows: 200, features: 3, classes: 2 },
     );
     expect(resolved.network.layers.at(-1)).toEqual({ units: 1, activation: "sigmoid" });
@@ -97,10 +93,27 @@ describe("the default recipe", () => {
       batchSize: 16,
       shuffle: true,
       validationSplit: 0,
+      labelSmoothing: 0.1,
     });
+    // The warmup follows the run those settings make: 7 epochs of 13 steps.
     expect(resolved.optimizer.decay).toMatchObject({
       type: "cosine",
       warmup: Math.floor(7 * 13 * 0.05),
     });
+  });
+
+  it('the dashboard\'s "auto" with only a test split gets the whole recipe around it', () => {
+    const resolved = applyRecipe({ model: "m", training: { testSplit: 0.3 } } as never, {
+      rows: 5000,
+      features: 8,
+      classes: 4,
+    });
+    expect(resolved.training).toMatchObject({
+      testSplit: 0.3,
+      batchSize: 64,
+      validationSplit: 0.1,
+      earlyStopping: { monitor: "valLoss" },
+    });
+    expect(resolved.optimizer).toMatchObject({ name: "adamw" });
   });
 });

@@ -155,8 +155,9 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
     }),
     training: training
       ? {
+          // 0 (unset) epochs: the recipe's or the source's, as an absent field in JSON.
+          ...(training.epochs !== 0 || req.network ? { epochs: training.epochs } : {}),
           ...present(training, [
-            "epochs",
             "batchSize",
             "shuffle",
             "seed",
