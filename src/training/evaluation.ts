@@ -12,6 +12,7 @@ import type { Database } from "../platform/db/client.ts";
 import type { Evaluation } from "../versions/evaluation-schema.ts";
 import { decodeOutputs, type LabelPrediction } from "../versions/preprocessing/decode.ts";
 import { preprocessingSchema } from "../versions/preprocessing/schema.ts";
+import { binaryCurves, regressionPoints } from "./evaluation-curves.ts";
 
 /** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
 export type Forward = (
@@ -43,24 +44,32 @@ export async function evaluateTestSplit(
   const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
   if (preprocessing.target.type === "categorical") {
     const truth = bytesToInt32(test.labels!);
-    return scoreClassification(
-      preprocessing.target.classes,
+    const { classes } = preprocessing.target;
+    const labelled = predictions as LabelPrediction[];
+    const scores = scoreClassification(
+      classes,
       truth,
-      (predictions as LabelPrediction[]).map((p) => p.label),
+      labelled.map((p) => p.label),
     );
+    if (classes.length !== 2) return scores;
+    const positive = classes[1] as string;
+    const curves = binaryCurves(
+      positive,
+      labelled.map((p) => p.probabilities[positive] ?? 0),
+      Array.from(truth, (t) => t === 1),
+    );
+    return curves ? { ...scores, curves } : scores;
   }
   const truth = bytesToFloat32(test.targets!);
-  return scoreRegression(
-    truth,
-    predictions.map((p) => ("value" in p ? p.value : Number.NaN)),
-  );
+  const values = predictions.map((p) => ("value" in p ? p.value : Number.NaN));
+  return { ...scoreRegression(truth, values), points: regressionPoints(truth, values) };
 }
 
 export function scoreClassification(
   classes: readonly string[],
   truth: ArrayLike<number>,
   predicted: readonly string[],
-): Evaluation {
+): Extract<Evaluation, { task: "classification" }> {
   const k = classes.length;
   const index = new Map(classes.map((c, i) => [c, i]));
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
@@ -93,7 +102,7 @@ export function scoreClassification(
 export function scoreRegression(
   truth: ArrayLike<number>,
   predicted: readonly number[],
-): Evaluation {
+): Extract<Evaluation, { task: "regression" }> {
   const n = truth.length;
   let absolute = 0;
   let squared = 0;

@@ -3,21 +3,31 @@
 
 const KEY = "nnserve.apiKey";
 
+/** @returns {string} */
 export function apiKey() {
   return sessionStorage.getItem(KEY) ?? "";
 }
 
+/** @param {string} key */
 export function setApiKey(key) {
   if (key) sessionStorage.setItem(KEY, key);
   else sessionStorage.removeItem(KEY);
 }
 
+/** @returns {Record<string, string>} */
 export function authHeaders() {
   const key = apiKey();
   return key ? { authorization: `Bearer ${key}` } : {};
 }
 
+/** @typedef {{ path: string, message: string }} FieldIssue */
+/** @typedef {{ detail?: string, title?: string, code?: string, errors?: FieldIssue[] }} Problem */
+
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {Problem | undefined} problem
+   */
   constructor(status, problem) {
     super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
     this.status = status;
@@ -26,7 +36,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 export async function api(method, path, body) {
+  /** @type {Record<string, string>} */
   const headers = { accept: "application/json", ...authHeaders() };
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(path, {
@@ -48,15 +65,19 @@ export async function api(method, path, body) {
  * Authorization header). Calls onEvent(name, data, { resumed }) per event; on a dropped
  * connection it reconnects with Last-Event-ID until the `end` event or until `signal` aborts. A
  * resumed stream's snapshot holds only the epochs after that id (`resumed` is true).
+ * @param {string} id
+ * @param {{ signal: AbortSignal, onEvent: (name: string, data: any, how: { resumed: boolean }) => void, onConnection?: (state: "open" | "reconnecting") => void }} handlers
  */
 export async function followJob(id, { signal, onEvent, onConnection }) {
+  /** @type {string | undefined} */
   let lastEventId;
   let retryMs = 2000;
   while (!signal.aborted) {
     try {
+      /** @type {Record<string, string>} */
       const headers = { accept: "text/event-stream", ...authHeaders() };
       const resumed = lastEventId !== undefined;
-      if (resumed) headers["last-event-id"] = lastEventId;
+      if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
       const response = await fetch(`/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
       if (!response.ok) {
         const problem = await response.json().catch(() => undefined);
@@ -66,6 +87,7 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
         throw new ApiError(response.status, problem);
       }
       onConnection?.("open");
+      if (!response.body) throw new ApiError(response.status, undefined);
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -95,7 +117,9 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
   }
 }
 
+/** @param {string} block */
 function parseBlock(block) {
+  /** @type {{ event: string, data?: string, id?: string, retry?: number }} */
   const event = { event: "message" };
   for (const line of block.split("\n")) {
     if (line === "" || line.startsWith(":")) continue;
@@ -108,4 +132,48 @@ function parseBlock(block) {
     else if (field === "retry" && /^\d+$/.test(value)) event.retry = Number(value);
   }
   return event;
+}
+
+/**
+ * Uploads a CSV file as a dataset with XMLHttpRequest, whose upload events report progress
+ * (fetch has no upload progress without a streamed body, which needs HTTP/2 in Chromium).
+ * `types` overrides inferred column types (`?types=col:numeric,...`).
+ * @param {File} file
+ * @param {{ name: string, types?: Record<string, string>, onProgress?: (loaded: number, total: number) => void }} options
+ * @returns {Promise<import("./types.js").Dataset>}
+ */
+export function uploadDataset(file, { name, types, onProgress }) {
+  const query = new URLSearchParams({ name });
+  const overrides = Object.entries(types ?? {}).map(([column, type]) => `${column}:${type}`);
+  if (overrides.length > 0) query.set("types", overrides.join(","));
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/datasets?${query}`);
+    xhr.setRequestHeader("accept", "application/json");
+    for (const [header, value] of Object.entries(authHeaders()))
+      xhr.setRequestHeader(header, value);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded, event.total);
+    });
+    xhr.addEventListener("load", () => {
+      /** @type {any} */
+      let data;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        data = undefined;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else {
+        if (xhr.status === 401) document.dispatchEvent(new CustomEvent("nnserve:unauthenticated"));
+        reject(new ApiError(xhr.status, data));
+      }
+    });
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, { detail: "The upload failed: the server could not be reached." })),
+    );
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
 }

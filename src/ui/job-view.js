@@ -2,9 +2,11 @@ import { api, followJob } from "./api.js";
 import { metricChart } from "./chart.js";
 import {
   announce,
+  backLink,
   formatDuration,
   formatTime,
   h,
+  heading,
   metricList,
   replace,
   statusBadge,
@@ -12,24 +14,70 @@ import {
 import { progressBar } from "./jobs-view.js";
 import { problemView, tryItPanel } from "./try-it.js";
 
+/** @typedef {import("./types.js").Job} Job */
+/** @typedef {import("./types.js").Epoch} Epoch */
+/** @typedef {import("./types.js").Model} Model */
+/** @typedef {import("./types.js").ModelVersion} ModelVersion */
+/**
+ * What the issue-21 early stopping adds to the job view, where the server sends it.
+ * @typedef {Job & { stoppedEarly?: boolean, bestEpoch?: number | null }} JobWithStop
+ */
+
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /**
+ * How far the job got, in words: a job that stopped early is complete, not 13 % done.
+ * @param {JobWithStop} job
+ */
+export function progressText(job) {
+  const { epoch, epochs } = job.progress;
+  const early = job.stoppedEarly ?? (job.status === "succeeded" && epoch < epochs);
+  if (job.status === "succeeded" && early) {
+    const best = typeof job.bestEpoch === "number" ? `, best epoch ${job.bestEpoch} restored` : "";
+    return `Complete: stopped early at epoch ${epoch} of ${epochs}${best}`;
+  }
+  if (job.status === "succeeded") return `Complete: ${epochs} epochs`;
+  return `epoch ${epoch} of ${epochs}`;
+}
+
+/**
+ * @param {Job} job
+ * @returns {Promise<ModelVersion | undefined>}
+ */
+async function versionOf(job) {
+  /** @type {Model} */
+  const model = await api("GET", `/models/${encodeURIComponent(job.model)}`);
+  return model.versions.find((v) => v.version === job.version);
+}
+
+/**
  * #/jobs/{id}: the job's state and its curves, live from GET /jobs/{id}/events. The loss chart
- * always; accuracy for classifiers, MAE for regressors, once an epoch shows which it is.
+ * always; accuracy for classifiers, MAE (in the target's units) for regressors, once an epoch
+ * shows which it is.
+ * @param {HTMLElement} main
+ * @param {string} id
+ * @param {AbortSignal} signal
  */
 export async function jobView(main, id, signal) {
-  const heading = h("h1", { tabindex: "-1" }, "Job");
+  // The version says how a regressor's MAE converts back to the target's units.
+  /** @type {Job} */
+  const first = await api("GET", `/jobs/${encodeURIComponent(id)}`);
+  let version = await versionOf(first).catch(() => undefined);
+  const target = version?.preprocessing?.target;
+  const maeScale = target?.type === "numeric" ? target.scale : 1;
+
+  const title = heading(`Job: ${first.model} v${first.version}`);
   const statusLine = h("p", {
     id: "job-status",
     role: "status",
     "aria-live": "polite",
     class: "row",
   });
-  const progress = h("div", { class: "row" });
+  const progress = h("div", { class: "row", id: "job-progress-line" });
   const times = h("p", { class: "meta" });
   const latest = h("div");
   const errorSlot = h("div");
+  const links = h("p", { class: "row" });
   const connection = h("p", { class: "chart-latest", "aria-live": "polite" });
   const lossChart = metricChart("Loss", [
     { key: "loss", label: "loss" },
@@ -37,19 +85,22 @@ export async function jobView(main, id, signal) {
   ]);
   lossChart.el.id = "chart-loss";
   const charts = h("div", { class: "charts" }, lossChart.el);
+  /** @type {ReturnType<typeof metricChart> | undefined} */
   let secondChart;
   const panelSlot = h("div");
-  const cancel = h("button", { type: "button", class: "secondary", hidden: true }, "Cancel job");
+  const cancel = h("button", { type: "button", hidden: true }, "Cancel job");
+  /** @type {JobWithStop | undefined} */
   let job;
 
   replace(
     main,
-    h("p", {}, h("a", { href: "#/jobs" }, "← All jobs")),
-    heading,
+    backLink("#/jobs", "All jobs"),
+    title,
     statusLine,
     progress,
     times,
     h("div", { class: "row" }, cancel),
+    links,
     errorSlot,
     h("h2", {}, "Latest metrics"),
     latest,
@@ -62,13 +113,14 @@ export async function jobView(main, id, signal) {
   cancel.addEventListener("click", async () => {
     cancel.disabled = true;
     try {
-      showJob(await api("POST", `/jobs/${id}/cancel`));
+      void showJob(await api("POST", `/jobs/${id}/cancel`));
     } catch (error) {
       cancel.disabled = false;
       replace(errorSlot, problemView(error));
     }
   });
 
+  /** @param {Epoch} epoch */
   const ensureSecondChart = (epoch) => {
     if (secondChart) return;
     if (epoch.accuracy !== undefined) {
@@ -78,24 +130,28 @@ export async function jobView(main, id, signal) {
       ]);
       secondChart.el.id = "chart-accuracy";
     } else if (epoch.mae !== undefined) {
-      secondChart = metricChart("Mean absolute error", [
-        { key: "mae", label: "MAE" },
-        { key: "valMae", label: "val MAE" },
-      ]);
+      secondChart = metricChart(
+        target ? `Mean absolute error (${target.name})` : "Mean absolute error",
+        [
+          { key: "mae", label: "MAE", scale: maeScale },
+          { key: "valMae", label: "val MAE", scale: maeScale },
+        ],
+      );
       secondChart.el.id = "chart-mae";
     } else return;
     charts.append(secondChart.el);
   };
+  /** @param {Epoch} epoch */
   const addEpoch = (epoch) => {
     ensureSecondChart(epoch);
     lossChart.push(epoch);
     secondChart?.push(epoch);
   };
 
+  /** @param {JobWithStop} next */
   const showJob = async (next) => {
     const statusChanged = job?.status !== next.status;
     job = next;
-    heading.textContent = `Job: ${job.model} v${job.version}`;
     replace(
       statusLine,
       "Status: ",
@@ -105,13 +161,13 @@ export async function jobView(main, id, signal) {
     replace(
       progress,
       progressBar(job, "job-progress"),
-      ` epoch ${job.progress.epoch} of ${job.progress.epochs} · attempt ${job.attempts}`,
+      ` ${progressText(job)} · attempt ${job.attempts}`,
     );
     replace(
       times,
       `created ${formatTime(job.createdAt)} · started ${formatTime(job.startedAt)} · finished ${formatTime(job.finishedAt)} · took ${formatDuration(job.startedAt, job.finishedAt)}`,
     );
-    replace(latest, metricList(job.metrics));
+    replace(latest, metricList(job.metrics, version?.preprocessing));
     cancel.hidden = FINISHED.has(job.status);
     cancel.disabled = job.cancelRequested;
     if (job.status === "failed") {
@@ -125,14 +181,23 @@ export async function jobView(main, id, signal) {
         ),
       );
     }
-    if (statusChanged && job.status === "succeeded") await showTryIt();
+    if (statusChanged && job.status === "succeeded") await showResult(job);
   };
 
-  const showTryIt = async () => {
+  /** @param {Job} done */
+  const showResult = async (done) => {
     try {
-      const model = await api("GET", `/models/${encodeURIComponent(job.model)}`);
-      const version = model.versions.find((v) => v.version === job.version);
-      if (version?.status === "ready") replace(panelSlot, tryItPanel(job.model, version));
+      version = await versionOf(done);
+      const href = `#/models/${encodeURIComponent(done.model)}/versions/${done.version}`;
+      replace(
+        links,
+        h(
+          "a",
+          { class: "button primary", href },
+          version?.evaluation ? "See the evaluation" : "Open the version",
+        ),
+      );
+      if (version?.status === "ready") replace(panelSlot, tryItPanel(done.model, version));
     } catch (error) {
       replace(panelSlot, problemView(error));
     }

@@ -1,30 +1,53 @@
 import { api } from "./api.js";
-import { announce, formatDuration, formatTime, h, replace, statusBadge } from "./dom.js";
+import { announce, formatDuration, formatTime, h, heading, replace, statusBadge } from "./dom.js";
 import { problemView } from "./try-it.js";
+
+/** @typedef {import("./types.js").Job} Job */
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
 const ACTIVE = new Set(["queued", "running"]);
 /** The list refreshes only while a job on it can still change, and no faster than this. */
 const REFRESH_MS = 3000;
 
+/**
+ * A succeeded job's bar is full, whether it ran every epoch or stopped early.
+ * @param {Job} job
+ * @param {string} [id]
+ */
 export function progressBar(job, id) {
   const { epoch, epochs } = job.progress;
+  const done = job.status === "succeeded";
   return h(
     "progress",
-    { id, max: epochs, value: epoch, "aria-label": `epoch ${epoch} of ${epochs}` },
+    {
+      id,
+      max: epochs,
+      value: done ? epochs : epoch,
+      "data-epoch": epoch,
+      "aria-label": done
+        ? `complete at epoch ${epoch} of ${epochs}`
+        : `epoch ${epoch} of ${epochs}`,
+    },
     `${epoch} / ${epochs}`,
   );
 }
 
-/** #/jobs?status=…: newest first, filtered by status, with cancel for queued and running ones. */
+/**
+ * #/jobs?status=…: newest first, filtered by status, with cancel for queued and running ones.
+ * @param {HTMLElement} main
+ * @param {URLSearchParams} params
+ * @param {AbortSignal} signal
+ */
 export async function jobsView(main, params, signal) {
-  const status = STATUSES.includes(params.get("status")) ? params.get("status") : "";
+  const asked = params.get("status") ?? "";
+  const status = STATUSES.includes(asked) ? asked : "";
   const filter = h(
     "select",
     {
       id: "status-filter",
-      onchange: (e) => {
-        location.hash = e.target.value ? `#/jobs?status=${e.target.value}` : "#/jobs";
+      onchange: (/** @type {Event} */ e) => {
+        const value = /** @type {HTMLSelectElement} */ (e.target).value;
+        location.hash = value ? `#/jobs?status=${value}` : "#/jobs";
       },
     },
     h("option", { value: "" }, "all"),
@@ -51,7 +74,7 @@ export async function jobsView(main, params, signal) {
           "created",
           "started",
           "duration",
-          "",
+          "actions",
         ].map((c) => h("th", { scope: "col" }, c)),
       ),
     ),
@@ -59,11 +82,16 @@ export async function jobsView(main, params, signal) {
   );
   replace(
     main,
-    h("h1", { tabindex: "-1" }, "Jobs"),
+    h(
+      "div",
+      { class: "page-head" },
+      heading("Jobs"),
+      h("a", { class: "button primary", href: "#/train" }, "Train a model"),
+    ),
     h(
       "div",
       { class: "toolbar" },
-      h("div", {}, h("label", { for: "status-filter" }, "Status"), filter),
+      h("div", { class: "field" }, h("label", { for: "status-filter" }, "Status"), filter),
     ),
     message,
     h("div", { class: "table-wrap" }, table),
@@ -72,17 +100,23 @@ export async function jobsView(main, params, signal) {
   const load = async () => {
     const query = new URLSearchParams({ limit: "50" });
     if (status) query.set("status", status);
+    /** @type {{ items: Job[] }} */
     const page = await api("GET", `/jobs?${query}`);
     // Keep keyboard focus on the cancel button's row across a refresh.
-    const focused = document.activeElement?.closest?.("tr")?.dataset.job;
+    const row = document.activeElement?.closest("tr");
+    const focused = row instanceof HTMLElement ? row.dataset.job : undefined;
     replace(
       body,
       page.items.length
         ? page.items.map((job) => jobRow(job, load, message))
         : h("tr", {}, h("td", { colspan: 9 }, "No jobs.")),
     );
-    if (focused)
-      body.querySelector(`tr[data-job="${focused}"] button, tr[data-job="${focused}"] a`)?.focus();
+    if (focused) {
+      const again = body.querySelector(
+        `tr[data-job="${focused}"] button, tr[data-job="${focused}"] a`,
+      );
+      if (again instanceof HTMLElement) again.focus();
+    }
     return page.items.some((job) => ACTIVE.has(job.status));
   };
 
@@ -94,13 +128,18 @@ export async function jobsView(main, params, signal) {
   }
 }
 
+/**
+ * @param {Job} job
+ * @param {() => Promise<boolean>} reload
+ * @param {HTMLElement} message
+ */
 function jobRow(job, reload, message) {
   const cancel = ACTIVE.has(job.status)
     ? h(
         "button",
         {
           type: "button",
-          class: "secondary",
+          class: "quiet",
           "aria-label": `Cancel job of ${job.model} v${job.version}`,
         },
         job.cancelRequested ? "Cancelling…" : "Cancel",
@@ -135,6 +174,9 @@ function jobRow(job, reload, message) {
       { "data-label": "progress" },
       progressBar(job),
       ` ${job.progress.epoch}/${job.progress.epochs}`,
+      job.status === "succeeded" && job.progress.epoch < job.progress.epochs
+        ? " (stopped early)"
+        : "",
     ),
     h("td", { "data-label": "attempts" }, job.attempts),
     h("td", { "data-label": "created" }, formatTime(job.createdAt)),

@@ -1,6 +1,9 @@
 import { h } from "./dom.js";
 
-/** The network as a row of boxes: inputs, then each layer's units and activation. */
+/**
+ * The network as a row of boxes: inputs, then each layer's units and activation.
+ * @param {{ inputs: number, layers: { units: number, activation: string }[] }} network
+ */
 export function layerDiagram(network) {
   const description = [
     `${network.inputs} inputs`,

@@ -1,30 +1,65 @@
 import { api } from "./api.js";
-import { announce, formatTime, h, metricList, replace, statusBadge } from "./dom.js";
+import {
+  announce,
+  backLink,
+  confirmDelete,
+  formatTime,
+  h,
+  heading,
+  metricList,
+  replace,
+  statusBadge,
+} from "./dom.js";
 import { layerDiagram } from "./layers.js";
 import { problemView, tryItPanel } from "./try-it.js";
 
-const modelHref = (name) => `#/models/${encodeURIComponent(name)}`;
+/** @typedef {import("./types.js").Model} Model */
+/** @typedef {import("./types.js").ModelVersion} ModelVersion */
 
-/** #/models: every model with its newest version's network and final metrics. */
+/** @param {string} name */
+export const modelHref = (name) => `#/models/${encodeURIComponent(name)}`;
+/** @param {string} name @param {number} version */
+export const versionHref = (name, version) => `${modelHref(name)}/versions/${version}`;
+
+/**
+ * #/models: every model with its newest version's network and final metrics.
+ * @param {HTMLElement} main
+ */
 export async function modelsView(main) {
   const { items } = await api("GET", "/models");
+  /** @type {Model[]} */
   const details = await Promise.all(
-    items.map((m) => api("GET", `/models/${encodeURIComponent(m.name)}`)),
+    items.map((/** @type {{ name: string }} */ m) =>
+      api("GET", `/models/${encodeURIComponent(m.name)}`),
+    ),
   );
+  const message = h("div", { "aria-live": "polite" });
   const render = () =>
     replace(
       main,
-      h("h1", { tabindex: "-1" }, "Models"),
+      h(
+        "div",
+        { class: "page-head" },
+        heading("Models"),
+        h("a", { class: "button primary", href: "#/train" }, "Train a model"),
+      ),
+      message,
       details.length === 0
-        ? h("p", { class: "notice" }, "No models yet: POST /train starts one.")
+        ? h(
+            "p",
+            { class: "notice" },
+            "No models yet. ",
+            h("a", { href: "#/datasets" }, "Upload a dataset"),
+            ", then train one.",
+          )
         : h(
             "ul",
             { class: "card-list" },
             details.map((model) =>
-              modelCard(model, () => {
+              modelCard(model, message, () => {
                 details.splice(details.indexOf(model), 1);
                 render();
-                main.querySelector("h1").focus();
+                main.querySelector("h1")?.focus();
               }),
             ),
           ),
@@ -32,26 +67,15 @@ export async function modelsView(main) {
   render();
 }
 
-function modelCard(model, onDeleted) {
+/**
+ * @param {Model} model
+ * @param {HTMLElement} message
+ * @param {() => void} onDeleted
+ */
+function modelCard(model, message, onDeleted) {
   const shown =
     model.versions.find((v) => v.version === model.latestVersion) ?? model.versions.at(-1);
-  const message = h("div", { "aria-live": "polite" });
-  const remove = h("button", { type: "button", class: "danger" }, `Delete ${model.name}`);
-  remove.addEventListener("click", async () => {
-    const ok = window.confirm(
-      `Delete model "${model.name}" and all ${model.versions.length} of its versions? This cannot be undone.`,
-    );
-    if (!ok) return;
-    remove.disabled = true;
-    try {
-      await api("DELETE", `/models/${encodeURIComponent(model.name)}`);
-      announce(`Model ${model.name} deleted`);
-      onDeleted();
-    } catch (error) {
-      remove.disabled = false;
-      replace(message, problemView(error));
-    }
-  });
+  const count = `${model.versions.length} version${model.versions.length === 1 ? "" : "s"}`;
   return h(
     "li",
     { class: "card", "data-model": model.name },
@@ -59,8 +83,8 @@ function modelCard(model, onDeleted) {
     h(
       "p",
       { class: "meta" },
-      `${model.versionCount} version${model.versionCount === 1 ? "" : "s"}`,
-      model.latestVersion ? `, serving v${model.latestVersion}` : ", none ready yet",
+      count,
+      model.latestVersion ? ` · serving v${model.latestVersion}` : " · none ready yet",
       ` · created ${formatTime(model.createdAt)}`,
     ),
     shown
@@ -68,23 +92,94 @@ function modelCard(model, onDeleted) {
           layerDiagram(shown.network),
           h(
             "div",
-            { class: "row" },
-            `v${shown.version}`,
+            { class: "row", style: undefined },
+            h("a", { href: versionHref(model.name, shown.version) }, `v${shown.version}`),
             statusBadge(shown.status),
-            metricList(shown.metrics),
+            metricList(shown.metrics, shown.preprocessing),
           ),
         ]
       : null,
-    h("div", { class: "row" }, remove),
-    message,
+    h(
+      "div",
+      { class: "card-foot" },
+      h("span"),
+      confirmDelete({
+        name: model.name,
+        what: `Delete model "${model.name}" and its ${count}? This cannot be undone.`,
+        run: async () => {
+          await api("DELETE", `/models/${encodeURIComponent(model.name)}`);
+          announce(`Model ${model.name} deleted`);
+          onDeleted();
+        },
+        onError: (error) => replace(message, problemView(error)),
+      }),
+    ),
   );
 }
 
-/** #/models/{name}: its versions, and the try-it panel on a ready one. */
+/**
+ * The versions table of a model, with links to each version and a pair to compare.
+ * @param {Model} model
+ */
+function versionsTable(model) {
+  const newestFirst = [...model.versions].reverse();
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "stack" },
+      h("caption", { class: "visually-hidden" }, `Versions of ${model.name}`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["version", "status", "network", "final metrics", "trained", "job"].map((c) =>
+            h("th", { scope: "col" }, c),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        newestFirst.map((v) =>
+          h(
+            "tr",
+            { "data-version": v.version },
+            h(
+              "td",
+              { "data-label": "version" },
+              h("a", { href: versionHref(model.name, v.version) }, `v${v.version}`),
+            ),
+            h("td", { "data-label": "status" }, statusBadge(v.status)),
+            h("td", { "data-label": "network" }, layerDiagram(v.network)),
+            h("td", { "data-label": "final metrics" }, metricList(v.metrics, v.preprocessing)),
+            h("td", { "data-label": "trained" }, formatTime(v.trainedAt)),
+            h(
+              "td",
+              { "data-label": "job" },
+              v.jobId ? h("a", { href: `#/jobs/${v.jobId}` }, "training job") : "imported",
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * #/models/{name}: its versions, a comparison of two, and the try-it panel on a ready one.
+ * @param {HTMLElement} main
+ * @param {string} name
+ */
 export async function modelView(main, name) {
+  /** @type {Model} */
   const model = await api("GET", `/models/${encodeURIComponent(name)}`);
   const ready = model.versions.filter((v) => v.status === "ready");
   const panelSlot = h("div");
+  /** @param {ModelVersion | undefined} version */
   const showPanel = (version) =>
     replace(panelSlot, version ? tryItPanel(model.name, version) : null);
   const picker =
@@ -97,7 +192,12 @@ export async function modelView(main, name) {
             "select",
             {
               id: "version-pick",
-              onchange: (e) => showPanel(ready.find((v) => String(v.version) === e.target.value)),
+              onchange: (/** @type {Event} */ e) =>
+                showPanel(
+                  ready.find(
+                    (v) => String(v.version) === /** @type {HTMLSelectElement} */ (e.target).value,
+                  ),
+                ),
             },
             [...ready].reverse().map((v) => h("option", { value: v.version }, `v${v.version}`)),
           ),
@@ -105,50 +205,69 @@ export async function modelView(main, name) {
       : null;
   replace(
     main,
-    h("p", {}, h("a", { href: "#/models" }, "← All models")),
-    h("h1", { tabindex: "-1" }, model.name),
+    backLink("#/models", "All models"),
     h(
       "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "stack" },
-        h("caption", { class: "visually-hidden" }, `Versions of ${model.name}`),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ["version", "status", "network", "final metrics", "created", "trained", "job"].map(
-              (c) => h("th", { scope: "col" }, c),
-            ),
-          ),
-        ),
-        h(
-          "tbody",
-          {},
-          [...model.versions]
-            .reverse()
-            .map((v) =>
-              h(
-                "tr",
-                {},
-                h("td", { "data-label": "version" }, `v${v.version}`),
-                h("td", { "data-label": "status" }, statusBadge(v.status)),
-                h("td", { "data-label": "network" }, layerDiagram(v.network)),
-                h("td", { "data-label": "final metrics" }, metricList(v.metrics)),
-                h("td", { "data-label": "created" }, formatTime(v.createdAt)),
-                h("td", { "data-label": "trained" }, formatTime(v.trainedAt)),
-                h("td", { "data-label": "job" }, h("a", { href: `#/jobs/${v.jobId}` }, "job")),
-              ),
-            ),
-        ),
-      ),
+      { class: "page-head" },
+      heading(model.name),
+      h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
     ),
-    picker,
+    h(
+      "p",
+      { class: "meta" },
+      `${model.versions.length} versions · `,
+      model.latestVersion ? `serving v${model.latestVersion}` : "none ready yet",
+    ),
+    versionsTable(model),
+    model.versions.length > 1 ? compareForm(model) : null,
+    // The panel has its own heading ("Try it: name vN"); the picker sits just above it.
+    picker ? h("div", { class: "actions" }, picker) : null,
     ready.length === 0 ? h("p", { class: "notice" }, "No version is ready to try yet.") : null,
     panelSlot,
   );
   showPanel(ready.at(-1));
+}
+
+/**
+ * The train form for a new version: the model's name, and the dataset its newest version came
+ * from when there is one.
+ * @param {Model} model
+ */
+function retrainHref(model) {
+  const query = new URLSearchParams({ model: model.name });
+  const dataset = model.versions.at(-1)?.training?.dataset?.id;
+  if (dataset) query.set("dataset", dataset);
+  return `#/train?${query}`;
+}
+
+/** @param {Model} model */
+function compareForm(model) {
+  const newestFirst = [...model.versions].reverse();
+  /** @param {string} id @param {string} label @param {number} pick */
+  const select = (id, label, pick) =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: id }, label),
+      h(
+        "select",
+        { id, name: id },
+        newestFirst.map((v, i) =>
+          h("option", { value: v.version, selected: i === pick }, `v${v.version}`),
+        ),
+      ),
+    );
+  const form = h(
+    "form",
+    { class: "toolbar", "aria-label": "Compare versions" },
+    select("compare-a", "Version", 1),
+    select("compare-b", "with version", 0),
+    h("button", { type: "submit" }, "Compare"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    location.hash = `${modelHref(model.name)}/compare?a=${data.get("compare-a")}&b=${data.get("compare-b")}`;
+  });
+  return [h("h2", {}, "Compare versions"), form];
 }

@@ -4,14 +4,24 @@
 import { api } from "./api.js";
 import { formatNumber, h, replace } from "./dom.js";
 
+/** @typedef {import("./types.js").ModelVersion} ModelVersion */
+/** @typedef {import("./types.js").FeatureTransform} FeatureTransform */
+/** @typedef {import("./types.js").PredictResponse} PredictResponse */
+/** @typedef {{ el: HTMLElement, read: () => unknown[] }} InputFields */
+
 let panels = 0;
 
+/**
+ * @param {string} modelName
+ * @param {ModelVersion} version
+ */
 export function tryItPanel(modelName, version) {
   const n = ++panels;
   const result = h("output", { id: `try-result-${n}`, "aria-live": "polite" });
   const features = version.preprocessing?.features;
   const inputs = features ? featureFields(n, features) : rowsField(n, version.network.inputs);
-  const submit = h("button", { type: "submit" }, "Predict");
+  if (features) void orderCategories(inputs.el, version);
+  const submit = h("button", { type: "submit", class: "primary" }, "Predict");
   const form = h(
     "form",
     { id: `try-form-${n}`, class: "try-form", novalidate: true },
@@ -41,6 +51,47 @@ export function tryItPanel(modelName, version) {
   );
 }
 
+/**
+ * The stored preprocessing lists a feature's categories sorted (that order is the one-hot
+ * layout); a person reads them in the dataset's own order (first appearance: "low, medium,
+ * high", not "high, low, medium"). When the version's dataset is still there, the selects take
+ * its order; the values sent are the same either way.
+ * @param {HTMLElement} fields
+ * @param {ModelVersion} version
+ */
+async function orderCategories(fields, version) {
+  const id = version.training?.dataset?.id;
+  if (!id) return;
+  /** @type {import("./types.js").Dataset} */
+  let dataset;
+  try {
+    dataset = await api("GET", `/datasets/${encodeURIComponent(id)}`);
+  } catch {
+    return; // Deleted since: the stored order it is.
+  }
+  for (const column of dataset.columns) {
+    if (column.type !== "categorical") continue;
+    const select = [...fields.querySelectorAll("select")].find((s) => s.name === column.name);
+    if (!select) continue;
+    const rank = new Map(column.categories.map((c, i) => [c.value, i]));
+    const options = [...select.options].sort(
+      (a, b) => (rank.get(a.value) ?? rank.size) - (rank.get(b.value) ?? rank.size),
+    );
+    const chosen = select.value;
+    select.replaceChildren(...options);
+    // Untouched, it starts at the first category in the new order; a choice made stays.
+    if (select.dataset.touched) select.value = chosen;
+    else select.selectedIndex = 0;
+    select.dataset.order = "dataset";
+  }
+  fields.dataset.ordered = "true";
+}
+
+/**
+ * @param {number} n
+ * @param {FeatureTransform[]} features
+ * @returns {InputFields}
+ */
 function featureFields(n, features) {
   const fields = features.map((feature, i) => {
     const id = `try-${n}-f${i}`;
@@ -48,7 +99,13 @@ function featureFields(n, features) {
       feature.type === "categorical"
         ? h(
             "select",
-            { id, name: feature.name },
+            {
+              id,
+              name: feature.name,
+              onchange: (/** @type {Event} */ e) => {
+                /** @type {HTMLSelectElement} */ (e.target).dataset.touched = "true";
+              },
+            },
             feature.categories.map((c) => h("option", { value: c }, c)),
           )
         : h("input", { id, name: feature.name, type: "number", step: "any", required: true });
@@ -66,6 +123,7 @@ function featureFields(n, features) {
       fields.map((f) => f.el),
     ),
     read() {
+      /** @type {Record<string, string | number>} */
       const row = {};
       for (const { feature, control } of fields) {
         row[feature.name] =
@@ -78,6 +136,11 @@ function featureFields(n, features) {
   };
 }
 
+/**
+ * @param {number} n
+ * @param {number} width
+ * @returns {InputFields}
+ */
 function rowsField(n, width) {
   const id = `try-${n}-rows`;
   const example = Array.from({ length: width }, () => "0").join(", ");
@@ -117,7 +180,12 @@ function rowsField(n, width) {
   };
 }
 
+/**
+ * @param {PredictResponse} response
+ * @param {ModelVersion} version
+ */
 function showResponse(response, version) {
+  const target = version.preprocessing?.target;
   if (response.predictions) {
     return h(
       "ol",
@@ -125,8 +193,8 @@ function showResponse(response, version) {
       response.predictions.map((p) =>
         h(
           "li",
-          {},
-          p.label !== undefined
+          { class: "answer" },
+          "label" in p
             ? [
                 h("strong", {}, p.label),
                 p.probabilities
@@ -135,7 +203,8 @@ function showResponse(response, version) {
                       .join(", ")})`
                   : "",
               ]
-            : h("strong", {}, formatNumber(p.value)),
+            : // A regressor answers in the target's units: say which target it is.
+              [target ? `${target.name}: ` : "", h("strong", {}, formatNumber(p.value))],
         ),
       ),
     );
@@ -143,7 +212,7 @@ function showResponse(response, version) {
   const classes = response.classes;
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Outputs" },
     h(
       "table",
       { class: "outputs" },
@@ -162,13 +231,13 @@ function showResponse(response, version) {
       h(
         "tbody",
         {},
-        response.outputs.map((row, i) =>
+        (response.outputs ?? []).map((row, i) =>
           h(
             "tr",
             {},
             h("td", {}, i),
             h("td", { class: "output-values" }, row.map((v) => formatNumber(v)).join(", ")),
-            classes ? h("td", {}, classes[i]) : null,
+            classes ? h("td", {}, classes[i] ?? "") : null,
           ),
         ),
       ),
@@ -176,17 +245,22 @@ function showResponse(response, version) {
   );
 }
 
-/** An API error with its field paths, as the API named them. */
+/**
+ * An API error with its field paths, as the API named them.
+ * @param {unknown} error
+ */
 export function problemView(error) {
+  const problem =
+    /** @type {{ message?: string, errors?: { path: string, message: string }[] }} */ (error);
   return h(
     "div",
     { class: "problem error-box", role: "alert" },
-    h("p", {}, error.message),
-    error.errors?.length
+    h("p", {}, problem.message ?? String(error)),
+    problem.errors?.length
       ? h(
           "ul",
           { class: "problem-fields" },
-          error.errors.map((e) =>
+          problem.errors.map((e) =>
             h("li", {}, h("code", {}, e.path || "(request)"), ` ${e.message}`),
           ),
         )

@@ -22,6 +22,20 @@ export const classificationEvaluationSchema = z.object({
   ),
   /** matrix[i][j]: test rows of true class labels[i] predicted as labels[j]. */
   confusionMatrix: z.object({ labels: z.array(z.string()), matrix: z.array(z.array(z.int())) }),
+  /**
+   * Two classes only: the ROC and precision-recall curves of the second class's probability
+   * (at most 101 points each) with their areas. Absent for older versions, for more classes,
+   * or when the test rows hold one class.
+   */
+  curves: z
+    .object({
+      positive: z.string(),
+      roc: z.array(z.tuple([z.number(), z.number()])),
+      auc: z.number(),
+      pr: z.array(z.tuple([z.number(), z.number()])),
+      averagePrecision: z.number(),
+    })
+    .optional(),
 });
 
 export const regressionEvaluationSchema = z.object({
@@ -32,6 +46,11 @@ export const regressionEvaluationSchema = z.object({
   rmse: z.number(),
   /** null when the test targets are all equal (no variance to explain). */
   r2: z.number().nullable(),
+  /**
+   * The first 500 test rows' true and predicted values, in the target's units, for
+   * predicted-vs-actual and residual plots. Absent for versions evaluated before it was kept.
+   */
+  points: z.object({ actual: z.array(z.number()), predicted: z.array(z.number()) }).optional(),
 });
 
 export const evaluationSchema = z

@@ -31,12 +31,16 @@ export const networkViewSchema = z.object({
   ),
 });
 
-/** How a version's training went (from its final metrics) and what it started from. */
-export const trainingRecordSchema = z
+export const versionTrainingSchema = z
   .object({
-    /** The epochs asked for. */
+    optimizer: z.object({ name: z.string(), learningRate: z.number().optional() }).loose(),
     epochs: z.int(),
-    /** Epochs run; null until ready. */
+    batchSize: z.int(),
+    validationSplit: z.number(),
+    earlyStopping: z.object({ patience: z.int() }).loose().optional(),
+    /** Trained from a dataset: which (it may since have been deleted) and the share held back. */
+    dataset: z.object({ id: z.string(), testSplit: z.number() }).optional(),
+    /** Epochs run; null until ready (and for an imported version). */
     epochsRun: z.int().nullable(),
     /** Early stopping ended the run before its epochs. */
     stoppedEarly: z.boolean(),
@@ -52,7 +56,7 @@ export const trainingRecordSchema = z
       })
       .nullable(),
   })
-  .meta({ id: "TrainingRecord" });
+  .meta({ id: "VersionTraining" });
 
 export const modelVersionSchema = z
   .object({
@@ -71,9 +75,13 @@ export const modelVersionSchema = z
     preprocessing: preprocessingSchema.nullable(),
     /** Scores on the dataset's held-back test rows; null until ready, or without test rows. */
     evaluation: evaluationSchema.nullable(),
+    /**
+     * The settings it was trained with (optimizer, epochs, batch size, splits, early stopping,
+     * the dataset it came from), as stored with it; what a comparison of versions diffs.
+     */
+    training: versionTrainingSchema,
     createdAt: isoDateTime,
     trainedAt: isoDateTime.nullable(),
-    training: trainingRecordSchema,
   })
   .meta({ id: "ModelVersion" });
 export type ModelVersion = z.output<typeof modelVersionSchema>;

@@ -108,19 +108,37 @@ export function toVersionView(row: VersionRow): ModelVersion {
     metrics: toMetricsView(row.metrics),
     preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
     evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
+    training: trainingView(training, ending),
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
-    training: {
-      epochs: training.epochs,
-      ...ending,
-      from: training.from
+  };
+}
+
+function trainingView(
+  training: StoredTraining,
+  ending: ReturnType<typeof runEnding>,
+): ModelVersion["training"] {
+  const from = training.from;
+  return {
+    optimizer: { ...training.optimizer },
+    epochs: training.epochs,
+    batchSize: training.batchSize,
+    validationSplit: training.validationSplit,
+    ...(training.earlyStopping ? { earlyStopping: { ...training.earlyStopping } } : {}),
+    // An imported file's training is loose JSON: only a dataset of the shape this server writes.
+    ...(typeof training.dataset?.id === "string" && typeof training.dataset.testSplit === "number"
+      ? { dataset: { id: training.dataset.id, testSplit: training.dataset.testSplit } }
+      : {}),
+    ...ending,
+    // A warm start's source, of the shape this server writes (an imported file's is loose JSON).
+    from:
+      typeof from?.model === "string" && typeof from.version === "number"
         ? {
-            model: training.from.model,
-            version: training.from.version,
-            initialEpoch: training.from.initialEpoch,
-            optimizerStateRestored: training.from.optimizerState,
+            model: from.model,
+            version: from.version,
+            initialEpoch: typeof from.initialEpoch === "number" ? from.initialEpoch : 0,
+            optimizerStateRestored: from.optimizerState === true,
           }
         : null,
-    },
   };
 }

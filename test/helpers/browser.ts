@@ -62,3 +62,38 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * axe-core's scan of the page as it is now: the serious and critical violations. The source is
+ * evaluated through the DevTools protocol (the page's CSP would block an injected script tag,
+ * and the tests keep that CSP on).
+ */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  const { default: axe } = await import("axe-core");
+  await page.evaluate(axe.source);
+  const violations = (await page.evaluate(`(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(" ")),
+    }));
+  })()`)) as AxeViolation[];
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/** The four looks every page is checked in: light and dark, wide and 360 px narrow. */
+export const LOOKS = [
+  { name: "light-wide", colorScheme: "light", viewport: { width: 1280, height: 900 } },
+  { name: "dark-wide", colorScheme: "dark", viewport: { width: 1280, height: 900 } },
+  { name: "light-narrow", colorScheme: "light", viewport: { width: 360, height: 780 } },
+  { name: "dark-narrow", colorScheme: "dark", viewport: { width: 360, height: 780 } },
+] as const;

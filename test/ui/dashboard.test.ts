@@ -51,6 +51,10 @@ describe("the dashboard at /ui", () => {
     expect(csp).toContain("style-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
     expect(csp).not.toContain("https:");
+    // Nothing asks the browser to fetch the page's assets over https: the dashboard works over
+    // plain HTTP by host name as well as on localhost.
+    expect(csp).not.toContain("upgrade-insecure-requests");
+    expect(page.headers.get("strict-transport-security") ?? "").not.toContain("preload");
     const uplot = await fetch(`${server.url}/ui/vendor/uplot/uPlot.esm.js`);
     expect(uplot.status).toBe(200);
     expect(uplot.headers.get("content-type")).toMatch(/javascript/);
@@ -109,7 +113,9 @@ describe("the dashboard at /ui", () => {
     expect(await points("chart-accuracy")).toBe(epochs);
     // uPlot drew both series (loss and val loss) into a canvas.
     expect(await page.locator("#chart-loss canvas").count()).toBe(1);
-    await expect.poll(() => page.locator("#chart-loss .u-legend .u-series").count()).toBe(3);
+    // The legend names the two series, with no "epoch: --" placeholder values.
+    await expect.poll(() => page.locator("#chart-loss .u-legend .u-series").count()).toBe(2);
+    expect(await page.locator("#chart-loss .u-legend").textContent()).not.toContain("--");
     expect(await page.locator("#job-progress").getAttribute("value")).toBe(String(epochs));
 
     // The try-it panel of the version this job trained: two rows in, two outputs and classes out.
@@ -161,12 +167,20 @@ describe("the dashboard at /ui", () => {
     );
     expect(await card.locator(".metrics").textContent()).toContain("loss");
 
-    // Dismissing the confirmation deletes nothing; accepting it deletes the model.
-    page.once("dialog", (dialog) => void dialog.dismiss());
-    await card.getByRole("button", { name: "Delete ui-delete" }).click();
+    // Delete is a quiet button that asks first: keeping the model deletes nothing; confirming
+    // deletes it.
+    await card.getByRole("button", { name: "Delete ui-delete", exact: true }).click();
+    await card
+      .getByRole("group", { name: "Delete ui-delete?" })
+      .getByText(/cannot be undone/)
+      .waitFor();
+    await card.getByRole("button", { name: "Keep it" }).click();
+    expect(
+      await card.getByRole("button", { name: "Delete ui-delete", exact: true }).isVisible(),
+    ).toBe(true);
     expect((await server.http.get("/models/ui-delete")).status).toBe(200);
-    page.once("dialog", (dialog) => void dialog.accept());
-    await card.getByRole("button", { name: "Delete ui-delete" }).click();
+    await card.getByRole("button", { name: "Delete ui-delete", exact: true }).click();
+    await card.getByRole("button", { name: "Delete ui-delete now" }).click();
     await card.waitFor({ state: "detached" });
     expect((await server.http.get("/models/ui-delete")).status).toBe(404);
     expect(problems.errors).toEqual([]);
@@ -217,9 +231,9 @@ describe("the try-it panel on a model trained from a dataset", () => {
     await page.goto(`${server.url}/ui/#/models/ui-features`);
     const panel = page.getByRole("region", { name: "Try it: ui-features v1" });
     expect(await panel.getByLabel("petal length").getAttribute("type")).toBe("number");
-    expect(await panel.getByLabel("color").locator("option").allTextContents()).toEqual(
-      [...colors].sort(),
-    );
+    // The categories in the dataset's own order (first appearance), not sorted.
+    await panel.locator('fieldset[data-ordered="true"]').waitFor();
+    expect(await panel.getByLabel("color").locator("option").allTextContents()).toEqual(colors);
     await panel.getByLabel("color").selectOption("blue");
     // From the keyboard: Enter in a field submits the form.
     await panel.getByLabel("petal length").fill("4.6");

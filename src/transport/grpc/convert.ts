@@ -320,16 +320,7 @@ export function versionToMessage(version: ModelVersion) {
     trainedAt: timestamp(version.trainedAt),
     preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
     evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
-    training: {
-      epochs: version.training.epochs,
-      ...(version.training.epochsRun === null ? {} : { epochsRun: version.training.epochsRun }),
-      stoppedEarly: version.training.stoppedEarly,
-      ...(version.training.bestEpoch === null ? {} : { bestEpoch: version.training.bestEpoch }),
-      fromModel: version.training.from?.model ?? "",
-      ...(version.training.from ? { fromVersion: version.training.from.version } : {}),
-      initialEpoch: version.training.from?.initialEpoch ?? 0,
-      optimizerStateRestored: version.training.from?.optimizerStateRestored ?? false,
-    },
+    trainingJson: JSON.stringify(version.training),
   };
 }
 

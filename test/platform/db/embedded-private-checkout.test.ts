@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { EmbeddedPostgresError, startEmbeddedPostgres } from "../../../src/platform/db/embedded.ts";
 import { blockingDirectory, systemUser } from "../../../src/platform/db/embedded-location.ts";
 
-const repo = resolve(import.meta.dirname, "../..");
+const repo = resolve(import.meta.dirname, "../../..");
 const asRoot = process.getuid?.() === 0;
 const scratch = join(tmpdir(), `nnserve-private-${randomBytes(4).toString("hex")}`);
 
@@ -36,7 +36,7 @@ async function privateCheckout(): Promise<string> {
 }
 
 function startIn(checkout: string, relocationRoot: string): Promise<{ url: string; stop(): void }> {
-  const entry = join(checkout, "src", "db", "embedded.ts");
+  const entry = join(checkout, "src", "platform", "db", "embedded.ts");
   const child = spawn(
     process.execPath,
     [

@@ -13,6 +13,7 @@ import type { PredictResponse__Output } from "../../../src/generated/grpc/nnserv
 import type { TrainRequest } from "../../../src/generated/grpc/nnserve/v1/TrainRequest.ts";
 import type { TrainResponse__Output } from "../../../src/generated/grpc/nnserve/v1/TrainResponse.ts";
 import type { PredictResponse } from "../../../src/prediction/request.ts";
+import type { Model } from "../../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
 import { irisCsv, uploadCsv } from "../../helpers/datasets.ts";
 import { startTestServer, type TestServer, waitForJob } from "../../helpers/server.ts";
@@ -128,6 +129,15 @@ describe("Train and Predict from a dataset over gRPC", () => {
       "virginica",
     ]);
     expect(JSON.parse(version.evaluationJson).accuracy).toBeGreaterThanOrEqual(0.9);
+    // The settings it was trained with, as REST's `training`: what a comparison diffs.
+    expect(JSON.parse(version.trainingJson)).toMatchObject({
+      epochs: 60,
+      batchSize: 16,
+      validationSplit: 0,
+      dataset: { id: iris.id, testSplit: 0.2 },
+    });
+    const overRest = (await fetch(`${server.url}/models/iris-grpc`).then((r) => r.json())) as Model;
+    expect(overRest.versions[0]!.training).toEqual(JSON.parse(version.trainingJson));
   });
 
   it("answers a train request that does not fit its dataset with INVALID_ARGUMENT and the REST path", async () => {

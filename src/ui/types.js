@@ -1,0 +1,19 @@
+// The API's shapes as the dashboard reads them: the zod schemas' output types, imported for
+// JSDoc only (the browser never loads the .ts files), so `npm run typecheck` holds the pages to
+// what the server actually sends.
+
+/** @typedef {import("../versions/schemas.ts").Model} Model */
+/** @typedef {import("../versions/schemas.ts").ModelVersion} ModelVersion */
+/** @typedef {import("../versions/schemas.ts").ModelSummary} ModelSummary */
+/** @typedef {import("../versions/evaluation-schema.ts").Evaluation} Evaluation */
+/** @typedef {import("../versions/preprocessing/schema.ts").Preprocessing} Preprocessing */
+/** @typedef {import("../versions/preprocessing/schema.ts").FeatureTransform} FeatureTransform */
+/** @typedef {import("../training/jobs/schemas.ts").Job} Job */
+/** @typedef {import("../training/jobs/schemas.ts").EpochMetrics} EpochMetrics */
+/** @typedef {EpochMetrics & { epoch: number }} Epoch */
+/** @typedef {import("../datasets/schemas.ts").Dataset} Dataset */
+/** @typedef {import("../datasets/schemas.ts").DatasetSummary} DatasetSummary */
+/** @typedef {import("../datasets/schemas.ts").DatasetColumnView} DatasetColumn */
+/** @typedef {import("../prediction/request.ts").PredictResponse} PredictResponse */
+
+export {};
