@@ -99,7 +99,7 @@ describe("warm start", () => {
     expect((await weightsOf("parts", 1)).equals(whole)).toBe(false);
 
     const model = (await server.http.get<Model>("/models/parts")).body;
-    expect(model.versions[1]!.training).toEqual({
+    expect(model.versions[1]!.training).toMatchObject({
       epochs: 10,
       epochsRun: 10,
       stoppedEarly: false,
