@@ -20,22 +20,29 @@ export type JobRow = Prisma.TrainingJobGetPayload<{ include: typeof jobWithVersi
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-/** How the run ended, as the runner keeps it in the version's final metrics. */
-export function runEnding(metrics: Prisma.JsonValue | null | undefined): {
+/**
+ * How the run ended, from the version's final metrics (the runner keeps epochsRun and bestEpoch
+ * there): it stopped early when it ran fewer epochs than `epochs`, the ones asked for.
+ */
+export function runEnding(
+  metrics: Prisma.JsonValue | null | undefined,
+  epochs: number,
+): {
   epochsRun: number | null;
   stoppedEarly: boolean;
   bestEpoch: number | null;
 } {
-  const m = (metrics ?? {}) as { epochsRun?: unknown; stoppedEarly?: unknown; bestEpoch?: unknown };
+  const m = (metrics ?? {}) as { epochsRun?: unknown; bestEpoch?: unknown };
+  const epochsRun = typeof m.epochsRun === "number" ? m.epochsRun : null;
   return {
-    epochsRun: typeof m.epochsRun === "number" ? m.epochsRun : null,
-    stoppedEarly: m.stoppedEarly === true,
+    epochsRun,
+    stoppedEarly: epochsRun !== null && epochsRun < epochs,
     bestEpoch: typeof m.bestEpoch === "number" ? m.bestEpoch : null,
   };
 }
 
 export function toJobView(row: JobRow): Job {
-  const ending = runEnding(row.version.metrics);
+  const ending = runEnding(row.version.metrics, row.epochs);
   // A run that stopped early is complete at its last epoch, not "26 of 200".
   const epochs = ending.stoppedEarly && row.status === "succeeded" ? row.epoch : row.epochs;
   return {
@@ -89,7 +96,7 @@ export interface VersionRow {
 export function toVersionView(row: VersionRow): ModelVersion {
   const network = row.architecture as unknown as NetworkSpec;
   const training = row.training as unknown as StoredTraining;
-  const ending = runEnding(row.metrics);
+  const ending = runEnding(row.metrics, training.epochs);
   const dropout = training.dropout;
   return {
     version: row.version,

@@ -444,9 +444,10 @@ function finalMetrics(outcome: TrainOutcome) {
   if (!epoch) return {};
   return {
     epoch: epoch.epoch,
-    // How the run ended: read by the job and version views (best-epoch reporting).
+    // How the run ended, read by the job and version views (best-epoch reporting). Numbers
+    // only, as the metrics of a model file are: a succeeded run stopped early when it ran
+    // fewer epochs than it was asked for.
     epochsRun: outcome.epochsRun,
-    stoppedEarly: outcome.stoppedEarly,
     ...(outcome.bestEpoch === undefined ? {} : { bestEpoch: outcome.bestEpoch }),
     loss: finiteOrNull(epoch.loss),
     valLoss: finiteOrNull(epoch.valLoss),
