@@ -115,9 +115,9 @@ describe("training on two threads", () => {
     };
     const one = await fitOn(1);
     const two = await fitOn(2);
-    two.result.history.forEach((h, i) =>
-      expect(h.loss).toBeCloseTo(one.result.history[i]!.loss, 4),
-    );
+    two.result.history.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(one.result.history[i]!.loss, 4);
+    });
     const a = one.net.getWeights();
     const b = two.net.getWeights();
     a.forEach((t, i) => {
