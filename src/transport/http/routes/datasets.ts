@@ -17,11 +17,13 @@ import {
   datasetParamsSchema,
   datasetSchema,
   datasetUploadQuerySchema,
+  missingMarkersSchema,
 } from "../../../datasets/schemas.ts";
 import type { DatasetService } from "../../../datasets/service.ts";
 import { buildTable, type RawTable } from "../../../datasets/table.ts";
 import { readText, recordsFromJson } from "../../../datasets/upload.ts";
 import { malformedRequest, validationError } from "../../../platform/errors.ts";
+import { parseRequest } from "../../../platform/validation/parse.ts";
 import { problems } from "./shared.ts";
 
 export interface DatasetRouteOptions {
@@ -41,7 +43,8 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
     done(null, payload),
   );
   await app.register(fastifyMultipart, {
-    limits: { fileSize: limits.maxBytes, files: 1, fields: 0, parts: 1 },
+    // The file, and optionally the field "missing" before it (the query's `missing=`).
+    limits: { fileSize: limits.maxBytes, files: 1, fields: 1, parts: 2 },
   });
 
   app.post(
@@ -128,8 +131,16 @@ async function readUpload(
         'The form has no field "file" with the CSV.',
       );
     }
+    const field = part.fields.missing;
+    const fromForm =
+      field && !Array.isArray(field) && field.type === "field" ? String(field.value) : undefined;
+    const markers =
+      missing ??
+      (fromForm === undefined
+        ? undefined
+        : parseRequest(z.object({ missing: missingMarkersSchema }), { missing: fromForm }).missing);
     try {
-      return await readCsv(part.file, limits, missing);
+      return await readCsv(part.file, limits, markers);
     } catch (error) {
       throw fromMultipartError(error, limits);
     }
@@ -147,7 +158,9 @@ function fromMultipartError(error: unknown, limits: UploadLimits): unknown {
   const code = (error as { code?: string }).code;
   if (code === "FST_REQ_FILE_TOO_LARGE") return tooManyBytes(limits.maxBytes);
   if (code === "FST_PARTS_LIMIT" || code === "FST_FILES_LIMIT" || code === "FST_FIELDS_LIMIT") {
-    return malformedRequest('The form may hold one part only: the CSV file in field "file".');
+    return malformedRequest(
+      'The form may hold the CSV file in field "file" and, before it, the field "missing" only.',
+    );
   }
   if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE" || code === "FST_NO_FORM_DATA") {
     return malformedRequest("The multipart/form-data body could not be read.");
