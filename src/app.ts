@@ -13,12 +13,14 @@ import { startEmbeddedPostgres } from "./platform/db/embedded.ts";
 import { isUpToDate, migrate } from "./platform/db/migrator.ts";
 import { DomainEvents } from "./platform/events.ts";
 import type { Logger } from "./platform/logger.ts";
-import { createMetrics, type Metrics } from "./platform/metrics.ts";
+import { createLifecycleMetrics, createMetrics, type Metrics } from "./platform/metrics.ts";
 import { NNSERVE_VERSION } from "./platform/package-version.ts";
 import { createReadiness } from "./platform/readiness.ts";
 import { createWorkerPool, type WorkerPool } from "./platform/threads/pool.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
+import { Resolver } from "./prediction/resolver.ts";
 import { createPredictionService } from "./prediction/service.ts";
+import { createTrafficService } from "./prediction/traffic/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
 import { jobCountsFrom } from "./training/jobs/job-counts.ts";
 import { createJobQueue, type JobQueue } from "./training/jobs/job-queue.ts";
@@ -31,6 +33,7 @@ import { createGrpcGuard } from "./transport/grpc/auth-guard.ts";
 import { createGrpcServer, type GrpcServer } from "./transport/grpc/server.ts";
 import { buildApp } from "./transport/http/app.ts";
 import type { Services } from "./transport/services.ts";
+import { createAliasService } from "./versions/aliases/service.ts";
 import { createModelFileService } from "./versions/model-files.ts";
 import { createModelRegistry } from "./versions/registry.ts";
 
@@ -188,22 +191,24 @@ function createServices(
 ) {
   const queue = createJobQueue({ pool: db.pool });
   const cache = new ModelCache(config.modelCacheSize);
+  const lifecycleMetrics = metrics ? createLifecycleMetrics(metrics.registry) : undefined;
   const prediction = createPredictionService({
     db,
     pool,
     cache,
     inlineMaxRows: config.limits.predictInlineMaxRows,
     inlineMaxWork: config.predictInlineMaxWork,
-    resolveTtlMs: config.predictResolveTtlMs,
+    resolver: new Resolver({ prisma: db.prisma, ttlMs: config.predictResolveTtlMs }),
     batching: config.batching,
-    observer: metrics?.prediction,
+    observer: metrics ? { ...metrics.prediction, ...lifecycleMetrics } : undefined,
+    onShadowError: (err) => logger.debug({ err }, "a shadow prediction failed"),
   });
   const events = new DomainEvents((event, err) =>
     logger.error({ err, event }, "a domain event listener failed"),
   );
   // A new ready version or a routing change: unversioned predictions here move at once.
   events.on("versionReady", () => prediction.forgetResolutions());
-  events.on("routingChanged", () => prediction.forgetResolutions());
+  events.on("routingChanged", ({ model }) => prediction.forgetResolutions(model));
   events.on("modelDeleted", ({ model }) => prediction.dropModel(model));
   const datasets = createDatasetService({ db });
   const services: Services = {
@@ -218,6 +223,8 @@ function createServices(
     }),
     prediction,
     models: createModelRegistry({ db, events }),
+    aliases: createAliasService({ db, events }),
+    traffic: createTrafficService({ db, events, figures: prediction.figures }),
     modelFiles: createModelFileService({
       db,
       maxParameters: config.limits.maxParameters,

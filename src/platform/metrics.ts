@@ -22,10 +22,14 @@
  *   nnserve_training_samples_per_second                                  gauge, running jobs' last epochs
  *   nnserve_worker_pool_utilization_ratio{pool}                          gauge in [0, 1]
  *   nnserve_worker_pool_threads{pool}, nnserve_worker_pool_busy_threads{pool}
+ *   nnserve_predictions_total{model,version,outcome}, nnserve_shadow_*   metrics/lifecycle-metrics.ts
  *   process_* and nodejs_* (prom-client defaults, including nodejs_eventloop_lag_seconds)
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { HttpMetrics } from "./metrics/http-metrics.ts";
+
+export { createLifecycleMetrics } from "./metrics/lifecycle-metrics.ts";
+
 import { type PoolGauges, registerPoolGauges } from "./metrics/pool-metrics.ts";
 import { PredictionMetrics } from "./metrics/prediction-metrics.ts";
 import {

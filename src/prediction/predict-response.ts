@@ -8,6 +8,7 @@ export function toPredictResponse(result: TensorPrediction): PredictResponse {
   const { rows, units, outputs: y } = result;
   const outputs = unpackRows(y, rows, units);
   const response: PredictResponse = { model: result.model, version: result.version, outputs };
+  if (result.alias !== undefined) response.alias = result.alias;
   if (result.classes) response.classes = result.classes;
   if (result.predictions) response.predictions = result.predictions;
   return response;

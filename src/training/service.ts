@@ -20,6 +20,7 @@ import {
   tooManyJobs,
   validationError,
 } from "../platform/errors.ts";
+import { recordEvent } from "../versions/aliases/history.ts";
 import { nextVersion } from "../versions/next-version.ts";
 import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
@@ -223,6 +224,14 @@ async function createVersionAndJob(
     requestHash: o.requestHash ?? null,
     apiKeyId: o.submitter?.keyId ?? null,
     data: fromDataset?.data ?? [toStoredExamples(req)],
+  });
+  await recordEvent(tx, {
+    model: req.model,
+    modelId: version.modelId,
+    kind: "version_created",
+    toVersion: version.version,
+    jobId: job.id,
+    actor: o.submitter?.prefix ?? null,
   });
   return toJobView({
     ...job,

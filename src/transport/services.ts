@@ -7,11 +7,13 @@
 
 import type { DatasetService } from "../datasets/service.ts";
 import type { Readiness } from "../platform/readiness.ts";
+import type { PackedInput, PredictTarget } from "../prediction/input.ts";
 import type { PredictRequest, PredictResponse } from "../prediction/request.ts";
+import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { TrainingService } from "../training/contract.ts";
+import type { AliasService } from "../versions/aliases/service.ts";
 import type { ModelFileService } from "../versions/model-files.ts";
 import type { Prediction } from "../versions/preprocessing/decode.ts";
-import type { RawRow } from "../versions/preprocessing/encode.ts";
 import type { ModelRegistry } from "../versions/registry.ts";
 
 // Each feature declares the interface it implements; the transports import them all from here.
@@ -22,27 +24,11 @@ export type {
   TrainingService,
 } from "../training/contract.ts";
 
-/** Rows already packed row-major, as the binary transports have them: no number[][] between. */
-export interface TensorPredictRequest {
-  model: string;
-  /** Omit for the newest ready version. */
-  version?: number;
-  /** [rows × width], finite values (the caller has checked them). */
-  inputs: Float32Array;
-  rows: number;
-  width: number;
-  /**
-   * The same rows as the client wrote them, for a version with preprocessing: its raw values
-   * are encoded from these rather than from their float32 roundings in `inputs`.
-   */
-  rawRows?: () => readonly RawRow[];
-  /** The rows are the network's input already: a version's preprocessing is not applied. */
-  encoded?: boolean;
-}
-
 export interface TensorPrediction {
   model: string;
   version: number;
+  /** The alias the request came through (pinned, or production by default). */
+  alias?: string;
   rows: number;
   units: number;
   /** [rows × units], this caller's own copy. */
@@ -60,8 +46,11 @@ export interface PredictionService {
    * do not match the model's input width.
    */
   predict(req: PredictRequest): Promise<PredictResponse>;
-  /** The same, on packed rows; the width errors have the same paths (`inputs[3]`). */
-  predictTensor(req: TensorPredictRequest): Promise<TensorPrediction>;
+  /**
+   * The same, on rows a transport has packed (see src/prediction/input.ts); the width errors
+   * have the same paths (`inputs[3]`).
+   */
+  predictRows(target: PredictTarget, rows: PackedInput): Promise<TensorPrediction>;
 }
 
 export type { Readiness } from "../platform/readiness.ts";
@@ -75,4 +64,8 @@ export interface Services {
   /** ONNX and portable-file export, and import of a portable file. */
   modelFiles: ModelFileService;
   readiness: Readiness;
+  /** Aliases, rollback and history (issue 20); absent in transport tests that do not serve them. */
+  aliases?: AliasService;
+  /** Canary split and shadow of each model (issue 20); absent as `aliases`. */
+  traffic?: TrafficService;
 }

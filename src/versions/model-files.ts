@@ -27,6 +27,7 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
+import { recordEvent } from "./aliases/history.ts";
 import {
   MODEL_FILE_FORMAT,
   MODEL_FILE_VERSION,
@@ -59,7 +60,8 @@ export interface ModelFileService {
   /** The portable file; the same errors. */
   exportFile(name: string, version: number): Promise<{ filename: string; file: ModelFile }>;
   /** Stores the file as the next version of `name` (created if new), ready; VALIDATION_FAILED per bad field. */
-  importFile(name: string, file: ModelFile): Promise<ModelVersion>;
+  /** `actor`: the importing API key's prefix for the history (null with AUTH off). */
+  importFile(name: string, file: ModelFile, actor?: string | null): Promise<ModelVersion>;
 }
 
 export interface ModelFileServiceDeps {
@@ -128,10 +130,10 @@ export function createModelFileService({
       return { filename: `${name}-v${version}.nnserve.json`, file };
     },
 
-    async importFile(name, file) {
+    async importFile(name, file, actor = null) {
       const { architecture, weights } = checkModelFile(file, maxParameters);
       const created = await prisma.$transaction(async (tx) => {
-        return tx.modelVersion.create({
+        const version = await tx.modelVersion.create({
           data: {
             ...(await nextVersion(tx, name)),
             architecture: toJsonColumn(architecture),
@@ -145,6 +147,15 @@ export function createModelFileService({
             ...(file.evaluation ? { evaluation: toStoredJson(file.evaluation) } : {}),
           },
         });
+        await recordEvent(tx, {
+          model: name,
+          modelId: version.modelId,
+          kind: "version_created",
+          toVersion: version.version,
+          reason: "imported from a model file",
+          actor,
+        });
+        return version;
       });
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });

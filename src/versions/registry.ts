@@ -2,6 +2,7 @@
 import type { Database } from "../platform/db/client.ts";
 import { notFound } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
+import { recordEvent } from "./aliases/history.ts";
 import type { Model, ModelList } from "./schemas.ts";
 import { toVersionView } from "./views.ts";
 
@@ -14,7 +15,7 @@ export interface ModelRegistry {
    * Deletes the model with every version, job and metric (a job still training loses its lease
    * and stops at its next heartbeat); throws notFound.
    */
-  delete(name: string): Promise<void>;
+  delete(name: string, actor?: string | null): Promise<void>;
 }
 
 export interface ModelRegistryDeps {
@@ -87,9 +88,14 @@ export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelReg
 
     // Versions, jobs, epochs and examples go with the model (ON DELETE CASCADE). A job still
     // training finds its lease gone at its next heartbeat and stops.
-    async delete(name) {
-      const { count } = await prisma.model.deleteMany({ where: { name } });
-      if (count === 0) throw notFound("model", name);
+    // The history stays (model_events has no foreign key): its last entry says who deleted it.
+    async delete(name, actor = null) {
+      await prisma.$transaction(async (tx) => {
+        const [model] = await tx.model.findMany({ where: { name }, select: { id: true } });
+        if (!model) throw notFound("model", name);
+        await tx.model.delete({ where: { id: model.id } });
+        await recordEvent(tx, { model: name, modelId: model.id, kind: "model_deleted", actor });
+      });
       events?.emit("modelDeleted", { model: name });
     },
   };

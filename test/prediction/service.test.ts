@@ -248,13 +248,14 @@ describe("name lookups", () => {
   /** A prediction service whose database counts the name -> version queries it is asked. */
   function countedService(resolveTtlMs: number) {
     let queries = 0;
-    const delegate = db.prisma.modelVersion;
-    const modelVersion = new Proxy(delegate, {
+    // The resolver reads a model's routing (versions, aliases, split) in one findUnique.
+    const delegate = db.prisma.model;
+    const model = new Proxy(delegate, {
       get(target, prop, receiver) {
-        if (prop === "findFirst") {
-          return (...args: Parameters<typeof delegate.findFirst>) => {
+        if (prop === "findUnique") {
+          return (...args: Parameters<typeof delegate.findUnique>) => {
             queries++;
-            return delegate.findFirst(...args);
+            return delegate.findUnique(...args);
           };
         }
         return Reflect.get(target, prop, receiver);
@@ -262,7 +263,7 @@ describe("name lookups", () => {
     });
     const prisma = new Proxy(db.prisma, {
       get: (target, prop, receiver) =>
-        prop === "modelVersion" ? modelVersion : Reflect.get(target, prop, receiver),
+        prop === "model" ? model : Reflect.get(target, prop, receiver),
     });
     const service = createPredictionService({
       db: { ...db, prisma } as typeof db,
