@@ -29,18 +29,15 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import { NNSERVE_VERSION } from "../platform/package-version.ts";
+import type { Readiness } from "../platform/readiness.ts";
 import { modelName } from "../platform/validation/common.ts";
 import { parseRequest } from "../platform/validation/parse.ts";
 import type { RequestSchemas } from "../transport/request-schemas.ts";
-import type {
-  ModelRegistry,
-  PredictionService,
-  Readiness,
-  TensorPrediction,
-} from "../transport/services.ts";
 import { aliasName } from "../versions/aliases/schemas.ts";
 import type { AliasService } from "../versions/aliases/service.ts";
+import type { ModelRegistry } from "../versions/registry.ts";
 import type { Model, ModelVersion } from "../versions/schemas.ts";
+import type { PredictionService, TensorPrediction } from "./contract.ts";
 import { packRows } from "./packed-rows.ts";
 import { packedRowsPass } from "./request.ts";
 

@@ -1,6 +1,6 @@
 /** A prediction on packed rows as the `/predict` (and gRPC `Predict`) reply: a row of numbers per row. */
 
-import type { TensorPrediction } from "../transport/services.ts";
+import type { TensorPrediction } from "./contract.ts";
 import { unpackRows } from "./packed-rows.ts";
 import type { PredictResponse } from "./request.ts";
 

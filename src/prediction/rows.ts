@@ -1,6 +1,6 @@
 /** Rows in and out of a version's network: checks, packing, and classes from outputs. */
 import type { FieldIssue } from "../platform/errors.ts";
-import type { TensorPrediction } from "../transport/services.ts";
+import type { TensorPrediction } from "./contract.ts";
 import type { LoadedModel } from "./model-cache.ts";
 import { packRows } from "./packed-rows.ts";
 import type { PredictRequest } from "./request.ts";

@@ -3,16 +3,15 @@
  * preprocessing), packed rows, or the network's input as is (input.ts).
  */
 import { validationError } from "../platform/errors.ts";
-import type { TensorPrediction } from "../transport/services.ts";
 import { decodeOutputs } from "../versions/preprocessing/decode.ts";
 import { encodeRows, type RawRow } from "../versions/preprocessing/encode.ts";
 import type { Batchers } from "./batchers.ts";
+import type { PredictionObserver, TensorPrediction } from "./contract.ts";
 import type { PredictInput } from "./input.ts";
 import type { LoadedModel } from "./model-cache.ts";
 import { unpackRows } from "./packed-rows.ts";
 import { widthIssues } from "./request.ts";
 import { numericRowIssues, pack, withClasses } from "./rows.ts";
-import type { PredictionObserver } from "./service.ts";
 
 export class VersionRunner {
   readonly #batchers: Batchers;

@@ -10,9 +10,8 @@
  */
 import type { Database } from "../platform/db/client.ts";
 import type { WorkerPool } from "../platform/threads/pool.ts";
-import type { PredictionService, TensorPrediction } from "../transport/services.ts";
-import type { BatchObserver } from "./batcher.ts";
 import { Batchers } from "./batchers.ts";
+import type { PredictionObserver, PredictionService, TensorPrediction } from "./contract.ts";
 import type { PredictInput, PredictTarget } from "./input.ts";
 import { type LoadedModel, loadModel, type ModelCache } from "./model-cache.ts";
 import { toPredictResponse } from "./predict-response.ts";
@@ -20,7 +19,7 @@ import type { PredictRequest } from "./request.ts";
 import { Resolver } from "./resolver.ts";
 import { VersionRunner } from "./run.ts";
 import { TrafficFigures } from "./traffic/figures.ts";
-import { type ShadowObserver, ShadowRunner } from "./traffic/shadow.ts";
+import { ShadowRunner } from "./traffic/shadow.ts";
 
 export interface PredictionServiceDeps {
   db: Database;
@@ -44,14 +43,6 @@ export interface PredictionServiceDeps {
   figures?: TrafficFigures;
   /** Called with each failed shadow run's error (for the log); it never reaches a client. */
   onShadowError?: (error: unknown) => void;
-}
-
-/** What the metrics see of prediction. */
-export interface PredictionObserver extends BatchObserver, ShadowObserver {
-  /** One predict call on a resolved version, from arrival to outputs (or failure). */
-  inference?(model: string, rows: number, seconds: number, ok: boolean): void;
-  /** One request answered (or failed) by this version. */
-  served?(model: string, version: number, ok: boolean): void;
 }
 
 /** The prediction service, and what the composition root tells it. */

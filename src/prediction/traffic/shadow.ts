@@ -5,18 +5,8 @@
  * request: both only show in the figures. At most `maxInFlight` run at once; copies beyond that
  * are skipped (and counted), so a slow shadow cannot pile up work behind the real traffic.
  */
-import type { TensorPrediction } from "../../transport/services.ts";
+import type { ShadowObserver, TensorPrediction } from "../contract.ts";
 import type { Comparison, TrafficFigures } from "./figures.ts";
-
-export interface ShadowObserver {
-  /** After each compared run: the shadow's agreement so far (classifiers) or mean |difference|. */
-  shadowCompared?(
-    model: string,
-    version: number,
-    agreement: number | null,
-    meanAbsDiff: number | null,
-  ): void;
-}
 
 export interface ShadowRunnerOptions {
   figures: TrafficFigures;
