@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createNetwork, type NetworkSpec, fit as train } from "../src/engine/index.ts";
 import { defaultRecipe } from "../src/training/recipe.ts";
-import { dropoutOf } from "../src/versions/stored-training.ts";
+import { dropoutOf } from "../src/training/stored-training.ts";
 
 interface Payload {
   name: string;

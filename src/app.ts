@@ -8,20 +8,22 @@ import type { Registry } from "prom-client";
 import { createKeyStore } from "./auth/key-store.ts";
 import { createDatasetService } from "./datasets/service.ts";
 import type { Config } from "./platform/config.ts";
-import { createDatabase } from "./platform/db/client.ts";
+import { createDatabase, type Database } from "./platform/db/client.ts";
 import { startEmbeddedPostgres } from "./platform/db/embedded.ts";
 import { isUpToDate, migrate } from "./platform/db/migrator.ts";
 import { DomainEvents } from "./platform/events.ts";
 import type { Logger } from "./platform/logger.ts";
-import { createMetrics, type Metrics } from "./platform/metrics.ts";
+import { createLifecycleMetrics, createMetrics, type Metrics } from "./platform/metrics.ts";
 import { NNSERVE_VERSION } from "./platform/package-version.ts";
 import { createReadiness } from "./platform/readiness.ts";
-import { createWorkerPool } from "./platform/threads/pool.ts";
+import { createWorkerPool, type WorkerPool } from "./platform/threads/pool.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
+import { Resolver } from "./prediction/resolver.ts";
 import { createPredictionService } from "./prediction/service.ts";
+import { createTrafficService } from "./prediction/traffic/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
 import { jobCountsFrom } from "./training/jobs/job-counts.ts";
-import { createJobQueue } from "./training/jobs/job-queue.ts";
+import { createJobQueue, type JobQueue } from "./training/jobs/job-queue.ts";
 import { createJobNotifier } from "./training/jobs/notifier.ts";
 import { createJobRunner, type JobRunner } from "./training/jobs/runner.ts";
 import { loadTrainingTask } from "./training/jobs/training-task.ts";
@@ -31,6 +33,7 @@ import { createGrpcGuard } from "./transport/grpc/auth-guard.ts";
 import { createGrpcServer, type GrpcServer } from "./transport/grpc/server.ts";
 import { buildApp } from "./transport/http/app.ts";
 import type { Services } from "./transport/services.ts";
+import { createAliasService } from "./versions/aliases/service.ts";
 import { createModelFileService } from "./versions/model-files.ts";
 import { createModelRegistry } from "./versions/registry.ts";
 
@@ -70,182 +73,44 @@ export interface ClusterMetrics {
   scrape(): Promise<string>;
 }
 
+/** What the steps share: the cleanups (run in reverse on close) and the shutdown flags. */
+interface Lifecycle {
+  cleanups: (() => Promise<void>)[];
+  shuttingDown: boolean;
+  poolUp: boolean;
+}
+
 export async function startNnserve({
   config,
   logger,
   runJobs = true,
   clusterMetrics,
 }: StartOptions): Promise<Nnserve> {
-  const cleanups: (() => Promise<void>)[] = [];
+  const life: Lifecycle = { cleanups: [], shuttingDown: false, poolUp: false };
   const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn();
+    for (const fn of life.cleanups.reverse()) await fn();
   };
   try {
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ logger });
-      cleanups.push(embedded.stop);
-      databaseUrl = embedded.url;
-      logger.info("DATABASE_URL is unset: using an embedded Postgres");
-    }
-    const db = createDatabase({ url: databaseUrl, logger, poolSize: 10 + config.workers * 2 });
-    cleanups.push(db.close);
-    await migrate({ pool: db.pool, logger });
-
-    const predictionThreads = 1;
-    const pool = createWorkerPool({
-      trainingThreads: config.workers,
-      predictionThreads,
-      trainingThreadNice: config.trainingThreadNice,
-    });
-    let poolUp = true;
-    cleanups.push(async () => {
-      poolUp = false;
-      await pool.close();
-    });
-
-    let shuttingDown = false;
-    const queue = createJobQueue({ pool: db.pool });
-    const cache = new ModelCache(config.modelCacheSize);
-    let metrics = config.metrics
-      ? createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads })
-      : undefined;
-    if (metrics && clusterMetrics) {
-      clusterMetrics.join(metrics.registry);
-      metrics = { ...metrics, scrape: clusterMetrics.scrape };
-    }
-    const prediction = createPredictionService({
-      db,
-      pool,
-      cache,
-      inlineMaxRows: config.limits.predictInlineMaxRows,
-      inlineMaxWork: config.predictInlineMaxWork,
-      resolveTtlMs: config.predictResolveTtlMs,
-      batching: config.batching,
-      observer: metrics?.prediction,
-    });
-    const events = new DomainEvents((event, err) =>
-      logger.error({ err, event }, "a domain event listener failed"),
-    );
-    // A new ready version or a routing change: unversioned predictions here move at once.
-    events.on("versionReady", () => prediction.forgetResolutions());
-    events.on("routingChanged", () => prediction.forgetResolutions());
-    events.on("modelDeleted", ({ model }) => prediction.dropModel(model));
-    const datasets = createDatasetService({ db });
-    const services: Services = {
-      datasets,
-      training: createTrainingService({
-        db,
-        queue,
-        datasets,
-        maxParameters: config.limits.maxParameters,
-        maxAttempts: config.jobs.maxAttempts,
-        maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
-      }),
-      prediction,
-      models: createModelRegistry({ db, events }),
-      modelFiles: createModelFileService({
-        db,
-        maxParameters: config.limits.maxParameters,
-        nnserveVersion: NNSERVE_VERSION,
-        events,
-      }),
-      readiness: createReadiness({
-        db,
-        migrated: () => isUpToDate({ pool: db.pool }),
-        poolUp: () => poolUp,
-        shuttingDown: () => shuttingDown,
-      }),
-    };
-
-    const runner = createJobRunner({
-      queue,
-      pool,
-      loadTask: async (job) => ({
-        ...(await loadTrainingTask(db, job)),
-        threads: config.jobs.threads,
-      }),
-      evaluate: (job, weights) =>
-        evaluateTestSplit(db, job, weights, (architecture, w, inputs, rows) =>
-          // A key of its own: these weights may yet be thrown away (a lost lease), so they must
-          // not stand in the threads' cache for the version's.
-          pool.predict({
-            key: `test-split:${job.id}:${job.attempts}`,
-            architecture,
-            weights: w,
-            inputs,
-            rows,
-          }),
-        ),
-      logger,
-      leaseMs: config.jobs.leaseMs,
-      heartbeatMs: config.jobs.heartbeatMs,
-      pollMs: config.jobs.pollMs,
-      onEpochEnd: (jobId, epoch, samples) =>
-        metrics?.training.epoch(jobId, epoch.durationMs, samples),
-      onJobEnd: (job, end) => {
-        if (end === "succeeded") events.emit("versionReady", { versionId: job.versionId });
-        metrics?.training.jobEnd(job.id, end);
-      },
-    });
+    const { db, databaseUrl } = await startStorage(config, logger, life);
+    const { pool, predictionThreads } = startThreads(config, life);
+    const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics);
+    const { services, events, queue } = createServices(config, logger, life, db, pool, metrics);
+    const runner = createRunner(config, logger, { db, pool, queue, events, metrics });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
-
-    const keys = createKeyStore({ db });
-    if (!config.auth) {
-      logger.warn(
-        "AUTH=off: every route is open to anyone who can reach this server; local development only",
-      );
-    }
-    const stopping = () => shuttingDown;
     // One poller per followed job, whether it is followed over gRPC, REST events or both.
     const jobWatch = createJobWatch({ training: services.training });
-    const app = buildApp({
-      config,
-      logger,
-      services,
-      metrics,
-      keys,
-      jobWatch,
-      shuttingDown: stopping,
-    });
-    await app.listen({ host: config.host, port: config.port });
-    cleanups.push(() => app.close());
-    const address = app.server.address();
-    const port = typeof address === "object" && address ? address.port : config.port;
-    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-
-    const grpcGuard = createGrpcGuard({
-      auth: config.auth,
-      keys,
-      rateLimitPerMinute: config.rateLimitPerMinute,
-      shuttingDown: stopping,
-      overloaded: () => app.isUnderPressure(),
-      retryAfterSeconds: config.overload.retryAfterSeconds,
-      logger,
-    });
-    const grpc = createGrpcServer({
-      config,
-      logger,
-      services,
-      jobWatch,
-      interceptors: [grpcGuard],
-    });
-    // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
-    cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
-    const grpcAddress = await grpc.listen();
+    const transports = await startTransports(config, logger, life, db, services, metrics, jobWatch);
 
     if (runJobs) {
       await notifier.start();
-      cleanups.push(() => notifier.stop());
+      life.cleanups.push(() => notifier.stop());
       runner.start();
-      cleanups.push(() => runner.stop(config.shutdownGraceMs));
+      life.cleanups.push(() => runner.stop(config.shutdownGraceMs));
     }
 
     let closing: Promise<void> | undefined;
     return {
-      url: `http://${host}:${port}`,
-      grpcAddress,
-      grpc,
+      ...transports,
       databaseUrl,
       services,
       runner,
@@ -255,8 +120,8 @@ export async function startNnserve({
       // order of start: no new jobs claimed and running ones finished or released, gRPC then HTTP closed
       // after in-flight requests, the pool, the database, the embedded server.
       close() {
-        shuttingDown = true;
-        grpc.drain(); // health NOT_SERVING now, watch streams ended
+        life.shuttingDown = true;
+        transports.grpc.drain(); // health NOT_SERVING now, watch streams ended
         closing ??= cleanup();
         return closing;
       },
@@ -267,4 +132,215 @@ export async function startNnserve({
     );
     throw error;
   }
+}
+
+/** Postgres (embedded when DATABASE_URL is unset), migrated. */
+async function startStorage(config: Config, logger: Logger, life: Lifecycle) {
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const embedded = await startEmbeddedPostgres({ logger });
+    life.cleanups.push(embedded.stop);
+    databaseUrl = embedded.url;
+    logger.info("DATABASE_URL is unset: using an embedded Postgres");
+  }
+  const db = createDatabase({ url: databaseUrl, logger, poolSize: 10 + config.workers * 2 });
+  life.cleanups.push(db.close);
+  await migrate({ pool: db.pool, logger });
+  return { db, databaseUrl };
+}
+
+/** The worker threads: training and prediction pools. */
+function startThreads(config: Config, life: Lifecycle) {
+  const predictionThreads = 1;
+  const pool = createWorkerPool({
+    trainingThreads: config.workers,
+    predictionThreads,
+    trainingThreadNice: config.trainingThreadNice,
+  });
+  life.poolUp = true;
+  life.cleanups.push(async () => {
+    life.poolUp = false;
+    await pool.close();
+  });
+  return { pool, predictionThreads };
+}
+
+/** This instance's Prometheus series (none with METRICS=false), joined to a cluster's. */
+function createInstanceMetrics(
+  config: Config,
+  db: Database,
+  pool: WorkerPool,
+  predictionThreads: number,
+  clusterMetrics: ClusterMetrics | undefined,
+): Metrics | undefined {
+  if (!config.metrics) return undefined;
+  const metrics = createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads });
+  if (!clusterMetrics) return metrics;
+  clusterMetrics.join(metrics.registry);
+  return { ...metrics, scrape: clusterMetrics.scrape };
+}
+
+/** The feature services the transports call, and the domain events between them. */
+function createServices(
+  config: Config,
+  logger: Logger,
+  life: Lifecycle,
+  db: Database,
+  pool: WorkerPool,
+  metrics: Metrics | undefined,
+) {
+  const queue = createJobQueue({ pool: db.pool });
+  const cache = new ModelCache(config.modelCacheSize);
+  const lifecycleMetrics = metrics ? createLifecycleMetrics(metrics.registry) : undefined;
+  const prediction = createPredictionService({
+    db,
+    pool,
+    cache,
+    inlineMaxRows: config.limits.predictInlineMaxRows,
+    inlineMaxWork: config.predictInlineMaxWork,
+    resolver: new Resolver({ prisma: db.prisma, ttlMs: config.predictResolveTtlMs }),
+    batching: config.batching,
+    observer: metrics ? { ...metrics.prediction, ...lifecycleMetrics } : undefined,
+    onShadowError: (err) => logger.debug({ err }, "a shadow prediction failed"),
+  });
+  const events = new DomainEvents((event, err) =>
+    logger.error({ err, event }, "a domain event listener failed"),
+  );
+  // A new ready version or a routing change: unversioned predictions here move at once.
+  events.on("versionReady", () => prediction.forgetResolutions());
+  events.on("routingChanged", ({ model }) => prediction.forgetResolutions(model));
+  events.on("modelDeleted", ({ model }) => prediction.dropModel(model));
+  const datasets = createDatasetService({ db });
+  const services: Services = {
+    datasets,
+    training: createTrainingService({
+      db,
+      queue,
+      datasets,
+      maxParameters: config.limits.maxParameters,
+      maxAttempts: config.jobs.maxAttempts,
+      maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+    }),
+    prediction,
+    models: createModelRegistry({ db, events }),
+    aliases: createAliasService({ db, events }),
+    traffic: createTrafficService({ db, events, figures: prediction.figures }),
+    modelFiles: createModelFileService({
+      db,
+      maxParameters: config.limits.maxParameters,
+      nnserveVersion: NNSERVE_VERSION,
+      events,
+    }),
+    readiness: createReadiness({
+      db,
+      migrated: () => isUpToDate({ pool: db.pool }),
+      poolUp: () => life.poolUp,
+      shuttingDown: () => life.shuttingDown,
+    }),
+  };
+  return { services, events, queue };
+}
+
+/** The job runner: claims jobs, trains them on the pool, scores and writes them. */
+function createRunner(
+  config: Config,
+  logger: Logger,
+  {
+    db,
+    pool,
+    queue,
+    events,
+    metrics,
+  }: {
+    db: Database;
+    pool: WorkerPool;
+    queue: JobQueue;
+    events: DomainEvents;
+    metrics: Metrics | undefined;
+  },
+): JobRunner {
+  return createJobRunner({
+    queue,
+    pool,
+    loadTask: async (job) => ({
+      ...(await loadTrainingTask(db, job)),
+      threads: config.jobs.threads,
+    }),
+    evaluate: (job, weights) =>
+      evaluateTestSplit(db, job, weights, (architecture, w, inputs, rows) =>
+        // A key of its own: these weights may yet be thrown away (a lost lease), so they must
+        // not stand in the threads' cache for the version's.
+        pool.predict({
+          key: `test-split:${job.id}:${job.attempts}`,
+          architecture,
+          weights: w,
+          inputs,
+          rows,
+        }),
+      ),
+    logger,
+    leaseMs: config.jobs.leaseMs,
+    heartbeatMs: config.jobs.heartbeatMs,
+    pollMs: config.jobs.pollMs,
+    onEpochEnd: (jobId, epoch, samples) =>
+      metrics?.training.epoch(jobId, epoch.durationMs, samples),
+    onJobEnd: (job, end) => {
+      if (end === "succeeded") events.emit("versionReady", { versionId: job.versionId });
+      metrics?.training.jobEnd(job.id, end);
+    },
+  });
+}
+
+/** REST (fastify) and gRPC, listening, with API keys and the gRPC guard. */
+async function startTransports(
+  config: Config,
+  logger: Logger,
+  life: Lifecycle,
+  db: Database,
+  services: Services,
+  metrics: Metrics | undefined,
+  jobWatch: JobWatch,
+) {
+  const keys = createKeyStore({ db });
+  if (!config.auth) {
+    logger.warn(
+      "AUTH=off: every route is open to anyone who can reach this server; local development only",
+    );
+  }
+  const stopping = () => life.shuttingDown;
+  const app = buildApp({
+    config,
+    logger,
+    services,
+    metrics,
+    keys,
+    jobWatch,
+    shuttingDown: stopping,
+  });
+  await app.listen({ host: config.host, port: config.port });
+  life.cleanups.push(() => app.close());
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+
+  const grpcGuard = createGrpcGuard({
+    auth: config.auth,
+    keys,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    shuttingDown: stopping,
+    overloaded: () => app.isUnderPressure(),
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    logger,
+  });
+  const grpc = createGrpcServer({
+    config,
+    logger,
+    services,
+    jobWatch,
+    interceptors: [grpcGuard],
+  });
+  // Watches have ended by then (drain); unary calls are short, so gRPC needs little grace.
+  life.cleanups.push(() => grpc.close(Math.min(config.shutdownGraceMs, 5_000)));
+  const grpcAddress = await grpc.listen();
+  return { url: `http://${host}:${port}`, grpcAddress, grpc };
 }

@@ -6,7 +6,8 @@
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 
-export const SCOPES = ["predict", "train", "admin"] as const;
+// deploy: moving aliases and traffic (what serves), apart from train (what is made).
+export const SCOPES = ["predict", "train", "admin", "deploy"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const KEY_PATTERN = /^nns_([0-9A-Za-z]{8})_([0-9A-Za-z_-]{43})$/;

@@ -7,7 +7,9 @@ export const createApiKeySchema = z.strictObject({
   scopes: z
     .array(z.enum(SCOPES))
     .min(1)
-    .describe("predict: /predict, /models, /v2; train: /train, /jobs; admin: everything"),
+    .describe(
+      "predict: /predict, /models, /v2; train: /train, /jobs; deploy: aliases, rollback, traffic; admin: everything",
+    ),
 });
 
 export const apiKeySchema = z

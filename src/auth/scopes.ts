@@ -26,8 +26,22 @@ export function restRequirement(
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
   // An import writes a new version, as training does.
   if (route === "/models/:name/import") return ["train"];
+  if (isDeployRoute(method, route)) return ["deploy"];
   if (route.startsWith("/models")) return method === "DELETE" ? ["admin"] : READ_MODELS;
   return "any";
+}
+
+/**
+ * What decides which version serves (aliases, rollback, traffic) is the deploy scope's: a key
+ * that may train a version may not, by that alone, put it live.
+ */
+function isDeployRoute(method: string, route: string): boolean {
+  if (method === "GET" || method === "HEAD") return false;
+  return (
+    route.startsWith("/models/:name/aliases") ||
+    route === "/models/:name/rollback" ||
+    route === "/models/:name/traffic"
+  );
 }
 
 /** Probes and metrics: an orchestrator or Prometheus has no key. */
@@ -61,6 +75,9 @@ export function grpcRequirement(path: string): Requirement {
     case "nnserve.v1.Models":
       if (method === "DeleteModel") return ["admin"];
       return method === "ImportModel" ? ["train"] : READ_MODELS;
+    case "nnserve.v1.Lifecycle":
+      if (method === "DeleteVersion") return ["admin"];
+      return method.startsWith("List") || method.startsWith("Get") ? READ_MODELS : ["deploy"];
     case "inference.GRPCInferenceService":
       return method === "ServerLive" || method === "ServerReady" ? "open" : ["predict"];
     default:

@@ -39,21 +39,10 @@ export async function runPrimary({
   config: Config;
   logger: Logger;
 }): Promise<void> {
-  let databaseUrl = config.databaseUrl;
-  let stopDatabase = async () => {};
-  if (!databaseUrl) {
-    // One embedded server for all the processes, owned by the primary, which outlives them.
-    const embedded = await startEmbeddedPostgres({ logger });
-    databaseUrl = embedded.url;
-    stopDatabase = embedded.stop;
-    logger.info("DATABASE_URL is unset: using an embedded Postgres");
-  }
+  const { databaseUrl, stopDatabase } = await sharedDatabase(config, logger);
 
   const metrics = createMetricsAggregator();
-  const slots: Slot[] = Array.from({ length: config.serveProcesses }, (_, index) => ({
-    index,
-    history: { failures: 0, failedStarts: 0 },
-  }));
+  const slots = newSlots(config.serveProcesses);
   let stopping = false;
   /** Every slot was ready once: from then on a death is restarted, before it fails the start. */
   let started = false;
@@ -133,31 +122,9 @@ export async function runPrimary({
   }
 
   /** Asks every process to stop as on SIGTERM; SIGKILLs any still running past the deadline. */
-  async function stopAll(deadlineMs: number): Promise<void> {
+  function stopAll(deadlineMs: number): Promise<void> {
     stopping = true;
-    const running: Promise<unknown>[] = [];
-    for (const slot of slots) {
-      clearTimeout(slot.restartTimer);
-      const { worker } = slot;
-      if (!worker || worker.isDead()) continue;
-      running.push(new Promise((done) => worker.once("exit", done)));
-      // Still starting, it listens for neither the message nor signals yet, and holds no job.
-      if (slot.readyAt === undefined || !worker.isConnected()) worker.process.kill("SIGTERM");
-      else worker.send({ type: "nnserve:shutdown" });
-    }
-    const kill = setTimeout(() => {
-      for (const slot of slots) {
-        if (slot.worker && !slot.worker.isDead()) {
-          logger.error(
-            { servingPid: slot.worker.process.pid },
-            "serving process did not stop; killing it",
-          );
-          slot.worker.process.kill("SIGKILL");
-        }
-      }
-    }, deadlineMs);
-    await Promise.all(running);
-    clearTimeout(kill);
+    return stopServingProcesses(slots, deadlineMs, logger);
   }
 
   // A worker's own grace is SHUTDOWN_GRACE_MS + 10 s; the primary waits a little longer.
@@ -171,15 +138,7 @@ export async function runPrimary({
     throw error;
   }
   started = true;
-  logger.info(
-    {
-      url: ready.url,
-      grpc: ready.grpcAddress,
-      docs: `${ready.url}/docs`,
-      processes: slots.map((slot) => slot.worker?.process.pid),
-    },
-    "nnserve is ready",
-  );
+  logReady(logger, ready, slots);
 
   const grace = closeWithGrace(
     { delay: workerDeadlineMs + 5_000, logger },
@@ -189,11 +148,73 @@ export async function runPrimary({
       await stopAll(workerDeadlineMs);
       await stopDatabase();
       // close-with-grace exits 1 on a throw, 0 otherwise.
-      if (givenUp) throw new Error("a serving process could not be restarted");
-      const unclean = exitCodes.filter((code) => code !== 0);
-      if (unclean.length > 0)
-        throw new Error(`serving processes exited with ${unclean.join(", ")}`);
+      throwUnlessClean(givenUp, exitCodes);
     },
   );
   stopEverything = () => void grace.close();
+}
+
+/** Stops every slot's process as on SIGTERM; SIGKILLs any still running past the deadline. */
+async function stopServingProcesses(
+  slots: readonly Slot[],
+  deadlineMs: number,
+  logger: Logger,
+): Promise<void> {
+  const running: Promise<unknown>[] = [];
+  for (const slot of slots) {
+    clearTimeout(slot.restartTimer);
+    const { worker } = slot;
+    if (!worker || worker.isDead()) continue;
+    running.push(new Promise((done) => worker.once("exit", done)));
+    // Still starting, it listens for neither the message nor signals yet, and holds no job.
+    if (slot.readyAt === undefined || !worker.isConnected()) worker.process.kill("SIGTERM");
+    else worker.send({ type: "nnserve:shutdown" });
+  }
+  const kill = setTimeout(() => {
+    for (const slot of slots) {
+      if (slot.worker && !slot.worker.isDead()) {
+        logger.error(
+          { servingPid: slot.worker.process.pid },
+          "serving process did not stop; killing it",
+        );
+        slot.worker.process.kill("SIGKILL");
+      }
+    }
+  }, deadlineMs);
+  await Promise.all(running);
+  clearTimeout(kill);
+}
+
+/** DATABASE_URL, or one embedded server for all the processes, owned by the primary. */
+async function sharedDatabase(config: Config, logger: Logger) {
+  if (config.databaseUrl) return { databaseUrl: config.databaseUrl, stopDatabase: async () => {} };
+  const embedded = await startEmbeddedPostgres({ logger });
+  logger.info("DATABASE_URL is unset: using an embedded Postgres");
+  return { databaseUrl: embedded.url, stopDatabase: embedded.stop };
+}
+
+function newSlots(count: number): Slot[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    history: { failures: 0, failedStarts: 0 },
+  }));
+}
+
+function logReady(logger: Logger, ready: Ready, slots: readonly Slot[]): void {
+  logger.info(
+    {
+      url: ready.url,
+      grpc: ready.grpcAddress,
+      docs: `${ready.url}/docs`,
+      processes: slots.map((slot) => slot.worker?.process.pid),
+    },
+    "nnserve is ready",
+  );
+}
+
+/** The primary's exit: an error when a slot was given up or a process stopped uncleanly. */
+function throwUnlessClean(givenUp: boolean, exitCodes: readonly (number | null)[]): void {
+  if (givenUp) throw new Error("a serving process could not be restarted");
+  const unclean = exitCodes.filter((code) => code !== 0);
+  if (unclean.length > 0) throw new Error(`serving processes exited with ${unclean.join(", ")}`);
 }

@@ -13,8 +13,10 @@ import {
   int32ToBytes,
 } from "../platform/db/binary.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import { notFound } from "../platform/errors.ts";
 import type { Dataset, DatasetColumnView, DatasetListQuery, DatasetPage } from "./schemas.ts";
+import { storedDatasetColumns, toStoredColumns } from "./stored-columns.ts";
 import type { BuiltTable, TypedColumn } from "./table.ts";
 
 /** A dataset as training reads it: every column's values. */
@@ -52,7 +54,7 @@ function toView(row: DatasetRow): Dataset {
     name: row.name,
     rows: row.rows,
     bytes: row.bytes,
-    columns: row.columns as unknown as DatasetColumnView[],
+    columns: readStored(storedDatasetColumns, row.columns, `columns of dataset ${row.id}`),
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -79,7 +81,7 @@ export function createDatasetService({ db }: { db: Pick<Database, "prisma"> }): 
             name,
             rows: table.rows,
             bytes,
-            columns: table.views as unknown as Prisma.InputJsonValue,
+            columns: toStoredColumns(table.views),
           },
         });
         await tx.datasetColumn.createMany({
@@ -112,7 +114,7 @@ export function createDatasetService({ db }: { db: Pick<Database, "prisma"> }): 
 
     async load(id) {
       const row = await find(id);
-      const views = row.columns as unknown as DatasetColumnView[];
+      const views = readStored(storedDatasetColumns, row.columns, `columns of dataset ${id}`);
       const stored = await prisma.datasetColumn.findMany({
         where: { datasetId: id },
         orderBy: { position: "asc" },

@@ -13,7 +13,7 @@ import {
 import { EngineError } from "./errors.ts";
 import type { Network } from "./network.ts";
 import type { EarlyStoppingSpec } from "./spec.ts";
-import type { EpochMetrics } from "./train.ts";
+import type { EpochMetrics } from "./train-types.ts";
 
 const MONITORS = ["loss", "valLoss", "accuracy", "valAccuracy"] as const;
 

@@ -8,14 +8,26 @@ export { datasetFromArrays, toFloat32Matrix, toInt32Labels } from "./dataset.ts"
 export { DenseLayer, type DenseLayerArgs } from "./dense-layer.ts";
 export { EngineError, TrainingDivergedError } from "./errors.ts";
 export { KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+export { classifierKind, lossOutputProblem } from "./losses.ts";
 export {
   type CreateNetworkOptions,
   createNetwork,
   type EvaluateResult,
   Network,
 } from "./network.ts";
-export { MAX_PARAMETERS, MAX_UNITS, normalizeNetworkSpec } from "./network-spec.ts";
-export { DEFAULT_LEARNING_RATES, type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
+export {
+  countParameters,
+  MAX_PARAMETERS,
+  MAX_UNITS,
+  type NetworkShape,
+  normalizeNetworkSpec,
+} from "./network-spec.ts";
+export {
+  DEFAULT_LEARNING_RATES,
+  DEFAULT_OPTIMIZER,
+  type ResolvedOptimizer,
+  resolveOptimizer,
+} from "./optimizers.ts";
 export { Random } from "./random.ts";
 export {
   checkScheduleFits,
@@ -26,6 +38,8 @@ export {
 } from "./schedules.ts";
 export {
   type ArchitectureJson,
+  checkArchitecture,
+  checkWeightBytes,
   loadNetwork,
   NETWORK_FORMAT,
   NETWORK_FORMAT_VERSION,

@@ -5,10 +5,11 @@
  * over rows.
  *
  * Stable forms: the cross-entropies work from the logits Z with log-sum-exp, so log(0) never
- * happens; with a softmax (resp. sigmoid) output the gradient is fused to (A − T)/rows, which
- * skips the softmax Jacobian. Other output activations get dL/dA, then the chain rule.
+ * happens; they are defined on their own output only (softmax, resp. sigmoid for
+ * binaryCrossentropy: lossOutputProblem), so the gradient is fused to (A − T)/rows, which skips
+ * the softmax Jacobian. mse and mae take any output: dL/dA, then the chain rule.
  */
-import { ACT_SIGMOID, ACT_SOFTMAX } from "./activations.ts";
+import { ACT_SOFTMAX } from "./activations.ts";
 import { activationBackward, softmaxBackward } from "./kernels.ts";
 import type { ActivationName, LossName } from "./spec.ts";
 
@@ -31,7 +32,12 @@ export interface LossInfo {
 export const LOSS_INFO: Readonly<Record<LossName, LossInfo>> = {
   mse: { code: LOSS_MSE, classification: false, needsLabels: false },
   mae: { code: LOSS_MAE, classification: false, needsLabels: false },
-  binaryCrossentropy: { code: LOSS_BCE, classification: true, needsLabels: false },
+  binaryCrossentropy: {
+    code: LOSS_BCE,
+    classification: true,
+    needsLabels: false,
+    outputActivations: ["sigmoid"],
+  },
   categoricalCrossentropy: {
     code: LOSS_CCE,
     classification: true,
@@ -46,8 +52,34 @@ export const LOSS_INFO: Readonly<Record<LossName, LossInfo>> = {
   },
 };
 
-/** Probabilities are clamped to [EPS, 1 − EPS] when BCE cannot work from logits (Keras' 1e-7). */
-const EPS = 1e-7;
+/**
+ * Why `loss` cannot train an output layer of `activation`, or null when it can. The one home of
+ * the rule: the engine's fit and evaluate throw it, the train request schema reports it.
+ * binaryCrossentropy needs a sigmoid (its probabilities; from logits it stays finite), the other
+ * cross-entropies a softmax; mse and mae take any output.
+ */
+export function lossOutputProblem(loss: LossName, activation: ActivationName): string | null {
+  const allowed = LOSS_INFO[loss].outputActivations;
+  if (!allowed || allowed.includes(activation)) return null;
+  return `${loss} needs a ${allowed.join(" or ")} output layer`;
+}
+
+/**
+ * What predict reports as classes: the argmax of a softmax output, or output >= 0.5 of one
+ * sigmoid unit trained with binaryCrossentropy; null for a regression.
+ */
+export function classifierKind(
+  network: { layers: readonly { units: number; activation: ActivationName }[] },
+  loss: LossName,
+): "binary" | "multiclass" | null {
+  const output = network.layers.at(-1);
+  if (!output) return null;
+  if (loss === "binaryCrossentropy" && output.activation === "sigmoid" && output.units === 1) {
+    return "binary";
+  }
+  if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
+  return null;
+}
 
 /** Where the output layer's values are, for one batch of `rows` rows of N outputs. */
 export interface LossBuffers {
@@ -157,28 +189,17 @@ export function lossAndGradient(
       break;
     }
     case LOSS_BCE: {
+      // The output is a sigmoid (lossOutputProblem), so from logits:
+      // max(z,0) − z·t + log(1 + e^−|z|); dL/dz = σ(z) − t.
       const g = 1 / n;
-      if (act === ACT_SIGMOID) {
-        // From logits: max(z,0) − z·t + log(1 + e^−|z|); dL/dz = σ(z) − t.
-        for (let i = 0; i < n; i++) {
-          const zi = m[z + i];
-          const ti = m[t + i] * keep + smoothing / 2;
-          const wi = weighted ? w[(i / N) | 0] : 1;
-          sum += wi * (Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi))));
-          if (gradient) m[d + i] = wi * g * (m[a + i] - ti);
-        }
-        sum /= N;
-        return sum;
-      }
       for (let i = 0; i < n; i++) {
-        const p = Math.min(Math.max(m[a + i], EPS), 1 - EPS);
+        const zi = m[z + i];
         const ti = m[t + i] * keep + smoothing / 2;
         const wi = weighted ? w[(i / N) | 0] : 1;
-        sum -= wi * (ti * Math.log(p) + (1 - ti) * Math.log(1 - p));
-        if (gradient) m[d + i] = (wi * g * (p - ti)) / (p * (1 - p));
+        sum += wi * (Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi))));
+        if (gradient) m[d + i] = wi * g * (m[a + i] - ti);
       }
       sum /= N;
-      if (gradient) chainThroughActivation(m, act, alpha, a, d, rows, N);
       return sum;
     }
     case LOSS_CCE:

@@ -12,6 +12,23 @@ import { ACTIVATIONS, INITIALIZERS, type LayerSpec, type NetworkSpec } from "./s
 export const MAX_PARAMETERS = 100_000_000;
 export const MAX_UNITS = 1_000_000;
 
+/** The shape a parameter count needs: the input width and each layer's units. */
+export interface NetworkShape {
+  inputs: number;
+  layers: readonly { units: number }[];
+}
+
+/** Weights plus biases of a dense network: Σ (fan-in + 1) × units. */
+export function countParameters(network: NetworkShape): number {
+  let total = 0;
+  let fanIn = network.inputs;
+  for (const layer of network.layers) {
+    total += (fanIn + 1) * layer.units;
+    fanIn = layer.units;
+  }
+  return total;
+}
+
 /** `prefix` is prepended to field paths, e.g. "architecture." when loading a saved network. */
 export function normalizeNetworkSpec(spec: unknown, prefix = ""): NetworkSpec {
   const s = requireRecord(spec, prefix === "" ? "spec" : prefix.slice(0, -1));

@@ -23,7 +23,7 @@ import { DenseLayer } from "./dense-layer.ts";
 import { EngineError } from "./errors.ts";
 import { fillBias, INITIALIZER_FILLS } from "./initializers.ts";
 import type { KernelBackend, KernelSet } from "./kernel-set.ts";
-import { LOSS_INFO, type LossBuffers, lossAndGradient } from "./losses.ts";
+import { LOSS_INFO, type LossBuffers, lossAndGradient, lossOutputProblem } from "./losses.ts";
 import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
 import { Random } from "./random.ts";
@@ -478,15 +478,12 @@ interface Dropout {
   dropped: number[];
 }
 
-/** Cross-entropies are defined here on softmax outputs only (see losses.ts). */
+/** The loss <-> output rule of losses.ts (lossOutputProblem), as an EngineError on `loss`. */
 export function checkLossFitsOutput(network: Network, loss: LossName): void {
-  const allowed = LOSS_INFO[loss].outputActivations;
   const act = network.head.activation;
-  if (allowed && !allowed.includes(act)) {
-    throw new EngineError(
-      "loss",
-      `${loss} needs a ${allowed.join(" or ")} output layer; layers[${network.layers.length - 1}] is ${act}`,
-    );
+  const problem = lossOutputProblem(loss, act);
+  if (problem) {
+    throw new EngineError("loss", `${problem}; layers[${network.layers.length - 1}] is ${act}`);
   }
 }
 

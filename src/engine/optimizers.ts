@@ -11,6 +11,13 @@ import type { Network } from "./network.ts";
 import { type ResolvedSchedule, resolveSchedule } from "./schedules.ts";
 import { OPTIMIZERS, type OptimizerName } from "./spec.ts";
 
+/**
+ * The one table of learning-rate defaults, read by resolveOptimizer and by the train request
+ * schema (so the API and the engine cannot disagree). PyTorch 2's: torch.optim.Adam lr=1e-3,
+ * RMSprop lr=1e-2 (with alpha, our rho, 0.99), and SGD lr=1e-3 since torch 2.2
+ * (pytorch/pytorch#114467; before it SGD had no default). `momentum` is SGD with momentum 0.9,
+ * so it takes SGD's rate.
+ */
 export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
   sgd: 0.001,
   momentum: 0.001,
@@ -18,6 +25,9 @@ export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
   adam: 0.001,
   adamw: 0.001,
 };
+
+/** The optimizer a request gets when it names none. */
+export const DEFAULT_OPTIMIZER = "adam" satisfies OptimizerName;
 
 /** Every hyper-parameter spelled out. */
 export interface ResolvedOptimizer {

@@ -8,8 +8,8 @@ import { describe, requireRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
 import type { KernelBackend } from "./kernel-set.ts";
 import { Network } from "./network.ts";
-import { normalizeNetworkSpec } from "./network-spec.ts";
-import type { LayerSpec } from "./spec.ts";
+import { countParameters, normalizeNetworkSpec } from "./network-spec.ts";
+import type { LayerSpec, NetworkSpec } from "./spec.ts";
 
 export const NETWORK_FORMAT = "nnserve.network";
 export const NETWORK_FORMAT_VERSION = 1;
@@ -49,11 +49,15 @@ export function saveNetwork(network: Network): SavedNetwork {
   return { architecture, weights };
 }
 
-export function loadNetwork(
-  architecture: unknown,
-  weights: Uint8Array,
-  options: { kernels?: KernelBackend } = {},
-): Network {
+/**
+ * The checks of a saved architecture that need no memory: format, version, every layer field
+ * and the parameter count if given. Returns the normalised spec and its parameter count, so a
+ * caller can apply its own size limit before anything is allocated (loadNetwork runs it first).
+ */
+export function checkArchitecture(architecture: unknown): {
+  spec: NetworkSpec;
+  parameterCount: number;
+} {
   const a = requireRecord(architecture, "architecture");
   if (a.format !== NETWORK_FORMAT) {
     throw new EngineError(
@@ -67,26 +71,42 @@ export function loadNetwork(
       `unsupported version ${describe(a.version)}; this engine reads version ${NETWORK_FORMAT_VERSION}`,
     );
   }
-  const network = new Network(normalizeNetworkSpec(a, "architecture."), options);
-  const count = network.parameterCount;
+  const spec = normalizeNetworkSpec(a, "architecture.");
+  const count = countParameters(spec);
   if (a.parameterCount !== undefined && a.parameterCount !== count) {
     throw new EngineError(
       "architecture.parameterCount",
-      `the layers describe ${count} parameters, but parameterCount says ${describe(a.parameterCount)}`,
+      `is ${describe(a.parameterCount)}, but the layers describe ${count} parameters`,
     );
   }
+  return { spec, parameterCount: count };
+}
+
+/** The weights buffer of `parameterCount` little-endian float32 values, by its length. */
+export function checkWeightBytes(weights: unknown, parameterCount: number): Uint8Array {
   if (!(weights instanceof Uint8Array)) {
     throw new EngineError(
       "weights",
       `must be a Uint8Array of little-endian float32, got ${describe(weights)}`,
     );
   }
-  if (weights.byteLength !== count * 4) {
+  if (weights.byteLength !== parameterCount * 4) {
     throw new EngineError(
       "weights",
-      `must be ${count * 4} bytes (${count} float32 parameters for this architecture), got ${weights.byteLength}`,
+      `must be ${parameterCount * 4} bytes (${parameterCount} float32 parameters for this architecture), got ${weights.byteLength}`,
     );
   }
+  return weights;
+}
+
+export function loadNetwork(
+  architecture: unknown,
+  weights: Uint8Array,
+  options: { kernels?: KernelBackend } = {},
+): Network {
+  const { spec, parameterCount } = checkArchitecture(architecture);
+  checkWeightBytes(weights, parameterCount);
+  const network = new Network(spec, options);
   const view = new DataView(weights.buffer, weights.byteOffset, weights.byteLength);
   const m = network.memory;
   let byte = 0;

@@ -20,7 +20,7 @@ import { checkLossFitsOutput, type DropoutRates, Network } from "./network.ts";
 import { type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
 import { checkScheduleFits } from "./schedules.ts";
 import { LOSSES, type LossName } from "./spec.ts";
-import type { TrainOptions } from "./train.ts";
+import type { TrainOptions } from "./train-types.ts";
 
 export interface ResolvedTraining {
   loss: LossName;

@@ -3,9 +3,13 @@
  * migrated, the worker pool is up, and we are not shutting down.
  */
 
-import type { Readiness } from "../transport/services.ts";
 import type { Database } from "./db/client.ts";
 import type { ReadinessReport } from "./readiness-schema.ts";
+
+export interface Readiness {
+  /** Never throws: a failing dependency is reported as a check with ok: false. */
+  check(): Promise<ReadinessReport>;
+}
 
 export interface ReadinessDeps {
   db: Database;

@@ -19,6 +19,7 @@
  * `inputs[0].data`), with the element index: `inputs[0].contents[7]`.
  */
 
+import { classifierKind } from "../engine/index.ts";
 import { bytesToFloat32, float32ToBytes } from "../platform/db/binary.ts";
 import {
   AppError,
@@ -28,17 +29,16 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import { NNSERVE_VERSION } from "../platform/package-version.ts";
+import type { Readiness } from "../platform/readiness.ts";
 import { modelName } from "../platform/validation/common.ts";
 import { parseRequest } from "../platform/validation/parse.ts";
-import { classifierKind } from "../training/request.ts";
 import type { RequestSchemas } from "../transport/request-schemas.ts";
-import type {
-  ModelRegistry,
-  PredictionService,
-  Readiness,
-  TensorPrediction,
-} from "../transport/services.ts";
+import { aliasName } from "../versions/aliases/schemas.ts";
+import type { AliasService } from "../versions/aliases/service.ts";
+import type { ModelRegistry } from "../versions/registry.ts";
 import type { Model, ModelVersion } from "../versions/schemas.ts";
+import type { PredictionService, TensorPrediction } from "./contract.ts";
+import { packRows } from "./packed-rows.ts";
 import { packedRowsPass } from "./request.ts";
 
 /** nnserve's version, as ServerMetadata reports it. */
@@ -98,6 +98,8 @@ export interface InferRequest {
   inputs: InferInput[];
   /** Names of the outputs wanted; empty for all of them. */
   outputs: string[];
+  /** A sticky split's routing key (the request's `routing_key` parameter). */
+  routingKey?: string | undefined;
 }
 
 export interface InferOutput {
@@ -111,6 +113,8 @@ export interface InferOutput {
 export interface InferResponse {
   modelName: string;
   modelVersion: string;
+  /** The alias the request came through (named, or production by default). */
+  alias?: string;
   id: string;
   outputs: InferOutput[];
 }
@@ -134,16 +138,25 @@ export interface InferenceServiceDeps {
   serverVersion?: string;
   /** Protocol extensions the transport serves; none by default. */
   extensions?: string[];
+  /** Reads an alias named as a version string (metadata, readiness); absent, aliases are unknown. */
+  aliases?: Pick<AliasService, "list">;
 }
 
-/** "" -> undefined (newest ready); "3" -> 3; anything else is a validation error at `path`. */
-export function parseVersion(version: string, path = "model_version"): number | undefined {
-  if (version === "") return undefined;
-  if (/^[1-9]\d{0,8}$/.test(version)) return Number(version);
+/** What an OIP version string names: nothing ("", routed as usual), a number, or an alias. */
+export type VersionRef = { version?: number; alias?: string };
+
+/**
+ * "" -> {} (routed: split, alias production, newest ready); "3" -> version 3; "staging" -> the
+ * alias (alias names are never all digits); anything else is a validation error at `path`.
+ */
+export function parseVersion(version: string, path = "model_version"): VersionRef {
+  if (version === "") return {};
+  if (/^[1-9]\d{0,8}$/.test(version)) return { version: Number(version) };
+  if (aliasName.safeParse(version).success) return { alias: version };
   throw validationError([
     {
       path,
-      message: `must be a version number (1, 2, ...) or "" for the newest ready version; got "${version}"`,
+      message: `must be a version number (1, 2, ...), an alias (production, staging, ...) or "" for the version that serves by default; got "${version}"`,
     },
   ]);
 }
@@ -368,6 +381,18 @@ export function encodeRaw(output: InferOutput): Uint8Array {
   return bytes;
 }
 
+/** The version number a metadata or readiness question names; undefined: the newest ready. */
+async function versionNumber(
+  aliases: Pick<AliasService, "list"> | undefined,
+  name: string,
+  ref: VersionRef,
+): Promise<number | undefined> {
+  if (ref.alias === undefined) return ref.version;
+  const found = (await aliases?.list(name))?.find((a) => a.alias === ref.alias);
+  if (!found) throw notFound("alias", `${name}:${ref.alias}`);
+  return found.version;
+}
+
 export function createInferenceService({
   models,
   prediction: predictionService,
@@ -375,7 +400,10 @@ export function createInferenceService({
   schemas,
   serverVersion = NNSERVE_VERSION,
   extensions = [],
+  aliases,
 }: InferenceServiceDeps): InferenceService {
+  const numbered = (name: string, ref: VersionRef) => versionNumber(aliases, name, ref);
+
   async function lookup(name: string): Promise<Model> {
     // An invalid name can name no model; say so the way an unknown one is said.
     if (!modelName.safeParse(name).success) throw notFound("model", name);
@@ -392,9 +420,10 @@ export function createInferenceService({
     serverMetadata: () => ({ name: "nnserve", version: serverVersion, extensions }),
 
     async modelReady(name, version) {
-      const wanted = parseVersion(version);
+      const ref = parseVersion(version);
       try {
         const model = await lookup(name);
+        const wanted = await numbered(name, ref);
         return pickVersion(model, wanted).status === "ready";
       } catch (error) {
         if (error instanceof AppError && (error.code === "NOT_FOUND" || error.code === "CONFLICT"))
@@ -404,12 +433,14 @@ export function createInferenceService({
     },
 
     async modelMetadata(name, version) {
-      const wanted = parseVersion(version);
-      return modelMetadataOf(await lookup(name), wanted);
+      const ref = parseVersion(version);
+      const model = await lookup(name);
+      return modelMetadataOf(model, await numbered(name, ref));
     },
 
     async infer(request) {
-      const version = parseVersion(request.modelVersion);
+      const ref = parseVersion(request.modelVersion);
+      const { version } = ref;
       if (request.inputs.length !== 1) {
         throw validationError([
           {
@@ -438,28 +469,24 @@ export function createInferenceService({
           if (!(error instanceof AppError) || error.code !== "VALIDATION_FAILED") throw error;
           throw validationError(toTensorIssues(error.errors, at, input.dataPath, width));
         }
-        packed = new Float32Array(rows * width);
-        inputs.forEach((row, r) => {
-          packed!.set(row, r * width);
-        });
+        packed = packRows(inputs as number[][], width);
       }
 
       let prediction: TensorPrediction;
       try {
-        prediction = await predictionService.predictTensor({
-          model: request.modelName,
-          ...(version === undefined ? {} : { version }),
-          inputs: packed,
-          rows,
-          width,
-          // The protocol's tensor is the network's input, as the metadata describes it, also
-          // for a version with preprocessing (whose raw rows go to /predict).
-          encoded: true,
-        });
+        // The protocol's tensor is the network's input, as the metadata describes it, also for
+        // a version with preprocessing (whose raw rows go to /predict).
+        prediction = await predictionService.predictRows(
+          { model: request.modelName, ...ref, routingKey: request.routingKey },
+          { kind: "network", values: packed, rows, width },
+        );
       } catch (error) {
         // Rows of the wrong width: say it about the shape, against the model's own metadata.
         if (!(error instanceof AppError) || error.code !== "VALIDATION_FAILED") throw error;
-        const metadata = modelMetadataOf(await lookup(request.modelName), version);
+        const metadata = modelMetadataOf(
+          await lookup(request.modelName),
+          await numbered(request.modelName, ref),
+        );
         const expected = metadata.inputs[0]!.shape;
         throw validationError([
           {
@@ -471,6 +498,7 @@ export function createInferenceService({
       return {
         modelName: prediction.model,
         modelVersion: String(prediction.version),
+        ...(prediction.alias === undefined ? {} : { alias: prediction.alias }),
         id: request.id,
         outputs: outputTensors(prediction, request.outputs),
       };

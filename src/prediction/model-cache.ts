@@ -6,15 +6,17 @@
 
 import {
   type ArchitectureJson,
+  classifierKind,
   loadNetwork,
   type Network,
   type NetworkSpec,
 } from "../engine/index.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import { conflict, notFound } from "../platform/errors.ts";
-import { classifierKind } from "../training/request.ts";
-import { type Preprocessing, preprocessingSchema } from "../versions/preprocessing/schema.ts";
-import type { StoredTraining } from "../versions/stored-training.ts";
+import type { Preprocessing } from "../versions/preprocessing/schema.ts";
+import { storedArchitectureColumn, storedPreprocessingColumn } from "../versions/stored-columns.ts";
+import { storedTrainingColumn } from "../versions/stored-training.ts";
 
 export interface LoadedModel {
   versionId: string;
@@ -126,8 +128,13 @@ export async function loadModel(
       `Version ${version} of model "${model.name}" is ${stored.status}, not ready; only a trained version predicts.`,
     );
   }
-  const architecture = stored.architecture as unknown as ArchitectureJson;
-  const training = stored.training as unknown as StoredTraining;
+  const of = `of ${model.name}@${version}`;
+  const architecture = readStored(
+    storedArchitectureColumn,
+    stored.architecture,
+    `architecture ${of}`,
+  );
+  const training = readStored(storedTrainingColumn, stored.training, `training ${of}`);
   return {
     versionId,
     model: model.name,
@@ -137,6 +144,8 @@ export async function loadModel(
     weights,
     classes: classifierKind(architecture as NetworkSpec, training.loss),
     preprocessing:
-      stored.preprocessing === null ? null : preprocessingSchema.parse(stored.preprocessing),
+      stored.preprocessing === null
+        ? null
+        : readStored(storedPreprocessingColumn, stored.preprocessing, `preprocessing ${of}`),
   };
 }

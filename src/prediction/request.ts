@@ -13,8 +13,15 @@ import {
   rowReporter,
   strictObject,
 } from "../platform/validation/common.ts";
+import { aliasName } from "../versions/aliases/schemas.ts";
 
 /** A raw cell of a version with preprocessing: a number, a category, or null for missing. */
+/** A client's routing key: any text, bounded so it stays cheap to hash. */
+export const routingKey = z
+  .string()
+  .min(1, "must not be empty")
+  .max(256, "must be at most 256 characters");
+
 export type PredictCell = number | string | boolean | null;
 /** Numbers (or, with preprocessing, raw values in the stored feature order), or values by feature name. */
 export type PredictRow = PredictCell[] | Record<string, PredictCell>;
@@ -77,10 +84,17 @@ const inputRows = (maxRows: number) =>
 export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredictRows">) {
   return strictObject({
     model: modelName,
-    /** Omit for the newest ready version. */
+    /** Omit to be routed: the traffic split, else the alias production, else the newest ready. */
     version: modelVersion.optional(),
+    /** Pin an alias instead (not with `version`). */
+    alias: aliasName.optional(),
+    /** A sticky split sends the same key to the same version (or the X-Routing-Key header). */
+    routingKey: routingKey.optional(),
     inputs: inputRows(limits.maxPredictRows),
   }).superRefine((req, ctx) => {
+    if (req.version !== undefined && req.alias !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["alias"], message: "give version or alias, not both" });
+    }
     // Widths of named or raw rows are the preprocessing's to check.
     if (!req.inputs.every((row) => Array.isArray(row) && row.every((x) => typeof x === "number")))
       return;
@@ -115,7 +129,10 @@ export type PredictRequest = z.output<PredictRequestSchema>;
 export const predictResponseSchema = z
   .object({
     model: z.string(),
+    /** The version that answered. */
     version: z.int(),
+    /** The alias the request came through (pinned, or production by default). */
+    alias: z.string().optional(),
     /** One row of output-layer values per input row. */
     outputs: z.array(z.array(z.number())),
     /** For classifiers: the predicted class index of each row. */

@@ -6,13 +6,13 @@
 
 import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
+import { countParameters } from "../engine/index.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { TrainingDataInput } from "./jobs/create-job.ts";
 import { labelTargets } from "./label-targets.ts";
 import {
-  countParameters,
   DEFAULT_TEST_SPLIT,
   type PreprocessingOptions,
   type ResolvedTrainRequest,

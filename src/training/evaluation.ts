@@ -9,9 +9,10 @@
 import type { ArchitectureJson } from "../engine/index.ts";
 import { bytesToFloat32, bytesToInt32 } from "../platform/db/binary.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import type { Evaluation } from "../versions/evaluation-schema.ts";
 import { decodeOutputs, type LabelPrediction } from "../versions/preprocessing/decode.ts";
-import { preprocessingSchema } from "../versions/preprocessing/schema.ts";
+import { storedArchitectureColumn, storedPreprocessingColumn } from "../versions/stored-columns.ts";
 import { binaryCurves, regressionPoints } from "./evaluation-curves.ts";
 
 /** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
@@ -38,8 +39,17 @@ export async function evaluateTestSplit(
     where: { jobId_split: { jobId: job.id, split: "test" } },
   });
   if (!test || test.rows === 0) return null;
-  const preprocessing = preprocessingSchema.parse(version.preprocessing);
-  const architecture = version.architecture as unknown as ArchitectureJson;
+  const of = `of the version of job ${job.id}`;
+  const preprocessing = readStored(
+    storedPreprocessingColumn,
+    version.preprocessing,
+    `preprocessing ${of}`,
+  );
+  const architecture = readStored(
+    storedArchitectureColumn,
+    version.architecture,
+    `architecture ${of}`,
+  );
   const outputs = await forward(architecture, weights, bytesToFloat32(test.inputs), test.rows);
   const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
   if (preprocessing.target.type === "categorical") {

@@ -15,14 +15,20 @@
  *   sparseCategoricalCrossentropy   softmax output (>= 2 units); labels in [0, units)
  */
 import { z } from "zod";
-import { checkScheduleFits, EngineError, resolveSchedule } from "../engine/index.ts";
 import {
   ACTIVATIONS,
   type ActivationName,
+  checkScheduleFits,
+  countParameters,
+  DEFAULT_LEARNING_RATES,
+  DEFAULT_OPTIMIZER,
+  EngineError,
   INITIALIZERS,
   LOSSES,
   type LossName,
-} from "../engine/spec.ts";
+  lossOutputProblem,
+  resolveSchedule,
+} from "../engine/index.ts";
 import type { FieldIssue } from "../platform/errors.ts";
 import {
   count,
@@ -35,149 +41,17 @@ import {
   uuid,
 } from "../platform/validation/common.ts";
 import { NUMERIC_SCALINGS, UNKNOWN_CATEGORY_POLICIES } from "../versions/preprocessing/schema.ts";
+import {
+  type ClassWeightsRequest,
+  classWeightsSchema,
+  earlyStoppingSchema,
+  optimizerSchema,
+} from "../versions/training-settings-schema.ts";
 import { jobStatusSchema } from "./jobs/schemas.ts";
 
 const positive = (what = "must be greater than 0") => finite().positive(what);
 const fraction = (what: string) =>
   finite().min(0, `must be in [0, 1) (${what})`).lt(1, `must be in [0, 1) (${what})`);
-
-const decayRate = () => finite().gt(0, "must be in (0, 1]").max(1, "must be in (0, 1]");
-const warmup = (unit: string) =>
-  z
-    .int("must be a whole number >= 0")
-    .min(0, "must be a whole number >= 0")
-    .describe(`Linear warmup to the learning rate first, in ${unit}; must end before the run`);
-const scheduleUnit = z
-  .enum(["epochs", "steps"])
-  .describe("What warmup and the schedule count: epochs (default) or mini-batch steps");
-
-/** Learning-rate schedules (src/engine/schedules.ts has the formulas). */
-const decaySchema = z.discriminatedUnion(
-  "type",
-  [
-    strictObject({
-      type: z.literal("step"),
-      rate: decayRate(),
-      everyEpochs: z.int().min(1, "must be a whole number >= 1"),
-      warmup: warmup("epochs").optional(),
-    }),
-    strictObject({
-      type: z.literal("exponential"),
-      rate: decayRate(),
-      warmup: warmup("epochs").optional(),
-    }),
-    strictObject({
-      type: z.literal("cosine"),
-      unit: scheduleUnit.optional(),
-      warmup: warmup("the unit").optional(),
-      minLearningRate: finite().min(0, "must be >= 0").optional(),
-    }),
-    strictObject({
-      type: z.literal("oneCycle"),
-      unit: scheduleUnit.optional(),
-      warmup: warmup("the unit (default 30% of the run)").optional(),
-      divFactor: finite().min(1, "must be >= 1").optional(),
-      finalDivFactor: finite().min(1, "must be >= 1").optional(),
-    }),
-  ],
-  { error: () => 'must be "step", "exponential", "cosine" or "oneCycle"' },
-);
-
-/** What every optimizer accepts; the defaults are the usual ones for each method. */
-const common = (learningRate: number) => ({
-  learningRate: positive().default(learningRate),
-  weightDecay: finite().min(0, "must be >= 0").optional(),
-  clipNorm: positive().optional(),
-  decay: decaySchema.optional(),
-});
-
-// One branch per optimizer, so `beta1` on sgd is an unknown field rather than silently ignored.
-export const optimizerSchema = z.discriminatedUnion(
-  "name",
-  [
-    strictObject({ name: z.literal("sgd"), ...common(0.01) }),
-    strictObject({
-      name: z.literal("momentum"),
-      ...common(0.01),
-      momentum: fraction("velocity decay").optional(),
-      nesterov: z.boolean().optional(),
-    }),
-    strictObject({
-      name: z.literal("rmsprop"),
-      ...common(0.001),
-      rho: fraction("squared-gradient decay").optional(),
-      epsilon: positive().optional(),
-    }),
-    strictObject({
-      name: z.literal("adam"),
-      ...common(0.001),
-      beta1: fraction("first-moment decay").optional(),
-      beta2: fraction("second-moment decay").optional(),
-      epsilon: positive().optional(),
-    }),
-    // AdamW: weightDecay is decoupled (w ← w·(1 − lr·wd) each step, default 0.01); on the
-    // others it is the L2 penalty added to the gradient.
-    strictObject({
-      name: z.literal("adamw"),
-      ...common(0.001),
-      beta1: fraction("first-moment decay").optional(),
-      beta2: fraction("second-moment decay").optional(),
-      epsilon: positive().optional(),
-    }),
-  ],
-  { error: () => 'must be one of "sgd", "momentum", "rmsprop", "adam", "adamw"' },
-);
-
-/**
- * Cross-entropies only: "balanced" (n / (classes · n_class), scikit-learn's rule, from the
- * training rows) or a weight per class, keyed by class index (inline data) or by label (a
- * dataset's target); a class left out weighs 1.
- */
-export const classWeightsSchema = z.union(
-  [
-    z.literal("balanced"),
-    z.record(z.string().min(1, "must name a class"), finite().min(0, "must be >= 0")),
-  ],
-  { error: () => 'must be "balanced" or an object of weights by class' },
-);
-export type ClassWeightsRequest = z.output<typeof classWeightsSchema>;
-
-export const earlyStoppingSchema = strictObject({
-  monitor: z.enum(["loss", "valLoss", "accuracy", "valAccuracy"]).optional(),
-  patience: z.int().min(1, "must be a whole number >= 1"),
-  minDelta: finite().min(0, "must be >= 0").optional(),
-  restoreBestWeights: z.boolean().optional(),
-});
-
-export interface NetworkShape {
-  inputs: number;
-  layers: { units: number; activation: ActivationName }[];
-}
-
-/** Weights plus biases of a dense network. */
-export function countParameters(network: NetworkShape): number {
-  let total = 0;
-  let previous = network.inputs;
-  for (const layer of network.layers) {
-    total += previous * layer.units + layer.units;
-    previous = layer.units;
-  }
-  return total;
-}
-
-/** What predict reports as classes: the argmax of a softmax, or output >= 0.5 of one sigmoid. */
-export function classifierKind(
-  network: Pick<NetworkShape, "layers">,
-  loss: LossName,
-): "binary" | "multiclass" | null {
-  const output = network.layers.at(-1);
-  if (!output) return null;
-  if (loss === "binaryCrossentropy" && output.activation === "sigmoid" && output.units === 1) {
-    return "binary";
-  }
-  if (output.activation === "softmax" && loss !== "mse" && loss !== "mae") return "multiclass";
-  return null;
-}
 
 /**
  * How a missing cell of a feature is filled when training from a dataset: the training split's
@@ -215,8 +89,11 @@ export const preprocessingOptionsSchema = strictObject({
 });
 export type PreprocessingOptions = z.output<typeof preprocessingOptionsSchema>;
 
-/** The optimizer of a request with a network and no optimizer. */
-export const DEFAULT_OPTIMIZER = { name: "adam", learningRate: 0.001 } as const;
+/** The optimizer of a request with a network and no optimizer: the engine's default. */
+export const DEFAULT_REQUEST_OPTIMIZER = {
+  name: DEFAULT_OPTIMIZER,
+  learningRate: DEFAULT_LEARNING_RATES[DEFAULT_OPTIMIZER],
+} as const;
 
 const CLASSIFIER_LOSSES: readonly LossName[] = [
   "binaryCrossentropy",
@@ -283,7 +160,7 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       .describe('A network object, or "auto" (the same as leaving it out)'),
     /** Required with a network; the recipe picks it with "auto". */
     loss: z.enum(LOSSES).optional(),
-    /** Default: adam (learning rate 0.001); the recipe's with no network. */
+    /** Default: adam (the engine's learning rate, 0.001); the recipe's with no network. */
     optimizer: optimizerSchema.optional(),
     /** Required with a network; with no network the recipe's, when left out. */
     training: training.optional(),
@@ -309,75 +186,19 @@ export function createTrainRequestSchema(limits: RequestLimits) {
         checkAuto(req, ctx);
         return;
       }
-      for (const field of ["loss", "training"] as const) {
-        if (req[field] === undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [field],
-            message:
-              'is required with a network (omit the network, or "auto", for the default recipe)',
-          });
-        }
+      const { loss, training } = req;
+      if (!checkRequired(req, ctx) || loss === undefined || training?.epochs === undefined) {
+        return;
       }
-      if (req.training !== undefined && req.training.epochs === undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["training", "epochs"],
-          message: "is required with a network",
-        });
-      }
-      if (req.loss === undefined || req.training?.epochs === undefined) return;
-      const optimizer = req.optimizer ?? DEFAULT_OPTIMIZER;
-      const settings = withTrainingDefaults(req.training);
-      const layers = req.network.layers;
-      const output = layers.at(-1);
+      const network = req.network;
+      const settings = withTrainingDefaults(training);
+      const output = network.layers.at(-1);
       if (!output) return;
-      const last = layers.length - 1;
-
-      layers.forEach((l, i) => {
-        const at = ["network", "layers", i];
-        if (l.activation === "softmax" && i !== last) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...at, "activation"],
-            message: "softmax is only allowed on the output (last) layer",
-          });
-        }
-        if (l.activation === "step" && layers.length > 1) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...at, "activation"],
-            message:
-              "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
-          });
-        }
-        if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
-          ctx.addIssue({
-            code: "custom",
-            path: [...at, "alpha"],
-            message: "alpha applies only to leakyRelu and elu",
-          });
-        }
-      });
-      if (output.dropout !== undefined && output.dropout > 0) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["network", "layers", last, "dropout"],
-          message: "the output layer cannot drop units; put dropout on hidden layers",
-        });
-      }
-      if (output.activation === "softmax" && output.units < 2) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["network", "layers", last, "units"],
-          message: "a softmax output needs at least 2 units (one per class)",
-        });
-      }
-
-      checkSource({ ...req, network: req.network, training: req.training }, ctx);
-      const inputs = req.network.inputs;
+      checkLayers(network.layers, ctx);
+      checkSource({ ...req, network, training }, ctx);
+      const inputs = network.inputs;
       // From a dataset the width is known only once the features are encoded: the service checks.
-      const parameters = inputs === undefined ? 0 : countParameters({ ...req.network, inputs });
+      const parameters = inputs === undefined ? 0 : countParameters({ ...network, inputs });
       if (parameters > limits.maxParameters) {
         ctx.addIssue({
           code: "custom",
@@ -385,62 +206,20 @@ export function createTrainRequestSchema(limits: RequestLimits) {
           message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
         });
       }
-
-      const loss = req.loss;
-      const needs = (activation: ActivationName, what: string) => {
-        if (output.activation !== activation) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["loss"],
-            message: `${loss} needs ${what}; the output layer uses ${output.activation}`,
-          });
-        }
-      };
-      if (loss === "binaryCrossentropy") needs("sigmoid", "a sigmoid output layer");
-      if (loss === "categoricalCrossentropy" || loss === "sparseCategoricalCrossentropy") {
-        needs("softmax", "a softmax output layer");
-      }
-
-      const monitor = req.training.earlyStopping?.monitor;
-      if (monitor?.startsWith("val") && settings.validationSplit === 0) {
+      // The engine's rule, reported with the request's field path.
+      const problem = lossOutputProblem(loss, output.activation);
+      if (problem) {
         ctx.addIssue({
           code: "custom",
-          path: ["training", "earlyStopping", "monitor"],
-          message: `${monitor} needs training.validationSplit > 0`,
+          path: ["loss"],
+          message: `${problem}; the output layer uses ${output.activation}`,
         });
       }
-      if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["training", "earlyStopping", "monitor"],
-          message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
-        });
-      }
-
-      for (const field of ["labelSmoothing", "classWeights"] as const) {
-        if (req.training[field] !== undefined && !CLASSIFIER_LOSSES.includes(loss)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["training", field],
-            message: `applies to the cross-entropy losses; ${loss} is a regression loss`,
-          });
-        }
-      }
+      checkEarlyStopping(settings, loss, ctx);
+      checkClassifierOnly(training, loss, ctx);
       if (req.data && inputs !== undefined) {
         checkData(req.data, inputs, output, loss, ctx);
-        const rows = req.data.inputs.length;
-        const warm = warmupIssue(optimizer, settings, rows);
-        if (warm)
-          ctx.addIssue({ code: "custom", path: warm.path.split("."), message: warm.message });
-        const classes = output.units === 1 ? 2 : output.units;
-        const names = Array.from({ length: classes }, (_, i) => String(i));
-        for (const issue of unknownClasses(req.training.classWeights, names, "class index")) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["training", "classWeights", issue.key],
-            message: issue.message,
-          });
-        }
+        checkInlineModelling(req.data.inputs.length, req.optimizer, settings, output, ctx);
       }
     })
     .transform((req) =>
@@ -449,11 +228,77 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       req.network !== undefined && req.training !== undefined
         ? {
             ...req,
-            optimizer: req.optimizer ?? { ...DEFAULT_OPTIMIZER },
+            optimizer: req.optimizer ?? { ...DEFAULT_REQUEST_OPTIMIZER },
             training: withTrainingDefaults(req.training),
           }
         : req,
     );
+}
+
+/** With a network, loss, training and its epochs are the request's to give. */
+function checkRequired(
+  req: { loss?: LossName | undefined; training?: { epochs?: number | undefined } | undefined },
+  ctx: z.core.$RefinementCtx,
+): boolean {
+  let complete = true;
+  for (const field of ["loss", "training"] as const) {
+    if (req[field] === undefined) {
+      complete = false;
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: 'is required with a network (omit the network, or "auto", for the default recipe)',
+      });
+    }
+  }
+  if (req.training !== undefined && req.training.epochs === undefined) {
+    complete = false;
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "epochs"],
+      message: "is required with a network",
+    });
+  }
+  return complete;
+}
+
+/** Label smoothing and class weights mean something for the cross-entropies only. */
+function checkClassifierOnly(
+  training: { labelSmoothing?: number | undefined; classWeights?: unknown } | undefined,
+  loss: LossName | undefined,
+  ctx: z.core.$RefinementCtx,
+): void {
+  if (loss === undefined || CLASSIFIER_LOSSES.includes(loss)) return;
+  for (const field of ["labelSmoothing", "classWeights"] as const) {
+    if (training?.[field] !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["training", field],
+        message: `applies to the cross-entropy losses; ${loss} is a regression loss`,
+      });
+    }
+  }
+}
+
+/** Inline data: the warmup fits the run's steps, class weights name class indices. */
+function checkInlineModelling(
+  rows: number,
+  optimizer: { decay?: unknown } | undefined,
+  settings: ResolvedTraining & { classWeights?: ClassWeightsRequest | undefined },
+  output: { units: number },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const warm = warmupIssue(optimizer ?? DEFAULT_REQUEST_OPTIMIZER, settings, rows);
+  if (warm) ctx.addIssue({ code: "custom", path: warm.path.split("."), message: warm.message });
+  const classes = output.units === 1 ? 2 : output.units;
+  const names = Array.from({ length: classes }, (_, i) => String(i));
+  for (const issue of unknownClasses(settings.classWeights, names, "class index")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "classWeights", issue.key],
+      message: issue.message,
+    });
+  }
 }
 
 /** A request's own training settings with the defaults of a request that has a network. */
@@ -544,20 +389,7 @@ function checkAuto(
   },
   ctx: z.core.$RefinementCtx,
 ): void {
-  const loss = req.loss;
-  for (const field of ["labelSmoothing", "classWeights"] as const) {
-    if (
-      req.training?.[field] !== undefined &&
-      loss !== undefined &&
-      !CLASSIFIER_LOSSES.includes(loss)
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["training", field],
-        message: `applies to the cross-entropy losses; ${loss} is a regression loss`,
-      });
-    }
-  }
+  checkClassifierOnly(req.training, req.loss, ctx);
   if (req.dataset === undefined) {
     ctx.addIssue({
       code: "custom",
@@ -571,6 +403,88 @@ function checkAuto(
       code: "custom",
       path: ["dataset"],
       message: "give either data (inline rows) or dataset, not both",
+    });
+  }
+}
+
+/**
+ * Where each activation may go: softmax last, step alone, alpha only where it means something;
+ * dropout on hidden layers only.
+ */
+function checkLayers(
+  layers: readonly {
+    units: number;
+    activation: ActivationName;
+    alpha?: number | undefined;
+    dropout?: number | undefined;
+  }[],
+  ctx: z.core.$RefinementCtx,
+): void {
+  const last = layers.length - 1;
+  const output = layers[last]!;
+  layers.forEach((l, i) => {
+    const at = ["network", "layers", i];
+    if (l.activation === "softmax" && i !== last) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message: "softmax is only allowed on the output (last) layer",
+      });
+    }
+    if (l.activation === "step" && layers.length > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "activation"],
+        message:
+          "step has no gradient, so it is only allowed in a single-layer network (a perceptron)",
+      });
+    }
+    if (l.alpha !== undefined && l.activation !== "leakyRelu" && l.activation !== "elu") {
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "alpha"],
+        message: "alpha applies only to leakyRelu and elu",
+      });
+    }
+  });
+  if (output.dropout !== undefined && output.dropout > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "dropout"],
+      message: "the output layer cannot drop units; put dropout on hidden layers",
+    });
+  }
+  if (output.activation === "softmax" && output.units < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network", "layers", last, "units"],
+      message: "a softmax output needs at least 2 units (one per class)",
+    });
+  }
+}
+
+/** A monitor the training can report: validation needs a split, accuracy a classifier. */
+function checkEarlyStopping(
+  training: {
+    validationSplit: number;
+    earlyStopping?: { monitor?: string | undefined } | undefined;
+  },
+  loss: LossName,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const monitor = training.earlyStopping?.monitor;
+  if (monitor?.startsWith("val") && training.validationSplit === 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs training.validationSplit > 0`,
+    });
+  }
+  if (monitor?.toLowerCase().endsWith("accuracy") && !CLASSIFIER_LOSSES.includes(loss)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["training", "earlyStopping", "monitor"],
+      message: `${monitor} needs a classification loss; ${loss} reports no accuracy`,
     });
   }
 }

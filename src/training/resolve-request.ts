@@ -5,7 +5,7 @@
  */
 import { applyRecipe, type DataShape } from "./recipe.ts";
 import {
-  DEFAULT_OPTIMIZER,
+  DEFAULT_REQUEST_OPTIMIZER,
   definedOnly,
   type ResolvedTrainRequest,
   TRAINING_DEFAULTS,
@@ -52,7 +52,9 @@ export function resolveRequest(
     network,
     loss: req.loss ?? s!.loss,
     optimizer:
-      req.optimizer ?? (s?.optimizer as ResolvedTrainRequest["optimizer"]) ?? DEFAULT_OPTIMIZER,
+      req.optimizer ??
+      (s?.optimizer as ResolvedTrainRequest["optimizer"]) ??
+      DEFAULT_REQUEST_OPTIMIZER,
     training,
   };
 }

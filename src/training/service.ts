@@ -10,6 +10,7 @@ import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
 import type { Database } from "../platform/db/client.ts";
+import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
   AppError,
   conflict,
@@ -19,21 +20,23 @@ import {
   tooManyJobs,
   validationError,
 } from "../platform/errors.ts";
-import type { SubmitOptions, Submitter, TrainingService } from "../transport/services.ts";
+import { recordEvent } from "../versions/aliases/history.ts";
 import { nextVersion } from "../versions/next-version.ts";
-import { toStoredTraining } from "../versions/stored-training.ts";
-import { jobWithVersion, toJobView } from "../versions/views.ts";
+import type { Preprocessing } from "../versions/preprocessing/schema.ts";
+import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
 import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
+import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
 import {
-  DEFAULT_OPTIMIZER,
+  DEFAULT_REQUEST_OPTIMIZER,
   type ResolvedTrainRequest,
   resolveClassWeights,
   type TrainRequest,
 } from "./request.ts";
+import { toStoredTraining } from "./stored-training.ts";
 import { loadWarmStart, type WarmStart, warmStartIssues } from "./warm-start.ts";
 
 export interface TrainingServiceDeps {
@@ -64,36 +67,11 @@ export function createTrainingService({
     return row;
   }
 
-  async function replay(idempotencyKey: string, requestHash: string) {
-    const row = await prisma.trainingJob.findUnique({
-      where: { idempotencyKey },
-      include: jobWithVersion,
-    });
-    if (!row) return undefined;
-    if (row.requestHash !== requestHash) throw idempotencyKeyReused();
-    return { job: toJobView(row), created: false };
-  }
-
-  async function prepare(req: TrainRequest, seed: number, source: WarmStart | undefined) {
-    const id = req.dataset as string;
-    const dataset = await datasets?.load(id).catch((error: unknown) => {
-      if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
-      throw error;
-    });
-    if (!dataset) {
-      throw validationError(
-        [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
-        `No dataset "${id}" exists; upload it with POST /datasets first.`,
-      );
-    }
-    return prepareDatasetTraining(dataset, req, seed, maxParameters, source);
-  }
-
   return {
     async submit(request: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
       const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
-        const earlier = await replay(idempotencyKey, requestHash);
+        const earlier = await replay(prisma, idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
       const source = request.from ? await loadWarmStart(db, request.from) : undefined;
@@ -102,18 +80,12 @@ export function createTrainingService({
       const seed = request.training?.seed ?? source?.training.seed ?? randomInt(0, 2 ** 31 - 1);
       // Read and fitted before the transaction: it holds the model's lock only to write.
       const fromDataset =
-        request.dataset === undefined ? undefined : await prepare(request, seed, source);
+        request.dataset === undefined
+          ? undefined
+          : await prepare(datasets, request, seed, maxParameters, source);
       const req = fromDataset?.request ?? inlineRequest(request);
       const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
-      if (source) {
-        const issues = warmStartIssues(source, req, inputs, fromDataset?.preprocessing ?? null);
-        if (issues.length > 0) {
-          throw validationError(
-            issues,
-            `Cannot continue from ${source.model} v${source.version}: ${issues[0]!.message}.`,
-          );
-        }
-      }
+      if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
@@ -122,17 +94,6 @@ export function createTrainingService({
         layers: req.network.layers.map(({ dropout: _dropout, ...layer }) => layer),
       };
       const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
-      // The source's state goes on only into the same optimizer; otherwise it starts afresh.
-      const state =
-        source?.optimizerState && source.training.optimizer.name === req.optimizer.name
-          ? source.optimizerState
-          : null;
-      const from = source && {
-        model: source.model,
-        version: source.version,
-        initialEpoch: source.initialEpoch,
-        optimizerState: state !== null,
-      };
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
@@ -141,41 +102,16 @@ export function createTrainingService({
           if (submitter && maxQueuedJobsPerKey > 0) {
             await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
           }
-          const version = await tx.modelVersion.create({
-            data: {
-              ...(await nextVersion(tx, req.model)),
-              architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(req, seed, fromDataset?.labels, {
-                ...(classWeights ? { classWeights } : {}),
-                ...(from ? { from } : {}),
-              }) as unknown as Prisma.InputJsonValue,
-              // A warm start's starting point, read by the job (training-task.ts) and
-              // replaced by the trained weights when it succeeds.
-              ...(source
-                ? {
-                    weights: Buffer.from(source.weights),
-                    ...(state ? { optimizerState: Buffer.from(state) } : {}),
-                  }
-                : {}),
-              ...(fromDataset
-                ? {
-                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
-                  }
-                : {}),
-            },
-          });
-          const job = await createJob(tx, {
-            versionId: version.id,
-            epochs: req.training.epochs,
+          return createVersionAndJob(tx, req, {
+            architecture,
+            seed,
+            fromDataset,
+            classWeights,
+            source,
             maxAttempts,
-            idempotencyKey: idempotencyKey ?? null,
-            requestHash: requestHash ?? null,
-            apiKeyId: submitter?.keyId ?? null,
-            data: fromDataset?.data ?? [toStoredExamples(req)],
-          });
-          return toJobView({
-            ...job,
-            version: { version: version.version, metrics: null, model: { name: req.model } },
+            idempotencyKey,
+            requestHash,
+            submitter,
           });
         });
         return { job, created: true };
@@ -188,7 +124,7 @@ export function createTrainingService({
           requestHash &&
           (isUniqueViolation(error) || (isAppError(error) && error.code === "TOO_MANY_REQUESTS"))
         ) {
-          const earlier = await replay(idempotencyKey, requestHash);
+          const earlier = await replay(prisma, idempotencyKey, requestHash);
           if (earlier) return earlier;
         }
         throw error;
@@ -224,19 +160,7 @@ export function createTrainingService({
       if (!job) throw notFound("job", id);
       return {
         jobId: id,
-        epochs: job.epochMetrics.map((m) => ({
-          epoch: m.epoch,
-          loss: Number.isFinite(m.loss) ? m.loss : null,
-          ...measured({
-            valLoss: m.valLoss,
-            accuracy: m.accuracy,
-            valAccuracy: m.valAccuracy,
-            mae: m.mae,
-            valMae: m.valMae,
-            learningRate: m.learningRate,
-          }),
-          durationMs: m.durationMs,
-        })),
+        epochs: job.epochMetrics.map(toEpochView),
       };
     },
 
@@ -248,6 +172,167 @@ export function createTrainingService({
       }
       return toJobView(await findJob(id));
     },
+  };
+}
+
+/** The job an earlier request with this key created; idempotencyKeyReused for another body. */
+async function replay(
+  prisma: Database["prisma"],
+  idempotencyKey: string,
+  requestHash: string,
+): Promise<SubmitResult | undefined> {
+  const row = await prisma.trainingJob.findUnique({
+    where: { idempotencyKey },
+    include: jobWithVersion,
+  });
+  if (!row) return undefined;
+  if (row.requestHash !== requestHash) throw idempotencyKeyReused();
+  return { job: toJobView(row), created: false };
+}
+
+/** A dataset request: the dataset loaded, split, fitted and encoded for the network. */
+async function prepare(
+  datasets: DatasetService | undefined,
+  req: TrainRequest,
+  seed: number,
+  maxParameters: number,
+  source: WarmStart | undefined,
+) {
+  const id = req.dataset as string;
+  const dataset = await datasets?.load(id).catch((error: unknown) => {
+    if (isAppError(error) && error.code === "NOT_FOUND") return undefined;
+    throw error;
+  });
+  if (!dataset) {
+    throw validationError(
+      [{ path: "dataset", message: `no dataset with id "${id}" exists` }],
+      `No dataset "${id}" exists; upload it with POST /datasets first.`,
+    );
+  }
+  return prepareDatasetTraining(dataset, req, seed, maxParameters, source);
+}
+
+/** A warm start whose source does not fit the request: a 400 naming the fields. */
+function checkWarmStart(
+  source: WarmStart,
+  req: ResolvedTrainRequest,
+  inputs: number,
+  preprocessing: Preprocessing | null,
+): void {
+  const issues = warmStartIssues(source, req, inputs, preprocessing);
+  if (issues.length > 0) {
+    throw validationError(
+      issues,
+      `Cannot continue from ${source.model} v${source.version}: ${issues[0]!.message}.`,
+    );
+  }
+}
+
+/**
+ * Where a warm start begins: the source's state goes on only into the same optimizer (otherwise
+ * it starts afresh), and `from` records the source on the new version.
+ */
+function warmStartPoint(source: WarmStart | undefined, req: ResolvedTrainRequest) {
+  if (!source) return { state: null, from: undefined };
+  const state =
+    source.optimizerState && source.training.optimizer.name === req.optimizer.name
+      ? source.optimizerState
+      : null;
+  const from = {
+    model: source.model,
+    version: source.version,
+    initialEpoch: source.initialEpoch,
+    optimizerState: state !== null,
+  };
+  return { state, from };
+}
+
+/** The version (architecture, training, preprocessing) and its queued job, in `tx`. */
+async function createVersionAndJob(
+  tx: Prisma.TransactionClient,
+  req: ResolvedTrainRequest,
+  o: {
+    architecture: ArchitectureJson;
+    seed: number;
+    fromDataset: Awaited<ReturnType<typeof prepareDatasetTraining>> | undefined;
+    classWeights: number[] | undefined;
+    source: WarmStart | undefined;
+    maxAttempts: number | undefined;
+    idempotencyKey: string | undefined;
+    requestHash: string | undefined;
+    submitter: Submitter | undefined;
+  },
+) {
+  const { fromDataset, classWeights, source } = o;
+  const { state, from } = warmStartPoint(source, req);
+  const version = await tx.modelVersion.create({
+    data: {
+      ...(await nextVersion(tx, req.model)),
+      architecture: toJsonColumn(o.architecture),
+      training: toStoredJson(
+        toStoredTraining(req, o.seed, fromDataset?.labels, {
+          ...(classWeights ? { classWeights } : {}),
+          ...(from ? { from } : {}),
+        }),
+      ),
+      // A warm start's starting point, read by the job (training-task.ts) and replaced by the
+      // trained weights when it succeeds.
+      ...(source
+        ? {
+            weights: Buffer.from(source.weights),
+            ...(state ? { optimizerState: Buffer.from(state) } : {}),
+          }
+        : {}),
+      ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
+    },
+  });
+  const job = await createJob(tx, {
+    versionId: version.id,
+    epochs: req.training.epochs,
+    maxAttempts: o.maxAttempts,
+    idempotencyKey: o.idempotencyKey ?? null,
+    requestHash: o.requestHash ?? null,
+    apiKeyId: o.submitter?.keyId ?? null,
+    data: fromDataset?.data ?? [toStoredExamples(req)],
+  });
+  await recordEvent(tx, {
+    model: req.model,
+    modelId: version.modelId,
+    kind: "version_created",
+    toVersion: version.version,
+    jobId: job.id,
+    actor: o.submitter?.prefix ?? null,
+  });
+  return toJobView({
+    ...job,
+    version: { version: version.version, metrics: null, model: { name: req.model } },
+  });
+}
+
+/** One epoch_metrics row as the view: the measured metrics only, non-finite loss as null. */
+function toEpochView(m: {
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+  valAccuracy: number | null;
+  mae: number | null;
+  valMae: number | null;
+  learningRate: number | null;
+  durationMs: number;
+}) {
+  return {
+    epoch: m.epoch,
+    loss: Number.isFinite(m.loss) ? m.loss : null,
+    ...measured({
+      valLoss: m.valLoss,
+      accuracy: m.accuracy,
+      valAccuracy: m.valAccuracy,
+      mae: m.mae,
+      valMae: m.valMae,
+      learningRate: m.learningRate,
+    }),
+    durationMs: m.durationMs,
   };
 }
 
@@ -288,7 +373,7 @@ function inlineRequest(req: TrainRequest): ResolvedTrainRequest {
     network: req.network as ResolvedTrainRequest["network"],
     loss: req.loss as ResolvedTrainRequest["loss"],
     training: req.training as ResolvedTrainRequest["training"],
-    optimizer: req.optimizer ?? DEFAULT_OPTIMIZER,
+    optimizer: req.optimizer ?? DEFAULT_REQUEST_OPTIMIZER,
   };
 }
 

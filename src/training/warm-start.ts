@@ -12,9 +12,15 @@
  */
 import type { NetworkSpec } from "../engine/index.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import { type FieldIssue, validationError } from "../platform/errors.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
-import type { StoredTraining } from "../versions/stored-training.ts";
+import {
+  storedArchitectureColumn,
+  storedMetricsColumn,
+  storedPreprocessingColumn,
+} from "../versions/stored-columns.ts";
+import { type StoredTraining, storedTrainingColumn } from "../versions/stored-training.ts";
 import type { NetworkRequest, ResolvedTrainRequest, TrainRequest } from "./request.ts";
 
 export interface WarmStart {
@@ -56,13 +62,18 @@ export async function loadWarmStart(
   if (row.status !== "ready" || !row.weights) {
     throw fail("from.version", `is ${row.status}; only a ready version can be trained further`);
   }
-  const training = row.training as unknown as StoredTraining;
-  const metrics = row.metrics as { epoch?: number } | null;
+  const of = `of ${from.model} v${from.version}`;
+  const training = readStored(storedTrainingColumn, row.training, `training ${of}`);
+  const metrics =
+    row.metrics === null ? null : readStored(storedMetricsColumn, row.metrics, `metrics ${of}`);
   return {
     model: from.model,
     version: from.version,
-    architecture: row.architecture as unknown as NetworkSpec,
-    preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
+    architecture: readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`),
+    preprocessing:
+      row.preprocessing === null
+        ? null
+        : readStored(storedPreprocessingColumn, row.preprocessing, `preprocessing ${of}`),
     training,
     weights: new Uint8Array(row.weights),
     optimizerState: row.optimizerState ? new Uint8Array(row.optimizerState) : null,

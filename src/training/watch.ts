@@ -14,7 +14,7 @@
  * new attempt's epochs.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TrainingService } from "../transport/services.ts";
+import type { TrainingService } from "./contract.ts";
 import { FINISHED_JOB_STATUSES, type Job, type JobMetrics } from "./jobs/schemas.ts";
 
 export type EpochRecord = JobMetrics["epochs"][number];
@@ -54,6 +54,8 @@ export interface JobWatch {
   pollers(): number;
   /** Followers right now, over all jobs. */
   followers(): number;
+  /** Resolves once every poll loop started so far has returned (shutdown, tests). */
+  settled(): Promise<void>;
 }
 
 interface SharedState {
@@ -75,6 +77,31 @@ interface Poller {
 /** How often a followed job is read: an epoch shows within this, and one query per job per tick. */
 export const JOB_WATCH_POLL_MS = 200;
 
+/** Wakes the poller's followers: its state has moved on. */
+function publish(poller: Poller): void {
+  poller.revision++;
+  for (const wake of poller.waiters) wake();
+  poller.waiters.clear();
+}
+
+/** Resolves once the poller has read past `seen`; false if the signal aborted first. */
+function changed(poller: Poller, seen: number, signal?: AbortSignal): Promise<boolean> {
+  if (poller.revision > seen) return Promise.resolve(true);
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      poller.waiters.delete(wake);
+      resolve(false);
+    };
+    const wake = () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    };
+    poller.waiters.add(wake);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 export function createJobWatch({
   training,
   pollMs = JOB_WATCH_POLL_MS,
@@ -84,12 +111,8 @@ export function createJobWatch({
 }): JobWatch {
   const pollers = new Map<string, Poller>();
   let followers = 0;
-
-  const publish = (poller: Poller) => {
-    poller.revision++;
-    for (const wake of poller.waiters) wake();
-    poller.waiters.clear();
-  };
+  /** The poll loops still running (a stopped one may be inside its last read). */
+  const loops = new Set<Promise<void>>();
 
   async function poll(id: string, poller: Poller) {
     let attempts: number | undefined;
@@ -131,7 +154,9 @@ export function createJobWatch({
         waiters: new Set(),
       };
       pollers.set(id, poller);
-      void poll(id, poller);
+      const loop = poll(id, poller);
+      loops.add(loop);
+      void loop.finally(() => loops.delete(loop));
     }
     poller.followers++;
     followers++;
@@ -143,24 +168,6 @@ export function createJobWatch({
     if (--poller.followers > 0) return;
     poller.stop.abort();
     if (pollers.get(id) === poller) pollers.delete(id);
-  }
-
-  /** Resolves once the poller has read past `seen`; false if the signal aborted first. */
-  function changed(poller: Poller, seen: number, signal?: AbortSignal): Promise<boolean> {
-    if (poller.revision > seen) return Promise.resolve(true);
-    if (signal?.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        poller.waiters.delete(wake);
-        resolve(false);
-      };
-      const wake = () => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(true);
-      };
-      poller.waiters.add(wake);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   async function* watch(
@@ -201,5 +208,12 @@ export function createJobWatch({
     }
   }
 
-  return { watch, pollers: () => pollers.size, followers: () => followers };
+  return {
+    watch,
+    pollers: () => pollers.size,
+    followers: () => followers,
+    settled: async () => {
+      await Promise.all(loops);
+    },
+  };
 }

@@ -11,6 +11,7 @@ import {
   statusBadge,
 } from "./dom.js";
 import { layerDiagram } from "./layers.js";
+import { lifecycleSection } from "./lifecycle-view.js";
 import { problemView, tryItPanel } from "./try-it.js";
 
 /** @typedef {import("./types.js").Model} Model */
@@ -219,6 +220,7 @@ export async function modelView(main, name) {
       model.latestVersion ? `serving v${model.latestVersion}` : "none ready yet",
     ),
     versionsTable(model),
+    lifecycleSection(model),
     model.versions.length > 1 ? compareForm(model) : null,
     // The panel has its own heading ("Try it: name vN"); the picker sits just above it.
     picker ? h("div", { class: "actions" }, picker) : null,

@@ -7,16 +7,15 @@
  * (every layer field, the parameter count); this schema checks the shape of the rest.
  */
 import { z } from "zod";
-import { LOSSES } from "../engine/spec.ts";
 import {
   isoDateTime,
   modelName,
   modelVersion,
   strictObject,
 } from "../platform/validation/common.ts";
-import { earlyStoppingSchema, optimizerSchema } from "../training/request.ts";
 import { evaluationSchema } from "./evaluation-schema.ts";
 import { preprocessingSchema } from "./preprocessing/schema.ts";
+import { storedTrainingSchema } from "./stored-training.ts";
 
 export const MODEL_FILE_FORMAT = "nnserve.model";
 export const MODEL_FILE_VERSION = 1;
@@ -30,25 +29,8 @@ export const modelVersionParamsSchema = strictObject({
     .min(1, "must be a whole number >= 1"),
 });
 
-/**
- * What the version records about its training (src/versions/stored-training.ts). Loose: a key
- * a later nnserve records (the dataset a version was trained from, say) survives the trip.
- */
-export const storedTrainingSchema = z.looseObject({
-  loss: z.enum(LOSSES),
-  optimizer: optimizerSchema,
-  epochs: z.int().min(1),
-  batchSize: z.int().min(1),
-  shuffle: z.boolean(),
-  seed: z.int().min(0),
-  validationSplit: z.number().min(0).lt(1),
-  earlyStopping: earlyStoppingSchema.optional(),
-  /** The data came as class indices, so predictions report classes. */
-  labels: z.boolean(),
-});
-
 /** A metric is null when it was not finite. */
-const metricsSchema = z.record(z.string(), z.number().nullable());
+export const metricsSchema = z.record(z.string(), z.number().nullable());
 
 export const modelFileSchema = strictObject({
   format: z.literal(MODEL_FILE_FORMAT, `must be "${MODEL_FILE_FORMAT}"`),

@@ -8,15 +8,17 @@
 import { createHash } from "node:crypto";
 import {
   type ArchitectureJson,
+  checkArchitecture,
+  checkWeightBytes,
+  countParameters,
   EngineError,
   loadNetwork,
   NETWORK_FORMAT,
   NETWORK_FORMAT_VERSION,
   type NetworkSpec,
-  normalizeNetworkSpec,
 } from "../engine/index.ts";
-import type { Prisma } from "../generated/prisma/client.ts";
 import type { Database } from "../platform/db/client.ts";
+import { readStored, toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
   type AppError,
   conflict,
@@ -25,8 +27,7 @@ import {
   validationError,
 } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
-import { countParameters } from "../training/request.ts";
-import type { Evaluation } from "./evaluation-schema.ts";
+import { recordEvent } from "./aliases/history.ts";
 import {
   MODEL_FILE_FORMAT,
   MODEL_FILE_VERSION,
@@ -37,7 +38,13 @@ import { nextVersion } from "./next-version.ts";
 import { exportOnnx } from "./onnx/onnx-export.ts";
 import { encodedWidth, type Preprocessing } from "./preprocessing/schema.ts";
 import type { ModelVersion } from "./schemas.ts";
-import type { StoredTraining } from "./stored-training.ts";
+import {
+  storedArchitectureColumn,
+  storedEvaluationColumn,
+  storedMetricsColumn,
+  storedPreprocessingColumn,
+} from "./stored-columns.ts";
+import { storedTrainingColumn } from "./stored-training.ts";
 import { toVersionView } from "./views.ts";
 
 export const ONNX_MEDIA_TYPE = "application/onnx";
@@ -53,7 +60,8 @@ export interface ModelFileService {
   /** The portable file; the same errors. */
   exportFile(name: string, version: number): Promise<{ filename: string; file: ModelFile }>;
   /** Stores the file as the next version of `name` (created if new), ready; VALIDATION_FAILED per bad field. */
-  importFile(name: string, file: ModelFile): Promise<ModelVersion>;
+  /** `actor`: the importing API key's prefix for the history (null with AUTH off). */
+  importFile(name: string, file: ModelFile, actor?: string | null): Promise<ModelVersion>;
 }
 
 export interface ModelFileServiceDeps {
@@ -74,53 +82,24 @@ export function createModelFileService({
 }: ModelFileServiceDeps): ModelFileService {
   const { prisma } = db;
 
-  async function readyVersion(name: string, version: number) {
-    const row = await prisma.modelVersion.findFirst({
-      where: { model: { name }, version },
-      select: {
-        version: true,
-        status: true,
-        architecture: true,
-        training: true,
-        weights: true,
-        metrics: true,
-        preprocessing: true,
-        evaluation: true,
-        createdAt: true,
-        trainedAt: true,
-      },
-    });
-    if (!row) {
-      const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
-      if (!exists) throw notFound("model", name);
-      throw notFound("model version", `${name}@${version}`);
-    }
-    if (row.status !== "ready" || !row.weights) {
-      throw conflict(
-        `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
-      );
-    }
-    return { ...row, weights: row.weights };
-  }
-
   return {
     async exportOnnx(name, version) {
-      const row = await readyVersion(name, version);
+      const row = await readyVersion(prisma, name, version);
       const content = exportOnnx({
         model: name,
         version,
-        architecture: row.architecture as unknown as ArchitectureJson,
+        architecture: row.architecture,
         weights: row.weights,
-        loss: (row.training as unknown as StoredTraining).loss,
-        preprocessing: row.preprocessing as unknown as Preprocessing | null,
+        loss: row.training.loss,
+        preprocessing: row.preprocessing,
         producerVersion: nnserveVersion,
       });
       return { filename: `${name}-v${version}.onnx`, content };
     },
 
     async exportFile(name, version) {
-      const row = await readyVersion(name, version);
-      const stored = row.architecture as unknown as ArchitectureJson;
+      const row = await readyVersion(prisma, name, version);
+      const stored = row.architecture;
       const parameterCount = countParameters(stored);
       const file: ModelFile = {
         format: MODEL_FILE_FORMAT,
@@ -135,10 +114,10 @@ export function createModelFileService({
           layers: stored.layers,
           parameterCount,
         },
-        training: row.training as unknown as ModelFile["training"],
-        preprocessing: (row.preprocessing as unknown as Preprocessing | null) ?? null,
-        evaluation: (row.evaluation as unknown as Evaluation | null) ?? null,
-        metrics: (row.metrics as Record<string, number | null> | null) ?? null,
+        training: row.training,
+        preprocessing: row.preprocessing,
+        evaluation: row.evaluation,
+        metrics: row.metrics,
         weights: {
           encoding: WEIGHTS_ENCODING,
           parameterCount,
@@ -151,31 +130,81 @@ export function createModelFileService({
       return { filename: `${name}-v${version}.nnserve.json`, file };
     },
 
-    async importFile(name, file) {
+    async importFile(name, file, actor = null) {
       const { architecture, weights } = checkModelFile(file, maxParameters);
       const created = await prisma.$transaction(async (tx) => {
-        return tx.modelVersion.create({
+        const version = await tx.modelVersion.create({
           data: {
             ...(await nextVersion(tx, name)),
-            architecture: architecture as unknown as Prisma.InputJsonValue,
-            training: file.training as unknown as Prisma.InputJsonValue,
+            architecture: toJsonColumn(architecture),
+            training: toStoredJson(file.training),
             weights: weights,
             status: "ready",
             // The weights' own training time, where the file knows it.
             trainedAt: file.trainedAt ? new Date(file.trainedAt) : new Date(),
-            ...(file.metrics ? { metrics: file.metrics } : {}),
-            ...(file.preprocessing
-              ? { preprocessing: file.preprocessing as unknown as Prisma.InputJsonValue }
-              : {}),
-            ...(file.evaluation
-              ? { evaluation: file.evaluation as unknown as Prisma.InputJsonValue }
-              : {}),
+            ...(file.metrics ? { metrics: toStoredJson(file.metrics) } : {}),
+            ...(file.preprocessing ? { preprocessing: toJsonColumn(file.preprocessing) } : {}),
+            ...(file.evaluation ? { evaluation: toStoredJson(file.evaluation) } : {}),
           },
         });
+        await recordEvent(tx, {
+          model: name,
+          modelId: version.modelId,
+          kind: "version_created",
+          toVersion: version.version,
+          reason: "imported from a model file",
+          actor,
+        });
+        return version;
       });
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });
     },
+  };
+}
+
+/** A ready version with its stored columns read; notFound or conflict otherwise. */
+async function readyVersion(prisma: Database["prisma"], name: string, version: number) {
+  const row = await prisma.modelVersion.findFirst({
+    where: { model: { name }, version },
+    select: {
+      version: true,
+      status: true,
+      architecture: true,
+      training: true,
+      weights: true,
+      metrics: true,
+      preprocessing: true,
+      evaluation: true,
+      createdAt: true,
+      trainedAt: true,
+    },
+  });
+  if (!row) {
+    const exists = await prisma.model.findUnique({ where: { name }, select: { id: true } });
+    if (!exists) throw notFound("model", name);
+    throw notFound("model version", `${name}@${version}`);
+  }
+  if (row.status !== "ready" || !row.weights) {
+    throw conflict(
+      `Version ${version} of model "${name}" is ${row.status}, not ready; only a trained version exports.`,
+    );
+  }
+  const of = `of ${name}@${version}`;
+  const optional = <T>(value: unknown, read: (value: unknown) => T): T | null =>
+    value === null ? null : read(value);
+  return {
+    ...row,
+    weights: row.weights,
+    architecture: readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`),
+    training: readStored(storedTrainingColumn, row.training, `training ${of}`),
+    preprocessing: optional(row.preprocessing, (v) =>
+      readStored(storedPreprocessingColumn, v, `preprocessing ${of}`),
+    ),
+    evaluation: optional(row.evaluation, (v) =>
+      readStored(storedEvaluationColumn, v, `evaluation ${of}`),
+    ),
+    metrics: optional(row.metrics, (v) => readStored(storedMetricsColumn, v, `metrics ${of}`)),
   };
 }
 
@@ -201,30 +230,8 @@ export function checkModelFile(
   file: ModelFile,
   maxParameters: number,
 ): { architecture: ArchitectureJson; weights: Uint8Array<ArrayBuffer> } {
-  const a = file.architecture;
-  if (a.format !== NETWORK_FORMAT) {
-    fail("architecture.format", `must be "${NETWORK_FORMAT}", got ${JSON.stringify(a.format)}`);
-  }
-  if (a.version !== NETWORK_FORMAT_VERSION) {
-    fail(
-      "architecture.version",
-      `unsupported version ${JSON.stringify(a.version)}; this server reads version ${NETWORK_FORMAT_VERSION}`,
-    );
-  }
-  let spec: NetworkSpec;
-  try {
-    spec = normalizeNetworkSpec(a, "architecture.");
-  } catch (error) {
-    if (error instanceof EngineError) throw invalidFile(engineIssue(error));
-    throw error;
-  }
-  const count = countParameters(spec);
-  if (a.parameterCount !== undefined && a.parameterCount !== count) {
-    fail(
-      "architecture.parameterCount",
-      `is ${JSON.stringify(a.parameterCount)}, but the layers describe ${count} parameters`,
-    );
-  }
+  // The engine's own load checks, in two halves so the size limit comes before any allocation.
+  const { spec, parameterCount: count } = engineCheck(() => checkArchitecture(file.architecture));
   if (count > maxParameters) {
     fail(
       "architecture.layers",
@@ -238,12 +245,7 @@ export function checkModelFile(
     );
   }
   const weights = new Uint8Array(Buffer.from(file.weights.data, "base64"));
-  if (weights.byteLength !== count * 4) {
-    fail(
-      "weights.data",
-      `decodes to ${weights.byteLength} bytes; ${count} float32 parameters are ${count * 4}`,
-    );
-  }
+  engineCheck(() => checkWeightBytes(weights, count));
   const digest = sha256(weights);
   if (digest !== file.weights.sha256) {
     fail(
@@ -257,16 +259,21 @@ export function checkModelFile(
     inputs: spec.inputs,
     layers: spec.layers,
   };
+  engineCheck(() => loadNetwork(architecture, weights));
+  if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
+  return { architecture, weights };
+}
+
+/** Runs an engine check, its EngineError as the file's field issue (weights -> weights.data). */
+function engineCheck<T>(check: () => T): T {
   try {
-    loadNetwork(architecture, weights);
+    return check();
   } catch (error) {
     if (error instanceof EngineError) {
       throw invalidFile(engineIssue(error, { weights: "weights.data" }));
     }
     throw error;
   }
-  if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
-  return { architecture, weights };
 }
 
 function checkPreprocessing(preprocessing: Preprocessing, spec: NetworkSpec): void {

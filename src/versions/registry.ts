@@ -2,8 +2,21 @@
 import type { Database } from "../platform/db/client.ts";
 import { notFound } from "../platform/errors.ts";
 import type { DomainEvents } from "../platform/events.ts";
-import type { ModelRegistry } from "../transport/services.ts";
+import { recordEvent } from "./aliases/history.ts";
+import type { Model, ModelList } from "./schemas.ts";
 import { toVersionView } from "./views.ts";
+
+/** The models and their versions as clients list, read and delete them. */
+export interface ModelRegistry {
+  list(): Promise<ModelList>;
+  /** Throws notFound("model", name). */
+  get(name: string): Promise<Model>;
+  /**
+   * Deletes the model with every version, job and metric (a job still training loses its lease
+   * and stops at its next heartbeat); throws notFound.
+   */
+  delete(name: string, actor?: string | null): Promise<void>;
+}
 
 export interface ModelRegistryDeps {
   db: Database;
@@ -75,9 +88,14 @@ export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelReg
 
     // Versions, jobs, epochs and examples go with the model (ON DELETE CASCADE). A job still
     // training finds its lease gone at its next heartbeat and stops.
-    async delete(name) {
-      const { count } = await prisma.model.deleteMany({ where: { name } });
-      if (count === 0) throw notFound("model", name);
+    // The history stays (model_events has no foreign key): its last entry says who deleted it.
+    async delete(name, actor = null) {
+      await prisma.$transaction(async (tx) => {
+        const [model] = await tx.model.findMany({ where: { name }, select: { id: true } });
+        if (!model) throw notFound("model", name);
+        await tx.model.delete({ where: { id: model.id } });
+        await recordEvent(tx, { model: name, modelId: model.id, kind: "model_deleted", actor });
+      });
       events?.emit("modelDeleted", { model: name });
     },
   };

@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { ACTIVATIONS, INITIALIZERS, LOSSES } from "../engine/spec.ts";
 import { isoDateTime, modelName, strictObject } from "../platform/validation/common.ts";
-import { epochMetricsSchema } from "../training/jobs/schemas.ts";
 import { evaluationSchema } from "./evaluation-schema.ts";
+import { epochMetricsSchema } from "./metrics-view.ts";
 import { preprocessingSchema } from "./preprocessing/schema.ts";
 
 /** pending (queued) -> training -> ready | failed | cancelled; only ready versions predict. */

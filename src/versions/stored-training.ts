@@ -1,16 +1,19 @@
 /**
  * What a model version records about how it is trained, in its `training` JSON column: the
  * settings the worker runs with, defaults filled in and the seed fixed, so that the same
- * version can be trained again bit for bit.
+ * version can be trained again bit for bit. The schema reads the column back (a row without
+ * `formatVersion` is version 1) and checks the `training` of an imported model file.
  */
-
-import type { DropoutSpec } from "../engine/index.ts";
+import { z } from "zod";
+import { LOSSES } from "../engine/index.ts";
+import { storedColumn } from "../platform/db/stored-json.ts";
 import type { TrainingSettings } from "../platform/threads/tasks.ts";
 import {
   type ClassWeightsRequest,
-  DEFAULT_TEST_SPLIT,
-  type ResolvedTrainRequest,
-} from "../training/request.ts";
+  classWeightsSchema,
+  earlyStoppingSchema,
+  optimizerSchema,
+} from "./training-settings-schema.ts";
 
 export interface StoredTraining extends TrainingSettings {
   /** The data came as class indices (sparse labels), so predictions report classes. */
@@ -29,55 +32,40 @@ export interface StoredTraining extends TrainingSettings {
   from?: { model: string; version: number; initialEpoch: number; optimizerState: boolean };
 }
 
-/** What the service works out beside the request: resolved class weights, the warm start. */
-export interface StoredTrainingExtras {
-  classWeights?: number[];
-  from?: StoredTraining["from"];
-}
+const rate = z.number().min(0).lt(1);
 
-/** Training-time dropout from the request's network (absent when nothing drops). */
-export function dropoutOf(network: {
-  inputDropout?: number | undefined;
-  layers: { dropout?: number | undefined }[];
-}): DropoutSpec | undefined {
-  const layers = network.layers.map((l) => l.dropout ?? 0);
-  const inputs = network.inputDropout ?? 0;
-  if (inputs === 0 && layers.every((r) => r === 0)) return undefined;
-  return { inputs, layers };
-}
+/**
+ * Loose: a key a later nnserve records survives the trip through a model file, and an older
+ * row without a key added since still reads.
+ */
+export const storedTrainingSchema = z.looseObject({
+  loss: z.enum(LOSSES),
+  optimizer: optimizerSchema,
+  epochs: z.int().min(1),
+  batchSize: z.int().min(1),
+  shuffle: z.boolean(),
+  seed: z.int().min(0),
+  validationSplit: z.number().min(0).lt(1),
+  earlyStopping: earlyStoppingSchema.optional(),
+  /** Training-time dropout of the inputs and of each layer's outputs. */
+  dropout: z.object({ inputs: rate.optional(), layers: z.array(rate).optional() }).optional(),
+  labelSmoothing: rate.optional(),
+  /** The weight of each class, in class-index order. */
+  classWeights: z.array(z.number().min(0)).optional(),
+  classWeighting: classWeightsSchema.optional(),
+  from: z
+    .object({
+      model: z.string(),
+      version: z.int().min(1),
+      initialEpoch: z.int().min(0),
+      optimizerState: z.boolean(),
+    })
+    .optional(),
+  storeOptimizerState: z.boolean().optional(),
+  /** The data came as class indices, so predictions report classes. */
+  labels: z.boolean(),
+  dataset: z.object({ id: z.string(), testSplit: z.number().min(0).lt(1) }).optional(),
+});
 
-export function toStoredTraining(
-  req: ResolvedTrainRequest,
-  seed: number,
-  labels = req.data?.labels !== undefined,
-  extras: StoredTrainingExtras = {},
-): StoredTraining {
-  const { training } = req;
-  const dropout = dropoutOf(req.network);
-  return {
-    loss: req.loss,
-    optimizer: req.optimizer,
-    epochs: training.epochs,
-    batchSize: training.batchSize,
-    shuffle: training.shuffle,
-    seed,
-    validationSplit: training.validationSplit,
-    ...(training.earlyStopping ? { earlyStopping: training.earlyStopping } : {}),
-    ...(dropout ? { dropout } : {}),
-    ...(training.labelSmoothing ? { labelSmoothing: training.labelSmoothing } : {}),
-    ...(extras.classWeights && training.classWeights
-      ? { classWeights: extras.classWeights, classWeighting: training.classWeights }
-      : {}),
-    ...(extras.from ? { from: extras.from } : {}),
-    ...(training.storeOptimizerState === false ? { storeOptimizerState: false } : {}),
-    labels,
-    ...(req.dataset === undefined
-      ? {}
-      : {
-          dataset: {
-            id: req.dataset,
-            testSplit: training.testSplit ?? DEFAULT_TEST_SPLIT,
-          },
-        }),
-  };
-}
+/** The `training` column of model_versions. */
+export const storedTrainingColumn = storedColumn(storedTrainingSchema);

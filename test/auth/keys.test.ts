@@ -80,6 +80,15 @@ describe("scopes", () => {
     ],
     ["POST", "/models/:name/import", "/models/x/import", ["train"]],
     ["POST", "/admin/keys", "/admin/keys", ["admin"]],
+    ["PUT", "/models/:name/aliases/:alias", "/models/x/aliases/production", ["deploy"]],
+    ["DELETE", "/models/:name/aliases/:alias", "/models/x/aliases/production", ["deploy"]],
+    ["GET", "/models/:name/aliases", "/models/x/aliases", ["predict", "train"]],
+    ["POST", "/models/:name/rollback", "/models/x/rollback", ["deploy"]],
+    ["PUT", "/models/:name/traffic", "/models/x/traffic", ["deploy"]],
+    ["DELETE", "/models/:name/traffic", "/models/x/traffic", ["deploy"]],
+    ["GET", "/models/:name/traffic", "/models/x/traffic", ["predict", "train"]],
+    ["GET", "/models/:name/history", "/models/x/history", ["predict", "train"]],
+    ["DELETE", "/models/:name/versions/:version", "/models/x/versions/1", ["admin"]],
     ["GET", "/docs/", "/docs/", "any"],
     ["GET", undefined, "/nowhere", "any"],
   ])("REST %s %s needs %j", (method, route, path, needed) => {
@@ -96,6 +105,12 @@ describe("scopes", () => {
     ["/nnserve.v1.Models/ExportOnnx", ["predict", "train"]],
     ["/nnserve.v1.Models/ExportModel", ["predict", "train"]],
     ["/nnserve.v1.Models/ImportModel", ["train"]],
+    ["/nnserve.v1.Lifecycle/SetAlias", ["deploy"]],
+    ["/nnserve.v1.Lifecycle/Rollback", ["deploy"]],
+    ["/nnserve.v1.Lifecycle/SetTraffic", ["deploy"]],
+    ["/nnserve.v1.Lifecycle/GetHistory", ["predict", "train"]],
+    ["/nnserve.v1.Lifecycle/ListAliases", ["predict", "train"]],
+    ["/nnserve.v1.Lifecycle/DeleteVersion", ["admin"]],
     ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "any"],
   ])("gRPC %s needs %j", (path, needed) => {
     expect(grpcRequirement(path)).toEqual(needed);

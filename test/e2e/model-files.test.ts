@@ -608,7 +608,7 @@ describe("importing a bad file", () => {
         };
       },
       "weights.data",
-      "decodes to 44 bytes; 12 float32 parameters are 48",
+      "must be 48 bytes (12 float32 parameters for this architecture), got 44",
     ],
     [
       "weights changed after export",

@@ -33,11 +33,7 @@ export async function expectEngineErrorAsync(
   expect(err.message).toMatch(message);
 }
 
-export const XOR = {
-  inputs: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]),
-  rows: 4,
-  targets: new Float32Array([0, 1, 1, 0]),
-};
+export { XOR_DATASET as XOR } from "../helpers/xor.ts";
 
 /** A small deterministic regression set: y = 2·x0 − x1 + 0.5. */
 export function linearData(rows: number): {

@@ -11,12 +11,9 @@ export type InlineTrainRequest = TrainRequestInput & {
 /** A request's own network (not "auto"). */
 export type NetworkInput = NetworkRequest;
 
-export const XOR_INPUTS = [
-  [0, 0],
-  [0, 1],
-  [1, 0],
-  [1, 1],
-];
+import { XOR_INPUTS } from "./xor.ts";
+
+export { XOR_INPUTS } from "./xor.ts";
 
 /** The contract's XOR request, exactly as the issue gives it. */
 export function xorRequest(model = "xor"): InlineTrainRequest {

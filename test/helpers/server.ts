@@ -247,26 +247,9 @@ export function httpClient(baseUrl: string): HttpClient {
 // ---------------------------------------------------------------------------------------------
 // Waiting without fixed sleeps
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { waitFor } from "./wait.ts";
 
-/**
- * Calls `probe` every `intervalMs` until it returns something other than undefined, and returns
- * that; throws with `what` (and the last value seen, via `describe`) when the deadline passes.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  { timeoutMs = 20_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+export { sleep, waitFor } from "./wait.ts";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 

@@ -100,16 +100,33 @@ describe("Batcher", () => {
 
   it("gathers requests while a pass runs and sends them as soon as it ends", async () => {
     const passes: number[] = [];
+    // The first pass is held until the others have arrived: a signal, not a timing guess.
+    let started!: () => void;
+    let release!: () => void;
+    const firstStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const compute = fakeRun(passes);
     const batcher = new Batcher({
       width: 2,
       units: 3,
       maxBatchSize: 64,
       maxDelayMs: 60_000,
-      run: fakeRun(passes, 20),
+      run: async (inputs, rows) => {
+        if (passes.length === 0) {
+          started();
+          await held;
+        }
+        return compute(inputs, rows);
+      },
     });
     const first = batcher.predict(rowsOf(0, 1), 1);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await firstStarted;
     const later = [1, 2, 3, 4].map((caller) => batcher.predict(rowsOf(caller, 1), 1));
+    release();
     await Promise.all([first, ...later]);
     expect(passes).toEqual([1, 4]);
   });

@@ -139,10 +139,11 @@ describe("metadata and versions", () => {
     ]);
   });
 
-  it('reads "" as the newest ready version and rejects what is not a version number', () => {
-    expect(parseVersion("")).toBeUndefined();
-    expect(parseVersion("12")).toBe(12);
-    for (const bad of ["0", "-1", "1.5", "latest", "01"]) {
+  it('reads "" as routed, digits as a version, a name as an alias, and rejects the rest', () => {
+    expect(parseVersion("")).toEqual({});
+    expect(parseVersion("12")).toEqual({ version: 12 });
+    expect(parseVersion("staging")).toEqual({ alias: "staging" });
+    for (const bad of ["0", "-1", "01", "Prod", "a/b", " "]) {
       expect(issues(() => parseVersion(bad))[0]!.path, bad).toBe("model_version");
     }
   });

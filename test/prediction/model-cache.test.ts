@@ -7,6 +7,7 @@ import { createNetwork, type NetworkSpec, saveNetwork } from "../../src/engine/i
 import { isAppError } from "../../src/platform/errors.ts";
 import { type LoadedModel, loadModel, ModelCache } from "../../src/prediction/model-cache.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { storedTraining } from "../helpers/stored-rows.ts";
 
 let db: TestDatabase;
 
@@ -35,7 +36,7 @@ async function storeVersion(name: string, { ready = true } = {}) {
       modelId: model.id,
       version: 1,
       architecture: saved.architecture as object,
-      training: { loss: "binaryCrossentropy", seed: 1 },
+      training: storedTraining("binaryCrossentropy"),
       weights: ready ? Buffer.from(saved.weights) : null,
       status: ready ? "ready" : "training",
     },

@@ -3,7 +3,7 @@
  * the way a finished job stores them (weights saved by the engine), then resolved, cached,
  * run inline or in the pool, deleted and replaced behind the service's back.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import type { LossName } from "../../src/engine/index.ts";
 import {
   createNetwork,
@@ -20,6 +20,8 @@ import type { ModelRegistry, PredictionService } from "../../src/transport/servi
 import { createModelRegistry } from "../../src/versions/registry.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { XOR_INPUTS } from "../helpers/requests.ts";
+import { storedTraining } from "../helpers/stored-rows.ts";
+import { XOR_LABELS } from "../helpers/xor.ts";
 
 let db: TestDatabase;
 let pool: WorkerPool;
@@ -88,7 +90,7 @@ async function storeVersion(
       modelId: model.id,
       version: (latest._max.version ?? 0) + 1,
       architecture: (saved?.architecture ?? { inputs: 2, layers: XOR_NETWORK.layers }) as object,
-      training: { loss, seed: 1 },
+      training: storedTraining(loss),
       weights: saved ? Buffer.from(saved.weights) : null,
       status: saved ? status : "pending",
     },
@@ -108,7 +110,7 @@ async function expectAppError(promise: Promise<unknown>, code: string) {
   return error;
 }
 
-const XOR = [0, 1, 1, 0];
+const XOR = XOR_LABELS;
 const XNOR = [1, 0, 0, 1];
 
 describe("prediction", () => {
@@ -246,13 +248,14 @@ describe("name lookups", () => {
   /** A prediction service whose database counts the name -> version queries it is asked. */
   function countedService(resolveTtlMs: number) {
     let queries = 0;
-    const delegate = db.prisma.modelVersion;
-    const modelVersion = new Proxy(delegate, {
+    // The resolver reads a model's routing (versions, aliases, split) in one findUnique.
+    const delegate = db.prisma.model;
+    const model = new Proxy(delegate, {
       get(target, prop, receiver) {
-        if (prop === "findFirst") {
-          return (...args: Parameters<typeof delegate.findFirst>) => {
+        if (prop === "findUnique") {
+          return (...args: Parameters<typeof delegate.findUnique>) => {
             queries++;
-            return delegate.findFirst(...args);
+            return delegate.findUnique(...args);
           };
         }
         return Reflect.get(target, prop, receiver);
@@ -260,7 +263,7 @@ describe("name lookups", () => {
     });
     const prisma = new Proxy(db.prisma, {
       get: (target, prop, receiver) =>
-        prop === "modelVersion" ? modelVersion : Reflect.get(target, prop, receiver),
+        prop === "model" ? model : Reflect.get(target, prop, receiver),
     });
     const service = createPredictionService({
       db: { ...db, prisma } as typeof db,
@@ -287,10 +290,16 @@ describe("name lookups", () => {
 
   it("past the lookup's time, answers with the version known while it asks again in the background", async () => {
     await storeVersion("stale", await trained(XOR));
+    // A controllable clock: the lookup's time to live runs on performance.now(), faked here
+    // alone (timers stay real for Postgres and the pool), and moved past it, not waited out.
+    vi.useFakeTimers({ toFake: ["performance"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { service, queries } = countedService(40);
     expect((await service.predict({ model: "stale", inputs: [[0, 1]] })).version).toBe(1);
     expect(queries()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    vi.advanceTimersByTime(60);
 
     // Another replica deletes the model: this one is not told.
     await db.prisma.model.delete({ where: { name: "stale" } });

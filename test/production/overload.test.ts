@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/platform/config.ts";
 import { createLogger } from "../../src/platform/logger.ts";
 import { type App, buildApp } from "../../src/transport/http/app.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { createFakeServices } from "../transport/http/fake-services.ts";
 import { expectProblem } from "../transport/http/helpers.ts";
 
@@ -36,14 +37,8 @@ function app(env: Record<string, string>, shuttingDown?: () => boolean) {
 
 const predict = { model: "xor", inputs: [[0, 1]] };
 
-async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 500; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("condition never held");
-}
+const until = <T>(probe: () => Promise<T | undefined>) =>
+  waitFor("the server's answer to change", probe, { timeoutMs: 10_000, intervalMs: 10 });
 
 describe("under overload", () => {
   it("answers 503 problem+json with Retry-After once the heap passes its threshold", async () => {

@@ -1,13 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_LEARNING_RATES, OPTIMIZERS } from "../../src/engine/index.ts";
 import { AppError } from "../../src/platform/errors.ts";
 import { parseRequest } from "../../src/platform/validation/parse.ts";
 import { createPredictRequestSchema } from "../../src/prediction/request.ts";
-import {
-  classifierKind,
-  countParameters,
-  createTrainRequestSchema,
-  type ResolvedTrainRequest,
-} from "../../src/training/request.ts";
+import { createTrainRequestSchema } from "../../src/training/request.ts";
 
 const limits = {
   maxEpochs: 1000,
@@ -417,9 +413,15 @@ describe("TrainRequest", () => {
     expect(parsed.training).toMatchObject({ batchSize: 4, shuffle: true, validationSplit: 0 });
   });
 
-  it("fills a per-optimizer default learning rate", () => {
-    const parsed = parseRequest(trainSchema, edit(xor(), { optimizer: { name: "sgd" } }));
-    expect(parsed.optimizer).toEqual({ name: "sgd", learningRate: 0.01 });
+  it("fills each optimizer's default learning rate from the engine's one table (PyTorch's)", () => {
+    for (const name of OPTIMIZERS) {
+      const parsed = parseRequest(trainSchema, edit(xor(), { optimizer: { name } }));
+      expect(parsed.optimizer).toEqual({ name, learningRate: DEFAULT_LEARNING_RATES[name] });
+    }
+    const rmsprop = parseRequest(trainSchema, edit(xor(), { optimizer: { name: "rmsprop" } }));
+    expect(rmsprop.optimizer).toEqual({ name: "rmsprop", learningRate: 0.01 });
+    const sgd = parseRequest(trainSchema, edit(xor(), { optimizer: { name: "sgd" } }));
+    expect(sgd.optimizer).toEqual({ name: "sgd", learningRate: 0.001 });
   });
 
   it("accepts class labels for a softmax output and 0/1 labels for one sigmoid", () => {
@@ -451,26 +453,6 @@ describe("TrainRequest", () => {
       path: "data.inputs",
       message: "20 more rows with the wrong number of values not listed",
     });
-  });
-
-  it("counts weights and biases", () => {
-    expect(
-      countParameters({
-        inputs: 2,
-        layers: [
-          { units: 8, activation: "tanh" },
-          { units: 1, activation: "sigmoid" },
-        ],
-      }),
-    ).toBe(2 * 8 + 8 + 8 * 1 + 1);
-  });
-
-  it("tells classifiers apart", () => {
-    const parsed = parseRequest(trainSchema, xor()) as ResolvedTrainRequest;
-    expect(classifierKind(parsed.network, parsed.loss)).toBe("binary");
-    const multi = parseRequest(trainSchema, iris()) as ResolvedTrainRequest;
-    expect(classifierKind(multi.network, multi.loss)).toBe("multiclass");
-    expect(classifierKind(parsed.network, "mse")).toBeNull();
   });
 });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { notFound } from "../../src/platform/errors.ts";
 import type { Job } from "../../src/training/jobs/schemas.ts";
 import { createJobWatch, type EpochRecord, type JobUpdate } from "../../src/training/watch.ts";
-import { sleep } from "../helpers/server.ts";
+import { until } from "../helpers/wait.ts";
 import { fakeJob } from "../transport/http/fake-services.ts";
 
 function scriptedJob() {
@@ -54,11 +54,6 @@ async function collect(updates: AsyncGenerator<JobUpdate>) {
   return seen;
 }
 
-const waitUntil = async (ok: () => boolean) => {
-  for (let i = 0; i < 200 && !ok(); i++) await sleep(5);
-  expect(ok()).toBe(true);
-};
-
 describe("the job watch", () => {
   it("gives each follower every epoch once, in order, and ends with the final state", async () => {
     const job = scriptedJob();
@@ -66,11 +61,11 @@ describe("the job watch", () => {
     job.set({ attempts: 1 });
     job.reach(3);
     const early = collect(watch.watch(job.id));
-    await waitUntil(() => job.reads.getJob >= 2);
+    await until(() => job.reads.getJob >= 2);
     job.reach(6);
     // A late follower first gets everything so far.
     const late = collect(watch.watch(job.id));
-    await waitUntil(() => watch.followers() === 2);
+    await until(() => watch.followers() === 2);
     expect(watch.pollers()).toBe(1);
     job.reach(10);
     job.set({ status: "succeeded", finishedAt: "2026-12-04T00:00:00.000Z" });
@@ -96,12 +91,12 @@ describe("the job watch", () => {
     const done = (async () => {
       for await (const u of watch.watch(job.id, { afterEpoch: 2 })) updates.push(u);
     })();
-    await waitUntil(() => updates.length > 0);
+    await until(() => updates.length > 0);
     expect(updates[0]!.epochs.map((e) => e.epoch)).toEqual([3, 4]);
 
     job.newAttempt();
     job.reach(2);
-    await waitUntil(() => updates.some((u) => u.restarted));
+    await until(() => updates.some((u) => u.restarted));
     const restart = updates.find((u) => u.restarted)!;
     expect(restart.job.attempts).toBe(2);
     expect(restart.epochs.map((e) => e.epoch)).toEqual([1, 2]);
@@ -115,15 +110,18 @@ describe("the job watch", () => {
     const watch = createJobWatch({ training: job.training, pollMs: 10 });
     const stop = new AbortController();
     const following = collect(watch.watch(job.id, { signal: stop.signal }));
-    await waitUntil(() => job.reads.getJob >= 5);
+    await until(() => job.reads.getJob >= 5);
     // Queued, no epoch yet: the job is read, its epochs never.
     expect(job.reads.jobMetrics).toBe(0);
     stop.abort();
     expect((await following).map((u) => u.job.status)).toEqual(["queued"]);
     expect(watch.pollers()).toBe(0);
+    // The signal that polling stopped: the poll loop returns (a loop still polling would never
+    // settle, and the test would time out), so nothing is left to read the job again.
     const reads = job.reads.getJob;
-    await sleep(50);
+    await watch.settled();
     expect(job.reads.getJob).toBe(reads);
+    expect(watch.pollers()).toBe(0);
   });
 
   it("throws what getJob throws for an unknown job, to every follower", async () => {

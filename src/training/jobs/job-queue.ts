@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { JobStatus, Prisma, TrainingJob } from "../../generated/prisma/client.ts";
+import { toStoredJsonText } from "../../platform/db/stored-json.ts";
 import * as sql from "./queue-sql.ts";
 
 // The worker-facing side of the queue. What each call does to a job, and why, is written down
@@ -29,7 +30,7 @@ export interface HeartbeatResult {
 export interface CompleteJobInput {
   /** Little-endian Float32 parameters (see src/platform/db/binary.ts). */
   weights: Uint8Array;
-  /** Final metrics, kept on the model version. */
+  /** Final metrics, kept on the model version (with the stored format version). */
   metrics: Prisma.InputJsonValue;
   /** Only in this attempt (the job's attempts as the claim returned it). Default: any. */
   attempt?: number;
@@ -100,6 +101,13 @@ export interface JobQueue {
   getJob(jobId: string): Promise<TrainingJob | null>;
 }
 
+/** An object with the stored format version (src/platform/db/stored-json.ts); else as it is. */
+function jsonColumnText(value: Prisma.InputJsonValue): string {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? toStoredJsonText(value)
+    : JSON.stringify(value);
+}
+
 /** Anything that runs a parameterised query: a pg.Pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, "query">;
 
@@ -119,7 +127,7 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
         typeof value === "number" && !Number.isFinite(value) ? String(value) : value,
       ),
       // The job's latest-metrics JSON shows them as null.
-      JSON.stringify(latest),
+      toStoredJsonText(latest),
     ]);
     return found.length > 0;
   };
@@ -147,9 +155,9 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
         jobId,
         workerId,
         Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength),
-        JSON.stringify(metrics),
+        jsonColumnText(metrics),
         attempt ?? null,
-        evaluation === undefined || evaluation === null ? null : JSON.stringify(evaluation),
+        evaluation === undefined || evaluation === null ? null : jsonColumnText(evaluation),
         optimizerState
           ? Buffer.from(optimizerState.buffer, optimizerState.byteOffset, optimizerState.byteLength)
           : null,

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { isoDateTime, modelName, strictObject, uuid } from "../../platform/validation/common.ts";
+import { epochMetricsSchema, metricValue } from "../../versions/metrics-view.ts";
 
 /**
  * queued -> running -> succeeded | failed | cancelled; a running job whose lease expires goes
@@ -15,20 +16,8 @@ export const FINISHED_JOB_STATUSES: readonly JobStatus[] = ["succeeded", "failed
 
 export const jobStatusSchema = z.enum(JOB_STATUSES);
 
-/** A metric is null when it was not finite (the training diverged). */
-const metricValue = z.number().nullable();
-
-export const epochMetricsSchema = z
-  .object({
-    loss: metricValue,
-    accuracy: metricValue.optional(),
-    valLoss: metricValue.optional(),
-    valAccuracy: metricValue.optional(),
-    mae: metricValue.optional(),
-    valMae: metricValue.optional(),
-  })
-  .meta({ id: "EpochMetrics" });
-export type EpochMetrics = z.output<typeof epochMetricsSchema>;
+// The metrics shape is a version's as much as a job's, so it lives with the version.
+export { type EpochMetrics, epochMetricsSchema } from "../../versions/metrics-view.ts";
 
 export const jobSchema = z
   .object({

@@ -1,11 +1,12 @@
 /** Reads, for a claimed job, everything its worker thread needs: network, settings, examples. */
 
-import type { NetworkSpec } from "../../engine/index.ts";
 import type { TrainingJob } from "../../generated/prisma/client.ts";
 import { bytesToFloat32, bytesToInt32 } from "../../platform/db/binary.ts";
 import type { Database } from "../../platform/db/client.ts";
+import { readStored } from "../../platform/db/stored-json.ts";
 import type { TrainTask } from "../../platform/threads/tasks.ts";
-import type { StoredTraining } from "../../versions/stored-training.ts";
+import { storedArchitectureColumn } from "../../versions/stored-columns.ts";
+import { storedTrainingColumn } from "../../versions/stored-training.ts";
 
 export async function loadTrainingTask(
   db: Database,
@@ -18,13 +19,30 @@ export async function loadTrainingTask(
   const examples = await db.prisma.trainingData.findUniqueOrThrow({
     where: { jobId_split: { jobId: job.id, split: "train" } },
   });
-  const architecture = version.architecture as unknown as NetworkSpec;
-  const {
-    labels: _labels,
-    dataset: _dataset,
-    from,
-    ...settings
-  } = version.training as unknown as StoredTraining;
+  const of = `of the version of job ${job.id}`;
+  const architecture = readStored(
+    storedArchitectureColumn,
+    version.architecture,
+    `architecture ${of}`,
+  );
+  const training = readStored(storedTrainingColumn, version.training, `training ${of}`);
+  const { loss, optimizer, epochs, batchSize, shuffle, seed, validationSplit, earlyStopping } =
+    training;
+  const { dropout, labelSmoothing, classWeights, storeOptimizerState, from } = training;
+  const settings = {
+    loss,
+    optimizer,
+    epochs,
+    batchSize,
+    shuffle,
+    seed,
+    validationSplit,
+    ...(earlyStopping ? { earlyStopping } : {}),
+    ...(dropout ? { dropout } : {}),
+    ...(labelSmoothing ? { labelSmoothing } : {}),
+    ...(classWeights ? { classWeights } : {}),
+    ...(storeOptimizerState === false ? { storeOptimizerState } : {}),
+  };
   // A warm start's version holds its starting weights (and optimizer state) until trained.
   const start =
     from && version.weights

@@ -21,6 +21,7 @@ import type { Rows, Rows__Output } from "../../generated/grpc/nnserve/v1/Rows.ts
 import type { TrainRequest__Output } from "../../generated/grpc/nnserve/v1/TrainRequest.ts";
 import { bytesToFloat32, float32ToBytes } from "../../platform/db/binary.ts";
 import { type FieldIssue, validationError } from "../../platform/errors.ts";
+import { unpackRows } from "../../prediction/packed-rows.ts";
 import type { EpochMetrics, Job, JobMetrics } from "../../training/jobs/schemas.ts";
 import type { Prediction } from "../../versions/preprocessing/decode.ts";
 import type { Model, ModelSummary, ModelVersion } from "../../versions/schemas.ts";
@@ -77,9 +78,7 @@ function rowValues(rows: Rows__Output, path: string) {
 export function rowsFromMessage(rows: Rows__Output | null, path: string): number[][] | undefined {
   if (!rows) return undefined;
   const { values, rows: n, width } = rowValues(rows, path);
-  const out: number[][] = new Array(n);
-  for (let r = 0; r < n; r++) out[r] = Array.from(values.subarray(r * width, (r + 1) * width));
-  return out;
+  return unpackRows(values, n, width);
 }
 
 /**

@@ -81,12 +81,20 @@ export function inferRequestFromMessage(req: ModelInferRequest__Output): InferRe
     };
   });
   if (issues.length > 0) throw validationError(issues);
+  const routingKey = req.parameters.routing_key?.stringParam;
+  if (routingKey !== undefined && routingKey.length > 256) {
+    throw validationError([
+      { path: "parameters.routing_key", message: "must be at most 256 characters" },
+    ]);
+  }
   return {
     modelName: req.modelName,
     modelVersion: req.modelVersion,
     id: req.id,
     inputs,
     outputs: req.outputs.map((o) => o.name),
+    // A sticky split's routing key, as the REST form takes it in `parameters.routing_key`.
+    ...(routingKey ? { routingKey } : {}),
   };
 }
 
@@ -119,6 +127,9 @@ export function inferenceHandlers({
         modelName: result.modelName,
         modelVersion: result.modelVersion,
         id: result.id,
+        ...(result.alias === undefined
+          ? {}
+          : { parameters: { alias: { stringParam: result.alias } } }),
         outputs: result.outputs.map((output) => ({
           name: output.name,
           datatype: output.datatype,

@@ -11,6 +11,7 @@ import { modelFileSchema, modelVersionParamsSchema } from "../../versions/model-
 import { type ModelFileService, ONNX_MEDIA_TYPE } from "../../versions/model-files.ts";
 import { modelParamsSchema } from "../../versions/schemas.ts";
 import type { ModelRegistry } from "../services.ts";
+import { callerOf } from "./auth-guard.ts";
 import { modelSummaryToMessage, modelToMessage, versionToMessage } from "./convert.ts";
 import { unary } from "./status.ts";
 
@@ -41,8 +42,8 @@ export function modelsHandlers({ models, modelFiles, logger }: ModelsHandlerDeps
     GetModel: unary(logger, "GetModel", async (req) =>
       modelToMessage(await models.get(name(req.name))),
     ),
-    DeleteModel: unary(logger, "DeleteModel", async (req) => {
-      await models.delete(name(req.name));
+    DeleteModel: unary(logger, "DeleteModel", async (req, call) => {
+      await models.delete(name(req.name), callerOf(call.metadata)?.prefix ?? null);
       return {};
     }),
     ExportOnnx: unary(logger, "ExportOnnx", async (req) => {
@@ -59,10 +60,12 @@ export function modelsHandlers({ models, modelFiles, logger }: ModelsHandlerDeps
         content: Buffer.from(JSON.stringify(file)),
       };
     }),
-    ImportModel: unary(logger, "ImportModel", async (req) => {
+    ImportModel: unary(logger, "ImportModel", async (req, call) => {
       const model = name(req.name);
       const file = parseRequest(modelFileSchema, parseFileContent(req.content));
-      return versionToMessage(await modelFiles.importFile(model, file));
+      return versionToMessage(
+        await modelFiles.importFile(model, file, callerOf(call.metadata)?.prefix ?? null),
+      );
     }),
   };
 }

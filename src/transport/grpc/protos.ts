@@ -11,6 +11,7 @@ import { protoPath as healthProtoPath } from "grpc-health-check";
 import type { ProtoGrpcType as DatasetsProto } from "../../generated/grpc/datasets.ts";
 import type { ProtoGrpcType as InferenceProto } from "../../generated/grpc/grpc_predict_v2.ts";
 import type { ProtoGrpcType as HealthProto } from "../../generated/grpc/health.ts";
+import type { ProtoGrpcType as LifecycleProto } from "../../generated/grpc/lifecycle.ts";
 import type { ProtoGrpcType as ModelsProto } from "../../generated/grpc/models.ts";
 import type { ProtoGrpcType as PredictionProto } from "../../generated/grpc/prediction.ts";
 import type { ProtoGrpcType as TrainingProto } from "../../generated/grpc/training.ts";
@@ -24,6 +25,7 @@ export const PROTO_FILES = [
   "nnserve/v1/prediction.proto",
   "nnserve/v1/models.proto",
   "nnserve/v1/datasets.proto",
+  "nnserve/v1/lifecycle.proto",
   "inference/grpc_predict_v2.proto",
 ] as const;
 
@@ -43,6 +45,7 @@ export type NnserveProtos = TrainingProto &
   PredictionProto &
   ModelsProto &
   DatasetsProto &
+  LifecycleProto &
   InferenceProto &
   HealthProto;
 

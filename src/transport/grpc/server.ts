@@ -15,6 +15,7 @@ import type { Services } from "../services.ts";
 import { datasetsHandlers } from "./datasets.ts";
 import { createHealthMonitor } from "./health.ts";
 import { inferenceHandlers } from "./inference.ts";
+import { lifecycleHandlers } from "./lifecycle.ts";
 import { modelsHandlers } from "./models.ts";
 import { predictionHandlers } from "./prediction.ts";
 import { loadProtos } from "./protos.ts";
@@ -93,6 +94,12 @@ export function createGrpcServer({
     grpc.nnserve.v1.Models.service,
     modelsHandlers({ models: services.models, modelFiles: services.modelFiles, logger }),
   );
+  if (services.aliases && services.traffic) {
+    server.addService(
+      grpc.nnserve.v1.Lifecycle.service,
+      lifecycleHandlers({ aliases: services.aliases, traffic: services.traffic, logger }),
+    );
+  }
   server.addService(
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
@@ -102,6 +109,7 @@ export function createGrpcServer({
     prediction: services.prediction,
     readiness: services.readiness,
     schemas,
+    ...(services.aliases ? { aliases: services.aliases } : {}),
   });
   server.addService(
     grpc.inference.GRPCInferenceService.service,

@@ -32,6 +32,7 @@ import { isProbe, pathOf } from "./probes.ts";
 import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
+import { aliasRoutes } from "./routes/aliases.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
@@ -40,6 +41,7 @@ import { metricsPlugin } from "./routes/metrics.ts";
 import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { predictRoutes } from "./routes/predict.ts";
+import { trafficRoutes } from "./routes/traffic.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { uiRoutes } from "./routes/ui.ts";
 import { BINARY_TENSOR_DATA, v2Routes } from "./routes/v2.ts";
@@ -146,6 +148,8 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   });
   await app.register(healthRoutes, routeOptions);
   await app.register(uiRoutes);
+  if (services.aliases) await app.register(aliasRoutes, { aliases: services.aliases });
+  if (services.traffic) await app.register(trafficRoutes, { traffic: services.traffic });
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,
@@ -154,6 +158,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
     schemas,
     serverVersion: NNSERVE_VERSION,
     extensions: [BINARY_TENSOR_DATA],
+    ...(services.aliases ? { aliases: services.aliases } : {}),
   });
   await app.register(v2Routes, {
     prefix: "/v2",

@@ -18,8 +18,12 @@
  * Each dense layer is one Gemm: the engine keeps W as [inputs × units] row-major, which is
  * Gemm's B [K, N] with transB = 0, so the weights are copied as they are stored.
  */
-import type { ArchitectureJson, LayerSpec, LossName } from "../../engine/index.ts";
-import { classifierKind } from "../../training/request.ts";
+import {
+  type ArchitectureJson,
+  classifierKind,
+  type LayerSpec,
+  type LossName,
+} from "../../engine/index.ts";
 import { clipFactor, type FeatureTransform, type Preprocessing } from "../preprocessing/schema.ts";
 import { GraphBuilder } from "./onnx-graph.ts";
 import { DATA_TYPE, encodeModelProto } from "./onnx-proto.ts";

@@ -78,7 +78,7 @@ describe("the migrated database", () => {
           {
             type: expectedColumnType(field),
             nullable: field.optional,
-            default: expectedDefault(field),
+            default: expectedDefault(field, model.table),
           },
         ]),
       );
@@ -147,10 +147,12 @@ describe("the migrated database", () => {
 });
 
 /** The column_default Postgres reports for Prisma's @default(...). */
-function expectedDefault(field: Field): string | null {
+function expectedDefault(field: Field, table: string): string | null {
   const value = field.default;
   if (value === undefined) return null;
   if (value === "now()") return "CURRENT_TIMESTAMP";
+  // BIGSERIAL: a sequence named after the table and column.
+  if (value === "autoincrement()") return `nextval('${table}_${field.column}_seq'::regclass)`;
   const generated = /^dbgenerated\("(.*)"\)$/.exec(value);
   if (generated) return generated[1]!;
   if (/^-?\d+$/.test(value) || value === "true" || value === "false") return value;

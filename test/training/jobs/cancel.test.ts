@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createJobQueue, type JobQueue } from "../../../src/training/jobs/job-queue.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, sleep } from "./fixtures.ts";
+import { enqueueJob, expireLease } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -63,9 +63,9 @@ describe("cancelJob", () => {
 
   it("ends a job cancelled while running as cancelled when its lease expires", async () => {
     const { id } = await enqueueJob(db.prisma);
-    await queue.claimJob({ workerId: "w1", leaseMs: 1 });
+    await queue.claimJob({ workerId: "w1", leaseMs: 60_000 });
     await queue.cancelJob(id);
-    await sleep(20);
+    await expireLease(db.pool, id);
 
     expect(await queue.reclaimExpired()).toEqual([
       expect.objectContaining({ id, status: "cancelled" }),

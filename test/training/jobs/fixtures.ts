@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { PrismaClient, TrainingJob } from "../../../src/generated/prisma/client.ts";
 import { float32ToBytes } from "../../../src/platform/db/binary.ts";
 import { type CreateJobInput, createJob } from "../../../src/training/jobs/create-job.ts";
+import type { Queryable } from "../../../src/training/jobs/job-queue.ts";
+import { storedTraining } from "../../helpers/stored-rows.ts";
 
 /** A model with one version and a queued job for it, created as the training service would. */
 export async function enqueueJob(
@@ -14,8 +16,8 @@ export async function enqueueJob(
       data: {
         modelId: model.id,
         version: 1,
-        architecture: { layers: [{ units: 1, activation: "linear" }] },
-        training: { loss: "mse", optimizer: { name: "sgd" }, seed: 1 },
+        architecture: { inputs: 1, layers: [{ units: 1, activation: "linear" }] },
+        training: storedTraining("mse"),
       },
     });
     return createJob(tx, {
@@ -35,4 +37,14 @@ export async function enqueueJob(
   });
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Ends a job's lease now, as time would: the deterministic stand-in for waiting it out (the
+ * queue compares lease_expires_at with Postgres' clock, so a sleep would race it).
+ */
+export async function expireLease(pool: Queryable, jobId: string): Promise<void> {
+  const { rowCount } = await pool.query(
+    "UPDATE training_jobs SET lease_expires_at = now() - interval '1 millisecond' WHERE id = $1 AND lease_expires_at IS NOT NULL",
+    [jobId],
+  );
+  if (rowCount !== 1) throw new Error(`job ${jobId} holds no lease to expire`);
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { bytesToFloat32, float32ToBytes } from "../../../src/platform/db/binary.ts";
 import { createJobQueue, type JobQueue } from "../../../src/training/jobs/job-queue.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, sleep } from "./fixtures.ts";
+import { enqueueJob, expireLease } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -20,10 +20,10 @@ const job = (id: string) => db.prisma.trainingJob.findUniqueOrThrow({ where: { i
 const versionOf = async (id: string) =>
   db.prisma.modelVersion.findUniqueOrThrow({ where: { id: (await job(id)).versionId } });
 
-/** Claims the job with a lease that is already over by the time this returns. */
+/** Claims the job with a lease that is over by the time this returns. */
 async function claimExpiring(workerId: string) {
-  const claimed = await queue.claimJob({ workerId, leaseMs: 1 });
-  await sleep(20);
+  const claimed = await queue.claimJob({ workerId, leaseMs: 60_000 });
+  await expireLease(db.pool, claimed!.id);
   return claimed!;
 }
 

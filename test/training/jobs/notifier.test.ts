@@ -4,7 +4,8 @@ import type { Prisma } from "../../../src/generated/prisma/client.ts";
 import { createJob } from "../../../src/training/jobs/create-job.ts";
 import { createJobNotifier, type JobNotifier } from "../../../src/training/jobs/notifier.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, sleep } from "./fixtures.ts";
+import { until } from "../../helpers/wait.ts";
+import { enqueueJob } from "./fixtures.ts";
 
 let db: TestDatabase;
 let notifier: JobNotifier | undefined;
@@ -35,14 +36,6 @@ async function listen(options: { reconnectDelayMs?: number } = {}) {
   });
   await notifier.start();
   return { received, reconnects };
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await sleep(10);
-  }
 }
 
 describe("job notifier", () => {
@@ -89,9 +82,19 @@ describe("job notifier", () => {
     const unreachable = new URL(db.url);
     unreachable.port = "1";
     const calls: unknown[] = [];
+    // The signal: the notifier logs each reconnect it schedules.
+    let retries = 0;
+    const counting = pino(
+      { level: "warn" },
+      {
+        write(line: string) {
+          if (line.includes("reconnecting")) retries++;
+        },
+      },
+    );
     notifier = createJobNotifier({
       url: unreachable.toString(),
-      logger,
+      logger: counting,
       onNotify: (jobId) => {
         calls.push(jobId);
       },
@@ -99,7 +102,7 @@ describe("job notifier", () => {
       maxReconnectDelayMs: 20,
     });
     void notifier.start();
-    await sleep(100);
+    await until(() => retries >= 3);
 
     expect(notifier.isListening()).toBe(false);
     expect(calls).toEqual([]);

@@ -16,7 +16,7 @@ import {
 } from "../../../src/training/jobs/job-queue.ts";
 import { createJobRunner, type JobEnd, type JobRunner } from "../../../src/training/jobs/runner.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, sleep } from "./fixtures.ts";
+import { enqueueJob, expireLease } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -247,7 +247,7 @@ describe("the final write of a finished training", () => {
     expect(down.calls()).toBe(RETRY_DELAYS_MS.length + 1);
     const left = await jobRow(id);
     expect(left).toMatchObject({ status: "running", attempts: 1 });
-    await sleep(left.leaseExpiresAt!.getTime() - Date.now() + 100);
+    await expireLease(db.pool, id);
     expect(await queue.reclaimExpired()).toEqual([
       expect.objectContaining({ id, status: "queued" }),
     ]);
@@ -295,7 +295,8 @@ describe("the evaluation of the held-back test rows", () => {
     expect(end).toBe("succeeded");
     expect(trainings).toBe(1);
     expect(evaluations).toBe(2);
-    expect((await versionOf(id)).evaluation).toEqual(EVALUATION);
+    // Stored with the format version it is written in (src/platform/db/stored-json.ts).
+    expect((await versionOf(id)).evaluation).toEqual({ formatVersion: 1, ...EVALUATION });
   });
 
   it("is null on a version without test rows", async () => {

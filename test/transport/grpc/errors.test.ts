@@ -339,10 +339,12 @@ const cases: Case[] = [
     ['outputs[0].name: the model has no output "probabilities"; it has "output", "classes"'],
   ],
   [
-    "ModelInfer: a version that is not a number",
-    infer({ ...tensor("FP32", [1, 2], [0, 1]), modelVersion: "latest" }),
+    "ModelInfer: a version that is neither a number nor an alias",
+    infer({ ...tensor("FP32", [1, 2], [0, 1]), modelVersion: "Latest" }),
     status.INVALID_ARGUMENT,
-    ['model_version: must be a version number (1, 2, ...) or "" for the newest ready version'],
+    [
+      'model_version: must be a version number (1, 2, ...), an alias (production, staging, ...) or ""',
+    ],
   ],
   [
     "ModelInfer: an unknown model",

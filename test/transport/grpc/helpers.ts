@@ -28,6 +28,7 @@ export function grpcClients(address: string) {
     prediction: new grpc.nnserve.v1.Prediction(address, insecure),
     models: new grpc.nnserve.v1.Models(address, insecure),
     datasets: new grpc.nnserve.v1.Datasets(address, insecure),
+    lifecycle: new grpc.nnserve.v1.Lifecycle(address, insecure),
     inference: new grpc.inference.GRPCInferenceService(address, insecure),
     health: new grpc.grpc.health.v1.Health(address, insecure),
   };

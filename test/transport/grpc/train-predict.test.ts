@@ -19,6 +19,7 @@ import type { TrainResponse__Output } from "../../../src/generated/grpc/nnserve/
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
 import { XOR_INPUTS, xorRequest } from "../../helpers/requests.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
+import { XOR_LABELS } from "../../helpers/xor.ts";
 import {
   failure,
   float32Bytes,
@@ -48,7 +49,7 @@ afterAll(async () => {
 });
 
 const XOR_FLAT = XOR_INPUTS.flat();
-const XOR_TRUTH = [0, 1, 1, 0];
+const XOR_TRUTH = XOR_LABELS;
 
 let jobId: string;
 let epochsRun: number;

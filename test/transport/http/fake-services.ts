@@ -121,17 +121,17 @@ export function createFakeServices(): FakeServices {
           outputs: (request.inputs as number[][]).map((row) => [row.reduce((a, b) => a + b, 0)]),
         };
       },
-      async predictTensor(request) {
-        const model = models.get(request.model);
-        if (!model) throw notFound("model", request.model);
+      async predictRows(target, request) {
+        const model = models.get(target.model);
+        if (!model) throw notFound("model", target.model);
         const outputs = new Float32Array(request.rows);
         for (let r = 0; r < request.rows; r++) {
           for (let c = 0; c < request.width; c++)
-            outputs[r] += request.inputs[r * request.width + c]!;
+            outputs[r] += request.values[r * request.width + c]!;
         }
         return {
-          model: request.model,
-          version: request.version ?? model.latestVersion ?? 1,
+          model: target.model,
+          version: target.version ?? model.latestVersion ?? 1,
           rows: request.rows,
           units: 1,
           outputs,

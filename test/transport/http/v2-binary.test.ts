@@ -452,6 +452,7 @@ describe("without a database", () => {
           "model_name",
           "model_version",
           "id",
+          "parameters",
           "outputs",
         ]);
         const output = response.properties.outputs.items;

@@ -294,7 +294,7 @@ describe("inference errors", () => {
       /clusters@9/,
     );
     expectError(
-      await infer(tensor([1, 2], [1, 2]), "/v2/models/clusters/versions/latest/infer"),
+      await infer(tensor([1, 2], [1, 2]), "/v2/models/clusters/versions/Latest/infer"),
       400,
       /model_version/,
     );

@@ -94,7 +94,11 @@ export const modelFileRoutes: FastifyPluginAsyncZod<ModelFileRouteOptions> = asy
       },
     },
     async (request, reply) => {
-      const version = await files.importFile(request.params.name, request.body);
+      const version = await files.importFile(
+        request.params.name,
+        request.body,
+        request.caller?.prefix ?? null,
+      );
       return reply.code(201).send(version);
     },
   );

@@ -46,7 +46,7 @@ export const modelRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { se
       },
     },
     async (request, reply) => {
-      await models.delete(request.params.name);
+      await models.delete(request.params.name, request.caller?.prefix ?? null);
       return reply.code(204).send();
     },
   );

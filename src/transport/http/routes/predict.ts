@@ -3,13 +3,17 @@
  * it has the usual shape (../packed-predict-body.ts), else parsed and checked as any JSON body.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
 import { toPredictResponse } from "../../../prediction/predict-response.ts";
 import type { PredictRequest } from "../../../prediction/request.ts";
-import { predictResponseSchema } from "../../../prediction/request.ts";
+import { predictResponseSchema, routingKey } from "../../../prediction/request.ts";
 import { jsonTextParser } from "../json-parser.ts";
 import { PackedPredictBody, readPackedPredictBody } from "../packed-predict-body.ts";
 import { zodValidatorCompiler } from "../validator.ts";
 import { problems, type RouteOptions } from "./shared.ts";
+
+/** A sticky split's routing key, for clients that would rather not change the body. */
+const ROUTING_KEY_HEADER = "x-routing-key";
 
 export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
   app,
@@ -36,6 +40,11 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
         tags: ["prediction"],
         summary: "Outputs (and classes, for classifiers) of a model version for each input row",
         body: schemas.predictRequest,
+        headers: z.looseObject({
+          "x-routing-key": routingKey
+            .optional()
+            .describe("The routing key of a sticky split, if the body has none"),
+        }),
         response: { 200: predictResponseSchema, ...problems(400, 404, 409, 413, 415, 503) },
       },
       // A packed body is already what the schema would make of it; any other meets the schema.
@@ -51,23 +60,31 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
     },
     async (request) => {
       const body = request.body as PredictRequest | PackedPredictBody;
-      if (!(body instanceof PackedPredictBody)) return services.prediction.predict(body);
+      const header = request.headers[ROUTING_KEY_HEADER];
+      const routingKey = typeof header === "string" && header !== "" ? header : undefined;
+      if (!(body instanceof PackedPredictBody)) {
+        return services.prediction.predict(
+          routingKey === undefined || body.routingKey !== undefined
+            ? body
+            : { ...body, routingKey },
+        );
+      }
       const { values, rows, width } = body.inputs;
       const { bytes } = body;
       return toPredictResponse(
-        await services.prediction.predictTensor({
-          model: body.model,
-          ...(body.version === undefined ? {} : { version: body.version }),
-          inputs: values,
-          rows,
-          width,
-          // Read again only for a version with preprocessing; the reader has vetted the JSON.
-          ...(bytes
-            ? {
-                rawRows: () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs,
-              }
-            : {}),
-        }),
+        await services.prediction.predictRows(
+          { model: body.model, version: body.version, routingKey },
+          {
+            kind: "packed",
+            values,
+            rows,
+            width,
+            // Read again only for a version with preprocessing; the reader has vetted the JSON.
+            raw: bytes
+              ? () => (JSON.parse(Buffer.from(bytes).toString()) as PredictRequest).inputs
+              : undefined,
+          },
+        ),
       );
     },
   );

@@ -11,6 +11,10 @@
  *   GET  /v2/models/{name}[/versions/{version}]/ready    200 when ready, 400 when not
  *   POST /v2/models/{name}[/versions/{version}]/infer    inference
  *
+ * {version} is a version number or an alias (production, staging): alias names are never all
+ * digits. A reply says the version that answered in model_version, and the alias it came through
+ * (named, or production by default) in `parameters.alias`.
+ *
  * The binary tensor data extension (as Triton and KServe serve it): with the header
  * `Inference-Header-Content-Length: N`, the body is N bytes of JSON followed by the little-endian
  * bytes of each input whose `parameters.binary_data_size` is set, in the order of the inputs; the
@@ -40,6 +44,7 @@ import {
   type InferInput,
   type InferResponse,
 } from "../../../prediction/inference.ts";
+import { routingKey } from "../../../prediction/request.ts";
 import { jsonTextParser } from "../json-parser.ts";
 import { logFailure, toAppError } from "../problem.ts";
 
@@ -67,6 +72,9 @@ const inferRequestSchema = z.object({
         .boolean(trueOrFalse)
         .optional()
         .describe("true: every output comes back as binary data unless it says otherwise"),
+      routing_key: routingKey
+        .optional()
+        .describe("A sticky traffic split's routing key (or the X-Routing-Key header)"),
     })
     .optional(),
   inputs: z
@@ -131,8 +139,13 @@ const modelMetadataSchema = z.object({
 });
 const inferResponseSchema = z.object({
   model_name: z.string(),
+  /** The version that answered, as a number. */
   model_version: z.string(),
   id: z.string(),
+  parameters: z
+    .object({ alias: z.string() })
+    .optional()
+    .describe("The alias the request came through (named as its version, or production)"),
   outputs: z.array(
     tensorSchema.extend({
       parameters: z
@@ -319,6 +332,7 @@ function sendInferResponse(reply: FastifyReply, response: InferResponse, body: I
     model_name: response.modelName,
     model_version: response.modelVersion,
     id: response.id,
+    ...(response.alias === undefined ? {} : { parameters: { alias: response.alias } }),
     outputs,
   });
   if (binary.length === 0) return reply.type(JSON_TYPE).send(json);
@@ -348,13 +362,28 @@ function splitBody(body: Buffer, header: string | string[] | undefined) {
   };
 }
 
+const routingKeyHeader = (request: FastifyRequest) => {
+  const header = request.headers["x-routing-key"];
+  return typeof header === "string" && header !== "" ? header : undefined;
+};
+
 const notReady = (what: string) =>
   new AppError("MALFORMED_REQUEST", `${what} is not ready.`, { title: "Not ready" });
+
+type V2App = Parameters<FastifyPluginAsyncZod<V2RouteOptions>>[0];
 
 export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
   app,
   { inference, bodyLimit },
 ) => {
+  useV2Errors(app, bodyLimit);
+  const binaryData = useV2Bodies(app, bodyLimit);
+  metadataRoutes(app, inference);
+  inferRoutes(app, inference, binaryData);
+};
+
+/** Errors of this scope in the protocol's shape, `{"error": "..."}`. */
+function useV2Errors(app: V2App, bodyLimit: number) {
   app.setErrorHandler((error, request: FastifyRequest, reply) => {
     const appError = toAppError(error, request, bodyLimit);
     logFailure(request, error, appError);
@@ -369,7 +398,10 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       ),
     ),
   );
+}
 
+/** The body parsers of this scope; returns the binary data kept per request. */
+function useV2Bodies(app: V2App, bodyLimit: number): WeakMap<FastifyRequest, Buffer> {
   // Bodies of this scope. The binary data after the JSON part is kept per request for the infer
   // handler; the body itself is the JSON, which the route's schema validates as usual. JSON
   // bodies are read here too, as with the header they hold bytes; their JSON is parsed as every
@@ -414,9 +446,14 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     done(null, readBody(request, body, true));
   });
 
-  const tags = ["inference (v2)"];
-  const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
+  return binaryData;
+}
 
+const tags = ["inference (v2)"];
+const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema };
+
+/** Server and model metadata, liveness and readiness. */
+function metadataRoutes(app: V2App, inference: InferenceService) {
   app.get(
     "",
     {
@@ -513,7 +550,14 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     },
     async (request, reply) => modelReady(request.params.name, request.params.version, reply),
   );
+}
 
+/** Inference on the routed version, or on a version or alias named in the path. */
+function inferRoutes(
+  app: V2App,
+  inference: InferenceService,
+  binaryData: WeakMap<FastifyRequest, Buffer>,
+) {
   const infer = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -530,6 +574,7 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
         id: body.id ?? "",
         inputs,
         outputs: (body.outputs ?? []).map((o) => o.name),
+        routingKey: body.parameters?.routing_key ?? routingKeyHeader(request),
       });
     } catch (error) {
       throw binaryElementPaths(error, inputs);
@@ -553,7 +598,8 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       schema: {
         operationId: "v2Infer",
         tags,
-        summary: "Run the newest ready version of a model on an input tensor",
+        summary:
+          "Run the version that serves (traffic split, else alias production, else newest ready) on an input tensor",
         description: inferDescription,
         params: modelParams,
         body: inferRequestSchema,
@@ -568,7 +614,7 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
       schema: {
         operationId: "v2InferVersion",
         tags,
-        summary: "Run one version of a model on an input tensor",
+        summary: "Run one version of a model, or the version an alias names, on an input tensor",
         description: inferDescription,
         params: versionParams,
         body: inferRequestSchema,
@@ -578,4 +624,4 @@ export const v2Routes: FastifyPluginAsyncZod<V2RouteOptions> = async (
     async (request, reply) =>
       infer(request, reply, request.params.name, request.params.version, request.body),
   );
-};
+}
