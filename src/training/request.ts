@@ -197,24 +197,7 @@ export function createTrainRequestSchema(limits: RequestLimits) {
       checkLayers(network.layers, ctx);
       checkSource({ ...req, network, training }, ctx);
       const inputs = network.inputs;
-      // From a dataset the width is known only once the features are encoded: the service checks.
-      const parameters = inputs === undefined ? 0 : countParameters({ ...network, inputs });
-      if (parameters > limits.maxParameters) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["network"],
-          message: `has ${parameters} parameters (weights and biases); the limit is ${limits.maxParameters}`,
-        });
-      }
-      // The engine's rule, reported with the request's field path.
-      const problem = lossOutputProblem(loss, output.activation);
-      if (problem) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["loss"],
-          message: `${problem}; the output layer uses ${output.activation}`,
-        });
-      }
+      checkSizeAndLoss(network, loss, limits.maxParameters, ctx);
       checkEarlyStopping(settings, loss, ctx);
       checkClassifierOnly(training, loss, ctx);
       if (req.data && inputs !== undefined) {
@@ -233,6 +216,37 @@ export function createTrainRequestSchema(limits: RequestLimits) {
           }
         : req,
     );
+}
+
+/** The parameter budget, and the engine's loss <-> output rule with the request's field path. */
+function checkSizeAndLoss(
+  network: {
+    inputs?: number | undefined;
+    layers: readonly { units: number; activation: ActivationName }[];
+  },
+  loss: LossName,
+  maxParameters: number,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const inputs = network.inputs;
+  // From a dataset the width is known only once the features are encoded: the service checks.
+  const parameters = inputs === undefined ? 0 : countParameters({ ...network, inputs });
+  if (parameters > maxParameters) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["network"],
+      message: `has ${parameters} parameters (weights and biases); the limit is ${maxParameters}`,
+    });
+  }
+  const output = network.layers.at(-1);
+  const problem = output ? lossOutputProblem(loss, output.activation) : null;
+  if (output && problem) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["loss"],
+      message: `${problem}; the output layer uses ${output.activation}`,
+    });
+  }
 }
 
 /** With a network, loss, training and its epochs are the request's to give. */

@@ -86,13 +86,7 @@ export function createTrainingService({
       const req = fromDataset?.request ?? inlineRequest(request);
       const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
       if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
-      const architecture: ArchitectureJson = {
-        format: NETWORK_FORMAT,
-        version: NETWORK_FORMAT_VERSION,
-        inputs,
-        // Dropout is a training setting (stored with them), not part of the predicting network.
-        layers: req.network.layers.map(({ dropout: _dropout, ...layer }) => layer),
-      };
+      const architecture = architectureOf(req, inputs);
       const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
@@ -210,6 +204,17 @@ async function prepare(
     );
   }
   return prepareDatasetTraining(dataset, req, seed, maxParameters, source);
+}
+
+/** The network the version predicts with, `inputs` wide. */
+function architectureOf(req: ResolvedTrainRequest, inputs: number): ArchitectureJson {
+  return {
+    format: NETWORK_FORMAT,
+    version: NETWORK_FORMAT_VERSION,
+    inputs,
+    // Dropout is a training setting (stored with them), not part of the predicting network.
+    layers: req.network.layers.map(({ dropout: _dropout, ...layer }) => layer),
+  };
 }
 
 /** A warm start whose source does not fit the request: a 400 naming the fields. */
