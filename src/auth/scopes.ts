@@ -24,6 +24,7 @@ export function restRequirement(
     return ["train"];
   }
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
+  if (route.startsWith("/batch-predictions")) return ["predict"];
   // An import writes a new version, as training does.
   if (route === "/models/:name/import") return ["train"];
   if (isDeployRoute(method, route)) return ["deploy"];
@@ -71,6 +72,8 @@ export function grpcRequirement(path: string): Requirement {
     case "nnserve.v1.Datasets":
       return ["train"];
     case "nnserve.v1.Prediction":
+      return ["predict"];
+    case "nnserve.v1.Operate":
       return ["predict"];
     case "nnserve.v1.Models":
       if (method === "DeleteModel") return ["admin"];

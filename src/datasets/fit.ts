@@ -14,9 +14,11 @@
 import { Random } from "../engine/index.ts";
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Imputation, PreprocessingOptions } from "../training/request.ts";
+import { binShares } from "../versions/preprocessing/bins.ts";
 import { encodeRows, type RawCell } from "../versions/preprocessing/encode.ts";
 import {
   encodedWidth,
+  type FeatureStatistics,
   type FeatureTransform,
   type NumericScaling,
   type Preprocessing,
@@ -156,6 +158,7 @@ export function fitDataset(
     formatVersion: 1,
     features: transforms,
     target: targetTransform,
+    statistics: transforms.map((t, i) => featureStatistics(t, features[i]!, trainOrder)),
   };
   // Test rows with categories unseen in training count as none of them.
   const forTest: Preprocessing = {
@@ -345,4 +348,61 @@ function encodeSplit(
   }
   const values = Float64Array.from(order, (r) => cell(target, r) as number);
   return { rows: order.length, inputs, values };
+}
+
+/** How a feature's training rows are spread: see featureStatisticsSchema. */
+function featureStatistics(
+  transform: FeatureTransform,
+  column: TypedColumn,
+  rows: Int32Array,
+): FeatureStatistics {
+  if (transform.type === "categorical" && column.type === "categorical") {
+    const index = new Map(transform.categories.map((c, i) => [c, i]));
+    const counts = new Array<number>(transform.categories.length).fill(0);
+    let count = 0;
+    for (const r of rows) {
+      const code = column.codes[r]!;
+      if (code < 0) continue;
+      const at = index.get(column.categories[code]!);
+      if (at !== undefined) counts[at]!++;
+      count++;
+    }
+    let mode = 0;
+    for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[mode]!) mode = i;
+    return {
+      name: transform.name,
+      type: "categorical",
+      count,
+      mode: transform.categories[mode] ?? "",
+      shares: counts.map((n) => (count > 0 ? n / count : 0)),
+    };
+  }
+  const values: number[] = [];
+  if (column.type === "numeric")
+    for (const r of rows) {
+      const v = column.values[r]!;
+      if (!Number.isNaN(v)) values.push(v);
+    }
+  values.sort((a, b) => a - b);
+  const n = values.length;
+  const quantiles: number[] = [];
+  for (let q = 1; q < 10; q++) {
+    // Linear interpolation between the closest ranks (numpy's default).
+    const at = (q / 10) * (n - 1);
+    const lo = Math.floor(at);
+    const value =
+      n === 0 ? 0 : values[lo]! + (values[Math.min(lo + 1, n - 1)]! - values[lo]!) * (at - lo);
+    quantiles.push(value);
+  }
+  const shares = binShares(quantiles, values);
+  let mean = 0;
+  for (const v of values) mean += v;
+  return {
+    name: transform.name,
+    type: "numeric",
+    count: n,
+    mean: n > 0 ? mean / n : 0,
+    quantiles,
+    shares,
+  };
 }

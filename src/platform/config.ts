@@ -123,6 +123,13 @@ const envSchema = z
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
     PREDICT_INLINE_MAX_WORK: integer(16_000_000, 0),
     PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
+    SCORING_CHUNK_ROWS: integer(2_000, 1, 100_000),
+    DRIFT_SAMPLE_RATE: fraction(0.1),
+    DRIFT_FLUSH_MS: integer(10_000, 10),
+    DRIFT_MAX_ROWS_PER_FLUSH: integer(10_000, 1),
+    DRIFT_RETENTION_HOURS: integer(24 * 7, 1),
+    PREDICTION_LOG_RATE: fraction(0),
+    PREDICTION_LOG_RETENTION_HOURS: integer(24 * 7, 1),
     METRICS: z.preprocess(
       unsetIfEmpty,
       z
@@ -247,6 +254,30 @@ const envSchema = z
      * version trained or a model deleted on another replica is seen within this time.
      */
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
+    /**
+     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
+     * stored at once and of what a crash makes run again.
+     */
+    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
+    /**
+     * Drift (src/prediction/drift): the share of prediction requests whose rows are counted,
+     * how often counts go to Postgres, at most how many rows a version counts between two
+     * writes, and how long the per-minute counts are kept.
+     */
+    drift: {
+      sampleRate: env.DRIFT_SAMPLE_RATE,
+      flushMs: env.DRIFT_FLUSH_MS,
+      maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
+      retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
+    },
+    /**
+     * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
+     * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
+     */
+    predictionLog: {
+      rate: env.PREDICTION_LOG_RATE,
+      retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
+    },
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
     /** API keys on every route but probes and metrics: on by default only in production. */

@@ -17,6 +17,7 @@ import { createHealthMonitor } from "./health.ts";
 import { inferenceHandlers } from "./inference.ts";
 import { lifecycleHandlers } from "./lifecycle.ts";
 import { modelsHandlers } from "./models.ts";
+import { operateHandlers } from "./operate.ts";
 import { predictionHandlers } from "./prediction.ts";
 import { loadProtos } from "./protos.ts";
 import { trainingHandlers } from "./training.ts";
@@ -103,6 +104,10 @@ export function createGrpcServer({
   server.addService(
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
+  );
+  server.addService(
+    grpc.nnserve.v1.Operate.service,
+    operateHandlers({ services, schemas, logger }),
   );
   const inference = createInferenceService({
     models: services.models,
