@@ -19,6 +19,8 @@ import { hostname } from "node:os";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { DatasetColumnView } from "../../datasets/schemas.ts";
+import { storedDatasetColumns } from "../../datasets/stored-columns.ts";
+import { readStored } from "../../platform/db/stored-json.ts";
 import { AppError, formatPath } from "../../platform/errors.ts";
 import type { RawCell } from "../../versions/preprocessing/encode.ts";
 import type { PredictionService } from "../contract.ts";
@@ -256,11 +258,12 @@ async function datasetColumns(
   pool: pg.Pool,
   datasetId: string,
 ): Promise<DatasetColumnView[] | undefined> {
-  const { rows } = await pool.query<{ columns: DatasetColumnView[] }>(
+  const { rows } = await pool.query<{ columns: unknown }>(
     "SELECT columns FROM datasets WHERE id = $1",
     [datasetId],
   );
-  return rows[0]?.columns;
+  const row = rows[0];
+  return row && readStored(storedDatasetColumns, row.columns, `columns of dataset ${datasetId}`);
 }
 
 function slice(columns: readonly DatasetColumnView[], position: number): SliceColumn {

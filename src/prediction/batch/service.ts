@@ -8,6 +8,8 @@
  */
 import type pg from "pg";
 import type { DatasetColumnView } from "../../datasets/schemas.ts";
+import { storedDatasetColumns } from "../../datasets/stored-columns.ts";
+import { readStored } from "../../platform/db/stored-json.ts";
 import { conflict, type FieldIssue, notFound, validationError } from "../../platform/errors.ts";
 import { lookupVersion, type VersionFacts } from "../tabular/version-lookup.ts";
 import { readChunks } from "./queue-sql.ts";
@@ -71,13 +73,18 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
   return {
     async submit(name, req) {
       const version = await lookupVersion(pool, name, req.version, "scores");
-      const { rows } = await pool.query<{ rows: number; columns: DatasetColumnView[] }>(
+      const { rows } = await pool.query<{ rows: number; columns: unknown }>(
         "SELECT rows, columns FROM datasets WHERE id = $1",
         [req.dataset],
       );
       const dataset = rows[0];
       if (!dataset) throw notFound("dataset", req.dataset);
-      const stored = { ...planColumns(version, dataset.columns, req), explain: req.explain };
+      const columns = readStored(
+        storedDatasetColumns,
+        dataset.columns,
+        `columns of dataset ${req.dataset}`,
+      );
+      const stored = { ...planColumns(version, columns, req), explain: req.explain };
       // The reply is the row as inserted: a runner (of any replica) may claim it at once.
       const inserted = await pool.query<BatchRow>(
         `INSERT INTO batch_predictions
