@@ -117,6 +117,7 @@ const envSchema = z
     MAX_PREDICT_ROWS: integer(10_000, 1),
     DATASET_MAX_BYTES: integer(32 * MiB, 1),
     DATASET_MAX_ROWS: integer(100_000, 1),
+    DATASET_MAX_COLUMNS: integer(4_096, 1),
     PREDICT_INLINE_MAX_ROWS: integer(256, 0),
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
@@ -228,8 +229,12 @@ const envSchema = z
       /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
       predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
     },
-    /** Dataset uploads: bytes of the file and data rows (413 past either). */
-    datasets: { maxBytes: env.DATASET_MAX_BYTES, maxRows: env.DATASET_MAX_ROWS },
+    /** Dataset uploads: bytes of the file, data rows and columns (413 past any). */
+    datasets: {
+      maxBytes: env.DATASET_MAX_BYTES,
+      maxRows: env.DATASET_MAX_ROWS,
+      maxColumns: env.DATASET_MAX_COLUMNS,
+    },
     /** Models kept deserialized in memory for prediction; 0 disables the cache. */
     modelCacheSize: env.MODEL_CACHE_SIZE,
     /**

@@ -109,7 +109,8 @@ export function fromFloat32Bytes(bytes: Buffer): number[] {
 
 /** A client of grpc.reflection.v1.ServerReflection, as grpcurl and Postman use it. */
 export function reflectionClient(address: string) {
-  const dir = new URL("../../../node_modules/@grpc/reflection/build/proto/", import.meta.url).pathname;
+  const dir = new URL("../../../node_modules/@grpc/reflection/build/proto/", import.meta.url)
+    .pathname;
   const definition = loadSync("grpc/reflection/v1/reflection.proto", {
     includeDirs: [dir],
     keepCase: true,

@@ -19,7 +19,7 @@ beforeAll(async () => {
   server = await startTestServer({
     databaseUrl: db.url,
     runJobs: false,
-    env: { DATASET_MAX_BYTES: "8192", DATASET_MAX_ROWS: "200" },
+    env: { DATASET_MAX_BYTES: "8192", DATASET_MAX_ROWS: "200", DATASET_MAX_COLUMNS: "40" },
   });
 });
 
@@ -218,6 +218,33 @@ describe("POST /datasets", () => {
     expect(manyRows.body.detail).toMatch(/more than 200 rows/);
     const after = await server.http.get<DatasetPage>("/datasets?limit=100");
     expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  it("answers 413 past the column limit (CSV header, JSON keys), and stores nothing", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`);
+    const wide = `${names(41).join(",")}\n${names(41)
+      .map(() => "1")
+      .join(",")}\n`;
+    const csv = await upload<Problem>(wide);
+    expect(csv.status, JSON.stringify(csv.body)).toBe(413);
+    expect(csv.body.detail).toMatch(/41 columns.*limit of 40 \(DATASET_MAX_COLUMNS\)/);
+    const records = [
+      Object.fromEntries(names(20).map((n) => [n, 1])),
+      Object.fromEntries(names(41).map((n) => [n, 1])),
+    ];
+    const json = await upload<Problem>(JSON.stringify(records), { type: "application/json" });
+    expect(json.status, JSON.stringify(json.body)).toBe(413);
+    expect(json.body.detail).toMatch(/DATASET_MAX_COLUMNS/);
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+    const atLimit = await upload(
+      `${names(40).join(",")}\n${names(40)
+        .map(() => "2")
+        .join(",")}\n`,
+    );
+    expect(atLimit.status).toBe(201);
+    expect(atLimit.body.columns).toHaveLength(40);
   });
 
   it("refuses a body of another content type with 415", async () => {

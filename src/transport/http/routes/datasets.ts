@@ -136,7 +136,7 @@ async function readUpload(request: FastifyRequest, limits: UploadLimits): Promis
     throw validationError([{ path: "file", message: "is empty; send the dataset in the body" }]);
   }
   if (type.startsWith("text/csv")) return readCsv(body, limits);
-  return recordsFromJson(await readText(body, limits.maxBytes), limits.maxRows);
+  return recordsFromJson(await readText(body, limits.maxBytes), limits);
 }
 
 function fromMultipartError(error: unknown, limits: UploadLimits): unknown {
