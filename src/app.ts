@@ -139,6 +139,8 @@ export async function startNnserve({
         queue,
         datasets,
         maxParameters: config.limits.maxParameters,
+        maxInputs: config.limits.maxUnits,
+        maxEncodedValues: config.limits.maxEncodedValues,
         maxAttempts: config.jobs.maxAttempts,
         maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       }),

@@ -118,6 +118,7 @@ const envSchema = z
     DATASET_MAX_BYTES: integer(32 * MiB, 1),
     DATASET_MAX_ROWS: integer(100_000, 1),
     DATASET_MAX_COLUMNS: integer(4_096, 1),
+    MAX_ENCODED_VALUES: integer(16_000_000, 1),
     PREDICT_INLINE_MAX_ROWS: integer(256, 0),
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
@@ -228,6 +229,11 @@ const envSchema = z
       maxPredictRows: env.MAX_PREDICT_ROWS,
       /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
       predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
+      /**
+       * Training from a dataset: rows x encoded width (one-hot columns included), checked from
+       * the fitted categories before encoding; 16M values are 64 MB of Float32.
+       */
+      maxEncodedValues: env.MAX_ENCODED_VALUES,
     },
     /** Dataset uploads: bytes of the file, data rows and columns (413 past any). */
     datasets: {

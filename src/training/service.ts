@@ -37,6 +37,9 @@ export interface TrainingServiceDeps {
   datasets?: DatasetService;
   /** The parameter budget, checked again once a dataset's encoded width is known. */
   maxParameters?: number;
+  /** A dataset's encoded width (MAX_UNITS) and rows x width (MAX_ENCODED_VALUES) at most. */
+  maxInputs?: number;
+  maxEncodedValues?: number;
   maxAttempts: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
@@ -49,6 +52,8 @@ export function createTrainingService({
   maxQueuedJobsPerKey = 0,
   datasets,
   maxParameters = Number.MAX_SAFE_INTEGER,
+  maxInputs,
+  maxEncodedValues,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -80,7 +85,11 @@ export function createTrainingService({
         `No dataset "${id}" exists; upload it with POST /datasets first.`,
       );
     }
-    return prepareDatasetTraining(dataset, req, seed, maxParameters);
+    return prepareDatasetTraining(dataset, req, seed, {
+      maxParameters,
+      maxInputs,
+      maxEncodedValues,
+    });
   }
 
   return {

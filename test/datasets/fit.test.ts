@@ -120,4 +120,25 @@ describe("fitDataset", () => {
       )[0]?.path,
     ).toBe("preprocessing.impute.nope");
   });
+
+  it("refuses an encoded width or size past the limits, from the categories, before encoding", () => {
+    // x (1) + colour (3 one-hot) = 4 input columns over 6 rows = 24 values.
+    const narrow = issuesOf(() =>
+      fitDataset(dataset, request({ limits: { maxInputs: 3, maxEncodedValues: 1000 } })),
+    );
+    expect(narrow).toEqual([
+      {
+        path: "features",
+        message: expect.stringMatching(
+          /encode to 4 input columns \(widest: colour: 3 one-hot\), more than the limit of 3 inputs \(MAX_UNITS\)/,
+        ),
+      },
+    ]);
+    const small = issuesOf(() =>
+      fitDataset(dataset, request({ limits: { maxInputs: 4, maxEncodedValues: 23 } })),
+    );
+    expect(small[0]?.message).toMatch(/6 rows x 4 columns = 24 values.*MAX_ENCODED_VALUES/);
+    const fits = fitDataset(dataset, request({ limits: { maxInputs: 4, maxEncodedValues: 24 } }));
+    expect(fits.width).toBe(4);
+  });
 });
