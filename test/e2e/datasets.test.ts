@@ -241,7 +241,9 @@ describe("Iris from a CSV upload", () => {
     expect(refused.errors).toEqual([
       {
         path: "features",
-        message: expect.stringContaining("encode to 4100 input columns (widest: kind: 4100 one-hot)"),
+        message: expect.stringContaining(
+          "encode to 4100 input columns (widest: kind: 4100 one-hot)",
+        ),
       },
     ]);
     expect((await server.http.get("/models/too-wide")).status).toBe(404);
