@@ -9,6 +9,7 @@ import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from ".
 import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import {
   AppError,
@@ -24,7 +25,7 @@ import { nextVersion } from "../versions/next-version.ts";
 import { toStoredTraining } from "../versions/stored-training.ts";
 import { jobWithVersion, toJobView } from "../versions/views.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
-import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
+import { createJob, type TrainingDataInput, trainingDataBytes } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
@@ -109,44 +110,48 @@ export function createTrainingService({
         inputs: fromDataset?.inputs ?? (req.network.inputs as number),
         layers: req.network.layers,
       };
+      const data = fromDataset?.data ?? [toStoredExamples(req)];
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
-        const job = await prisma.$transaction(async (tx) => {
-          // The key's lock first, the model's second: every submission takes them in this order.
-          if (submitter && maxQueuedJobsPerKey > 0) {
-            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
-          }
-          const version = await tx.modelVersion.create({
-            data: {
-              ...(await nextVersion(tx, req.model)),
-              architecture: architecture as unknown as Prisma.InputJsonValue,
-              training: toStoredTraining(
-                req,
-                seed,
-                fromDataset?.labels,
-              ) as unknown as Prisma.InputJsonValue,
-              ...(fromDataset
-                ? {
-                    preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
-                  }
-                : {}),
-            },
-          });
-          const job = await createJob(tx, {
-            versionId: version.id,
-            epochs: req.training.epochs,
-            maxAttempts,
-            idempotencyKey: idempotencyKey ?? null,
-            requestHash: requestHash ?? null,
-            apiKeyId: submitter?.keyId ?? null,
-            data: fromDataset?.data ?? [toStoredExamples(req)],
-          });
-          return toJobView({
-            ...job,
-            version: { version: version.version, model: { name: req.model } },
-          });
-        });
+        const job = await prisma.$transaction(
+          async (tx) => {
+            // The key's lock first, the model's second: every submission takes them in this order.
+            if (submitter && maxQueuedJobsPerKey > 0) {
+              await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+            }
+            const version = await tx.modelVersion.create({
+              data: {
+                ...(await nextVersion(tx, req.model)),
+                architecture: architecture as unknown as Prisma.InputJsonValue,
+                training: toStoredTraining(
+                  req,
+                  seed,
+                  fromDataset?.labels,
+                ) as unknown as Prisma.InputJsonValue,
+                ...(fromDataset
+                  ? {
+                      preprocessing: fromDataset.preprocessing as unknown as Prisma.InputJsonValue,
+                    }
+                  : {}),
+              },
+            });
+            const job = await createJob(tx, {
+              versionId: version.id,
+              epochs: req.training.epochs,
+              maxAttempts,
+              idempotencyKey: idempotencyKey ?? null,
+              requestHash: requestHash ?? null,
+              apiKeyId: submitter?.keyId ?? null,
+              data,
+            });
+            return toJobView({
+              ...job,
+              version: { version: version.version, model: { name: req.model } },
+            });
+          },
+          bulkTransactionOptions(trainingDataBytes(data)),
+        );
         return { job, created: true };
       } catch (error) {
         // Two requests with one new idempotency key raced: the loser answers with the winner's

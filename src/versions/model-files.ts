@@ -16,6 +16,7 @@ import {
   normalizeNetworkSpec,
 } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import {
   type AppError,
@@ -172,7 +173,7 @@ export function createModelFileService({
               : {}),
           },
         });
-      });
+      }, bulkTransactionOptions(weights.byteLength));
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });
     },
