@@ -142,6 +142,7 @@ export async function startNnserve({
         maxInputs: config.limits.maxUnits,
         maxEncodedValues: config.limits.maxEncodedValues,
         maxAttempts: config.jobs.maxAttempts,
+        maxJobSeconds: config.limits.maxJobSeconds,
         maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
       }),
       prediction,

@@ -106,6 +106,7 @@ const envSchema = z
     JOB_HEARTBEAT_MS: integer(2_000, 100),
     JOB_POLL_MS: integer(2_000, 10),
     JOB_THREADS: integer(1, 1, 2),
+    JOB_MAX_SECONDS: integer(21_600, 1),
     SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     IMPORT_BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
@@ -234,6 +235,11 @@ const envSchema = z
        * the fitted categories before encoding; 16M values are 64 MB of Float32.
        */
       maxEncodedValues: env.MAX_ENCODED_VALUES,
+      /**
+       * The longest a job's attempt may run, and the default of training.timeBudgetSeconds;
+       * past it the job fails, so no job holds a training thread for days.
+       */
+      maxJobSeconds: env.JOB_MAX_SECONDS,
     },
     /** Dataset uploads: bytes of the file, data rows and columns (413 past any). */
     datasets: {

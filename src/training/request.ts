@@ -189,6 +189,12 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
     testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
+    /** How long an attempt may run before the job fails; default and maximum JOB_MAX_SECONDS. */
+    timeBudgetSeconds: count(
+      1,
+      limits.maxJobSeconds ?? Number.MAX_SAFE_INTEGER,
+      "seconds an attempt may run (JOB_MAX_SECONDS)",
+    ).optional(),
   });
 
   const data = strictObject({

@@ -42,6 +42,8 @@ export interface TrainingServiceDeps {
   maxInputs?: number;
   maxEncodedValues?: number;
   maxAttempts: number;
+  /** Default time budget of a job's attempt, in seconds (JOB_MAX_SECONDS); unset: none. */
+  maxJobSeconds?: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
 }
@@ -55,6 +57,7 @@ export function createTrainingService({
   maxParameters = Number.MAX_SAFE_INTEGER,
   maxInputs,
   maxEncodedValues,
+  maxJobSeconds,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -140,6 +143,7 @@ export function createTrainingService({
               versionId: version.id,
               epochs: req.training.epochs,
               maxAttempts,
+              timeBudgetSeconds: req.training.timeBudgetSeconds ?? maxJobSeconds ?? null,
               idempotencyKey: idempotencyKey ?? null,
               requestHash: requestHash ?? null,
               apiKeyId: submitter?.keyId ?? null,

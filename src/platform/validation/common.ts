@@ -13,6 +13,8 @@ export interface RequestLimits {
   maxParameters: number;
   maxRows: number;
   maxPredictRows: number;
+  /** training.timeBudgetSeconds at most (JOB_MAX_SECONDS); unset: no upper bound. */
+  maxJobSeconds?: number;
 }
 
 function editDistance(a: string, b: string): number {

@@ -22,6 +22,8 @@ export interface CreateJobInput {
   versionId: string;
   epochs: number;
   maxAttempts?: number;
+  /** How long one attempt may run before the job fails; null: no budget. */
+  timeBudgetSeconds?: number | null;
   /** Unique: a second job with the same key fails with Prisma's P2002, for the caller to map. */
   idempotencyKey?: string | null;
   /** Digest of the creating request, compared when the idempotency key comes again. */
