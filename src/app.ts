@@ -221,6 +221,7 @@ export async function startNnserve({
       auth: config.auth,
       keys,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      authMaxFailuresPerMinute: config.authMaxFailuresPerMinute,
       shuttingDown: stopping,
       overloaded: () => app.isUnderPressure(),
       retryAfterSeconds: config.overload.retryAfterSeconds,

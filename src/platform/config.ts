@@ -137,6 +137,7 @@ const envSchema = z
     AUTH: z.preprocess(unsetIfEmpty, z.enum(["on", "off"], "must be on or off").optional()),
     RATE_LIMIT_PER_MINUTE: integer(1_200, 0),
     MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
+    AUTH_MAX_FAILURES_PER_MINUTE: integer(30, 0),
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
@@ -272,6 +273,11 @@ const envSchema = z
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     /** Queued or running training jobs one key may have; 0 turns it off. */
     maxQueuedJobsPerKey: env.MAX_QUEUED_JOBS_PER_KEY,
+    /**
+     * Failed authentications per client address per minute (AUTH on); past it the address gets
+     * 429 before its keys are looked up. 0 turns it off.
+     */
+    authMaxFailuresPerMinute: env.AUTH_MAX_FAILURES_PER_MINUTE,
     http: {
       /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
