@@ -88,7 +88,14 @@ export const modelName = z
   )
   .meta({ example: "xor" });
 
-export const modelVersion = z.int().min(1, "must be a whole number >= 1").meta({ example: 1 });
+/** Versions are int4 in Postgres: a larger number names no version (and would overflow). */
+export const MAX_MODEL_VERSION = 2_147_483_647;
+const versionMessage = `must be a whole number from 1 to ${MAX_MODEL_VERSION}`;
+export const modelVersion = z
+  .int(versionMessage)
+  .min(1, versionMessage)
+  .max(MAX_MODEL_VERSION, versionMessage)
+  .meta({ example: 1 });
 
 export const uuid = z.uuid("must be a UUID");
 
