@@ -90,11 +90,10 @@ export const modelName = z
 
 /** Versions are int4 in Postgres: a larger number names no version (and would overflow). */
 export const MAX_MODEL_VERSION = 2_147_483_647;
-const versionMessage = `must be a whole number from 1 to ${MAX_MODEL_VERSION}`;
 export const modelVersion = z
-  .int(versionMessage)
-  .min(1, versionMessage)
-  .max(MAX_MODEL_VERSION, versionMessage)
+  .int("must be a whole number >= 1")
+  .min(1, "must be a whole number >= 1")
+  .max(MAX_MODEL_VERSION, `must be a whole number from 1 to ${MAX_MODEL_VERSION}`)
   .meta({ example: 1 });
 
 export const uuid = z.uuid("must be a UUID");
