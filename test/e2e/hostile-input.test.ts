@@ -5,10 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Problem } from "../../src/platform/validation/problem.ts";
+import type { TrainAccepted } from "../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { quickXorRequest } from "../helpers/requests.ts";
+import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 import {
   failure,
+  fieldIssues,
   type GrpcClients,
   grpcClients,
   status,
@@ -23,7 +26,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
   server = await startTestServer({ databaseUrl: db.url });
   clients = grpcClients(server.grpcAddress);
-});
+  const trained = await server.http.post<TrainAccepted>("/train", quickXorRequest("xor"));
+  expect(trained.status, JSON.stringify(trained.body)).toBe(202);
+  await waitForJob(server.http, trained.body.jobId, (job) => job.status === "succeeded");
+}, 120_000);
 afterAll(async () => {
   clients?.close();
   await server?.close();
@@ -69,5 +75,100 @@ describe("a version number past int4 (2^31)", () => {
       );
       expect(error.code, call).toBe(status.INVALID_ARGUMENT);
     }
+  });
+});
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
+  });
+
+describe("finite numbers beyond float32", () => {
+  it("are a 400 naming the cell on /predict (both body readers) and on /train", async () => {
+    // Written as a client writes it: the fast reader sees 4e38 and must leave it to the schema.
+    const fast = await post("/predict", '{"model":"xor","inputs":[[0,1],[4e38,0]]}');
+    expect(fast.status).toBe(400);
+    const problem = await problemOf(fast);
+    expect(problem.errors).toEqual([
+      { path: "inputs[1][0]", message: expect.stringContaining("float32 range") },
+    ]);
+    const slow = await post("/predict", { model: "xor", version: 1, inputs: [[1e300, 0]] });
+    expect(slow.status).toBe(400);
+    expect((await problemOf(slow)).errors?.[0]?.path).toBe("inputs[0][0]");
+    const train = quickXorRequest("xor-float32");
+    train.data!.inputs = [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1e39, 1],
+    ];
+    const refused = await post("/train", train);
+    expect(refused.status).toBe(400);
+    expect((await problemOf(refused)).errors?.[0]?.path).toBe("data.inputs[3][0]");
+    expect((await fetch(`${server.url}/models/xor-float32`)).status).toBe(404);
+  });
+
+  it("are a 400 naming the element on /v2 JSON and binary (FP64)", async () => {
+    const json = await post("/v2/models/xor/infer", {
+      inputs: [{ name: "input", datatype: "FP32", shape: [2, 2], data: [0, 1, 1, 4e38] }],
+    });
+    // The protocol's error body: {"error": "..."}, naming the element.
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { error: string }).error).toMatch(
+      /inputs\[0\]\.data\[3\].*float32 range/,
+    );
+
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: "input", datatype: "FP64", shape: [1, 2], parameters: { binary_data_size: 16 } },
+        ],
+      }),
+    );
+    const data = Buffer.alloc(16);
+    data.writeDoubleLE(1e300, 0);
+    data.writeDoubleLE(0, 8);
+    const binary = await post("/v2/models/xor/infer", Buffer.concat([header, data]), {
+      "content-type": "application/octet-stream",
+      "inference-header-content-length": String(header.length),
+    });
+    expect(binary.status).toBe(400);
+    expect(((await binary.json()) as { error: string }).error).toMatch(/float32 range/);
+  });
+
+  it("are INVALID_ARGUMENT on gRPC Predict and ModelInfer", async () => {
+    const predict = await failure(
+      unary((cb) =>
+        clients.prediction.Predict(
+          { model: "xor", inputs: { width: 2, values: [0, 1, 4e38, 0] } },
+          cb,
+        ),
+      ),
+    );
+    // Rows.values are proto floats: 4e38 reaches the server as Infinity, refused as such.
+    expect(predict.code).toBe(status.INVALID_ARGUMENT);
+    expect(fieldIssues(predict.metadata)[0]?.path).toBe("inputs[1][0]");
+    const infer = await failure(
+      unary((cb) =>
+        clients.inference.ModelInfer(
+          {
+            modelName: "xor",
+            inputs: [
+              {
+                name: "input",
+                datatype: "FP64",
+                shape: [1, 2],
+                contents: { fp64Contents: [1e300, 0] },
+              },
+            ],
+          },
+          cb,
+        ),
+      ),
+    );
+    expect(infer.code).toBe(status.INVALID_ARGUMENT);
+    expect(fieldIssues(infer.metadata)[0]?.message).toMatch(/float32 range/);
   });
 });

@@ -66,6 +66,18 @@ export function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) 
   });
 }
 
+/**
+ * The network computes in float32: a finite number past ±3.4028235e38 becomes Infinity there,
+ * and the engine would refuse it only later (a 500 on predict, a failed job on train).
+ */
+export const FLOAT32_MESSAGE =
+  "is beyond the float32 range (±3.4028235e38) the network computes in";
+
+/** A finite number that stays finite in float32 (Math.fround rounds as Float32Array does). */
+export function fitsFloat32(x: number): boolean {
+  return Math.fround(x) - Math.fround(x) === 0;
+}
+
 /** zod 4 numbers already reject ±Infinity and NaN (JSON 1e400 parses to Infinity). */
 export const finite = () => z.number();
 
@@ -183,8 +195,9 @@ function checkMatrix(value: unknown, maxRows: number, ctx: z.core.$RefinementCtx
     for (let j = 0; j < row.length; j++) {
       const x: unknown = row[j];
       // x - x is 0 for every finite number and NaN for ±Infinity and NaN.
-      if (typeof x === "number" && x - x === 0) continue;
-      if (typeof x === "number") bad.add([i, j], NON_FINITE_MESSAGE);
+      if (typeof x === "number" && x - x === 0 && fitsFloat32(x)) continue;
+      if (typeof x === "number")
+        bad.add([i, j], x - x === 0 ? FLOAT32_MESSAGE : NON_FINITE_MESSAGE);
       else if (x === undefined) bad.add([i, j], "is required");
       else bad.add([i, j], `Invalid input: expected number, received ${received(x)}`);
     }
