@@ -4,6 +4,7 @@
  * categorical ones as a dictionary (first-appearance order) and Int32 codes, -1 for missing.
  */
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
+import { hasNul, NUL_MESSAGE } from "../platform/validation/common.ts";
 import { isMissing, parseNumber, type RawCell } from "../versions/preprocessing/encode.ts";
 import type { ColumnType, DatasetColumnView } from "./schemas.ts";
 
@@ -58,7 +59,8 @@ export function buildTable(
   const issues: FieldIssue[] = [];
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
-    if (name.trim() === "")
+    if (hasNul(name)) issues.push({ path: `header[${i}]`, message: NUL_MESSAGE });
+    else if (name.trim() === "")
       issues.push({ path: `header[${i}]`, message: "is empty; every column needs a name" });
     else if (seen.has(name))
       issues.push({
@@ -108,7 +110,7 @@ export function buildTable(
       columns.push({ name, type: "numeric", values: numbers });
       views.push(numericStats(name, numbers));
     } else {
-      const column = categorical(name, rows, c);
+      const column = categorical(name, rows, c, source);
       columns.push(column);
       views.push(categoricalStats(column));
     }
@@ -125,6 +127,7 @@ function categorical(
   name: string,
   rows: readonly RawValue[][],
   c: number,
+  source: RawTable["source"],
 ): Extract<TypedColumn, { type: "categorical" }> {
   const index = new Map<string, number>();
   const categories: string[] = [];
@@ -138,6 +141,13 @@ function categorical(
     const value = String(cell);
     let code = index.get(value);
     if (code === undefined) {
+      if (hasNul(value)) {
+        const path = formatPath([source === "csv" ? "rows" : "records", r, name]);
+        throw validationError(
+          [{ path, message: NUL_MESSAGE }],
+          `Invalid dataset: ${path} ${NUL_MESSAGE}.`,
+        );
+      }
       code = categories.length;
       index.set(value, code);
       categories.push(value);

@@ -78,6 +78,10 @@ export function fitsFloat32(x: number): boolean {
   return Math.fround(x) - Math.fround(x) === 0;
 }
 
+/** Postgres text and jsonb cannot hold U+0000: a NUL in a stored string is a 500 there. */
+export const NUL_MESSAGE = "contains a NUL character (U+0000), which cannot be stored";
+export const hasNul = (text: string) => text.includes("\u0000");
+
 /** zod 4 numbers already reject ±Infinity and NaN (JSON 1e400 parses to Infinity). */
 export const finite = () => z.number();
 

@@ -247,6 +247,28 @@ describe("POST /datasets", () => {
     expect(atLimit.body.columns).toHaveLength(40);
   });
 
+  it("answers 400 for a NUL character in a cell, a header, a JSON record or the name", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const cell = await upload<Problem>("a,b\n1,x\u0000y\n");
+    expect(cell.status, JSON.stringify(cell.body)).toBe(400);
+    expect(cell.body.errors).toEqual([
+      { path: "rows[0].b", message: expect.stringMatching(/NUL/) },
+    ]);
+    const header = await upload<Problem>("a,b\u0000\n1,2\n");
+    expect(header.status).toBe(400);
+    expect(header.body.errors?.[0]?.path).toBe("header[1]");
+    const json = await upload<Problem>(JSON.stringify([{ a: 1, b: "x\u0000" }]), {
+      type: "application/json",
+    });
+    expect(json.status).toBe(400);
+    expect(json.body.errors?.[0]?.path).toBe("records[0].b");
+    const name = await upload<Problem>("a\n1\n", { query: "name=bad%00name" });
+    expect(name.status).toBe(400);
+    expect(name.body.errors?.[0]?.path).toBe("name");
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
   it("refuses a body of another content type with 415", async () => {
     const response = await upload<Problem>("a\n1\n", { type: "text/plain" });
     expect(response.status).toBe(415);
