@@ -124,6 +124,36 @@ describe("POST /datasets", () => {
     expect(body.columns.map((c) => c.type)).toEqual(["numeric", "categorical"]);
   });
 
+  it("answers 400 for a form with two file parts, storing neither", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const form = new FormData();
+    form.append("file", new Blob(["a\n1\n"], { type: "text/csv" }), "one.csv");
+    form.append("file", new Blob(["b\n2\n"], { type: "text/csv" }), "two.csv");
+    const { status, body } = await upload<Problem>(form, { type: null, query: "name=two" });
+    expect(status, JSON.stringify(body)).toBe(400);
+    expect(body.detail).toMatch(/one part only/);
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  it("answers 400 for a malformed or truncated multipart body", async () => {
+    const boundary = "----nnserve-test";
+    const type = `multipart/form-data; boundary=${boundary}`;
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n`;
+    // The closing boundary never comes.
+    const truncated = await upload<Problem>(`${head}a\n1\n`, { type, query: "name=cut" });
+    expect(truncated.status, JSON.stringify(truncated.body)).toBe(400);
+    // No boundary parameter at all.
+    const noBoundary = await upload<Problem>(`${head}a\n1\n--${boundary}--\r\n`, {
+      type: "multipart/form-data",
+      query: "name=nob",
+    });
+    expect(noBoundary.status, JSON.stringify(noBoundary.body)).toBe(400);
+    // Not multipart inside.
+    const garbage = await upload<Problem>("just some text", { type, query: "name=garbage" });
+    expect(garbage.status, JSON.stringify(garbage.body)).toBe(400);
+  });
+
   it("takes JSON records, an absent key or null being a missing value", async () => {
     const records = [
       { x: 1, colour: "red" },
