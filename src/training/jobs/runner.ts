@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { EpochMetrics } from "../../engine/index.ts";
 import type { Prisma, TrainingJob } from "../../generated/prisma/client.ts";
+import { LogThrottle } from "../../platform/log-throttle.ts";
 import type { WorkerPool } from "../../platform/threads/pool.ts";
 import type { TrainTask } from "../../platform/threads/tasks.ts";
 import type { JobEnd } from "./final-write.ts";
@@ -68,6 +69,7 @@ export class JobRunner {
   private again = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  private readonly throttle = new LogThrottle();
 
   constructor(options: JobRunnerOptions) {
     this.options = options;
@@ -119,7 +121,10 @@ export class JobRunner {
     this.filling = this.fill()
       .catch((error: unknown) => {
         this.lastError = error;
-        this.log.error({ err: error }, "claiming jobs failed");
+        // Every poll fails alike during an outage: one line per 10 s.
+        const admitted = this.throttle.admit("claim");
+        if (admitted)
+          this.log.error({ err: error, repeated: admitted.repeated }, "claiming jobs failed");
       })
       .finally(() => {
         this.filling = undefined;
@@ -189,7 +194,13 @@ export class JobRunner {
       if (reclaimed.some((job) => job.status === "queued")) this.wake();
     } catch (error) {
       this.lastError = error;
-      this.log.error({ err: error }, "reclaiming expired leases failed");
+      const admitted = this.throttle.admit("reclaim");
+      if (admitted) {
+        this.log.error(
+          { err: error, repeated: admitted.repeated },
+          "reclaiming expired leases failed",
+        );
+      }
     }
   }
 
