@@ -15,6 +15,7 @@
  *   sparseCategoricalCrossentropy   softmax output (>= 2 units); labels in [0, units)
  */
 import { z } from "zod";
+import { MAX_BATCH_SIZE } from "../engine/index.ts";
 import {
   ACTIVATIONS,
   type ActivationName,
@@ -182,7 +183,11 @@ export function createTrainRequestSchema(limits: RequestLimits) {
 
   const training = strictObject({
     epochs: count(1, limits.maxEpochs, "epochs"),
-    batchSize: z.int().min(1, "must be a whole number >= 1").default(32),
+    batchSize: z
+      .int("must be a whole number >= 1")
+      .min(1, "must be a whole number >= 1")
+      .max(MAX_BATCH_SIZE, `must be a whole number from 1 to ${MAX_BATCH_SIZE} (rows per batch)`)
+      .default(32),
     shuffle: z.boolean().default(true),
     seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
     validationSplit: fraction("share of rows held out for validation").default(0),

@@ -25,6 +25,7 @@ import { nextVersion } from "../versions/next-version.ts";
 import { toStoredTraining } from "../versions/stored-training.ts";
 import { jobWithVersion, toJobView } from "../versions/views.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
+import { checkWithEngine } from "./engine-check.ts";
 import { createJob, type TrainingDataInput, trainingDataBytes } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
@@ -107,6 +108,7 @@ export function createTrainingService({
       const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
       // Read and fitted before the transaction: it holds the model's lock only to write.
       const fromDataset = req.dataset === undefined ? undefined : await prepare(req, seed);
+      checkWithEngine(req, fromDataset?.inputs ?? (req.network.inputs as number));
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,

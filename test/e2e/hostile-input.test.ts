@@ -15,6 +15,7 @@ import {
   type GrpcClients,
   grpcClients,
   status,
+  trainMessage,
   unary,
 } from "../transport/grpc/helpers.ts";
 
@@ -170,5 +171,27 @@ describe("finite numbers beyond float32", () => {
     );
     expect(infer.code).toBe(status.INVALID_ARGUMENT);
     expect(fieldIssues(infer.metadata)[0]?.message).toMatch(/float32 range/);
+  });
+});
+
+describe("values the schema once passed and the engine refused", () => {
+  it("are a 400 at submit naming the field, creating no version (REST and gRPC)", async () => {
+    const alpha = quickXorRequest("engine-alpha");
+    alpha.network.layers[0] = { units: 8, activation: "elu", alpha: 1e308 };
+    const batch = quickXorRequest("engine-batch");
+    batch.training.batchSize = 1e12;
+    const expected: [typeof alpha, string][] = [
+      [alpha, "network.layers[0].alpha"],
+      [batch, "training.batchSize"],
+    ];
+    for (const [body, path] of expected) {
+      const response = await post("/train", body);
+      expect(response.status, path).toBe(400);
+      expect((await problemOf(response)).errors?.[0]?.path).toBe(path);
+      expect((await fetch(`${server.url}/models/${body.model}`)).status).toBe(404);
+    }
+    const error = await failure(unary((cb) => clients.training.Train(trainMessage(alpha), cb)));
+    expect(error.code).toBe(status.INVALID_ARGUMENT);
+    expect(fieldIssues(error.metadata)[0]?.path).toBe("network.layers[0].alpha");
   });
 });
