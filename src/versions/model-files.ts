@@ -258,13 +258,25 @@ export function checkModelFile(
     inputs: spec.inputs,
     layers: spec.layers,
   };
+  let network: ReturnType<typeof loadNetwork>;
   try {
-    loadNetwork(architecture, weights);
+    network = loadNetwork(architecture, weights);
   } catch (error) {
     if (error instanceof EngineError) {
       throw invalidFile(engineIssue(error, { weights: "weights.data" }));
     }
     throw error;
+  }
+  // Finite weights can still overflow float32 on the way through (3e38 biases, say) and answer
+  // every prediction with NaN: try the plainest rows before storing such a version.
+  const probe = new Float32Array(2 * spec.inputs);
+  probe.fill(1, spec.inputs);
+  const outputs = network.predict(probe, 2);
+  if (!outputs.every(Number.isFinite)) {
+    fail(
+      "weights.data",
+      "give non-finite outputs (NaN or Infinity) for an all-zeros and an all-ones input row: the weights overflow float32",
+    );
   }
   if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
   return { architecture, weights };
