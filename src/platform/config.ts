@@ -138,6 +138,13 @@ const envSchema = z
     RATE_LIMIT_PER_MINUTE: integer(1_200, 0),
     MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
     AUTH_MAX_FAILURES_PER_MINUTE: integer(30, 0),
+    TRUST_PROXY_TLS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(["true", "false", "1", "0", "on", "off"], "must be true or false")
+        .default("false")
+        .transform((v) => v === "true" || v === "1" || v === "on"),
+    ),
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
@@ -278,6 +285,12 @@ const envSchema = z
      * 429 before its keys are looked up. 0 turns it off.
      */
     authMaxFailuresPerMinute: env.AUTH_MAX_FAILURES_PER_MINUTE,
+    /**
+     * Clients reach the server over https (TLS ends at a proxy in front): only then do pages ask
+     * browsers to upgrade their requests to https (CSP upgrade-insecure-requests) and send HSTS.
+     * Off, /docs and the dashboard work over plain http by host name.
+     */
+    trustProxyTls: env.TRUST_PROXY_TLS,
     http: {
       /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
