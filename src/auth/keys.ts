@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 
-export const SCOPES = ["predict", "train", "admin"] as const;
+export const SCOPES = ["predict", "train", "admin", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const KEY_PATTERN = /^nns_([0-9A-Za-z]{8})_([0-9A-Za-z_-]{43})$/;
@@ -46,7 +46,7 @@ export function keyMatches(key: string, hash: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** `admin` may do everything; `predict` and `train` only what they name. */
+/** `admin` may do everything; `predict`, `train` and `metrics` only what they name. */
 export function allows(scopes: readonly Scope[], needed: Scope): boolean {
   return scopes.includes("admin") || scopes.includes(needed);
 }
