@@ -26,6 +26,14 @@ import {
 } from "../versions/preprocessing/schema.ts";
 import { type NumericStats, numericStats, type TypedColumn } from "./table.ts";
 
+/** Sizes checked from the fitted categories, before a row is encoded. */
+export interface EncodingLimits {
+  /** The network's input width at most (MAX_UNITS, as for network.inputs). */
+  maxInputs: number;
+  /** Rows x encoded width at most, over both splits (MAX_ENCODED_VALUES). */
+  maxEncodedValues: number;
+}
+
 export interface FitRequest {
   target: string;
   features?: string[] | undefined;
@@ -33,6 +41,7 @@ export interface FitRequest {
   testSplit: number;
   seed: number;
   options: PreprocessingOptions;
+  limits?: EncodingLimits;
 }
 
 export interface FittedDataset {
@@ -154,6 +163,11 @@ export function fitDataset(
   );
   const targetTransform = fitTarget(target, task, trainOrder, req.options.scaling, issues);
   if (issues.length > 0) return fail();
+  // One-hot columns multiply: a 5,000-category feature over 100k rows is 500M values. The width
+  // is known from the fitted categories, so the check comes before anything is encoded.
+  const width = encodedWidth(transforms);
+  if (req.limits) checkEncodedSize(transforms, width, dataset.rows, req.limits, issues);
+  if (issues.length > 0) return fail();
   const preprocessing: Preprocessing = {
     formatVersion: 1,
     features: transforms,
@@ -168,10 +182,37 @@ export function fitDataset(
   return {
     preprocessing,
     task,
-    width: encodedWidth(transforms),
+    width,
     train: encodeSplit(preprocessing, features, target, trainOrder),
     test: encodeSplit(forTest, features, target, testOrder),
   };
+}
+
+function checkEncodedSize(
+  transforms: FeatureTransform[],
+  width: number,
+  rows: number,
+  limits: EncodingLimits,
+  issues: FieldIssue[],
+): void {
+  const widest = transforms
+    .filter((f) => f.type === "categorical")
+    .sort((a, b) => b.categories.length - a.categories.length)
+    .slice(0, 3)
+    .map((f) => `${f.name}: ${f.categories.length} one-hot`)
+    .join(", ");
+  const why = widest ? ` (widest: ${widest})` : "";
+  if (width > limits.maxInputs) {
+    issues.push({
+      path: "features",
+      message: `encode to ${width} input columns${why}, more than the limit of ${limits.maxInputs} inputs (MAX_UNITS); leave out or group the widest categorical features`,
+    });
+  } else if (rows * width > limits.maxEncodedValues) {
+    issues.push({
+      path: "features",
+      message: `encode to ${rows} rows x ${width} columns = ${rows * width} values${why}, more than the limit of ${limits.maxEncodedValues} (MAX_ENCODED_VALUES)`,
+    });
+  }
 }
 
 function imputationOf(

@@ -48,4 +48,5 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
+export { MAX_BATCH_SIZE } from "./train-options.ts";
 export { availableKernelBackends } from "./wasm-kernels.ts";

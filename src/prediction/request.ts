@@ -6,6 +6,8 @@ import { z } from "zod";
 import { type FieldIssue, NON_FINITE_MESSAGE } from "../platform/errors.ts";
 import {
   checkRowList,
+  FLOAT32_MESSAGE,
+  fitsFloat32,
   MODEL_NAME,
   modelName,
   modelVersion,
@@ -29,7 +31,10 @@ export type PredictRow = PredictCell[] | Record<string, PredictCell>;
 
 function cellIssue(x: unknown): string | undefined {
   // x - x is 0 for every finite number and NaN for ±Infinity and NaN.
-  if (typeof x === "number") return x - x === 0 ? undefined : NON_FINITE_MESSAGE;
+  if (typeof x === "number") {
+    if (x - x !== 0) return NON_FINITE_MESSAGE;
+    return fitsFloat32(x) ? undefined : FLOAT32_MESSAGE;
+  }
   if (x === null || typeof x === "string" || typeof x === "boolean") return undefined;
   if (x === undefined) return "is required";
   return `Invalid input: expected number or string, received ${Array.isArray(x) ? "array" : typeof x}`;

@@ -4,7 +4,7 @@
  * would be (train), plus the held-back test rows (test) that are evaluated once the job succeeds.
  */
 
-import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
+import { type EncodingLimits, type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
 import { countParameters } from "../engine/index.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
@@ -25,11 +25,15 @@ export interface DatasetTraining {
 
 const DEFAULT_OPTIONS: PreprocessingOptions = { scaling: "standard", unknown: "error" };
 
+export interface DatasetTrainingLimits extends Partial<EncodingLimits> {
+  maxParameters: number;
+}
+
 export function prepareDatasetTraining(
   dataset: LoadedDataset,
   req: TrainRequest,
   seed: number,
-  maxParameters: number,
+  { maxParameters, maxInputs, maxEncodedValues }: DatasetTrainingLimits,
 ): DatasetTraining {
   const fitted = fitDataset(dataset, {
     target: req.target as string,
@@ -38,6 +42,10 @@ export function prepareDatasetTraining(
     testSplit: req.training.testSplit ?? DEFAULT_TEST_SPLIT,
     seed,
     options: req.preprocessing ?? DEFAULT_OPTIONS,
+    limits: {
+      maxInputs: maxInputs ?? Number.MAX_SAFE_INTEGER,
+      maxEncodedValues: maxEncodedValues ?? Number.MAX_SAFE_INTEGER,
+    },
   });
   const issues = checkNetwork(req, fitted, maxParameters);
   if (issues.length > 0) {

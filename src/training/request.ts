@@ -25,6 +25,7 @@ import {
   LOSSES,
   type LossName,
   lossOutputProblem,
+  MAX_BATCH_SIZE,
 } from "../engine/index.ts";
 import {
   count,
@@ -98,13 +99,23 @@ export function createTrainRequestSchema(limits: RequestLimits) {
 
   const training = strictObject({
     epochs: count(1, limits.maxEpochs, "epochs"),
-    batchSize: z.int().min(1, "must be a whole number >= 1").default(32),
+    batchSize: z
+      .int("must be a whole number >= 1")
+      .min(1, "must be a whole number >= 1")
+      .max(MAX_BATCH_SIZE, `must be a whole number from 1 to ${MAX_BATCH_SIZE} (rows per batch)`)
+      .default(32),
     shuffle: z.boolean().default(true),
     seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
     validationSplit: fraction("share of rows held out for validation").default(0),
     /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
     testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
+    /** How long an attempt may run before the job fails; default and maximum JOB_MAX_SECONDS. */
+    timeBudgetSeconds: count(
+      1,
+      limits.maxJobSeconds ?? Number.MAX_SAFE_INTEGER,
+      "seconds an attempt may run (JOB_MAX_SECONDS)",
+    ).optional(),
   });
 
   const data = strictObject({

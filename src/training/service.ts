@@ -9,6 +9,7 @@ import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from ".
 import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
@@ -24,7 +25,8 @@ import { recordEvent } from "../versions/aliases/history.ts";
 import { nextVersion } from "../versions/next-version.ts";
 import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
-import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
+import { checkWithEngine } from "./engine-check.ts";
+import { createJob, type TrainingDataInput, trainingDataBytes } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
@@ -39,7 +41,12 @@ export interface TrainingServiceDeps {
   datasets?: DatasetService;
   /** The parameter budget, checked again once a dataset's encoded width is known. */
   maxParameters?: number;
+  /** A dataset's encoded width (MAX_UNITS) and rows x width (MAX_ENCODED_VALUES) at most. */
+  maxInputs?: number;
+  maxEncodedValues?: number;
   maxAttempts: number;
+  /** Default time budget of a job's attempt, in seconds (JOB_MAX_SECONDS); unset: none. */
+  maxJobSeconds?: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
 }
@@ -51,6 +58,9 @@ export function createTrainingService({
   maxQueuedJobsPerKey = 0,
   datasets,
   maxParameters = Number.MAX_SAFE_INTEGER,
+  maxInputs,
+  maxEncodedValues,
+  maxJobSeconds,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -71,31 +81,40 @@ export function createTrainingService({
       const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
       // Read and fitted before the transaction: it holds the model's lock only to write.
       const fromDataset =
-        req.dataset === undefined ? undefined : await prepare(datasets, req, seed, maxParameters);
+        req.dataset === undefined
+          ? undefined
+          : await prepare(datasets, req, seed, { maxParameters, maxInputs, maxEncodedValues });
+      checkWithEngine(req, fromDataset?.inputs ?? (req.network.inputs as number));
       const architecture: ArchitectureJson = {
         format: NETWORK_FORMAT,
         version: NETWORK_FORMAT_VERSION,
         inputs: fromDataset?.inputs ?? (req.network.inputs as number),
         layers: req.network.layers,
       };
+      const data = fromDataset?.data ?? [toStoredExamples(req)];
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
-        const job = await prisma.$transaction(async (tx) => {
-          // The key's lock first, the model's second: every submission takes them in this order.
-          if (submitter && maxQueuedJobsPerKey > 0) {
-            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
-          }
-          return createVersionAndJob(tx, req, {
-            architecture,
-            seed,
-            fromDataset,
-            maxAttempts,
-            idempotencyKey,
-            requestHash,
-            submitter,
-          });
-        });
+        const job = await prisma.$transaction(
+          async (tx) => {
+            // The key's lock first, the model's second: every submission takes them in this order.
+            if (submitter && maxQueuedJobsPerKey > 0) {
+              await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+            }
+            return createVersionAndJob(tx, req, {
+              architecture,
+              seed,
+              fromDataset,
+              data,
+              maxAttempts,
+              timeBudgetSeconds: req.training.timeBudgetSeconds ?? maxJobSeconds ?? null,
+              idempotencyKey,
+              requestHash,
+              submitter,
+            });
+          },
+          bulkTransactionOptions(trainingDataBytes(data)),
+        );
         return { job, created: true };
       } catch (error) {
         // Two requests with one new idempotency key raced: the loser answers with the winner's
@@ -177,7 +196,7 @@ async function prepare(
   datasets: DatasetService | undefined,
   req: TrainRequest,
   seed: number,
-  maxParameters: number,
+  limits: { maxParameters: number; maxInputs?: number; maxEncodedValues?: number },
 ) {
   const id = req.dataset as string;
   const dataset = await datasets?.load(id).catch((error: unknown) => {
@@ -190,7 +209,7 @@ async function prepare(
       `No dataset "${id}" exists; upload it with POST /datasets first.`,
     );
   }
-  return prepareDatasetTraining(dataset, req, seed, maxParameters);
+  return prepareDatasetTraining(dataset, req, seed, limits);
 }
 
 /** The version (architecture, training, preprocessing) and its queued job, in `tx`. */
@@ -201,7 +220,9 @@ async function createVersionAndJob(
     architecture: ArchitectureJson;
     seed: number;
     fromDataset: Awaited<ReturnType<typeof prepareDatasetTraining>> | undefined;
+    data: TrainingDataInput[];
     maxAttempts: number | undefined;
+    timeBudgetSeconds: number | null;
     idempotencyKey: string | undefined;
     requestHash: string | undefined;
     submitter: Submitter | undefined;
@@ -220,10 +241,11 @@ async function createVersionAndJob(
     versionId: version.id,
     epochs: req.training.epochs,
     maxAttempts: o.maxAttempts,
+    timeBudgetSeconds: o.timeBudgetSeconds,
     idempotencyKey: o.idempotencyKey ?? null,
     requestHash: o.requestHash ?? null,
     apiKeyId: o.submitter?.keyId ?? null,
-    data: fromDataset?.data ?? [toStoredExamples(req)],
+    data: o.data,
   });
   await recordEvent(tx, {
     model: req.model,

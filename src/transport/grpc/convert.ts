@@ -148,6 +148,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
             "seed",
             "validationSplit",
             "testSplit",
+            "timeBudgetSeconds",
           ]),
           ...(training.earlyStopping && {
             earlyStopping: present(training.earlyStopping, [
