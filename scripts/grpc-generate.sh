@@ -14,6 +14,6 @@ exec node_modules/.bin/proto-loader-gen-types \
   --grpcLib=@grpc/grpc-js --importFileExtension=.ts \
   -I proto -I node_modules/grpc-health-check/proto -O src/generated/grpc \
   nnserve/v1/training.proto nnserve/v1/prediction.proto nnserve/v1/models.proto \
-  nnserve/v1/datasets.proto nnserve/v1/lifecycle.proto \
+  nnserve/v1/datasets.proto nnserve/v1/lifecycle.proto nnserve/v1/operate.proto \
   inference/grpc_predict_v2.proto health/v1/health.proto \
   google/rpc/status.proto google/rpc/error_details.proto

@@ -17,9 +17,18 @@ import { createLifecycleMetrics, createMetrics, type Metrics } from "./platform/
 import { NNSERVE_VERSION } from "./platform/package-version.ts";
 import { createReadiness } from "./platform/readiness.ts";
 import { createWorkerPool, type WorkerPool } from "./platform/threads/pool.ts";
+import { BatchRunner } from "./prediction/batch/runner.ts";
+import { createBatchScoringService } from "./prediction/batch/service.ts";
+import { DriftRecorder } from "./prediction/drift/recorder.ts";
+import { createDriftService, registerDriftGauge } from "./prediction/drift/service.ts";
+import { createExplainService } from "./prediction/explain/service.ts";
+import { PredictionLog } from "./prediction/feedback/log.ts";
+import { createFeedbackService } from "./prediction/feedback/service.ts";
 import { ModelCache } from "./prediction/model-cache.ts";
+import { observePredictions } from "./prediction/observed-service.ts";
 import { Resolver } from "./prediction/resolver.ts";
 import { createPredictionService } from "./prediction/service.ts";
+import { createTablePredictionService } from "./prediction/tabular/service.ts";
 import { createTrafficService } from "./prediction/traffic/service.ts";
 import { evaluateTestSplit } from "./training/evaluation.ts";
 import { jobCountsFrom } from "./training/jobs/job-counts.ts";
@@ -94,7 +103,20 @@ export async function startNnserve({
     const { db, databaseUrl } = await startStorage(config, logger, life);
     const { pool, predictionThreads } = startThreads(config, life);
     const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics);
-    const { services, events, queue } = createServices(config, logger, life, db, pool, metrics);
+    const { services, events, queue, cache, prediction } = createServices(
+      config,
+      logger,
+      life,
+      db,
+      pool,
+      metrics,
+    );
+    const batchRunner = addOperateServices(config, logger, life, db, metrics, {
+      services,
+      events,
+      cache,
+      prediction,
+    });
     const runner = createRunner(config, logger, { db, pool, queue, events, metrics });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
     // One poller per followed job, whether it is followed over gRPC, REST events or both.
@@ -106,6 +128,8 @@ export async function startNnserve({
       life.cleanups.push(() => notifier.stop());
       runner.start();
       life.cleanups.push(() => runner.stop(config.shutdownGraceMs));
+      batchRunner.start();
+      life.cleanups.push(() => batchRunner.stop());
     }
 
     let closing: Promise<void> | undefined;
@@ -218,7 +242,10 @@ function createServices(
       queue,
       datasets,
       maxParameters: config.limits.maxParameters,
+      maxInputs: config.limits.maxUnits,
+      maxEncodedValues: config.limits.maxEncodedValues,
       maxAttempts: config.jobs.maxAttempts,
+      maxJobSeconds: config.limits.maxJobSeconds,
       maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
     }),
     prediction,
@@ -238,7 +265,72 @@ function createServices(
       shuttingDown: () => life.shuttingDown,
     }),
   };
-  return { services, events, queue };
+  return { services, events, queue, cache, prediction };
+}
+
+/**
+ * Operating a model (docs/operate.md): batch scoring, explanations, drift and feedback. Live
+ * inputs are counted for drift and predictions logged for feedback on a sample of the requests
+ * the transports send (`services.prediction` becomes the observed service); batch scoring and
+ * explanations use the plain one. Returns the batch runner, started with the job runner.
+ */
+function addOperateServices(
+  config: Config,
+  logger: Logger,
+  life: Lifecycle,
+  db: Database,
+  metrics: Metrics | undefined,
+  parts: {
+    services: Services;
+    events: DomainEvents;
+    cache: ModelCache;
+    prediction: ReturnType<typeof createPredictionService>;
+  },
+): BatchRunner {
+  const { services, events, cache, prediction } = parts;
+  const explain = createExplainService({ pool: db.pool, db, cache, prediction });
+  const batchRunner = new BatchRunner({
+    pool: db.pool,
+    prediction,
+    explain,
+    logger,
+    leaseMs: config.jobs.leaseMs,
+    heartbeatMs: config.jobs.heartbeatMs,
+    pollMs: config.jobs.pollMs,
+  });
+  services.batch = createBatchScoringService({
+    pool: db.pool,
+    chunkRows: config.scoring.chunkRows,
+    maxAttempts: config.jobs.maxAttempts,
+    onSubmitted: () => batchRunner.wake(),
+  });
+  services.explain = explain;
+  const driftRecorder = new DriftRecorder({ pool: db.pool, logger, ...config.drift });
+  const predictionLog = new PredictionLog({
+    pool: db.pool,
+    logger,
+    flushMs: 1_000,
+    retentionMs: config.predictionLog.retentionMs,
+    maxPending: 10_000,
+  });
+  driftRecorder.start();
+  predictionLog.start();
+  life.cleanups.push(() => driftRecorder.stop());
+  life.cleanups.push(() => predictionLog.stop());
+  const observed = observePredictions(prediction, {
+    pool: db.pool,
+    drift: { recorder: driftRecorder, sampleRate: config.drift.sampleRate },
+    ...(config.predictionLog.rate > 0
+      ? { log: { log: predictionLog, rate: config.predictionLog.rate } }
+      : {}),
+  });
+  events.on("modelDeleted", () => observed.forget());
+  services.prediction = observed;
+  services.tables = createTablePredictionService({ pool: db.pool, prediction: observed });
+  services.drift = createDriftService({ pool: db.pool, recorder: driftRecorder });
+  services.feedback = createFeedbackService({ pool: db.pool, log: predictionLog });
+  if (metrics) registerDriftGauge(metrics.registry, db.pool, driftRecorder);
+  return batchRunner;
 }
 
 /** The job runner: claims jobs, trains them on the pool, scores and writes them. */
@@ -327,6 +419,7 @@ async function startTransports(
     auth: config.auth,
     keys,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    authMaxFailuresPerMinute: config.authMaxFailuresPerMinute,
     shuttingDown: stopping,
     overloaded: () => app.isUnderPressure(),
     retryAfterSeconds: config.overload.retryAfterSeconds,

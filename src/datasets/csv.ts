@@ -12,6 +12,8 @@ import type { RawTable } from "./table.ts";
 export interface UploadLimits {
   maxBytes: number;
   maxRows: number;
+  /** Checked on the header, before a cell is typed or a byte stored. */
+  maxColumns: number;
 }
 
 export function tooManyBytes(maxBytes: number): AppError {
@@ -25,6 +27,13 @@ export function tooManyRows(maxRows: number): AppError {
   return new AppError(
     "PAYLOAD_TOO_LARGE",
     `The dataset has more than ${maxRows} rows, the limit (DATASET_MAX_ROWS).`,
+  );
+}
+
+export function tooManyColumns(maxColumns: number, columns: number): AppError {
+  return new AppError(
+    "PAYLOAD_TOO_LARGE",
+    `The dataset has ${columns} columns, more than the limit of ${maxColumns} (DATASET_MAX_COLUMNS).`,
   );
 }
 
@@ -69,6 +78,8 @@ export async function readCsv(
   try {
     for await (const { record, info } of parser as AsyncIterable<Parsed>) {
       if (!header) {
+        if (record.length > limits.maxColumns)
+          throw tooManyColumns(limits.maxColumns, record.length);
         header = record;
         continue;
       }

@@ -14,15 +14,25 @@
 import { Random } from "../engine/index.ts";
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Imputation, PreprocessingOptions } from "../training/request.ts";
+import { binShares } from "../versions/preprocessing/bins.ts";
 import { encodeRows, type RawCell } from "../versions/preprocessing/encode.ts";
 import {
   encodedWidth,
+  type FeatureStatistics,
   type FeatureTransform,
   type NumericScaling,
   type Preprocessing,
   type TargetTransform,
 } from "../versions/preprocessing/schema.ts";
 import { type NumericStats, numericStats, type TypedColumn } from "./table.ts";
+
+/** Sizes checked from the fitted categories, before a row is encoded. */
+export interface EncodingLimits {
+  /** The network's input width at most (MAX_UNITS, as for network.inputs). */
+  maxInputs: number;
+  /** Rows x encoded width at most, over both splits (MAX_ENCODED_VALUES). */
+  maxEncodedValues: number;
+}
 
 export interface FitRequest {
   target: string;
@@ -31,6 +41,7 @@ export interface FitRequest {
   testSplit: number;
   seed: number;
   options: PreprocessingOptions;
+  limits?: EncodingLimits;
 }
 
 export interface FittedDataset {
@@ -152,10 +163,16 @@ export function fitDataset(
   );
   const targetTransform = fitTarget(target, task, trainOrder, req.options.scaling, issues);
   if (issues.length > 0) return fail();
+  // One-hot columns multiply: a 5,000-category feature over 100k rows is 500M values. The width
+  // is known from the fitted categories, so the check comes before anything is encoded.
+  const width = encodedWidth(transforms);
+  if (req.limits) checkEncodedSize(transforms, width, dataset.rows, req.limits, issues);
+  if (issues.length > 0) return fail();
   const preprocessing: Preprocessing = {
     formatVersion: 1,
     features: transforms,
     target: targetTransform,
+    statistics: transforms.map((t, i) => featureStatistics(t, features[i]!, trainOrder)),
   };
   // Test rows with categories unseen in training count as none of them.
   const forTest: Preprocessing = {
@@ -165,10 +182,37 @@ export function fitDataset(
   return {
     preprocessing,
     task,
-    width: encodedWidth(transforms),
+    width,
     train: encodeSplit(preprocessing, features, target, trainOrder),
     test: encodeSplit(forTest, features, target, testOrder),
   };
+}
+
+function checkEncodedSize(
+  transforms: FeatureTransform[],
+  width: number,
+  rows: number,
+  limits: EncodingLimits,
+  issues: FieldIssue[],
+): void {
+  const widest = transforms
+    .filter((f) => f.type === "categorical")
+    .sort((a, b) => b.categories.length - a.categories.length)
+    .slice(0, 3)
+    .map((f) => `${f.name}: ${f.categories.length} one-hot`)
+    .join(", ");
+  const why = widest ? ` (widest: ${widest})` : "";
+  if (width > limits.maxInputs) {
+    issues.push({
+      path: "features",
+      message: `encode to ${width} input columns${why}, more than the limit of ${limits.maxInputs} inputs (MAX_UNITS); leave out or group the widest categorical features`,
+    });
+  } else if (rows * width > limits.maxEncodedValues) {
+    issues.push({
+      path: "features",
+      message: `encode to ${rows} rows x ${width} columns = ${rows * width} values${why}, more than the limit of ${limits.maxEncodedValues} (MAX_ENCODED_VALUES)`,
+    });
+  }
 }
 
 function imputationOf(
@@ -368,4 +412,61 @@ function encodeSplit(
   }
   const values = Float64Array.from(order, (r) => cell(target, r) as number);
   return { rows: order.length, inputs, values };
+}
+
+/** How a feature's training rows are spread: see featureStatisticsSchema. */
+function featureStatistics(
+  transform: FeatureTransform,
+  column: TypedColumn,
+  rows: Int32Array,
+): FeatureStatistics {
+  if (transform.type === "categorical" && column.type === "categorical") {
+    const index = new Map(transform.categories.map((c, i) => [c, i]));
+    const counts = new Array<number>(transform.categories.length).fill(0);
+    let count = 0;
+    for (const r of rows) {
+      const code = column.codes[r]!;
+      if (code < 0) continue;
+      const at = index.get(column.categories[code]!);
+      if (at !== undefined) counts[at]!++;
+      count++;
+    }
+    let mode = 0;
+    for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[mode]!) mode = i;
+    return {
+      name: transform.name,
+      type: "categorical",
+      count,
+      mode: transform.categories[mode] ?? "",
+      shares: counts.map((n) => (count > 0 ? n / count : 0)),
+    };
+  }
+  const values: number[] = [];
+  if (column.type === "numeric")
+    for (const r of rows) {
+      const v = column.values[r]!;
+      if (!Number.isNaN(v)) values.push(v);
+    }
+  values.sort((a, b) => a - b);
+  const n = values.length;
+  const quantiles: number[] = [];
+  for (let q = 1; q < 10; q++) {
+    // Linear interpolation between the closest ranks (numpy's default).
+    const at = (q / 10) * (n - 1);
+    const lo = Math.floor(at);
+    const value =
+      n === 0 ? 0 : values[lo]! + (values[Math.min(lo + 1, n - 1)]! - values[lo]!) * (at - lo);
+    quantiles.push(value);
+  }
+  const shares = binShares(quantiles, values);
+  let mean = 0;
+  for (const v of values) mean += v;
+  return {
+    name: transform.name,
+    type: "numeric",
+    count: n,
+    mean: n > 0 ? mean / n : 0,
+    quantiles,
+    shares,
+  };
 }

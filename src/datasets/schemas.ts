@@ -5,7 +5,13 @@
  * absent key in a JSON record.
  */
 import { z } from "zod";
-import { isoDateTime, strictObject, uuid } from "../platform/validation/common.ts";
+import {
+  hasNul,
+  isoDateTime,
+  NUL_MESSAGE,
+  strictObject,
+  uuid,
+} from "../platform/validation/common.ts";
 
 export const COLUMN_TYPES = ["numeric", "categorical"] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -116,6 +122,7 @@ export const datasetUploadQuerySchema = strictObject({
     .string()
     .min(1, "must be 1-200 characters")
     .max(200, "must be 1-200 characters")
+    .refine((name) => !hasNul(name), NUL_MESSAGE)
     .meta({ example: "iris" }),
   types: typeOverridesSchema.optional(),
   missing: missingMarkersSchema.optional(),

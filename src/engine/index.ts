@@ -7,6 +7,7 @@ export type { Dataset, Matrix } from "./dataset.ts";
 export { datasetFromArrays, toFloat32Matrix, toInt32Labels } from "./dataset.ts";
 export { DenseLayer, type DenseLayerArgs } from "./dense-layer.ts";
 export { EngineError, TrainingDivergedError } from "./errors.ts";
+export { InputGradients } from "./input-gradients.ts";
 export { KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
 export { classifierKind, lossOutputProblem } from "./losses.ts";
 export {
@@ -54,4 +55,5 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
+export { MAX_BATCH_SIZE } from "./train-options.ts";
 export { availableKernelBackends } from "./wasm-kernels.ts";

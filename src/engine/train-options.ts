@@ -49,6 +49,9 @@ export interface ResolvedTraining {
   optimizerState?: Uint8Array;
 }
 
+/** The largest batch the engine takes; the API refuses more at submit (one rule). */
+export const MAX_BATCH_SIZE = 1_000_000;
+
 export function resolveTraining(
   network: Network,
   data: Dataset,
@@ -72,7 +75,7 @@ export function resolveTraining(
     );
   }
   const epochs = requireInteger(o.epochs, "epochs", 1, 1_000_000);
-  const batchSize = requireInteger(o.batchSize, "batchSize", 1, 1_000_000);
+  const batchSize = requireInteger(o.batchSize, "batchSize", 1, MAX_BATCH_SIZE);
   const shuffle = o.shuffle === undefined ? true : requireBoolean(o.shuffle, "shuffle");
   const seed = o.seed === undefined ? 0 : requireInteger(o.seed, "seed", -(2 ** 31), 2 ** 32 - 1);
   const threads = o.threads === undefined ? 1 : requireInteger(o.threads, "threads", 1, 2);

@@ -106,6 +106,7 @@ const envSchema = z
     JOB_HEARTBEAT_MS: integer(2_000, 100),
     JOB_POLL_MS: integer(2_000, 10),
     JOB_THREADS: integer(1, 1, 2),
+    JOB_MAX_SECONDS: integer(21_600, 1),
     SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     IMPORT_BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
@@ -117,12 +118,21 @@ const envSchema = z
     MAX_PREDICT_ROWS: integer(10_000, 1),
     DATASET_MAX_BYTES: integer(32 * MiB, 1),
     DATASET_MAX_ROWS: integer(100_000, 1),
+    DATASET_MAX_COLUMNS: integer(4_096, 1),
+    MAX_ENCODED_VALUES: integer(16_000_000, 1),
     PREDICT_INLINE_MAX_ROWS: integer(256, 0),
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
     BATCH_MAX_DELAY_US: integer(2_000, 0, 10_000_000),
     PREDICT_INLINE_MAX_WORK: integer(16_000_000, 0),
     PREDICT_RESOLVE_TTL_MS: integer(1_000, 0),
+    SCORING_CHUNK_ROWS: integer(2_000, 1, 100_000),
+    DRIFT_SAMPLE_RATE: fraction(0.1),
+    DRIFT_FLUSH_MS: integer(10_000, 10),
+    DRIFT_MAX_ROWS_PER_FLUSH: integer(10_000, 1),
+    DRIFT_RETENTION_HOURS: integer(24 * 7, 1),
+    PREDICTION_LOG_RATE: fraction(0),
+    PREDICTION_LOG_RETENTION_HOURS: integer(24 * 7, 1),
     METRICS: z.preprocess(
       unsetIfEmpty,
       z
@@ -134,6 +144,14 @@ const envSchema = z
     AUTH: z.preprocess(unsetIfEmpty, z.enum(["on", "off"], "must be on or off").optional()),
     RATE_LIMIT_PER_MINUTE: integer(1_200, 0),
     MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
+    AUTH_MAX_FAILURES_PER_MINUTE: integer(30, 0),
+    TRUST_PROXY_TLS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(["true", "false", "1", "0", "on", "off"], "must be true or false")
+        .default("false")
+        .transform((v) => v === "true" || v === "1" || v === "on"),
+    ),
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
@@ -227,9 +245,23 @@ const envSchema = z
       maxPredictRows: env.MAX_PREDICT_ROWS,
       /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
       predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
+      /**
+       * Training from a dataset: rows x encoded width (one-hot columns included), checked from
+       * the fitted categories before encoding; 16M values are 64 MB of Float32.
+       */
+      maxEncodedValues: env.MAX_ENCODED_VALUES,
+      /**
+       * The longest a job's attempt may run, and the default of training.timeBudgetSeconds;
+       * past it the job fails, so no job holds a training thread for days.
+       */
+      maxJobSeconds: env.JOB_MAX_SECONDS,
     },
-    /** Dataset uploads: bytes of the file and data rows (413 past either). */
-    datasets: { maxBytes: env.DATASET_MAX_BYTES, maxRows: env.DATASET_MAX_ROWS },
+    /** Dataset uploads: bytes of the file, data rows and columns (413 past any). */
+    datasets: {
+      maxBytes: env.DATASET_MAX_BYTES,
+      maxRows: env.DATASET_MAX_ROWS,
+      maxColumns: env.DATASET_MAX_COLUMNS,
+    },
     /** Models kept deserialized in memory for prediction; 0 disables the cache. */
     modelCacheSize: env.MODEL_CACHE_SIZE,
     /**
@@ -247,6 +279,30 @@ const envSchema = z
      * version trained or a model deleted on another replica is seen within this time.
      */
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
+    /**
+     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
+     * stored at once and of what a crash makes run again.
+     */
+    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
+    /**
+     * Drift (src/prediction/drift): the share of prediction requests whose rows are counted,
+     * how often counts go to Postgres, at most how many rows a version counts between two
+     * writes, and how long the per-minute counts are kept.
+     */
+    drift: {
+      sampleRate: env.DRIFT_SAMPLE_RATE,
+      flushMs: env.DRIFT_FLUSH_MS,
+      maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
+      retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
+    },
+    /**
+     * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
+     * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
+     */
+    predictionLog: {
+      rate: env.PREDICTION_LOG_RATE,
+      retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
+    },
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
     /** API keys on every route but probes and metrics: on by default only in production. */
@@ -255,6 +311,17 @@ const envSchema = z
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     /** Queued or running training jobs one key may have; 0 turns it off. */
     maxQueuedJobsPerKey: env.MAX_QUEUED_JOBS_PER_KEY,
+    /**
+     * Failed authentications per client address per minute (AUTH on); past it the address gets
+     * 429 before its keys are looked up. 0 turns it off.
+     */
+    authMaxFailuresPerMinute: env.AUTH_MAX_FAILURES_PER_MINUTE,
+    /**
+     * Clients reach the server over https (TLS ends at a proxy in front): only then do pages ask
+     * browsers to upgrade their requests to https (CSP upgrade-insecure-requests) and send HSTS.
+     * Off, /docs and the dashboard work over plain http by host name.
+     */
+    trustProxyTls: env.TRUST_PROXY_TLS,
     http: {
       /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,

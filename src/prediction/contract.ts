@@ -21,6 +21,8 @@ export interface TensorPrediction {
   classes?: number[];
   /** For a version with preprocessing: each row's label and probabilities, or value. */
   predictions?: Prediction[];
+  /** With the prediction log on (PREDICTION_LOG_RATE): each row's id for feedback. */
+  predictionIds?: (string | null)[];
 }
 
 export interface PredictionService {

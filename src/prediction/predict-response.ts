@@ -11,5 +11,6 @@ export function toPredictResponse(result: TensorPrediction): PredictResponse {
   if (result.alias !== undefined) response.alias = result.alias;
   if (result.classes) response.classes = result.classes;
   if (result.predictions) response.predictions = result.predictions;
+  if (result.predictionIds) response.predictionIds = result.predictionIds;
   return response;
 }

@@ -6,6 +6,8 @@ import { z } from "zod";
 import { type FieldIssue, NON_FINITE_MESSAGE } from "../platform/errors.ts";
 import {
   checkRowList,
+  FLOAT32_MESSAGE,
+  fitsFloat32,
   MODEL_NAME,
   modelName,
   modelVersion,
@@ -14,6 +16,7 @@ import {
   strictObject,
 } from "../platform/validation/common.ts";
 import { aliasName } from "../versions/aliases/schemas.ts";
+import { baselineSchema, explanationSchema } from "./explain/schemas.ts";
 
 /** A raw cell of a version with preprocessing: a number, a category, or null for missing. */
 /** A client's routing key: any text, bounded so it stays cheap to hash. */
@@ -28,7 +31,10 @@ export type PredictRow = PredictCell[] | Record<string, PredictCell>;
 
 function cellIssue(x: unknown): string | undefined {
   // x - x is 0 for every finite number and NaN for ±Infinity and NaN.
-  if (typeof x === "number") return x - x === 0 ? undefined : NON_FINITE_MESSAGE;
+  if (typeof x === "number") {
+    if (x - x !== 0) return NON_FINITE_MESSAGE;
+    return fitsFloat32(x) ? undefined : FLOAT32_MESSAGE;
+  }
   if (x === null || typeof x === "string" || typeof x === "boolean") return undefined;
   if (x === undefined) return "is required";
   return `Invalid input: expected number or string, received ${Array.isArray(x) ? "array" : typeof x}`;
@@ -91,6 +97,14 @@ export function createPredictRequestSchema(limits: Pick<RequestLimits, "maxPredi
     /** A sticky split sends the same key to the same version (or the X-Routing-Key header). */
     routingKey: routingKey.optional(),
     inputs: inputRows(limits.maxPredictRows),
+    /** Columns of rows keyed by name given back beside each prediction instead of predicted on. */
+    passthrough: z.array(z.string().min(1)).max(32).optional(),
+    /** Columns of rows keyed by name that are not features are dropped instead of refused. */
+    ignoreExtraColumns: z.boolean().optional(),
+    /** Attributions per feature by integrated gradients (src/prediction/explain). */
+    explain: z.boolean().optional(),
+    /** The point explanations start from; default the training means and modes. */
+    baseline: baselineSchema.optional(),
   }).superRefine((req, ctx) => {
     if (req.version !== undefined && req.alias !== undefined) {
       ctx.addIssue({ code: "custom", path: ["alias"], message: "give version or alias, not both" });
@@ -149,6 +163,16 @@ export const predictResponseSchema = z
         ]),
       )
       .optional(),
+    /** With `passthrough`: each row's passthrough columns, in the order of the rows. */
+    passthrough: z.array(z.record(z.string(), z.unknown())).optional(),
+    /**
+     * With the prediction log on (PREDICTION_LOG_RATE): an id per row to send the truth back
+     * with (POST /models/{name}/feedback); null for a row that was not logged.
+     */
+    predictionIds: z.array(z.string().nullable()).optional(),
+    /** With `explain`: the baseline used, then one explanation per row. */
+    baseline: baselineSchema.optional(),
+    explanations: z.array(explanationSchema).optional(),
   })
   .meta({ id: "PredictResponse" });
 export type PredictResponse = z.output<typeof predictResponseSchema>;

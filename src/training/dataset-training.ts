@@ -4,7 +4,7 @@
  * would be (train), plus the held-back test rows (test) that are evaluated once the job succeeds.
  */
 
-import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
+import { type EncodingLimits, type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
 import { countParameters } from "../engine/index.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
@@ -39,11 +39,15 @@ export interface DatasetTraining {
 
 const DEFAULT_OPTIONS: PreprocessingOptions = { scaling: "standard", unknown: "error" };
 
+export interface DatasetTrainingLimits extends Partial<EncodingLimits> {
+  maxParameters: number;
+}
+
 export function prepareDatasetTraining(
   dataset: LoadedDataset,
   request: TrainRequest,
   seed: number,
-  maxParameters: number,
+  { maxParameters, maxInputs, maxEncodedValues }: DatasetTrainingLimits,
   source?: WarmStart,
 ): DatasetTraining {
   const fitted = fitDataset(dataset, {
@@ -54,6 +58,10 @@ export function prepareDatasetTraining(
       request.training?.testSplit ?? source?.training.dataset?.testSplit ?? DEFAULT_TEST_SPLIT,
     seed,
     options: request.preprocessing ?? DEFAULT_OPTIONS,
+    limits: {
+      maxInputs: maxInputs ?? Number.MAX_SAFE_INTEGER,
+      maxEncodedValues: maxEncodedValues ?? Number.MAX_SAFE_INTEGER,
+    },
   });
   const target = fitted.preprocessing.target;
   const req = resolveRequest(request, source, {

@@ -14,6 +14,7 @@ import type { Evaluation } from "../versions/evaluation-schema.ts";
 import { decodeOutputs, type LabelPrediction } from "../versions/preprocessing/decode.ts";
 import { storedArchitectureColumn, storedPreprocessingColumn } from "../versions/stored-columns.ts";
 import { binaryCurves, regressionPoints } from "./evaluation-curves.ts";
+import { permutationImportance } from "./permutation-importance.ts";
 
 /** The network of `architecture` and `weights` on `rows` input rows: rows x outputs. */
 export type Forward = (
@@ -50,19 +51,37 @@ export async function evaluateTestSplit(
     version.architecture,
     `architecture ${of}`,
   );
-  const outputs = await forward(architecture, weights, bytesToFloat32(test.inputs), test.rows);
-  const predictions = decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
-  if (preprocessing.target.type === "categorical") {
+  const inputs = bytesToFloat32(test.inputs);
+  const predict = async (x: Float32Array) => {
+    // A copy each time: the pool may take the buffer it is given (transferred to its thread),
+    // and the rows are shuffled again for every feature.
+    const outputs = await forward(architecture, weights, x.slice(), test.rows);
+    return decodeOutputs(preprocessing, outputs, outputs.length / test.rows);
+  };
+  const { target } = preprocessing;
+  if (target.type === "categorical") {
     const truth = bytesToInt32(test.labels!);
-    const { classes } = preprocessing.target;
-    const labelled = predictions as LabelPrediction[];
+    const labelled = (await predict(inputs)) as LabelPrediction[];
     const scores = scoreClassification(
-      classes,
+      target.classes,
       truth,
       labelled.map((p) => p.label),
     );
-    if (classes.length !== 2) return scores;
-    const positive = classes[1] as string;
+    const accuracyOf = async (x: Float32Array) =>
+      scoreClassification(
+        target.classes,
+        truth,
+        ((await predict(x)) as LabelPrediction[]).map((p) => p.label),
+      ).accuracy;
+    scores.permutationImportance = await permutationImportance(
+      preprocessing,
+      inputs,
+      test.rows,
+      scores.accuracy,
+      accuracyOf,
+    );
+    if (target.classes.length !== 2) return scores;
+    const positive = target.classes[1] as string;
     const curves = binaryCurves(
       positive,
       labelled.map((p) => p.probabilities[positive] ?? 0),
@@ -71,8 +90,19 @@ export async function evaluateTestSplit(
     return curves ? { ...scores, curves } : scores;
   }
   const truth = bytesToFloat32(test.targets!);
-  const values = predictions.map((p) => ("value" in p ? p.value : Number.NaN));
-  return { ...scoreRegression(truth, values), points: regressionPoints(truth, values) };
+  const valuesOf = async (x: Float32Array) =>
+    (await predict(x)).map((p) => ("value" in p ? p.value : Number.NaN));
+  const values = await valuesOf(inputs);
+  const scores = scoreRegression(truth, values);
+  // Lower error is better: the score is the negated MAE, so importance is the MAE gained.
+  scores.permutationImportance = await permutationImportance(
+    preprocessing,
+    inputs,
+    test.rows,
+    -scores.mae,
+    async (x) => -scoreRegression(truth, await valuesOf(x)).mae,
+  );
+  return { ...scores, points: regressionPoints(truth, values) };
 }
 
 export function scoreClassification(

@@ -27,6 +27,7 @@ import {
   LOSSES,
   type LossName,
   lossOutputProblem,
+  MAX_BATCH_SIZE,
   resolveSchedule,
 } from "../engine/index.ts";
 import type { FieldIssue } from "../platform/errors.ts";
@@ -124,7 +125,12 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     // With a network: epochs required, the others default as TRAINING_DEFAULTS says; without
     // one, what is left out is the recipe's (or the warm start source's).
     epochs: count(1, limits.maxEpochs, "epochs").optional(),
-    batchSize: z.int().min(1, "must be a whole number >= 1").optional().describe("Default 32"),
+    batchSize: z
+      .int("must be a whole number >= 1")
+      .min(1, "must be a whole number >= 1")
+      .max(MAX_BATCH_SIZE, `must be a whole number from 1 to ${MAX_BATCH_SIZE} (rows per batch)`)
+      .optional()
+      .describe("Default 32"),
     shuffle: z.boolean().optional().describe("Default true"),
     seed: count(0, 2 ** 32 - 1, "omit it for a random seed, which the job records").optional(),
     validationSplit: fraction("share of rows held out for validation")
@@ -133,6 +139,12 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     /** Datasets only: the share of rows held back (seeded shuffle) and evaluated after training. */
     testSplit: fraction("share of a dataset's rows held back for evaluation").optional(),
     earlyStopping: earlyStoppingSchema.optional(),
+    /** How long an attempt may run before the job fails; default and maximum JOB_MAX_SECONDS. */
+    timeBudgetSeconds: count(
+      1,
+      limits.maxJobSeconds ?? Number.MAX_SAFE_INTEGER,
+      "seconds an attempt may run (JOB_MAX_SECONDS)",
+    ).optional(),
     labelSmoothing: fraction("cross-entropies: targets become (1 - e)·t + e/classes").optional(),
     classWeights: classWeightsSchema.optional(),
     /** Keep the optimizer's state with the version, so it can be continued exactly (default). */

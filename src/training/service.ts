@@ -9,6 +9,7 @@ import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from ".
 import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
@@ -25,7 +26,8 @@ import { nextVersion } from "../versions/next-version.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
-import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
+import { checkWithEngine } from "./engine-check.ts";
+import { createJob, type TrainingDataInput, trainingDataBytes } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
@@ -46,7 +48,12 @@ export interface TrainingServiceDeps {
   datasets?: DatasetService;
   /** The parameter budget, checked again once a dataset's encoded width is known. */
   maxParameters?: number;
+  /** A dataset's encoded width (MAX_UNITS) and rows x width (MAX_ENCODED_VALUES) at most. */
+  maxInputs?: number;
+  maxEncodedValues?: number;
   maxAttempts: number;
+  /** Default time budget of a job's attempt, in seconds (JOB_MAX_SECONDS); unset: none. */
+  maxJobSeconds?: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
 }
@@ -58,6 +65,9 @@ export function createTrainingService({
   maxQueuedJobsPerKey = 0,
   datasets,
   maxParameters = Number.MAX_SAFE_INTEGER,
+  maxInputs,
+  maxEncodedValues,
+  maxJobSeconds,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -82,32 +92,44 @@ export function createTrainingService({
       const fromDataset =
         request.dataset === undefined
           ? undefined
-          : await prepare(datasets, request, seed, maxParameters, source);
+          : await prepare(datasets, request, seed, {
+              maxParameters,
+              maxInputs,
+              maxEncodedValues,
+              source,
+            });
       const req = fromDataset?.request ?? inlineRequest(request);
       const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
       if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
       const architecture = architectureOf(req, inputs);
+      checkWithEngine({ network: architecture, optimizer: req.optimizer }, inputs);
       const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
+      const data = fromDataset?.data ?? [toStoredExamples(req)];
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
-        const job = await prisma.$transaction(async (tx) => {
-          // The key's lock first, the model's second: every submission takes them in this order.
-          if (submitter && maxQueuedJobsPerKey > 0) {
-            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
-          }
-          return createVersionAndJob(tx, req, {
-            architecture,
-            seed,
-            fromDataset,
-            classWeights,
-            source,
-            maxAttempts,
-            idempotencyKey,
-            requestHash,
-            submitter,
-          });
-        });
+        const job = await prisma.$transaction(
+          async (tx) => {
+            // The key's lock first, the model's second: every submission takes them in this order.
+            if (submitter && maxQueuedJobsPerKey > 0) {
+              await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+            }
+            return createVersionAndJob(tx, req, {
+              architecture,
+              seed,
+              fromDataset,
+              data,
+              classWeights,
+              source,
+              maxAttempts,
+              timeBudgetSeconds: req.training.timeBudgetSeconds ?? maxJobSeconds ?? null,
+              idempotencyKey,
+              requestHash,
+              submitter,
+            });
+          },
+          bulkTransactionOptions(trainingDataBytes(data)),
+        );
         return { job, created: true };
       } catch (error) {
         // Two requests with one new idempotency key raced: the loser answers with the winner's
@@ -189,8 +211,12 @@ async function prepare(
   datasets: DatasetService | undefined,
   req: TrainRequest,
   seed: number,
-  maxParameters: number,
-  source: WarmStart | undefined,
+  limits: {
+    maxParameters: number;
+    maxInputs?: number | undefined;
+    maxEncodedValues?: number | undefined;
+    source: WarmStart | undefined;
+  },
 ) {
   const id = req.dataset as string;
   const dataset = await datasets?.load(id).catch((error: unknown) => {
@@ -203,7 +229,8 @@ async function prepare(
       `No dataset "${id}" exists; upload it with POST /datasets first.`,
     );
   }
-  return prepareDatasetTraining(dataset, req, seed, maxParameters, source);
+  const { source, ...sizes } = limits;
+  return prepareDatasetTraining(dataset, req, seed, sizes, source);
 }
 
 /** The network the version predicts with, `inputs` wide. */
@@ -260,9 +287,11 @@ async function createVersionAndJob(
     architecture: ArchitectureJson;
     seed: number;
     fromDataset: Awaited<ReturnType<typeof prepareDatasetTraining>> | undefined;
+    data: TrainingDataInput[];
     classWeights: number[] | undefined;
     source: WarmStart | undefined;
     maxAttempts: number | undefined;
+    timeBudgetSeconds: number | null;
     idempotencyKey: string | undefined;
     requestHash: string | undefined;
     submitter: Submitter | undefined;
@@ -295,10 +324,11 @@ async function createVersionAndJob(
     versionId: version.id,
     epochs: req.training.epochs,
     maxAttempts: o.maxAttempts,
+    timeBudgetSeconds: o.timeBudgetSeconds,
     idempotencyKey: o.idempotencyKey ?? null,
     requestHash: o.requestHash ?? null,
     apiKeyId: o.submitter?.keyId ?? null,
-    data: fromDataset?.data ?? [toStoredExamples(req)],
+    data: o.data,
   });
   await recordEvent(tx, {
     model: req.model,

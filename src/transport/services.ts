@@ -7,7 +7,12 @@
 
 import type { DatasetService } from "../datasets/service.ts";
 import type { Readiness } from "../platform/readiness.ts";
+import type { BatchScoringService } from "../prediction/batch/service.ts";
 import type { PredictionService } from "../prediction/contract.ts";
+import type { DriftService } from "../prediction/drift/service.ts";
+import type { ExplainService } from "../prediction/explain/service.ts";
+import type { FeedbackService } from "../prediction/feedback/service.ts";
+import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { TrainingService } from "../training/contract.ts";
 
@@ -39,4 +44,14 @@ export interface Services {
   aliases?: AliasService;
   /** Canary split and shadow of each model (issue 20); absent as `aliases`. */
   traffic?: TrafficService;
+  /** Batch scoring over stored datasets (src/prediction/batch); absent, its routes are too. */
+  batch?: BatchScoringService;
+  /** /predict on CSV bodies and rows with passthrough columns (src/prediction/tabular). */
+  tables?: TablePredictionService;
+  /** /predict with `"explain": true` (src/prediction/explain). */
+  explain?: ExplainService;
+  /** Drift of live inputs against the training data (src/prediction/drift). */
+  drift?: DriftService;
+  /** Feedback and live accuracy (src/prediction/feedback). */
+  feedback?: FeedbackService;
 }

@@ -8,6 +8,7 @@ import { announce, h, replace } from "./dom.js";
 import { jobView } from "./job-view.js";
 import { jobsView } from "./jobs-view.js";
 import { modelsView, modelView } from "./models-view.js";
+import { operateListView, operateView } from "./operate-view.js";
 import { trainView } from "./train-view.js";
 import { problemView } from "./try-it.js";
 import { compareView, versionView } from "./version-view.js";
@@ -27,6 +28,7 @@ let current = new AbortController();
 function render(parts, params, signal) {
   const [section, id, sub, subId] = parts;
   if (section === "datasets") return id ? datasetView(main, id, signal) : datasetsView(main);
+  if (section === "operate") return id ? operateView(main, id, signal) : operateListView(main);
   if (section === "train") return trainView(main, params, signal);
   if (section === "models" && id && sub === "versions" && subId)
     return versionView(main, id, Number(subId), signal);

@@ -4,6 +4,22 @@
  */
 import { z } from "zod";
 
+export const permutationImportanceSchema = z.object({
+  feature: z.string(),
+  /** Accuracy lost (classification) or mean absolute error gained (regression) when shuffled. */
+  importance: z.number(),
+  /** Spread over the shuffles. */
+  std: z.number(),
+});
+export type PermutationImportance = z.output<typeof permutationImportanceSchema>;
+
+const importance = z
+  .array(permutationImportanceSchema)
+  .optional()
+  .describe(
+    "Per feature on the test split, most important first (versions evaluated since issue 23)",
+  );
+
 export const classificationEvaluationSchema = z.object({
   task: z.literal("classification"),
   /** Test rows scored. */
@@ -36,6 +52,7 @@ export const classificationEvaluationSchema = z.object({
       averagePrecision: z.number(),
     })
     .optional(),
+  permutationImportance: importance,
 });
 
 export const regressionEvaluationSchema = z.object({
@@ -51,6 +68,7 @@ export const regressionEvaluationSchema = z.object({
    * predicted-vs-actual and residual plots. Absent for versions evaluated before it was kept.
    */
   points: z.object({ actual: z.array(z.number()), predicted: z.array(z.number()) }).optional(),
+  permutationImportance: importance,
 });
 
 export const evaluationSchema = z

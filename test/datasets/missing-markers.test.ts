@@ -9,7 +9,7 @@ import { readCsv } from "../../src/datasets/csv.ts";
 import { datasetUploadQuerySchema } from "../../src/datasets/schemas.ts";
 import { buildTable } from "../../src/datasets/table.ts";
 
-const LIMITS = { maxBytes: 1 << 20, maxRows: 1000 };
+const LIMITS = { maxBytes: 1 << 20, maxRows: 1000, maxColumns: 100 };
 const CSV = "age,city\n31,Oslo\nNA,Bergen\n?,N/A\n40,null\nNaN,\n-999,Oslo\n";
 
 async function columns(missing?: string[]) {

@@ -634,6 +634,21 @@ describe("importing a bad file", () => {
       "layer 0 kernel value 2 (byte 8) is not finite: NaN",
     ],
     [
+      "finite weights that overflow float32 (outputs Infinity)",
+      (f) => {
+        const bytes = Buffer.alloc(48);
+        for (let i = 0; i < 12; i++) bytes.writeFloatLE(3e38, i * 4);
+        const layers = [{ units: 2, activation: "linear" }];
+        return {
+          ...f,
+          architecture: { ...f.architecture, layers },
+          weights: { ...f.weights, data: bytes.toString("base64"), sha256: sha256(bytes) },
+        };
+      },
+      "weights.data",
+      /give non-finite outputs .* overflow float32/,
+    ],
+    [
       "weights that are not base64",
       (f) => ({ ...f, weights: { ...f.weights, data: "not base64!" } }),
       "weights.data",

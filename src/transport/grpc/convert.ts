@@ -162,6 +162,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
             "seed",
             "validationSplit",
             "testSplit",
+            "timeBudgetSeconds",
             "labelSmoothing",
             "storeOptimizerState",
           ]),

@@ -83,7 +83,7 @@ export function datasetsHandlers({
       } else if (req.content === "recordsJson") {
         if (Buffer.byteLength(req.recordsJson!) > limits.maxBytes)
           throw tooManyBytes(limits.maxBytes);
-        table = recordsFromJson(req.recordsJson!, limits.maxRows);
+        table = recordsFromJson(req.recordsJson!, limits);
       } else {
         throw validationError(
           [{ path: "file", message: "is empty; set csv or records_json" }],

@@ -13,6 +13,7 @@ import type { ProtoGrpcType as InferenceProto } from "../../generated/grpc/grpc_
 import type { ProtoGrpcType as HealthProto } from "../../generated/grpc/health.ts";
 import type { ProtoGrpcType as LifecycleProto } from "../../generated/grpc/lifecycle.ts";
 import type { ProtoGrpcType as ModelsProto } from "../../generated/grpc/models.ts";
+import type { ProtoGrpcType as OperateProto } from "../../generated/grpc/operate.ts";
 import type { ProtoGrpcType as PredictionProto } from "../../generated/grpc/prediction.ts";
 import type { ProtoGrpcType as TrainingProto } from "../../generated/grpc/training.ts";
 
@@ -26,6 +27,7 @@ export const PROTO_FILES = [
   "nnserve/v1/models.proto",
   "nnserve/v1/datasets.proto",
   "nnserve/v1/lifecycle.proto",
+  "nnserve/v1/operate.proto",
   "inference/grpc_predict_v2.proto",
 ] as const;
 
@@ -46,6 +48,7 @@ export type NnserveProtos = TrainingProto &
   ModelsProto &
   DatasetsProto &
   LifecycleProto &
+  OperateProto &
   InferenceProto &
   HealthProto;
 

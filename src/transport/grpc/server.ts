@@ -17,8 +17,16 @@ import { createHealthMonitor } from "./health.ts";
 import { inferenceHandlers } from "./inference.ts";
 import { lifecycleHandlers } from "./lifecycle.ts";
 import { modelsHandlers } from "./models.ts";
+import { operateHandlers } from "./operate.ts";
 import { predictionHandlers } from "./prediction.ts";
-import { loadProtos } from "./protos.ts";
+import {
+  ERROR_PROTO_FILES,
+  HEALTH_PROTO_DIR,
+  loadProtos,
+  PROTO_DIR,
+  PROTO_FILES,
+} from "./protos.ts";
+import { fileDescriptorProtos } from "./reflection-descriptors.ts";
 import { trainingHandlers } from "./training.ts";
 
 /** The services served, by full name, as reflection and the health service know them. */
@@ -104,6 +112,10 @@ export function createGrpcServer({
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
   );
+  server.addService(
+    grpc.nnserve.v1.Operate.service,
+    operateHandlers({ services, schemas, logger }),
+  );
   const inference = createInferenceService({
     models: services.models,
     prediction: services.prediction,
@@ -123,7 +135,14 @@ export function createGrpcServer({
     logger,
   });
   health.implementation.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  // Per-file descriptors as protoc writes them (reflection-descriptors.ts), not proto-loader's.
+  const reflected = fileDescriptorProtos(
+    [...PROTO_FILES, ...ERROR_PROTO_FILES, "health/v1/health.proto"],
+    [PROTO_DIR, HEALTH_PROTO_DIR],
+  );
+  new ReflectionService({
+    files: { fileDescriptorProtos: reflected },
+  } as unknown as typeof packageDefinition).addToServer(server);
 
   const drain = () => {
     health.stop();

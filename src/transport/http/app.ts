@@ -33,6 +33,7 @@ import { handleError, sendProblem } from "./problem.ts";
 import { REQUEST_ID_HEADER, requestId } from "./request-id.ts";
 import { adminKeyRoutes } from "./routes/admin-keys.ts";
 import { aliasRoutes } from "./routes/aliases.ts";
+import { batchPredictionRoutes } from "./routes/batch-predictions.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
@@ -40,6 +41,7 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { metricsPlugin } from "./routes/metrics.ts";
 import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
+import { operateRoutes } from "./routes/operate.ts";
 import { predictRoutes } from "./routes/predict.ts";
 import { trafficRoutes } from "./routes/traffic.ts";
 import { trainRoutes } from "./routes/train.ts";
@@ -150,6 +152,16 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
   await app.register(uiRoutes);
   if (services.aliases) await app.register(aliasRoutes, { aliases: services.aliases });
   if (services.traffic) await app.register(trafficRoutes, { traffic: services.traffic });
+  if (services.batch)
+    await app.register(batchPredictionRoutes, {
+      batch: services.batch,
+      datasets: services.datasets,
+      limits: config.datasets,
+    });
+  await app.register(operateRoutes, {
+    ...(services.drift ? { drift: services.drift } : {}),
+    ...(services.feedback ? { feedback: services.feedback } : {}),
+  });
   // The Open Inference Protocol answers errors in its own shape: see routes/v2.ts.
   const inference = createInferenceService({
     models: services.models,

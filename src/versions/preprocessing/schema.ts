@@ -81,11 +81,41 @@ export const targetTransformSchema = z.discriminatedUnion("type", [
 ]);
 export type TargetTransform = z.output<typeof targetTransformSchema>;
 
+/**
+ * What the training rows looked like, per feature: the baseline of explanations (mean, mode)
+ * and the reference of drift (quantile bins, category shares). Fitted with the preprocessing
+ * on the training split; absent on versions fitted before it was stored.
+ */
+export const featureStatisticsSchema = z.discriminatedUnion("type", [
+  z.object({
+    name: z.string(),
+    type: z.literal("numeric"),
+    count: z.int(),
+    mean: finite,
+    /** The 10%, 20%, … 90% quantiles: the edges of ten bins with a tenth of the rows each. */
+    quantiles: z.array(finite),
+    /** The share of the training rows in each bin the quantiles make (ties can unbalance it). */
+    shares: z.array(finite),
+  }),
+  z.object({
+    name: z.string(),
+    type: z.literal("categorical"),
+    count: z.int(),
+    /** The most frequent category (the first in sorted order on a tie). */
+    mode: z.string(),
+    /** Each category's share of the training rows, in the order of the feature's categories. */
+    shares: z.array(finite),
+  }),
+]);
+export type FeatureStatistics = z.output<typeof featureStatisticsSchema>;
+
 export const preprocessingSchema = z
   .object({
     formatVersion: z.literal(1),
     features: z.array(featureTransformSchema).min(1),
     target: targetTransformSchema,
+    /** One entry per feature, in the features' order. */
+    statistics: z.array(featureStatisticsSchema).optional(),
   })
   .meta({ id: "Preprocessing" });
 export type Preprocessing = z.output<typeof preprocessingSchema>;

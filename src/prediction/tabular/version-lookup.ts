@@ -1,0 +1,60 @@
+/**
+ * Which version a batch job or a table of rows goes to, with what the caller needs to shape its
+ * rows (the preprocessing's features, the network's input width), by one query. The version is
+ * named by number or is the newest ready one; aliases (issue 20, on another branch) plug in
+ * here: resolve the alias to a version number, then this query.
+ */
+import type pg from "pg";
+import { conflict, notFound } from "../../platform/errors.ts";
+import { type Preprocessing, preprocessingSchema } from "../../versions/preprocessing/schema.ts";
+
+export interface VersionFacts {
+  id: string;
+  modelId: string;
+  version: number;
+  preprocessing: Preprocessing | null;
+  /** The network's input width. */
+  inputs: number;
+}
+
+export async function lookupVersion(
+  pool: pg.Pool,
+  name: string,
+  version: number | undefined,
+  verb = "predicts",
+): Promise<VersionFacts> {
+  const { rows } = await pool.query<{
+    id: string;
+    model_id: string;
+    version: number;
+    status: string;
+    preprocessing: unknown;
+    inputs: number;
+  }>(
+    `SELECT v.id, v.model_id, v.version, v.status, v.preprocessing,
+            (v.architecture->>'inputs')::int AS inputs
+       FROM model_versions v JOIN models m ON m.id = v.model_id
+      WHERE m.name = $1 AND ($2::int IS NULL AND v.status = 'ready' OR v.version = $2)
+      ORDER BY v.version DESC LIMIT 1`,
+    [name, version ?? null],
+  );
+  const row = rows[0];
+  if (!row) {
+    if (version !== undefined) throw notFound("model version", `${name}@${version}`);
+    const model = await pool.query("SELECT 1 FROM models WHERE name = $1", [name]);
+    if (model.rowCount === 0) throw notFound("model", name);
+    throw conflict(`Model "${name}" has no trained version yet; wait for its training job.`);
+  }
+  if (row.status !== "ready") {
+    throw conflict(
+      `Version ${row.version} of model "${name}" is ${row.status}, not ready; only a trained version ${verb}.`,
+    );
+  }
+  return {
+    id: row.id,
+    modelId: row.model_id,
+    version: row.version,
+    preprocessing: row.preprocessing ? preprocessingSchema.parse(row.preprocessing) : null,
+    inputs: row.inputs,
+  };
+}
