@@ -7,7 +7,13 @@ export type { Dataset, Matrix } from "./dataset.ts";
 export { datasetFromArrays, toFloat32Matrix, toInt32Labels } from "./dataset.ts";
 export { DenseLayer, type DenseLayerArgs } from "./dense-layer.ts";
 export { EngineError, TrainingDivergedError } from "./errors.ts";
-export { KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+export {
+  KERNEL_BACKENDS,
+  KERNEL_REQUESTS,
+  type KernelBackend,
+  type KernelRequest,
+  type KernelSet,
+} from "./kernel-set.ts";
 export {
   type CreateNetworkOptions,
   createNetwork,
@@ -33,4 +39,5 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
-export { availableKernelBackends } from "./wasm-kernels.ts";
+export { nativeStatus } from "./native-kernels.ts";
+export { availableKernelBackends, defaultKernelBackend } from "./wasm-kernels.ts";

@@ -6,7 +6,7 @@
  */
 import { describe, requireRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
-import type { KernelBackend } from "./kernel-set.ts";
+import type { KernelRequest } from "./kernel-set.ts";
 import { Network } from "./network.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
 import type { LayerSpec } from "./spec.ts";
@@ -52,7 +52,7 @@ export function saveNetwork(network: Network): SavedNetwork {
 export function loadNetwork(
   architecture: unknown,
   weights: Uint8Array,
-  options: { kernels?: KernelBackend } = {},
+  options: { kernels?: KernelRequest } = {},
 ): Network {
   const a = requireRecord(architecture, "architecture");
   if (a.format !== NETWORK_FORMAT) {
