@@ -11,6 +11,7 @@ import type { Config } from "./config.ts";
 import { createDatabase } from "./db/client.ts";
 import { startEmbeddedPostgres } from "./db/embedded.ts";
 import { isUpToDate, migrate } from "./db/migrator.ts";
+import { defaultKernelBackend, nativeStatus } from "./engine/index.ts";
 import { createGrpcServer, type GrpcServer } from "./grpc/server.ts";
 import { buildApp } from "./http/app.ts";
 import type { Logger } from "./logger.ts";
@@ -91,6 +92,12 @@ export async function startNnserve({
     cleanups.push(db.close);
     await migrate({ pool: db.pool, logger });
 
+    const engineBackend = defaultKernelBackend();
+    const nativeWhy = nativeStatus();
+    logger.info(
+      { kernels: engineBackend, ...(nativeWhy ? { native: nativeWhy } : {}) },
+      `engine kernels: ${engineBackend}`,
+    );
     const predictionThreads = 1;
     const pool = createWorkerPool({
       trainingThreads: config.workers,
@@ -107,7 +114,12 @@ export async function startNnserve({
     const queue = createJobQueue({ pool: db.pool });
     const cache = new ModelCache(config.modelCacheSize);
     let metrics = config.metrics
-      ? createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads })
+      ? createMetrics({
+          jobCounts: jobCountsFrom(db.pool),
+          pool,
+          predictionThreads,
+          engineBackend,
+        })
       : undefined;
     if (metrics && clusterMetrics) {
       clusterMetrics.join(metrics.registry);
@@ -153,6 +165,7 @@ export async function startNnserve({
         migrated: () => isUpToDate({ pool: db.pool }),
         poolUp: () => poolUp,
         shuttingDown: () => shuttingDown,
+        engineBackend,
       }),
     };
 

@@ -14,6 +14,7 @@ export {
   type KernelRequest,
   type KernelSet,
 } from "./kernel-set.ts";
+export { nativeStatus } from "./native-kernels.ts";
 export {
   type CreateNetworkOptions,
   createNetwork,
@@ -39,5 +40,4 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
-export { nativeStatus } from "./native-kernels.ts";
 export { availableKernelBackends, defaultKernelBackend } from "./wasm-kernels.ts";

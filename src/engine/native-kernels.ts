@@ -140,7 +140,8 @@ export function nativeAddon(): NativeAddon | null {
         if (e.code !== "MODULE_NOT_FOUND") errors.push(e.message.split("\n")[0] ?? String(e));
       }
     }
-    loadError = errors[0] ?? "not built (no C++ compiler at install, or `npm run build:native` not run)";
+    loadError =
+      errors[0] ?? "not built (no C++ compiler at install, or `npm run build:native` not run)";
   }
   return addon;
 }

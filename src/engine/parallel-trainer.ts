@@ -26,11 +26,11 @@ import { BackpropTrainer } from "./backprop-trainer.ts";
 import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
+import type { KernelBackend } from "./kernel-set.ts";
 import { LOSS_INFO, type LossInfo } from "./losses.ts";
+import { NativeKernels } from "./native-kernels.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
-import type { KernelBackend } from "./kernel-set.ts";
-import { NativeKernels } from "./native-kernels.ts";
 import type { LossName } from "./spec.ts";
 import { createKernels, sharedMemory, WasmKernels, wasmModule } from "./wasm-kernels.ts";
 

@@ -9,7 +9,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSums, forwardAndLoss } from "./batch-step.ts";
+import type { NativeBackend } from "./kernel-set.ts";
 import { LOSS_INFO } from "./losses.ts";
+import { nativeKernels } from "./native-kernels.ts";
 import { Network } from "./network.ts";
 import { Optimizer } from "./optimizers.ts";
 import {
@@ -33,8 +35,6 @@ import {
   UPDATE,
   UPDATED,
 } from "./parallel-trainer.ts";
-import type { NativeBackend } from "./kernel-set.ts";
-import { nativeKernels } from "./native-kernels.ts";
 import { type WasmBackend, WasmKernels } from "./wasm-kernels.ts";
 
 const d = workerData as HelperData;

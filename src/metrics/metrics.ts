@@ -20,6 +20,7 @@
  *   nnserve_training_samples_per_second                                  gauge, running jobs' last epochs
  *   nnserve_worker_pool_utilization_ratio{pool}                          gauge in [0, 1]
  *   nnserve_worker_pool_threads{pool}, nnserve_worker_pool_busy_threads{pool}
+ *   nnserve_engine_backend{backend}                                      1 for the kernels networks run on
  *   process_* and nodejs_* (prom-client defaults, including nodejs_eventloop_lag_seconds)
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -40,6 +41,8 @@ export interface MetricsDeps {
     utilization(): { training: number; prediction: number };
   };
   predictionThreads?: number;
+  /** The engine's kernel backend ("native-avx512", "relaxed", ...), as nnserve_engine_backend. */
+  engineBackend?: string;
   /** process_* and nodejs_* series (default true). */
   processMetrics?: boolean;
 }
@@ -148,6 +151,16 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
     help: "Training rows processed in this process (rows x epochs).",
     registers,
   });
+  if (deps.engineBackend) {
+    // Every process of a cluster runs the same build on the same CPU: one series, not a sum.
+    new Gauge({
+      name: "nnserve_engine_backend",
+      help: "The engine's kernel backend in this process (1 for the one in use).",
+      labelNames: ["backend"],
+      registers,
+      aggregator: "max",
+    }).set({ backend: deps.engineBackend }, 1);
+  }
   const rates = new Map<string, number>();
   new Gauge({
     name: "nnserve_training_samples_per_second",
