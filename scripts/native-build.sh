@@ -18,6 +18,10 @@ fallback() {
 }
 [ "${NNSERVE_NATIVE:-1}" = "0" ] && fallback "skipped (NNSERVE_NATIVE=0)"
 [ -f native/binding.gyp ] || fallback "native/binding.gyp not found (copy native/ before npm ci)"
+case "$(uname -m)" in
+  x86_64 | amd64) ;;
+  *) fallback "the native kernels are x86-64 only (this is $(uname -m))" ;;
+esac
 
 cxx="${CXX:-c++}"
 # CXX may carry flags ("g++ -m64"): the first word is the compiler.
@@ -56,6 +60,8 @@ start=$(date +%s)
 if CXX="$cxx" PYTHON="$python" node "$gyp" "$@" >"$log" 2>&1; then
   say "built native/build/Release/nnserve_native.node in $(($(date +%s) - start)) s ($cxx_bin, headers from ${nodedir:-node-gyp's cache})"
   rm -f "$log"
+  # Only the addon is needed from here on (the image copies native/build into its slim stage).
+  rm -rf native/build/Release/obj.target native/build/Release/.deps native/build/Release/*.a
 else
   tail -n 15 "$log" >&2
   rm -f "$log"
