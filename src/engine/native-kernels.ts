@@ -161,10 +161,12 @@ const functions = new Map<NativeIsa, NativeFunctions>();
 /**
  * The native kernel set for `wanted`: "native" is NNSERVE_NATIVE_ISA's copy when set, else the
  * best vector copy; a vector copy this CPU lacks falls to the next vector copy. Null when none
- * runs (no addon, or no vector unit and the scalar copy not asked for).
+ * runs (no addon, or no vector unit and the scalar copy not asked for). `a` is for tests.
  */
-export function nativeKernels(wanted: NativeBackend | "native"): NativeKernels | null {
-  const a = nativeAddon();
+export function nativeKernels(
+  wanted: NativeBackend | "native",
+  a: NativeAddon | null = nativeAddon(),
+): NativeKernels | null {
   if (!a) return null;
   let isa: NativeIsa = "avx512";
   if (wanted === "native") {
@@ -177,10 +179,10 @@ export function nativeKernels(wanted: NativeBackend | "native"): NativeKernels |
   const order = isa === "scalar" ? ["scalar"] : NATIVE_ISAS.slice(NATIVE_ISAS.indexOf(isa), 2);
   const pick = order.find((i) => runs.includes(i as NativeIsa)) as NativeIsa | undefined;
   if (!pick) return null;
-  let fns = functions.get(pick);
+  let fns = a === addon ? functions.get(pick) : undefined;
   if (!fns) {
     fns = a.kernels(pick);
-    functions.set(pick, fns);
+    if (a === addon) functions.set(pick, fns);
   }
   return new NativeKernels(fns);
 }

@@ -131,6 +131,27 @@ describe("the native addon", () => {
   });
 });
 
+describe("choosing a native copy", () => {
+  const real = () => nativeAddon()!;
+  const cpu = (isas: NativeIsa[]) => ({
+    isas: () => isas,
+    kernels: (i: NativeIsa) => real().kernels(i),
+  });
+
+  it("takes the next vector copy when the CPU lacks the one asked for, never the scalar one", () => {
+    expect(nativeKernels("native-avx512", cpu(["avx2", "scalar"]))!.backend).toBe("native-avx2");
+    expect(nativeKernels("native", cpu(["avx2", "scalar"]))!.backend).toBe("native-avx2");
+    expect(nativeKernels("native", cpu(["scalar"]))).toBeNull();
+    expect(nativeKernels("native-avx2", cpu(["scalar"]))).toBeNull();
+    expect(nativeKernels("native-scalar", cpu(["scalar"]))!.backend).toBe("native-scalar");
+  });
+
+  it("offers nothing without the addon (not built), so the choice goes on to WebAssembly", () => {
+    expect(nativeKernels("native", null)).toBeNull();
+    expect(nativeKernels("native-scalar", null)).toBeNull();
+  });
+});
+
 describe("the three copies", () => {
   for (const [rows, K, N] of SHAPES) {
     it(`give the same bits, close to JavaScript's, for rows=${rows} K=${K} N=${N}, every activation`, () => {
