@@ -1,5 +1,5 @@
 /**
- * Engine benchmark: the anchor cases (../shared/anchors) on our engine (one thread, and two with the WebAssembly kernels), printed as
+ * Engine benchmark: the anchor cases (../shared/anchors) on our engine (one thread, and two with the native or WebAssembly kernels), printed as
  * JSON lines with the anchors' field names. With ANCHORS=1 the anchors run in the same process
  * tree right after, and ratio lines compare against them (the machine is noisy: only ratios from
  * the same run mean much). Not a test; nothing here asserts timings.
@@ -55,7 +55,7 @@ const accSeeds = (process.env.ACC_SEEDS ?? "1 2 3 4")
   .filter(Boolean)
   .map(Number)
   .filter((s) => s !== seed);
-/** Thread counts of the training case (THREADS env, default "1 2"; 2 only on WebAssembly kernels). */
+/** Thread counts of the training case (THREADS env, default "1 2"; 2 only on native or WebAssembly kernels). */
 const threadCounts = (process.env.THREADS ?? "1 2").split(/\s+/).filter(Boolean).map(Number);
 /** Useful multiply-adds ×2 per training sample: forward, weight gradients, input gradients but layer 0's. */
 const TRAIN_FLOP = 2 * (3 * (784 * 256 + 256 * 128 + 128 * 10) - 784 * 256);
