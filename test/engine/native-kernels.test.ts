@@ -194,6 +194,32 @@ describe("the three copies", () => {
     });
   }
 
+  it("give a row alone (zero inputs skipped) exactly what they give that row in a batch", () => {
+    for (const k of copies()) {
+      for (const [K, N] of [
+        [784, 256],
+        [37, 10],
+        [5, 300],
+      ] as const) {
+        const rows = 12;
+        const x = 0;
+        const w = rows * K;
+        const b = w + K * N;
+        const y = b + N;
+        const one = y + rows * N;
+        const m = filled(k, one + N, K + N);
+        // Blank "pixels": every third input of every row is exactly 0.
+        for (let i = 0; i < rows * K; i += 3) m[x + i] = 0;
+        k.denseForward(m, x, w, b, y, rows, K, N, ACT_RELU, 0);
+        for (const r of [0, 5, 11]) {
+          k.denseForward(m, x + r * K, w, b, one, 1, K, N, ACT_RELU, 0);
+          const alone = m.slice(one, one + N);
+          expect(bits(alone).equals(bits(m.slice(y + r * N, y + (r + 1) * N)))).toBe(true);
+        }
+      }
+    }
+  });
+
   it("give the same bits on activations and every optimizer update, tails included", () => {
     const n = 1001;
     const results: Float32Array[] = [];
