@@ -50,7 +50,7 @@ struct Call {
     if (!isTyped ||
         napi_get_typedarray_info(env, argv[0], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
         type != napi_float32_array) {
-      fail("TypeError", "argument 1 must be a Float32Array (the arena)");
+      fail("TypeError", "argument 1 must be a Float32Array");
       return;
     }
     m = static_cast<float*>(ptr);
@@ -215,6 +215,15 @@ napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   return c.result(c.t->sumOfSquares(p, n));
 }
 
+// allFinite(values): no NaN or ±Infinity in the Float32Array (the engine's input checks).
+napi_value AllFinite(napi_env env, napi_callback_info info) {
+  Call c(env, info, "allFinite", 1);
+  if (!c.ok) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, c.t->allFinite(c.m, c.len), &r);
+  return r;
+}
+
 napi_value Scale(napi_env env, napi_callback_info info) {
   Call c(env, info, "scale", 4);
   const idx off = c.count(1, "off"), n = c.count(2, "n");
@@ -328,7 +337,7 @@ struct Entry {
 const Entry ENTRIES[] = {
     {"denseForward", DenseForward}, {"backwardInput", BackwardInput},
     {"backwardWeights", BackwardWeights}, {"activate", Activate},
-    {"sumOfSquares", SumOfSquares}, {"scale", Scale},
+    {"sumOfSquares", SumOfSquares}, {"scale", Scale}, {"allFinite", AllFinite},
     {"combine", Combine}, {"sgdUpdate", Sgd},
     {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},
     {"adamUpdate", Adam},

@@ -48,6 +48,7 @@ struct Table {
   void (*transpose)(const float* src, float* dst, idx K, idx N);
   void (*columnSums)(const float* dz, float* db, idx rows, idx N);
   double (*sumOfSquares)(const float* p, idx n);
+  bool (*allFinite)(const float* p, idx n);
   void (*activate)(const float* z, float* a, idx n, int act, float alpha);
   void (*scale)(float* p, idx n, float f);
   double (*combine)(float* d, const float* s, idx n, float a, float b, bool squares);

@@ -61,6 +61,7 @@ interface NativeFunctions {
   ): number;
   activate(m: Float32Array, z: number, a: number, n: number, act: number, alpha: number): void;
   sumOfSquares(m: Float32Array, off: number, n: number): number;
+  allFinite(values: Float32Array): boolean;
   scale(m: Float32Array, off: number, n: number, factor: number): void;
   combine(
     m: Float32Array,
@@ -157,6 +158,21 @@ export function nativeIsas(): NativeIsa[] {
 }
 
 const functions = new Map<NativeIsa, NativeFunctions>();
+
+let finite: ((values: Float32Array) => boolean) | null | undefined;
+
+/**
+ * The addon's check that a Float32Array holds no NaN or ±Infinity (any copy: the answer is the
+ * same), or null without the addon. About ten times the JavaScript loop's speed, which counts
+ * on the prediction path (200,000 inputs for 256 images) and once per fit over the whole set.
+ */
+export function nativeAllFinite(): ((values: Float32Array) => boolean) | null {
+  if (finite === undefined) {
+    const isa = nativeIsas()[0];
+    finite = isa ? nativeAddon()!.kernels(isa).allFinite : null;
+  }
+  return finite;
+}
 
 /**
  * The native kernel set for `wanted`: "native" is NNSERVE_NATIVE_ISA's copy when set, else the

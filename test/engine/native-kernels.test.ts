@@ -240,6 +240,24 @@ describe("the three copies", () => {
     expect(new Set(sums).size).toBe(1);
   });
 
+  it("find every NaN and ±Infinity, wherever it lies (allFinite)", () => {
+    for (const isa of nativeIsas()) {
+      const k = nativeAddon()!.kernels(isa);
+      const v = new Float32Array(1037).map((_, i) => (i % 7) - 3.5);
+      expect(k.allFinite(v)).toBe(true);
+      expect(k.allFinite(new Float32Array(0))).toBe(true);
+      for (const at of [0, 63, 64, 1024, 1036]) {
+        for (const bad of [Number.NaN, Infinity, -Infinity]) {
+          const w = v.slice();
+          w[at] = bad;
+          expect(k.allFinite(w), `${bad} at ${at}`).toBe(false);
+          // A view that starts past the bad value sees none.
+          expect(k.allFinite(w.subarray(at + 1))).toBe(true);
+        }
+      }
+    }
+  });
+
   it("store Adam's moments that decay below FLT_MIN as 0, never as subnormals", () => {
     for (const k of copies()) {
       const m = k.arena(undefined, 64, 0);
