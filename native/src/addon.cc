@@ -207,6 +207,18 @@ napi_value Activate(napi_env env, napi_callback_info info) {
   return c.undefined();
 }
 
+// softmax(m, z, a, rows, N): A = softmax(Z) row by row.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Call c(env, info, "softmax", 5);
+  const idx z = c.count(1, "z"), a = c.count(2, "a"), rows = c.count(3, "rows");
+  const idx N = c.count(4, "N");
+  const float* zp = c.region(z, rows * N, "z");
+  float* ap = c.region(a, rows * N, "a");
+  if (!c.ok) return nullptr;
+  c.t->softmax(zp, ap, rows, N);
+  return c.undefined();
+}
+
 napi_value SumOfSquares(napi_env env, napi_callback_info info) {
   Call c(env, info, "sumOfSquares", 3);
   const idx off = c.count(1, "off"), n = c.count(2, "n");
@@ -336,7 +348,7 @@ struct Entry {
 
 const Entry ENTRIES[] = {
     {"denseForward", DenseForward}, {"backwardInput", BackwardInput},
-    {"backwardWeights", BackwardWeights}, {"activate", Activate},
+    {"backwardWeights", BackwardWeights}, {"activate", Activate}, {"softmax", Softmax},
     {"sumOfSquares", SumOfSquares}, {"scale", Scale}, {"allFinite", AllFinite},
     {"combine", Combine}, {"sgdUpdate", Sgd},
     {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},

@@ -50,6 +50,7 @@ struct Table {
   double (*sumOfSquares)(const float* p, idx n);
   bool (*allFinite)(const float* p, idx n);
   void (*activate)(const float* z, float* a, idx n, int act, float alpha);
+  void (*softmax)(const float* z, float* a, idx rows, idx N);
   void (*scale)(float* p, idx n, float f);
   double (*combine)(float* d, const float* s, idx n, float a, float b, bool squares);
   void (*sgd)(float* p, const float* g, idx n, float lr, float wd);

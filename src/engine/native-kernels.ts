@@ -15,7 +15,6 @@ import { createRequire } from "node:module";
 import { ACT_SOFTMAX } from "./activations.ts";
 import { growArena } from "./arena.ts";
 import type { KernelSet, NativeBackend } from "./kernel-set.ts";
-import { softmaxRows } from "./kernels.ts";
 
 export const NATIVE_ISAS = ["avx512", "avx2", "scalar"] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
@@ -60,6 +59,7 @@ interface NativeFunctions {
     squares: boolean,
   ): number;
   activate(m: Float32Array, z: number, a: number, n: number, act: number, alpha: number): void;
+  softmax(m: Float32Array, z: number, a: number, rows: number, N: number): void;
   sumOfSquares(m: Float32Array, off: number, n: number): number;
   allFinite(values: Float32Array): boolean;
   scale(m: Float32Array, off: number, n: number, factor: number): void;
@@ -281,7 +281,7 @@ export class NativeKernels implements KernelSet {
     act: number,
     alpha: number,
   ): void {
-    if (act === ACT_SOFTMAX) softmaxRows(m, z, a, rows, N);
+    if (act === ACT_SOFTMAX) this.k.softmax(m, z, a, rows, N);
     else this.k.activate(m, z, a, rows * N, act, alpha);
   }
 

@@ -227,6 +227,7 @@ describe("the three copies", () => {
     for (const k of copies()) {
       const m = filled(k, 6 * n, 5);
       for (const [, act, alpha] of ACTS) k.activateInto(m, 0, n, 1, n, act, alpha);
+      k.activateInto(m, 7, n + 1, 11, 90, ACT_SOFTMAX, 0);
       k.sgdUpdate(m, 0, n, n - 7, 0.1, 0.01);
       k.momentumUpdate(m, 0, n, 2 * n, n, 0.1, 0.9, 0.01, true);
       k.momentumUpdate(m, 3, n, 2 * n, n - 3, 0.1, 0.9, 0, false);
@@ -238,6 +239,22 @@ describe("the three copies", () => {
     }
     for (const m of results.slice(1)) expect(bits(m).equals(bits(results[0]!))).toBe(true);
     expect(new Set(sums).size).toBe(1);
+  });
+
+  it("give JavaScript's softmax within float tolerance, rows summing to 1", () => {
+    for (const k of copies()) {
+      const m = filled(k, 2 * 37 * 10, 3);
+      for (let i = 0; i < 10; i++) m[i] = 80 + i; // large logits: the max shift keeps exp finite
+      const j = m.slice();
+      k.activateInto(m, 0, 370, 37, 10, ACT_SOFTMAX, 0);
+      JS_KERNELS.activateInto(j, 0, 370, 37, 10, ACT_SOFTMAX, 0);
+      expectClose(m, j, 370, 370);
+      for (let r = 0; r < 37; r++) {
+        let sum = 0;
+        for (let c = 0; c < 10; c++) sum += m[370 + r * 10 + c]!;
+        expect(Math.abs(sum - 1)).toBeLessThan(1e-6);
+      }
+    }
   });
 
   it("find every NaN and ±Infinity, wherever it lies (allFinite)", () => {
