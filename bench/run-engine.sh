@@ -8,6 +8,8 @@
 #                   ANCHORS=1, PyTorch's over the same seeds); "" skips them
 #   ANCHORS=1       also run the PyTorch (1 thread: OpenBLAS pinned too) and TF.js anchors in the
 #                   same run, and print ratios
+#   ANCHOR_OPENBLAS_CORETYPE  OpenBLAS kernels for the PyTorch anchor (e.g. Cooperlake) where
+#                   OpenBLAS cannot tell the CPU (a VM hiding its model makes it pick Prescott)
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
 #   THREADS         thread counts of the Fashion-MNIST training case (default "1 2"; 2 runs only
 #                   on native or WebAssembly kernels: data-parallel halves of each batch)
