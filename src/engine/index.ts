@@ -1,6 +1,6 @@
 /**
  * The engine's public surface: build, train, run, save and load feedforward networks.
- * Pure TypeScript, no I/O, no dependencies.
+ * TypeScript over native (C++) or WebAssembly kernels; no I/O beyond loading them, no dependencies.
  */
 
 export type { Dataset, Matrix } from "./dataset.ts";
