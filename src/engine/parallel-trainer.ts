@@ -1,7 +1,7 @@
 /**
  * Two threads on one mini-batch (data parallel): this thread trains on the first half of each
- * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared (native: a SharedArrayBuffer; else WebAssembly)
- * memory; the gradients are summed, weighted by each half's rows, before the one update here.
+ * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared memory (a
+ * SharedArrayBuffer for the native kernels, else a WebAssembly memory); the gradients are summed, weighted by each half's rows, before the one update here.
  * The result equals one thread's within float tolerance (the sums are split differently).
  *
  * Shared memory layout: [module static data][this network's arena][the helper's region]. Both
