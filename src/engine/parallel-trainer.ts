@@ -2,7 +2,8 @@
  * Two threads on one mini-batch (data parallel): this thread trains on the first half of each
  * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared memory (a
  * SharedArrayBuffer for the native kernels, else a WebAssembly memory); the gradients are
- * summed, weighted by each half's rows, before the one update here. The result equals one thread's within float tolerance (the sums are split differently).
+ * summed, weighted by each half's rows, before the one update here. The result equals one
+ * thread's within float tolerance (the sums are split differently).
  *
  * Shared memory layout: [module static data][this network's arena][the helper's region]. Both
  * threads address it from the same base, so the helper reads the parameters in place; its
