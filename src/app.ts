@@ -7,6 +7,7 @@
 import type { Registry } from "prom-client";
 import { createKeyStore } from "./auth/key-store.ts";
 import { createDatasetService } from "./datasets/service.ts";
+import { defaultKernelBackend, nativeStatus } from "./engine/index.ts";
 import type { Config } from "./platform/config.ts";
 import { createDatabase, type Database } from "./platform/db/client.ts";
 import { startEmbeddedPostgres } from "./platform/db/embedded.ts";
@@ -101,8 +102,10 @@ export async function startNnserve({
   };
   try {
     const { db, databaseUrl } = await startStorage(config, logger, life);
-    const { pool, predictionThreads } = startThreads(config, life);
-    const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics);
+    const { pool, predictionThreads, engineBackend } = startThreads(config, logger, life);
+    const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics, {
+      engineBackend,
+    });
     const { services, events, queue, cache, prediction } = createServices(
       config,
       logger,
@@ -174,7 +177,13 @@ async function startStorage(config: Config, logger: Logger, life: Lifecycle) {
 }
 
 /** The worker threads: training and prediction pools. */
-function startThreads(config: Config, life: Lifecycle) {
+function startThreads(config: Config, logger: Logger, life: Lifecycle) {
+  const engineBackend = defaultKernelBackend();
+  const nativeWhy = nativeStatus();
+  logger.info(
+    { kernels: engineBackend, ...(nativeWhy ? { native: nativeWhy } : {}) },
+    `engine kernels: ${engineBackend}`,
+  );
   const predictionThreads = 1;
   const pool = createWorkerPool({
     trainingThreads: config.workers,
@@ -186,7 +195,7 @@ function startThreads(config: Config, life: Lifecycle) {
     life.poolUp = false;
     await pool.close();
   });
-  return { pool, predictionThreads };
+  return { pool, predictionThreads, engineBackend };
 }
 
 /** This instance's Prometheus series (none with METRICS=false), joined to a cluster's. */
@@ -196,9 +205,15 @@ function createInstanceMetrics(
   pool: WorkerPool,
   predictionThreads: number,
   clusterMetrics: ClusterMetrics | undefined,
+  engine: { engineBackend: string },
 ): Metrics | undefined {
   if (!config.metrics) return undefined;
-  const metrics = createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads });
+  const metrics = createMetrics({
+    jobCounts: jobCountsFrom(db.pool),
+    pool,
+    predictionThreads,
+    engineBackend: engine.engineBackend,
+  });
   if (!clusterMetrics) return metrics;
   clusterMetrics.join(metrics.registry);
   return { ...metrics, scrape: clusterMetrics.scrape };
@@ -263,6 +278,7 @@ function createServices(
       migrated: () => isUpToDate({ pool: db.pool }),
       poolUp: () => life.poolUp,
       shuttingDown: () => life.shuttingDown,
+      engineBackend: defaultKernelBackend(),
     }),
   };
   return { services, events, queue, cache, prediction };

@@ -22,7 +22,7 @@ import { checkDataset, type Dataset } from "./dataset.ts";
 import { DenseLayer } from "./dense-layer.ts";
 import { EngineError } from "./errors.ts";
 import { fillBias, INITIALIZER_FILLS } from "./initializers.ts";
-import type { KernelBackend, KernelSet } from "./kernel-set.ts";
+import type { KernelRequest, KernelSet } from "./kernel-set.ts";
 import { LOSS_INFO, type LossBuffers, lossAndGradient, lossOutputProblem } from "./losses.ts";
 import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
@@ -46,7 +46,7 @@ export interface CreateNetworkOptions {
    * Kernel backend ("relaxed", "simd" or "js"); default NNSERVE_KERNELS, else the fastest this
    * runtime has. One that cannot run here falls back to the next (see kernel-set.ts).
    */
-  kernels?: KernelBackend;
+  kernels?: KernelRequest;
 }
 
 /** Validates `spec` and builds a network with freshly initialised weights. */
@@ -109,7 +109,7 @@ export class Network {
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
   constructor(
     spec: NetworkSpec,
-    options: { kernels?: KernelBackend | undefined; kernelSet?: KernelSet } = {},
+    options: { kernels?: KernelRequest | undefined; kernelSet?: KernelSet } = {},
   ) {
     this.kernels = options.kernelSet ?? createKernels(options.kernels);
     this.spec = deepFreeze(spec);

@@ -15,10 +15,21 @@
 import { readFileSync } from "node:fs";
 import { ACT_SOFTMAX } from "./activations.ts";
 import { EngineError } from "./errors.ts";
-import { JS_KERNELS, KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+import {
+  JS_KERNELS,
+  KERNEL_REQUESTS,
+  type KernelBackend,
+  type KernelRequest,
+  type KernelSet,
+  NATIVE_BACKENDS,
+  type NativeBackend,
+} from "./kernel-set.ts";
 import { softmaxRows } from "./kernels.ts";
+import { nativeIsas, nativeKernels } from "./native-kernels.ts";
 
-export type WasmBackend = Exclude<KernelBackend, "js">;
+export const WASM_BACKENDS = ["relaxed", "simd"] as const;
+export type WasmBackend = (typeof WASM_BACKENDS)[number];
+const WASM_ORDER = [...WASM_BACKENDS, "js"] as const;
 
 /*
  * The slice of the WebAssembly JS API used here (the project's lib has no DOM types and
@@ -144,31 +155,41 @@ export function sharedMemory(pages: number): WebAssembly.Memory {
 
 /** Which backends this process can run, fastest first ("js" always). */
 export function availableKernelBackends(): KernelBackend[] {
-  return KERNEL_BACKENDS.filter((b) => b === "js" || wasmModule(b) !== null);
+  const native = nativeIsas().map((isa) => `native-${isa}` as NativeBackend);
+  return [...native, ...WASM_ORDER.filter((b) => b === "js" || wasmModule(b) !== null)];
+}
+
+/** The backend a network gets by default here: what createKernels() picks, without building it. */
+export function defaultKernelBackend(): KernelBackend {
+  return createKernels().backend;
 }
 
 /**
- * A kernel set for one network: `requested`, else NNSERVE_KERNELS, else the fastest available;
- * an unavailable backend falls back to the next one ("relaxed" → "simd" → "js").
+ * A kernel set for one network: `requested`, else NNSERVE_KERNELS, else the fastest available
+ * ("native"); an unavailable backend falls back to the next one: a native copy to the next
+ * vector copy, then "relaxed" → "simd" → "js".
  */
-export function createKernels(requested?: KernelBackend): KernelSet {
-  if (requested !== undefined && !KERNEL_BACKENDS.includes(requested)) {
+export function createKernels(requested?: KernelRequest): KernelSet {
+  if (requested !== undefined && !KERNEL_REQUESTS.includes(requested)) {
     throw new EngineError(
       "kernels",
-      `must be one of ${KERNEL_BACKENDS.join(", ")}; got ${String(requested)}`,
+      `must be one of ${KERNEL_REQUESTS.join(", ")}; got ${String(requested)}`,
     );
   }
-  const fromEnv = globalThis.process?.env?.NNSERVE_KERNELS as KernelBackend | undefined;
-  const wanted = requested ?? (fromEnv && KERNEL_BACKENDS.includes(fromEnv) ? fromEnv : "relaxed");
-  return kernelsFrom(wanted, wasmModule);
+  const fromEnv = globalThis.process?.env?.NNSERVE_KERNELS as KernelRequest | undefined;
+  const wanted = requested ?? (fromEnv && KERNEL_REQUESTS.includes(fromEnv) ? fromEnv : "native");
+  if (wanted === "native" || (NATIVE_BACKENDS as readonly string[]).includes(wanted)) {
+    return nativeKernels(wanted as NativeBackend | "native") ?? kernelsFrom("relaxed", wasmModule);
+  }
+  return kernelsFrom(wanted as WasmBackend | "js", wasmModule);
 }
 
 /** The first backend from `wanted` down that `load` has a module for (exported for tests). */
 export function kernelsFrom(
-  wanted: KernelBackend,
+  wanted: WasmBackend | "js",
   load: (backend: WasmBackend) => WebAssembly.Module | null,
 ): KernelSet {
-  for (const backend of KERNEL_BACKENDS.slice(KERNEL_BACKENDS.indexOf(wanted))) {
+  for (const backend of WASM_ORDER.slice(WASM_ORDER.indexOf(wanted))) {
     if (backend === "js") return JS_KERNELS;
     const mod = load(backend);
     if (mod) return new WasmKernels(backend, mod);

@@ -220,8 +220,9 @@ const envSchema = z
       /** Polling for due jobs; NOTIFY wakes workers sooner, this is the fallback. */
       pollMs: env.JOB_POLL_MS,
       /**
-       * Threads one job trains on: 2 splits each batch over both cores (WebAssembly kernels
-       * only). Worth it where the machine has a core to spare beyond WORKERS and the event loop.
+       * Threads one job trains on: 2 splits each batch over both cores (native or WebAssembly
+       * kernels only). Worth it where the machine has a core to spare beyond WORKERS and the
+       * event loop.
        */
       threads: env.JOB_THREADS as 1 | 2,
     },
