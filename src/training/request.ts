@@ -102,26 +102,9 @@ const CLASSIFIER_LOSSES: readonly LossName[] = [
   "sparseCategoricalCrossentropy",
 ];
 
-export function createTrainRequestSchema(limits: RequestLimits) {
-  const layer = strictObject({
-    units: count(1, limits.maxUnits, "units per layer"),
-    activation: z.enum(ACTIVATIONS),
-    alpha: positive().optional(),
-    initializer: z.enum(INITIALIZERS).optional(),
-    dropout: fraction("share of this layer's outputs dropped while training").optional(),
-  });
-
-  const network = strictObject({
-    /** Derived from the encoded features when training from a dataset (given, it must match). */
-    inputs: count(1, limits.maxUnits, "input features").optional(),
-    inputDropout: fraction("share of the input features dropped while training").optional(),
-    layers: z
-      .array(layer)
-      .min(1, "needs at least one layer (the output layer)")
-      .max(limits.maxLayers, `has more than ${limits.maxLayers} layers, the limit`),
-  });
-
-  const training = strictObject({
+/** The `training` object: with no network, what it leaves out is the recipe's or the source's. */
+function trainingSettingsSchema(limits: RequestLimits) {
+  return strictObject({
     // With a network: epochs required, the others default as TRAINING_DEFAULTS says; without
     // one, what is left out is the recipe's (or the warm start source's).
     epochs: count(1, limits.maxEpochs, "epochs").optional(),
@@ -150,6 +133,28 @@ export function createTrainRequestSchema(limits: RequestLimits) {
     /** Keep the optimizer's state with the version, so it can be continued exactly (default). */
     storeOptimizerState: z.boolean().optional(),
   });
+}
+
+export function createTrainRequestSchema(limits: RequestLimits) {
+  const layer = strictObject({
+    units: count(1, limits.maxUnits, "units per layer"),
+    activation: z.enum(ACTIVATIONS),
+    alpha: positive().optional(),
+    initializer: z.enum(INITIALIZERS).optional(),
+    dropout: fraction("share of this layer's outputs dropped while training").optional(),
+  });
+
+  const network = strictObject({
+    /** Derived from the encoded features when training from a dataset (given, it must match). */
+    inputs: count(1, limits.maxUnits, "input features").optional(),
+    inputDropout: fraction("share of the input features dropped while training").optional(),
+    layers: z
+      .array(layer)
+      .min(1, "needs at least one layer (the output layer)")
+      .max(limits.maxLayers, `has more than ${limits.maxLayers} layers, the limit`),
+  });
+
+  const training = trainingSettingsSchema(limits);
 
   const data = strictObject({
     inputs: matrix(limits.maxRows),

@@ -84,27 +84,12 @@ export function createTrainingService({
         const earlier = await replay(prisma, idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
-      const source = request.from ? await loadWarmStart(db, request.from) : undefined;
-      // A seed is always recorded, so every version can be trained again bit for bit; a warm
-      // start keeps its source's, so the data splits and shuffles as the source's did.
-      const seed = request.training?.seed ?? source?.training.seed ?? randomInt(0, 2 ** 31 - 1);
-      // Read and fitted before the transaction: it holds the model's lock only to write.
-      const fromDataset =
-        request.dataset === undefined
-          ? undefined
-          : await prepare(datasets, request, seed, {
-              maxParameters,
-              maxInputs,
-              maxEncodedValues,
-              source,
-            });
-      const req = fromDataset?.request ?? inlineRequest(request);
-      const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
-      if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
-      const architecture = architectureOf(req, inputs);
-      checkWithEngine({ network: architecture, optimizer: req.optimizer }, inputs);
-      const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
-      const data = fromDataset?.data ?? [toStoredExamples(req)];
+      const { req, seed, fromDataset, source, architecture, classWeights, data } =
+        await prepareSubmission(db, datasets, request, {
+          maxParameters,
+          maxInputs,
+          maxEncodedValues,
+        });
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
@@ -189,6 +174,39 @@ export function createTrainingService({
       return toJobView(await findJob(id));
     },
   };
+}
+
+/**
+ * A request made whole before the transaction (which holds the model's lock only to write): the
+ * warm start's source, the seed, the dataset read and fitted, the network, loss, optimizer and
+ * training settings resolved and checked, the class weights and the rows to store.
+ */
+async function prepareSubmission(
+  db: Database,
+  datasets: DatasetService | undefined,
+  request: TrainRequest,
+  limits: {
+    maxParameters: number;
+    maxInputs?: number | undefined;
+    maxEncodedValues?: number | undefined;
+  },
+) {
+  const source = request.from ? await loadWarmStart(db, request.from) : undefined;
+  // A seed is always recorded, so every version can be trained again bit for bit; a warm
+  // start keeps its source's, so the data splits and shuffles as the source's did.
+  const seed = request.training?.seed ?? source?.training.seed ?? randomInt(0, 2 ** 31 - 1);
+  const fromDataset =
+    request.dataset === undefined
+      ? undefined
+      : await prepare(datasets, request, seed, { ...limits, source });
+  const req = fromDataset?.request ?? inlineRequest(request);
+  const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
+  if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
+  const architecture = architectureOf(req, inputs);
+  checkWithEngine({ network: architecture, optimizer: req.optimizer }, inputs);
+  const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
+  const data = fromDataset?.data ?? [toStoredExamples(req)];
+  return { req, seed, fromDataset, source, architecture, classWeights, data };
 }
 
 /** The job an earlier request with this key created; idempotencyKeyReused for another body. */
