@@ -335,6 +335,8 @@ function addOperateServices(
   life.cleanups.push(() => predictionLog.stop());
   const observed = observePredictions(prediction, {
     pool: db.pool,
+    onError: (err) =>
+      logger.debug({ err }, "a sampled prediction was not counted for drift or logged"),
     drift: { recorder: driftRecorder, sampleRate: config.drift.sampleRate },
     ...(config.predictionLog.rate > 0
       ? { log: { log: predictionLog, rate: config.predictionLog.rate } }
