@@ -302,8 +302,9 @@ function fitFeature(
     });
     return { name: column.name, type: "numeric", scaling: "none", center: 0, scale: 1 };
   }
-  const stats = numericStats(column.name, Float64Array.from(values));
-  const { center, scale } = affine(stats, options.scaling);
+  const sample = Float64Array.from(values);
+  const stats = numericStats(column.name, sample);
+  const { center, scale } = affine(stats, options.scaling, sample);
   const transform: FeatureTransform = {
     name: column.name,
     type: "numeric",
@@ -311,6 +312,7 @@ function fitFeature(
     center,
     scale,
   };
+  if (options.clip) transform.clip = SMOOTH_CLIP;
   if (imputation === "mean") transform.impute = stats.mean as number;
   else if (imputation === "mostFrequent") transform.impute = mostFrequent(values);
   return transform;
@@ -347,7 +349,7 @@ function fitTarget(
     target.type === "numeric"
       ? Float64Array.from(rows, (r) => target.values[r] as number)
       : new Float64Array(0);
-  const { center, scale } = affine(numericStats(target.name, values), scaling);
+  const { center, scale } = affine(numericStats(target.name, values), scaling, values);
   return { name: target.name, type: "numeric", center, scale };
 }
 
@@ -365,14 +367,35 @@ function mostFrequent(values: readonly number[]): number {
  * The contract's one affine form, from the training rows' statistics (the same as the dataset
  * view's); a constant or empty column gets scale 1 (it encodes as 0, not NaN).
  */
-function affine(stats: NumericStats, scaling: NumericScaling): { center: number; scale: number } {
+function affine(
+  stats: NumericStats,
+  scaling: NumericScaling,
+  values: Float64Array,
+): { center: number; scale: number } {
   if (scaling === "none" || stats.count === 0) return { center: 0, scale: 1 };
+  if (scaling === "robust") {
+    const sorted = Float64Array.from(values).sort();
+    const iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25);
+    const spread = iqr > 0 ? iqr : (stats.std as number);
+    return { center: quantile(sorted, 0.5), scale: spread > 0 ? spread : 1 };
+  }
   const [center, spread] =
     scaling === "minmax"
       ? [stats.min as number, (stats.max as number) - (stats.min as number)]
       : [stats.mean as number, stats.std as number];
   return { center, scale: spread > 0 ? spread : 1 };
 }
+
+/** The q-quantile of sorted values, interpolated linearly (numpy's and pandas' default). */
+export function quantile(sorted: Float64Array, q: number): number {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+/** RealMLP's smooth-clipping constant: scaled values end near ±3. */
+const SMOOTH_CLIP = 3;
 
 function encodeSplit(
   preprocessing: Preprocessing,

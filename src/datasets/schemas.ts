@@ -107,6 +107,16 @@ export const typeOverridesSchema = z
   })
   .meta({ example: "zip:categorical,age:numeric" });
 
+/**
+ * `?missing=NA,-999`: the cells of a CSV upload that mean "no value", instead of the default
+ * NA, N/A, null, NaN and ? (the empty cell always does; `missing=` leaves only it).
+ */
+export const missingMarkersSchema = z
+  .string()
+  .max(1000, "must be at most 1000 characters")
+  .transform((text) => text.split(",").filter((m) => m !== ""))
+  .meta({ example: "NA,-999" });
+
 export const datasetUploadQuerySchema = strictObject({
   name: z
     .string()
@@ -115,5 +125,6 @@ export const datasetUploadQuerySchema = strictObject({
     .refine((name) => !hasNul(name), NUL_MESSAGE)
     .meta({ example: "iris" }),
   types: typeOverridesSchema.optional(),
+  missing: missingMarkersSchema.optional(),
 });
 export type DatasetUploadQuery = z.output<typeof datasetUploadQuerySchema>;

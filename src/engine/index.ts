@@ -38,6 +38,13 @@ export {
 } from "./optimizers.ts";
 export { Random } from "./random.ts";
 export {
+  checkScheduleFits,
+  type ResolvedSchedule,
+  resolveSchedule,
+  SCHEDULES,
+  scheduledRate,
+} from "./schedules.ts";
+export {
   type ArchitectureJson,
   checkArchitecture,
   checkWeightBytes,

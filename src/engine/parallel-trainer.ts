@@ -28,7 +28,7 @@ import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
 import type { KernelBackend } from "./kernel-set.ts";
-import { LOSS_INFO, type LossInfo } from "./losses.ts";
+import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
 import { NativeKernels } from "./native-kernels.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
@@ -107,6 +107,8 @@ export interface HelperData {
   origin: number;
   loss: LossName;
   optimizer: ResolvedOptimizer;
+  smoothing: number;
+  classWeights: number[] | null;
   /** Where the helper's range of the parameter block starts (splitPoint). */
   split: number;
   ctrl: SharedArrayBuffer;
@@ -123,6 +125,7 @@ export class ParallelTrainer {
   private readonly single: BackpropTrainer;
   private readonly loss: LossInfo;
   private readonly clipNorm: number;
+  private readonly settings: LossSettings;
   /** Our half's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly ctrl: Int32Array;
@@ -143,6 +146,7 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings,
     parts: {
       kernels: SharedKernels;
       worker: Worker;
@@ -160,7 +164,8 @@ export class ParallelTrainer {
     this.ctrl = parts.ctrl;
     this.results = parts.results;
     this.labels = parts.labels;
-    this.single = new BackpropTrainer(network, data, loss, optimizer);
+    this.settings = settings;
+    this.single = new BackpropTrainer(network, data, loss, optimizer, settings);
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
     this.all = new Float32Array(this.kernels.memory!.buffer, this.kernels.base);
@@ -180,6 +185,7 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings = PLAIN_LOSS,
   ): Promise<ParallelTrainer | undefined> {
     const backend = network.kernels.backend;
     if (backend === "js") return undefined;
@@ -217,6 +223,8 @@ export class ParallelTrainer {
       origin,
       loss,
       optimizer: optimizer.config,
+      smoothing: settings.smoothing,
+      classWeights: settings.classWeights ? Array.from(settings.classWeights) : null,
       split: splitPoint(network.parameterBlock),
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
@@ -241,7 +249,7 @@ export class ParallelTrainer {
     }
     worker.removeAllListeners();
     worker.on("error", () => {}); // reported through the FAILED slot
-    return new ParallelTrainer(network, data, loss, optimizer, {
+    return new ParallelTrainer(network, data, loss, optimizer, settings, {
       kernels,
       worker,
       ctrl,
@@ -307,7 +315,7 @@ export class ParallelTrainer {
     );
     // The previous batch's update must be whole before the forward pass reads the parameters.
     this.settle();
-    const ours = forwardAndLoss(net, loss, own, this.sums);
+    const ours = forwardAndLoss(net, loss, own, this.sums, this.settings);
     net.backward(own);
 
     this.awaitHelper(DONE, seq);

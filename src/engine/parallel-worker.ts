@@ -62,6 +62,10 @@ const optimizer = new Optimizer(d.optimizer);
 const P = net.parameterBlock;
 const split = d.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
+const settings = {
+  smoothing: d.smoothing,
+  classWeights: d.classWeights ? Float64Array.from(d.classWeights) : null,
+};
 parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
 
 /** Waits for ctrl[slot] to be `value`; false when told to stop instead. */
@@ -78,7 +82,7 @@ function waitFor(slot: number, value: number): boolean {
 /** The half batch: forward, loss gradient and tally, backward. */
 function halfBatch(rows: number): void {
   if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-  forwardAndLoss(net, info, rows, sums);
+  forwardAndLoss(net, info, rows, sums, settings);
   results[LOSS_SUM] = sums.lossSum;
   results[CORRECT] = sums.correct;
   results[ABS_SUM] = sums.absSum;

@@ -5,10 +5,15 @@
  */
 import { EngineError, normalizeNetworkSpec, resolveOptimizer } from "../engine/index.ts";
 import { validationError } from "../platform/errors.ts";
-import type { TrainRequest } from "./request.ts";
 
-/** Throws a validation error naming the field the engine refuses; `inputs` is the final width. */
-export function checkWithEngine(req: TrainRequest, inputs: number): void {
+/**
+ * Throws a validation error naming the field the engine refuses; `inputs` is the final width.
+ * The network is the one the version predicts with (dropout, a training setting, taken out).
+ */
+export function checkWithEngine(
+  req: { network: { layers: readonly object[] }; optimizer: unknown },
+  inputs: number,
+): void {
   try {
     normalizeNetworkSpec({ inputs, layers: req.network.layers }, "network.");
     resolveOptimizer(req.optimizer, "optimizer");

@@ -158,3 +158,46 @@ describe("numericStats", () => {
     expect(small.std).toBeCloseTo(Math.sqrt(1.25), 14);
   });
 });
+
+describe("robust scaling and smooth clipping", () => {
+  const skewed = buildTable({
+    header: ["x", "y"],
+    rows: [
+      ["1", "1"],
+      ["2", "2"],
+      ["3", "3"],
+      ["4", "4"],
+      ["1000", "5"],
+    ],
+    source: "csv",
+  });
+  const data = { name: "s", rows: skewed.rows, columns: skewed.columns };
+
+  it("centers on the median and scales by the interquartile range, for features and target", () => {
+    const fitted = fitDataset(data, request({ options: { scaling: "robust", unknown: "error" } }));
+    // x: median 3, q25 2, q75 4; y: median 3, IQR 2
+    expect(fitted.preprocessing.features[0]).toEqual({
+      name: "x",
+      type: "numeric",
+      scaling: "robust",
+      center: 3,
+      scale: 2,
+    });
+    expect(fitted.preprocessing.target).toMatchObject({ center: 3, scale: 2 });
+  });
+
+  it("with clip, bounds the scaled outlier near 3 and leaves small values nearly as they are", () => {
+    const fitted = fitDataset(
+      data,
+      request({ options: { scaling: "robust", unknown: "error", clip: true } }),
+    );
+    expect(fitted.preprocessing.features[0]).toMatchObject({ clip: 3 });
+    const x = Array.from(fitted.train.inputs);
+    const z = (v: number) => (v - 3) / 2;
+    const clipped = (v: number) => z(v) / Math.sqrt(1 + (z(v) / 3) ** 2);
+    expect(x.sort((a, b) => a - b)).toEqual(
+      [1, 2, 3, 4, 1000].map((v) => Math.fround(clipped(v))).sort((a, b) => a - b),
+    );
+    expect(Math.max(...x)).toBeLessThan(3);
+  });
+});

@@ -229,6 +229,7 @@ export class JobAttempt {
           metrics: final,
           attempt: this.attempt,
           evaluation,
+          optimizerState: outcome.optimizerState ?? null,
         }))
           ? "succeeded"
           : "lost";
@@ -262,6 +263,11 @@ function finalMetrics(outcome: TrainOutcome) {
   if (!epoch) return {};
   return {
     epoch: epoch.epoch,
+    // How the run ended, read by the job and version views (best-epoch reporting). Numbers
+    // only, as the metrics of a model file are: a succeeded run stopped early when it ran
+    // fewer epochs than it was asked for.
+    epochsRun: outcome.epochsRun,
+    ...(outcome.bestEpoch === undefined ? {} : { bestEpoch: outcome.bestEpoch }),
     loss: finiteOrNull(epoch.loss),
     valLoss: finiteOrNull(epoch.valLoss),
     accuracy: finiteOrNull(epoch.accuracy),

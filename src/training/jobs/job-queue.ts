@@ -36,6 +36,8 @@ export interface CompleteJobInput {
   attempt?: number;
   /** The held-back test split's scores, kept on the version (datasets only). */
   evaluation?: Prisma.InputJsonValue | null;
+  /** The optimizer state to keep with the version (warm starts continue from it). */
+  optimizerState?: Uint8Array | null;
 }
 
 export interface FailJobOptions {
@@ -148,7 +150,7 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
     recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
     recordEpochs,
 
-    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation }) {
+    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation, optimizerState }) {
       const found = await rows(sql.completeJob, [
         jobId,
         workerId,
@@ -156,6 +158,9 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
         jsonColumnText(metrics),
         attempt ?? null,
         evaluation === undefined || evaluation === null ? null : jsonColumnText(evaluation),
+        optimizerState
+          ? Buffer.from(optimizerState.buffer, optimizerState.byteOffset, optimizerState.byteLength)
+          : null,
       ]);
       return found.length > 0;
     },

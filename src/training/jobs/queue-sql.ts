@@ -137,7 +137,8 @@ RETURNING m.job_id`;
 
 /**
  * $1 job, $2 worker, $3 weights bytea, $4 final metrics JSON, $5 attempt (or null), $6 the test
- * split's evaluation JSON (or null). Weights and evaluation land with the status.
+ * split's evaluation JSON (or null), $7 the optimizer state bytea (or null). Weights and
+ * evaluation land with the status.
  */
 export const completeJob = `
 WITH job AS (
@@ -147,7 +148,8 @@ WITH job AS (
   RETURNING id, version_id
 ), version AS (
   UPDATE model_versions
-     SET weights = $3, metrics = $4::jsonb, evaluation = $6::jsonb, status = 'ready',
+     SET weights = $3, metrics = $4::jsonb, evaluation = $6::jsonb, optimizer_state = $7,
+         status = 'ready',
          trained_at = now(), updated_at = now()
     FROM job WHERE model_versions.id = job.version_id
 )

@@ -124,6 +124,26 @@ describe("POST /datasets", () => {
     expect(body.columns.map((c) => c.type)).toEqual(["numeric", "categorical"]);
   });
 
+  it("reads NA and ? as missing by default; missing= (query or form field) replaces the list", async () => {
+    const csv = "age,city\n31,Oslo\nNA,Bergen\n?,Oslo\n-999,Bergen\n";
+    const byDefault = await upload(csv, { type: "text/csv", query: "name=markers" });
+    expect(byDefault.status, JSON.stringify(byDefault.body)).toBe(201);
+    expect(byDefault.body.columns[0]).toMatchObject({ type: "numeric", count: 2, missing: 2 });
+
+    const byQuery = await upload(csv, {
+      type: "text/csv",
+      query: "name=markers&missing=NA,?,-999",
+    });
+    expect(byQuery.body.columns[0]).toMatchObject({ type: "numeric", count: 1, missing: 3 });
+
+    const form = new FormData();
+    form.append("missing", "NA,?,-999");
+    form.append("file", new Blob([csv], { type: "text/csv" }), "m.csv");
+    const byForm = await upload(form, { type: null, query: "name=form-markers" });
+    expect(byForm.status, JSON.stringify(byForm.body)).toBe(201);
+    expect(byForm.body.columns[0]).toMatchObject({ type: "numeric", count: 1, missing: 3 });
+  });
+
   it("answers 400 for a form with two file parts, storing neither", async () => {
     const before = await server.http.get<DatasetPage>("/datasets?limit=100");
     const form = new FormData();

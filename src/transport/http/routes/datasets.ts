@@ -17,11 +17,13 @@ import {
   datasetParamsSchema,
   datasetSchema,
   datasetUploadQuerySchema,
+  missingMarkersSchema,
 } from "../../../datasets/schemas.ts";
 import type { DatasetService } from "../../../datasets/service.ts";
 import { buildTable, type RawTable } from "../../../datasets/table.ts";
 import { readText, recordsFromJson } from "../../../datasets/upload.ts";
 import { isAppError, malformedRequest, validationError } from "../../../platform/errors.ts";
+import { parseRequest } from "../../../platform/validation/parse.ts";
 import { problems } from "./shared.ts";
 
 export interface DatasetRouteOptions {
@@ -41,7 +43,8 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
     done(null, payload),
   );
   await app.register(fastifyMultipart, {
-    limits: { fileSize: limits.maxBytes, files: 1, fields: 0, parts: 1 },
+    // The file, and optionally the field "missing" before it (the query's `missing=`).
+    limits: { fileSize: limits.maxBytes, files: 1, fields: 1, parts: 2 },
   });
 
   app.post(
@@ -57,7 +60,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const table = await readUpload(request, limits);
+      const table = await readUpload(request, limits, request.query.missing);
       const built = buildTable(table, request.query.types);
       const dataset = await datasets.create(request.query.name, built);
       return reply.code(201).header("location", `/datasets/${dataset.id}`).send(dataset);
@@ -110,31 +113,46 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
   );
 };
 
-async function readUpload(request: FastifyRequest, limits: UploadLimits): Promise<RawTable> {
-  if (request.isMultipart()) return readForm(request, limits);
+async function readUpload(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  missing?: readonly string[],
+): Promise<RawTable> {
+  if (request.isMultipart()) return readForm(request, limits, missing);
   const body = request.body as Readable | undefined;
   const type = request.headers["content-type"] ?? "";
   if (!body) {
     throw validationError([{ path: "file", message: "is empty; send the dataset in the body" }]);
   }
-  if (type.startsWith("text/csv")) return readCsv(body, limits);
+  if (type.startsWith("text/csv")) return readCsv(body, limits, missing);
   return recordsFromJson(await readText(body, limits.maxBytes), limits);
 }
 
 /**
- * The form's one part, the CSV file in field "file", read as it streams; a second part (another
- * file, a field) is refused rather than dropped, and so is a body busboy cannot read.
+ * The form's CSV file in field "file", read as it streams, with optionally the field "missing"
+ * before it (the query's `missing=` wins); another part is refused rather than dropped, and so
+ * is a body busboy cannot read.
  */
-async function readForm(request: FastifyRequest, limits: UploadLimits): Promise<RawTable> {
+async function readForm(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  missing?: readonly string[],
+): Promise<RawTable> {
   let table: RawTable | undefined;
+  let markers = missing;
   try {
     for await (const part of request.parts()) {
+      if (table === undefined && part.type === "field" && part.fieldname === "missing") {
+        const value = { missing: String(part.value) };
+        markers ??= parseRequest(z.object({ missing: missingMarkersSchema }), value).missing;
+        continue;
+      }
       if (table !== undefined || part.type !== "file" || part.fieldname !== "file") {
         if (part.type === "file") part.file.resume();
         if (table !== undefined) throw onePartOnly();
         break;
       }
-      table = await readCsv(part.file, limits);
+      table = await readCsv(part.file, limits, markers);
     }
   } catch (error) {
     throw fromMultipartError(error, limits);
@@ -149,7 +167,9 @@ async function readForm(request: FastifyRequest, limits: UploadLimits): Promise<
 }
 
 const onePartOnly = () =>
-  malformedRequest('The form may hold one part only: the CSV file in field "file".');
+  malformedRequest(
+    'The form may hold one part only: the CSV file in field "file" (and, before it, the field "missing").',
+  );
 
 function fromMultipartError(error: unknown, limits: UploadLimits): unknown {
   const code = (error as { code?: string }).code;
