@@ -217,30 +217,20 @@ export class NativeKernels implements KernelSet {
     return this.k.combine(this.all(), d, s, n, a, b, true);
   }
 
-  activateInto(
-    m: Float32Array,
-    z: number,
-    a: number,
-    rows: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {
     if (act === ACT_SOFTMAX) this.k.softmax(m, z, a, rows, N);
     else this.k.activate(m, z, a, rows * N, act, alpha);
-  }
+  };
 
-  backwardWeights(
-    m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
+  readonly backwardWeights: KernelSet["backwardWeights"] = (
+    m,
+    x,
+    dz,
+    dw,
+    db,
+    rows,
+    K,
+    N,
     squares = false,
-  ): number {
-    return this.k.backwardWeights(m, x, dz, dw, db, rows, K, N, squares);
-  }
+  ) => this.k.backwardWeights(m, x, dz, dw, db, rows, K, N, squares);
 }

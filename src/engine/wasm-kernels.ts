@@ -230,18 +230,7 @@ export class WasmKernels implements KernelSet {
     return this.base + o * 4;
   }
 
-  denseForward(
-    _m: Float32Array,
-    x: number,
-    w: number,
-    b: number,
-    y: number,
-    rows: number,
-    K: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly denseForward: KernelSet["denseForward"] = (_m, x, w, b, y, rows, K, N, act, alpha) => {
     const ld = N * 4;
     this.k.gemm(
       this.at(x),
@@ -262,34 +251,26 @@ export class WasmKernels implements KernelSet {
       0,
       0,
     );
-  }
+  };
 
-  activateInto(
-    m: Float32Array,
-    z: number,
-    a: number,
-    rows: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {
     if (act === ACT_SOFTMAX) softmaxRows(m, z, a, rows, N);
     else this.k.activateRange(this.at(z), this.at(a), rows * N, act, alpha);
-  }
+  };
 
-  backwardInput(
-    _m: Float32Array,
-    dz: number,
-    w: number,
-    dx: number,
-    aPrev: number,
-    rows: number,
-    N: number,
-    K: number,
-    act: number,
-    alpha: number,
-    scratch: number,
-  ): void {
+  readonly backwardInput: KernelSet["backwardInput"] = (
+    _m,
+    dz,
+    w,
+    dx,
+    aPrev,
+    rows,
+    N,
+    K,
+    act,
+    alpha,
+    scratch,
+  ) => {
     // dX [rows×K] = dZ [rows×N] · Wᵀ [N×K], with Wᵀ packed into the scratch block first.
     this.k.transpose(this.at(w), this.at(scratch), K, N);
     const ld = K * 4;
@@ -312,19 +293,19 @@ export class WasmKernels implements KernelSet {
       this.at(aPrev),
       ld,
     );
-  }
+  };
 
-  backwardWeights(
-    _m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
+  readonly backwardWeights: KernelSet["backwardWeights"] = (
+    _m,
+    x,
+    dz,
+    dw,
+    db,
+    rows,
+    K,
+    N,
     squares = false,
-  ): number {
+  ) => {
     // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float); the
     // squares, when asked, are summed from each tile as it is stored.
     const ld = N * 4;
@@ -349,7 +330,7 @@ export class WasmKernels implements KernelSet {
     );
     this.k.columnSums(this.at(dz), this.at(db), rows, N, squares ? 1 : 0);
     return squares ? this.k.takeSquares() : 0;
-  }
+  };
 
   /*
    * The kernels the module runs as KernelSet declares them, but for the arena's element offsets,
