@@ -41,6 +41,10 @@ export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
 export const KERNEL_REQUESTS = ["native", ...KERNEL_BACKENDS] as const;
 export type KernelRequest = (typeof KERNEL_REQUESTS)[number];
 
+/**
+ * The kernel ABI, declared here once: the addon's functions (native-kernels.ts) and the
+ * WebAssembly exports (wasm-kernels.ts) take their kernels' types from it.
+ */
 export interface KernelSet {
   readonly backend: KernelBackend;
   /** The arena: `size` floats, the first `keep` of `previous` kept, the rest zero. */
@@ -148,8 +152,7 @@ export const JS_KERNELS: KernelSet = {
   arena: growArena,
   denseForward,
   activateInto,
-  backwardInput: (m, dz, w, dx, aPrev, rows, N, K, act, alpha) =>
-    backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha),
+  backwardInput, // needs no scratch: it reads W in place
   backwardWeights: (m, x, dz, dw, db, rows, K, N, squares) => {
     backwardWeights(m, x, dz, dw, db, rows, K, N);
     return squares ? sumOfSquares(m, dw, K * N) + sumOfSquares(m, db, N) : 0;

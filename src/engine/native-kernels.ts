@@ -19,50 +19,28 @@ import type { KernelSet, NativeBackend } from "./kernel-set.ts";
 export const NATIVE_ISAS = ["avx512", "avx2", "scalar"] as const;
 export type NativeIsa = (typeof NATIVE_ISAS)[number];
 
-/** One copy's functions (argument order as in native/src/addon.cc). */
-interface NativeFunctions {
+/**
+ * One copy's functions (argument order as in native/src/addon.cc). The kernels shared with
+ * KernelSet take its signatures, so a kernel's argument list is declared once (kernel-set.ts).
+ */
+interface NativeFunctions
+  extends Pick<
+    KernelSet,
+    | "denseForward"
+    | "backwardInput"
+    | "sumOfSquares"
+    | "sgdUpdate"
+    | "momentumUpdate"
+    | "rmspropUpdate"
+    | "adamUpdate"
+  > {
   isa: NativeIsa;
-  denseForward(
-    m: Float32Array,
-    x: number,
-    w: number,
-    b: number,
-    y: number,
-    rows: number,
-    K: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void;
-  backwardInput(
-    m: Float32Array,
-    dz: number,
-    w: number,
-    dx: number,
-    aPrev: number,
-    rows: number,
-    N: number,
-    K: number,
-    act: number,
-    alpha: number,
-    scratch: number,
-  ): void;
-  backwardWeights(
-    m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
-    squares: boolean,
-  ): number;
+  /** KernelSet's backwardWeights, `squares` required. */
+  backwardWeights(...args: Required<Parameters<KernelSet["backwardWeights"]>>): number;
   activate(m: Float32Array, z: number, a: number, n: number, act: number, alpha: number): void;
   softmax(m: Float32Array, z: number, a: number, rows: number, N: number): void;
-  sumOfSquares(m: Float32Array, off: number, n: number): number;
   allFinite(values: Float32Array): boolean;
-  scale(m: Float32Array, off: number, n: number, factor: number): void;
+  scale: KernelSet["scaleInPlace"];
   combine(
     m: Float32Array,
     d: number,
@@ -72,44 +50,6 @@ interface NativeFunctions {
     b: number,
     squares: boolean,
   ): number;
-  sgdUpdate(m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void;
-  momentumUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: boolean,
-  ): void;
-  rmspropUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void;
-  adamUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void;
 }
 
 export interface NativeAddon {
@@ -217,12 +157,32 @@ export class NativeKernels implements KernelSet {
   readonly base: number;
   /** The whole shared memory from `base` (combine reads past this set's arena). */
   private whole: Float32Array | undefined;
+  /*
+   * The kernels whose arguments the addon takes as KernelSet passes them: its own functions
+   * (they ignore `this`), not wrappers that forward each argument.
+   */
+  readonly denseForward: KernelSet["denseForward"];
+  readonly backwardInput: KernelSet["backwardInput"];
+  readonly sumOfSquares: KernelSet["sumOfSquares"];
+  readonly scaleInPlace: KernelSet["scaleInPlace"];
+  readonly sgdUpdate: KernelSet["sgdUpdate"];
+  readonly momentumUpdate: KernelSet["momentumUpdate"];
+  readonly rmspropUpdate: KernelSet["rmspropUpdate"];
+  readonly adamUpdate: KernelSet["adamUpdate"];
 
   constructor(k: NativeFunctions, shared?: SharedRegion) {
     this.k = k;
     this.backend = `native-${k.isa}`;
     this.memory = shared?.memory;
     this.base = shared?.base ?? 0;
+    this.denseForward = k.denseForward;
+    this.backwardInput = k.backwardInput;
+    this.sumOfSquares = k.sumOfSquares;
+    this.scaleInPlace = k.scale;
+    this.sgdUpdate = k.sgdUpdate;
+    this.momentumUpdate = k.momentumUpdate;
+    this.rmspropUpdate = k.rmspropUpdate;
+    this.adamUpdate = k.adamUpdate;
   }
 
   /** This set over a shared memory (two-thread training), the same copy of the kernels. */
@@ -257,119 +217,20 @@ export class NativeKernels implements KernelSet {
     return this.k.combine(this.all(), d, s, n, a, b, true);
   }
 
-  denseForward(
-    m: Float32Array,
-    x: number,
-    w: number,
-    b: number,
-    y: number,
-    rows: number,
-    K: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
-    this.k.denseForward(m, x, w, b, y, rows, K, N, act, alpha);
-  }
-
-  activateInto(
-    m: Float32Array,
-    z: number,
-    a: number,
-    rows: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {
     if (act === ACT_SOFTMAX) this.k.softmax(m, z, a, rows, N);
     else this.k.activate(m, z, a, rows * N, act, alpha);
-  }
+  };
 
-  backwardInput(
-    m: Float32Array,
-    dz: number,
-    w: number,
-    dx: number,
-    aPrev: number,
-    rows: number,
-    N: number,
-    K: number,
-    act: number,
-    alpha: number,
-    scratch: number,
-  ): void {
-    this.k.backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha, scratch);
-  }
-
-  backwardWeights(
-    m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
+  readonly backwardWeights: KernelSet["backwardWeights"] = (
+    m,
+    x,
+    dz,
+    dw,
+    db,
+    rows,
+    K,
+    N,
     squares = false,
-  ): number {
-    return this.k.backwardWeights(m, x, dz, dw, db, rows, K, N, squares);
-  }
-
-  sumOfSquares(m: Float32Array, off: number, n: number): number {
-    return this.k.sumOfSquares(m, off, n);
-  }
-
-  scaleInPlace(m: Float32Array, off: number, n: number, factor: number): void {
-    this.k.scale(m, off, n, factor);
-  }
-
-  sgdUpdate(m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void {
-    this.k.sgdUpdate(m, p, g, n, lr, wd);
-  }
-
-  momentumUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: boolean,
-  ): void {
-    this.k.momentumUpdate(m, p, g, buf, n, lr, mu, wd, nesterov);
-  }
-
-  rmspropUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void {
-    this.k.rmspropUpdate(m, p, g, sq, n, lr, rho, eps, wd);
-  }
-
-  adamUpdate(
-    m: Float32Array,
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void {
-    this.k.adamUpdate(m, p, g, m1, m2, n, lr, beta1, beta2, eps, wd, bc1, bc2);
-  }
+  ) => this.k.backwardWeights(m, x, dz, dw, db, rows, K, N, squares);
 }

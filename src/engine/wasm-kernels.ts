@@ -77,46 +77,24 @@ interface KernelExports {
   columnSums(dz: number, db: number, rows: number, N: number, squares: number): void;
   takeSquares(): number;
   activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
-  sumOfSquares(p: number, n: number): number;
-  scale(p: number, n: number, factor: number): void;
+  sumOfSquares: Exported<KernelSet["sumOfSquares"]>;
+  scale: Exported<KernelSet["scaleInPlace"]>;
   combine(d: number, s: number, n: number, a: number, b: number): void;
   combineSquares(d: number, s: number, n: number, a: number, b: number): number;
-  sgdUpdate(p: number, g: number, n: number, lr: number, wd: number): void;
-  momentumUpdate(
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: number,
-  ): void;
-  rmspropUpdate(
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void;
-  adamUpdate(
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void;
+  sgdUpdate: Exported<KernelSet["sgdUpdate"]>;
+  momentumUpdate: Exported<KernelSet["momentumUpdate"]>;
+  rmspropUpdate: Exported<KernelSet["rmspropUpdate"]>;
+  adamUpdate: Exported<KernelSet["adamUpdate"]>;
 }
+
+/**
+ * A KernelSet kernel as the module exports it, so its argument list is declared once
+ * (kernel-set.ts): no arena argument (the module's memory is the arena), the offsets as byte
+ * addresses, a boolean as 0 or 1.
+ */
+type Exported<F> = F extends (m: Float32Array, ...args: infer A) => infer R
+  ? (...args: { [I in keyof A]: A[I] extends boolean ? number : A[I] }) => R
+  : never;
 
 const EPI_NONE = 0;
 const EPI_ACTIVATE = 1;
@@ -252,18 +230,7 @@ export class WasmKernels implements KernelSet {
     return this.base + o * 4;
   }
 
-  denseForward(
-    _m: Float32Array,
-    x: number,
-    w: number,
-    b: number,
-    y: number,
-    rows: number,
-    K: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly denseForward: KernelSet["denseForward"] = (_m, x, w, b, y, rows, K, N, act, alpha) => {
     const ld = N * 4;
     this.k.gemm(
       this.at(x),
@@ -284,34 +251,26 @@ export class WasmKernels implements KernelSet {
       0,
       0,
     );
-  }
+  };
 
-  activateInto(
-    m: Float32Array,
-    z: number,
-    a: number,
-    rows: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {
     if (act === ACT_SOFTMAX) softmaxRows(m, z, a, rows, N);
     else this.k.activateRange(this.at(z), this.at(a), rows * N, act, alpha);
-  }
+  };
 
-  backwardInput(
-    _m: Float32Array,
-    dz: number,
-    w: number,
-    dx: number,
-    aPrev: number,
-    rows: number,
-    N: number,
-    K: number,
-    act: number,
-    alpha: number,
-    scratch: number,
-  ): void {
+  readonly backwardInput: KernelSet["backwardInput"] = (
+    _m,
+    dz,
+    w,
+    dx,
+    aPrev,
+    rows,
+    N,
+    K,
+    act,
+    alpha,
+    scratch,
+  ) => {
     // dX [rows×K] = dZ [rows×N] · Wᵀ [N×K], with Wᵀ packed into the scratch block first.
     this.k.transpose(this.at(w), this.at(scratch), K, N);
     const ld = K * 4;
@@ -334,19 +293,19 @@ export class WasmKernels implements KernelSet {
       this.at(aPrev),
       ld,
     );
-  }
+  };
 
-  backwardWeights(
-    _m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
+  readonly backwardWeights: KernelSet["backwardWeights"] = (
+    _m,
+    x,
+    dz,
+    dw,
+    db,
+    rows,
+    K,
+    N,
     squares = false,
-  ): number {
+  ) => {
     // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float); the
     // squares, when asked, are summed from each tile as it is stored.
     const ld = N * 4;
@@ -371,63 +330,42 @@ export class WasmKernels implements KernelSet {
     );
     this.k.columnSums(this.at(dz), this.at(db), rows, N, squares ? 1 : 0);
     return squares ? this.k.takeSquares() : 0;
-  }
+  };
 
-  sumOfSquares(_m: Float32Array, off: number, n: number): number {
-    return this.k.sumOfSquares(this.at(off), n);
-  }
+  /*
+   * The kernels the module runs as KernelSet declares them, but for the arena's element offsets,
+   * passed as byte addresses (the arena argument is the module's memory itself).
+   */
+  readonly sumOfSquares: KernelSet["sumOfSquares"] = (_m, off, n) =>
+    this.k.sumOfSquares(this.at(off), n);
 
-  scaleInPlace(_m: Float32Array, off: number, n: number, factor: number): void {
+  readonly scaleInPlace: KernelSet["scaleInPlace"] = (_m, off, n, factor) =>
     this.k.scale(this.at(off), n, factor);
-  }
 
-  sgdUpdate(_m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void {
+  readonly sgdUpdate: KernelSet["sgdUpdate"] = (_m, p, g, n, lr, wd) =>
     this.k.sgdUpdate(this.at(p), this.at(g), n, lr, wd);
-  }
 
-  momentumUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: boolean,
-  ): void {
+  readonly momentumUpdate: KernelSet["momentumUpdate"] = (_m, p, g, buf, n, lr, mu, wd, nesterov) =>
     this.k.momentumUpdate(this.at(p), this.at(g), this.at(buf), n, lr, mu, wd, nesterov ? 1 : 0);
-  }
 
-  rmspropUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void {
+  readonly rmspropUpdate: KernelSet["rmspropUpdate"] = (_m, p, g, sq, n, lr, rho, eps, wd) =>
     this.k.rmspropUpdate(this.at(p), this.at(g), this.at(sq), n, lr, rho, eps, wd);
-  }
 
-  adamUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void {
+  readonly adamUpdate: KernelSet["adamUpdate"] = (
+    _m,
+    p,
+    g,
+    m1,
+    m2,
+    n,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    wd,
+    bc1,
+    bc2,
+  ) =>
     this.k.adamUpdate(
       this.at(p),
       this.at(g),
@@ -442,5 +380,4 @@ export class WasmKernels implements KernelSet {
       bc1,
       bc2,
     );
-  }
 }

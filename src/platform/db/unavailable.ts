@@ -6,11 +6,20 @@
  * adapter error, where pg's own error ends up.
  */
 
-// Connection-level SQLSTATEs: the server is going away, starting up or refusing connections.
-const unavailableSqlStates = new Set(["53300", "57P01", "57P02", "57P03"]);
+/**
+ * Connection-level SQLSTATEs (with the 08 class): the server is going away, starting up or
+ * refusing connections. Also what the job queue tries again (isTransientDatabaseError).
+ */
+export const CONNECTION_SQL_STATES = [
+  "53300", // too_many_connections
+  "57P01", // admin_shutdown (pg_terminate_backend, a fast shutdown)
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, in recovery)
+];
+const unavailableSqlStates = new Set(CONNECTION_SQL_STATES);
 
-// Node's socket and DNS errors on the way to the server.
-const unavailableSocketCodes = new Set([
+/** Node's socket and DNS errors on the way to the server. */
+export const SOCKET_ERROR_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
   "ECONNABORTED",
@@ -26,9 +35,13 @@ const unavailableSocketCodes = new Set([
 // connection in time.
 const unavailablePrismaCodes = new Set(["P1001", "P1002", "P1017", "P2024"]);
 
-// What pg and pg-pool throw, with no code, when a connection ends or cannot be had in time.
-const unavailableMessage =
-  /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed and is not queryable|^Can't reach database server/;
+/** What pg and pg-pool throw, with no code, when a connection ends or cannot be had in time. */
+export const PG_CONNECTION_LOST_MESSAGE =
+  /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed and is not queryable/;
+// The same from Prisma, which also says when it cannot reach the server.
+const unavailableMessage = new RegExp(
+  `${PG_CONNECTION_LOST_MESSAGE.source}|^Can't reach database server`,
+);
 
 // Prisma's driver adapter error kinds for the same.
 const unavailableKinds = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout"]);
@@ -50,7 +63,7 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   for (const code of [e.code, e.originalCode]) {
     if (typeof code !== "string") continue;
     if (unavailableSqlStates.has(code) || code.startsWith("08")) return true;
-    if (unavailableSocketCodes.has(code) || unavailablePrismaCodes.has(code)) return true;
+    if (SOCKET_ERROR_CODES.has(code) || unavailablePrismaCodes.has(code)) return true;
   }
   if (typeof e.kind === "string" && unavailableKinds.has(e.kind)) return true;
   if (typeof e.message === "string" && unavailableMessage.test(e.message)) return true;
