@@ -8,10 +8,12 @@
 #                   ANCHORS=1, PyTorch's over the same seeds); "" skips them
 #   ANCHORS=1       also run the PyTorch (1 thread: OpenBLAS pinned too) and TF.js anchors in the
 #                   same run, and print ratios
+#   ANCHOR_OPENBLAS_CORETYPE  OpenBLAS kernels for the PyTorch anchor (e.g. Cooperlake) where
+#                   OpenBLAS cannot tell the CPU (a VM hiding its model makes it pick Prescott)
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
 #   THREADS         thread counts of the Fashion-MNIST training case (default "1 2"; 2 runs only
-#                   on WebAssembly kernels: data-parallel halves of each batch)
-#   KERNELS         engine kernel backends to run, e.g. "relaxed simd js" (default: the one the
+#                   on native or WebAssembly kernels: data-parallel halves of each batch)
+#   KERNELS         engine kernel backends to run, e.g. "native-avx512 relaxed js" (default: the one the
 #                   engine picks: NNSERVE_KERNELS, else the fastest available)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

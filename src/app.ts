@@ -7,6 +7,7 @@
 import type { Registry } from "prom-client";
 import { createKeyStore } from "./auth/key-store.ts";
 import { createDatasetService } from "./datasets/service.ts";
+import { defaultKernelBackend, nativeStatus } from "./engine/index.ts";
 import type { Config } from "./platform/config.ts";
 import { createDatabase, type Database } from "./platform/db/client.ts";
 import { startEmbeddedPostgres } from "./platform/db/embedded.ts";
@@ -101,8 +102,10 @@ export async function startNnserve({
   };
   try {
     const { db, databaseUrl } = await startStorage(config, logger, life);
-    const { pool, predictionThreads } = startThreads(config, life);
-    const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics);
+    const { pool, predictionThreads, engineBackend } = startThreads(config, logger, life);
+    const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics, {
+      engineBackend,
+    });
     const { services, events, queue, cache, prediction } = createServices(
       config,
       logger,
@@ -174,7 +177,13 @@ async function startStorage(config: Config, logger: Logger, life: Lifecycle) {
 }
 
 /** The worker threads: training and prediction pools. */
-function startThreads(config: Config, life: Lifecycle) {
+function startThreads(config: Config, logger: Logger, life: Lifecycle) {
+  const engineBackend = defaultKernelBackend();
+  const nativeWhy = nativeStatus();
+  logger.info(
+    { kernels: engineBackend, ...(nativeWhy ? { native: nativeWhy } : {}) },
+    `engine kernels: ${engineBackend}`,
+  );
   const predictionThreads = 1;
   const pool = createWorkerPool({
     trainingThreads: config.workers,
@@ -186,7 +195,7 @@ function startThreads(config: Config, life: Lifecycle) {
     life.poolUp = false;
     await pool.close();
   });
-  return { pool, predictionThreads };
+  return { pool, predictionThreads, engineBackend };
 }
 
 /** This instance's Prometheus series (none with METRICS=false), joined to a cluster's. */
@@ -196,9 +205,15 @@ function createInstanceMetrics(
   pool: WorkerPool,
   predictionThreads: number,
   clusterMetrics: ClusterMetrics | undefined,
+  engine: { engineBackend: string },
 ): Metrics | undefined {
   if (!config.metrics) return undefined;
-  const metrics = createMetrics({ jobCounts: jobCountsFrom(db.pool), pool, predictionThreads });
+  const metrics = createMetrics({
+    jobCounts: jobCountsFrom(db.pool),
+    pool,
+    predictionThreads,
+    engineBackend: engine.engineBackend,
+  });
   if (!clusterMetrics) return metrics;
   clusterMetrics.join(metrics.registry);
   return { ...metrics, scrape: clusterMetrics.scrape };
@@ -242,7 +257,10 @@ function createServices(
       queue,
       datasets,
       maxParameters: config.limits.maxParameters,
+      maxInputs: config.limits.maxUnits,
+      maxEncodedValues: config.limits.maxEncodedValues,
       maxAttempts: config.jobs.maxAttempts,
+      maxJobSeconds: config.limits.maxJobSeconds,
       maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
     }),
     prediction,
@@ -260,6 +278,7 @@ function createServices(
       migrated: () => isUpToDate({ pool: db.pool }),
       poolUp: () => life.poolUp,
       shuttingDown: () => life.shuttingDown,
+      engineBackend: defaultKernelBackend(),
     }),
   };
   return { services, events, queue, cache, prediction };
@@ -316,6 +335,8 @@ function addOperateServices(
   life.cleanups.push(() => predictionLog.stop());
   const observed = observePredictions(prediction, {
     pool: db.pool,
+    onError: (err) =>
+      logger.debug({ err }, "a sampled prediction was not counted for drift or logged"),
     drift: { recorder: driftRecorder, sampleRate: config.drift.sampleRate },
     ...(config.predictionLog.rate > 0
       ? { log: { log: predictionLog, rate: config.predictionLog.rate } }
@@ -416,6 +437,7 @@ async function startTransports(
     auth: config.auth,
     keys,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    authMaxFailuresPerMinute: config.authMaxFailuresPerMinute,
     shuttingDown: stopping,
     overloaded: () => app.isUnderPressure(),
     retryAfterSeconds: config.overload.retryAfterSeconds,

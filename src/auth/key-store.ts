@@ -7,6 +7,7 @@
 import type { Database } from "../platform/db/client.ts";
 import { conflict, notFound } from "../platform/errors.ts";
 import { generateKey, keyMatches, keyPrefix, parseScopes, type Scope } from "./keys.ts";
+import { PrefixDirectory } from "./prefix-directory.ts";
 
 export interface ApiKeyView {
   id: string;
@@ -70,12 +71,18 @@ export function createKeyStore({
   const { prisma } = db;
   const cache = new Map<string, { row: Row | null; until: number }>();
   const lastUsedWritten = new Map<string, number>();
+  // An unknown prefix is answered from memory: random keys cost no query each.
+  const directory = new PrefixDirectory(async () =>
+    (await prisma.apiKey.findMany({ select: { prefix: true } })).map((r) => r.prefix),
+  );
 
   async function find(prefix: string): Promise<Row | null> {
     const now = Date.now();
     const cached = cache.get(prefix);
     if (cached && cached.until > now) return cached.row;
-    const row = await prisma.apiKey.findUnique({ where: { prefix } });
+    const row = (await directory.has(prefix))
+      ? await prisma.apiKey.findUnique({ where: { prefix } })
+      : null;
     if (cache.size > 10_000) cache.clear();
     cache.set(prefix, { row, until: now + cacheTtlMs });
     return row;
@@ -97,6 +104,7 @@ export function createKeyStore({
       const row = await prisma.apiKey.create({
         data: { name, prefix, hash, scopes: [...new Set(scopes)].join(" ") },
       });
+      directory.add(prefix);
       return { key, apiKey: toView(row) };
     },
 

@@ -6,8 +6,9 @@
  */
 import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 
-// deploy: moving aliases and traffic (what serves), apart from train (what is made).
-export const SCOPES = ["predict", "train", "admin", "deploy"] as const;
+// deploy: moving aliases and traffic (what serves), apart from train (what is made); metrics:
+// reading /metrics (Prometheus).
+export const SCOPES = ["predict", "train", "admin", "deploy", "metrics"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const KEY_PATTERN = /^nns_([0-9A-Za-z]{8})_([0-9A-Za-z_-]{43})$/;
@@ -47,7 +48,7 @@ export function keyMatches(key: string, hash: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** `admin` may do everything; `predict` and `train` only what they name. */
+/** `admin` may do everything; `predict`, `train` and `metrics` only what they name. */
 export function allows(scopes: readonly Scope[], needed: Scope): boolean {
   return scopes.includes("admin") || scopes.includes(needed);
 }

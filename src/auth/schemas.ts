@@ -1,9 +1,16 @@
 /** The admin API's bodies: create a key, and a key as listed (never its secret or hash). */
 import { z } from "zod";
+import { hasNul, NUL_MESSAGE } from "../platform/validation/common.ts";
 import { SCOPES } from "./keys.ts";
 
 export const createApiKeySchema = z.strictObject({
-  name: z.string().trim().min(1).max(100).describe("What the key is for, e.g. 'ci' or 'web-app'"),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .refine((name) => !hasNul(name), NUL_MESSAGE)
+    .describe("What the key is for, e.g. 'ci' or 'web-app'"),
   scopes: z
     .array(z.enum(SCOPES))
     .min(1)

@@ -1,6 +1,7 @@
 /**
  * Which scope each operation needs, for REST routes and gRPC methods alike, in one table so the
- * two transports cannot drift apart. `open`: no key (probes, metrics). `any`: any valid key (the
+ * two transports cannot drift apart. `open`: no key (probes). `metrics`: /metrics, whose model
+ * names and counts are no one else's business; Prometheus sends a key with that scope. `any`: any valid key (the
  * API docs, gRPC reflection, unknown routes, which then answer 404). Otherwise one of the scopes
  * listed; `admin` passes every check (see allows() in keys.ts).
  */
@@ -16,6 +17,7 @@ export function restRequirement(
   route: string | undefined,
   path: string,
 ): Requirement {
+  if (path === "/metrics") return ["metrics"];
   if (OPEN_PATHS.has(path) || isUiPath(path)) return "open";
   if (route === undefined) return "any";
   if (route.startsWith("/admin/")) return ["admin"];
@@ -45,7 +47,10 @@ function isDeployRoute(method: string, route: string): boolean {
   );
 }
 
-/** Probes and metrics: an orchestrator or Prometheus has no key. */
+/**
+ * Probe paths, answered even while shutting down or overloaded; with AUTH on, all but /metrics
+ * need no key (an orchestrator has none).
+ */
 export const OPEN_PATHS = new Set([
   "/healthz",
   "/readyz",

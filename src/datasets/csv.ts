@@ -12,6 +12,8 @@ import type { RawTable } from "./table.ts";
 export interface UploadLimits {
   maxBytes: number;
   maxRows: number;
+  /** Checked on the header, before a cell is typed or a byte stored. */
+  maxColumns: number;
 }
 
 export function tooManyBytes(maxBytes: number): AppError {
@@ -28,16 +30,35 @@ export function tooManyRows(maxRows: number): AppError {
   );
 }
 
+export function tooManyColumns(maxColumns: number, columns: number): AppError {
+  return new AppError(
+    "PAYLOAD_TOO_LARGE",
+    `The dataset has ${columns} columns, more than the limit of ${maxColumns} (DATASET_MAX_COLUMNS).`,
+  );
+}
+
+/**
+ * Cells that mean "no value" in a CSV upload unless the upload names its own (`missing=`): an
+ * empty cell always does. A column of numbers and these is numeric with missing values.
+ */
+export const DEFAULT_MISSING_MARKERS: readonly string[] = ["NA", "N/A", "null", "NaN", "?"];
+
 interface Parsed {
   record: string[];
   info: { lines: number };
 }
 
 /**
- * Reads the whole upload into a header and string cells (an empty cell is a missing value).
+ * Reads the whole upload into a header and string cells (an empty cell, or one of `missing`,
+ * is a missing value).
  * Row i of the result is record i after the header; errors name it as `rows[i]`, with its line.
  */
-export async function readCsv(source: Readable, limits: UploadLimits): Promise<RawTable> {
+export async function readCsv(
+  source: Readable,
+  limits: UploadLimits,
+  missing: readonly string[] = DEFAULT_MISSING_MARKERS,
+): Promise<RawTable> {
+  const markers = new Set(missing);
   let bytes = 0;
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true });
   // Counted on the way in: the parser never sees a byte past the limit.
@@ -57,6 +78,8 @@ export async function readCsv(source: Readable, limits: UploadLimits): Promise<R
   try {
     for await (const { record, info } of parser as AsyncIterable<Parsed>) {
       if (!header) {
+        if (record.length > limits.maxColumns)
+          throw tooManyColumns(limits.maxColumns, record.length);
         header = record;
         continue;
       }
@@ -72,6 +95,10 @@ export async function readCsv(source: Readable, limits: UploadLimits): Promise<R
         );
       }
       if (rows.length >= limits.maxRows) throw tooManyRows(limits.maxRows);
+      // A marker becomes the empty cell, which every later step reads as missing.
+      if (markers.size > 0) {
+        for (let i = 0; i < record.length; i++) if (markers.has(record[i]!.trim())) record[i] = "";
+      }
       rows.push(record);
     }
   } catch (error) {

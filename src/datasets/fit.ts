@@ -26,6 +26,14 @@ import {
 } from "../versions/preprocessing/schema.ts";
 import { type NumericStats, numericStats, type TypedColumn } from "./table.ts";
 
+/** Sizes checked from the fitted categories, before a row is encoded. */
+export interface EncodingLimits {
+  /** The network's input width at most (MAX_UNITS, as for network.inputs). */
+  maxInputs: number;
+  /** Rows x encoded width at most, over both splits (MAX_ENCODED_VALUES). */
+  maxEncodedValues: number;
+}
+
 export interface FitRequest {
   target: string;
   features?: string[] | undefined;
@@ -33,6 +41,7 @@ export interface FitRequest {
   testSplit: number;
   seed: number;
   options: PreprocessingOptions;
+  limits?: EncodingLimits;
 }
 
 export interface FittedDataset {
@@ -154,6 +163,11 @@ export function fitDataset(
   );
   const targetTransform = fitTarget(target, task, trainOrder, req.options.scaling, issues);
   if (issues.length > 0) return fail();
+  // One-hot columns multiply: a 5,000-category feature over 100k rows is 500M values. The width
+  // is known from the fitted categories, so the check comes before anything is encoded.
+  const width = encodedWidth(transforms);
+  if (req.limits) checkEncodedSize(transforms, width, dataset.rows, req.limits, issues);
+  if (issues.length > 0) return fail();
   const preprocessing: Preprocessing = {
     formatVersion: 1,
     features: transforms,
@@ -168,10 +182,37 @@ export function fitDataset(
   return {
     preprocessing,
     task,
-    width: encodedWidth(transforms),
+    width,
     train: encodeSplit(preprocessing, features, target, trainOrder),
     test: encodeSplit(forTest, features, target, testOrder),
   };
+}
+
+function checkEncodedSize(
+  transforms: FeatureTransform[],
+  width: number,
+  rows: number,
+  limits: EncodingLimits,
+  issues: FieldIssue[],
+): void {
+  const widest = transforms
+    .filter((f) => f.type === "categorical")
+    .sort((a, b) => b.categories.length - a.categories.length)
+    .slice(0, 3)
+    .map((f) => `${f.name}: ${f.categories.length} one-hot`)
+    .join(", ");
+  const why = widest ? ` (widest: ${widest})` : "";
+  if (width > limits.maxInputs) {
+    issues.push({
+      path: "features",
+      message: `encode to ${width} input columns${why}, more than the limit of ${limits.maxInputs} inputs (MAX_UNITS); leave out or group the widest categorical features`,
+    });
+  } else if (rows * width > limits.maxEncodedValues) {
+    issues.push({
+      path: "features",
+      message: `encode to ${rows} rows x ${width} columns = ${rows * width} values${why}, more than the limit of ${limits.maxEncodedValues} (MAX_ENCODED_VALUES)`,
+    });
+  }
 }
 
 function imputationOf(
@@ -261,8 +302,9 @@ function fitFeature(
     });
     return { name: column.name, type: "numeric", scaling: "none", center: 0, scale: 1 };
   }
-  const stats = numericStats(column.name, Float64Array.from(values));
-  const { center, scale } = affine(stats, options.scaling);
+  const sample = Float64Array.from(values);
+  const stats = numericStats(column.name, sample);
+  const { center, scale } = affine(stats, options.scaling, sample);
   const transform: FeatureTransform = {
     name: column.name,
     type: "numeric",
@@ -270,6 +312,7 @@ function fitFeature(
     center,
     scale,
   };
+  if (options.clip) transform.clip = SMOOTH_CLIP;
   if (imputation === "mean") transform.impute = stats.mean as number;
   else if (imputation === "mostFrequent") transform.impute = mostFrequent(values);
   return transform;
@@ -306,7 +349,7 @@ function fitTarget(
     target.type === "numeric"
       ? Float64Array.from(rows, (r) => target.values[r] as number)
       : new Float64Array(0);
-  const { center, scale } = affine(numericStats(target.name, values), scaling);
+  const { center, scale } = affine(numericStats(target.name, values), scaling, values);
   return { name: target.name, type: "numeric", center, scale };
 }
 
@@ -324,14 +367,35 @@ function mostFrequent(values: readonly number[]): number {
  * The contract's one affine form, from the training rows' statistics (the same as the dataset
  * view's); a constant or empty column gets scale 1 (it encodes as 0, not NaN).
  */
-function affine(stats: NumericStats, scaling: NumericScaling): { center: number; scale: number } {
+function affine(
+  stats: NumericStats,
+  scaling: NumericScaling,
+  values: Float64Array,
+): { center: number; scale: number } {
   if (scaling === "none" || stats.count === 0) return { center: 0, scale: 1 };
+  if (scaling === "robust") {
+    const sorted = Float64Array.from(values).sort();
+    const iqr = quantile(sorted, 0.75) - quantile(sorted, 0.25);
+    const spread = iqr > 0 ? iqr : (stats.std as number);
+    return { center: quantile(sorted, 0.5), scale: spread > 0 ? spread : 1 };
+  }
   const [center, spread] =
     scaling === "minmax"
       ? [stats.min as number, (stats.max as number) - (stats.min as number)]
       : [stats.mean as number, stats.std as number];
   return { center, scale: spread > 0 ? spread : 1 };
 }
+
+/** The q-quantile of sorted values, interpolated linearly (numpy's and pandas' default). */
+export function quantile(sorted: Float64Array, q: number): number {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+/** RealMLP's smooth-clipping constant: scaled values end near ±3. */
+const SMOOTH_CLIP = 3;
 
 function encodeSplit(
   preprocessing: Preprocessing,

@@ -5,7 +5,13 @@
  * absent key in a JSON record.
  */
 import { z } from "zod";
-import { isoDateTime, strictObject, uuid } from "../platform/validation/common.ts";
+import {
+  hasNul,
+  isoDateTime,
+  NUL_MESSAGE,
+  strictObject,
+  uuid,
+} from "../platform/validation/common.ts";
 
 export const COLUMN_TYPES = ["numeric", "categorical"] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -101,12 +107,24 @@ export const typeOverridesSchema = z
   })
   .meta({ example: "zip:categorical,age:numeric" });
 
+/**
+ * `?missing=NA,-999`: the cells of a CSV upload that mean "no value", instead of the default
+ * NA, N/A, null, NaN and ? (the empty cell always does; `missing=` leaves only it).
+ */
+export const missingMarkersSchema = z
+  .string()
+  .max(1000, "must be at most 1000 characters")
+  .transform((text) => text.split(",").filter((m) => m !== ""))
+  .meta({ example: "NA,-999" });
+
 export const datasetUploadQuerySchema = strictObject({
   name: z
     .string()
     .min(1, "must be 1-200 characters")
     .max(200, "must be 1-200 characters")
+    .refine((name) => !hasNul(name), NUL_MESSAGE)
     .meta({ example: "iris" }),
   types: typeOverridesSchema.optional(),
+  missing: missingMarkersSchema.optional(),
 });
 export type DatasetUploadQuery = z.output<typeof datasetUploadQuerySchema>;

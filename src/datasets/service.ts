@@ -1,7 +1,8 @@
 /**
  * Datasets in Postgres: the column schema and statistics as JSON on the dataset row (what lists
  * and views read), each column's values as one bytea row of dataset_columns (what training
- * reads). An upload is stored in one transaction: a dataset is there whole or not at all.
+ * reads). An upload is stored in one transaction: a dataset is there whole or not at all; its
+ * columns go in as chunked raw INSERTs (src/platform/db/bulk.ts).
  */
 
 import type { Prisma } from "../generated/prisma/client.ts";
@@ -12,6 +13,7 @@ import {
   float64ToBytes,
   int32ToBytes,
 } from "../platform/db/binary.ts";
+import { bulkTransactionOptions, insertRows } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import { readStored } from "../platform/db/stored-json.ts";
 import { notFound } from "../platform/errors.ts";
@@ -84,11 +86,14 @@ export function createDatasetService({ db }: { db: Pick<Database, "prisma"> }): 
             columns: toStoredColumns(table.views),
           },
         });
-        await tx.datasetColumn.createMany({
-          data: values.map((v, position) => ({ datasetId: dataset.id, position, values: v })),
-        });
+        await insertRows(
+          tx,
+          "dataset_columns",
+          [{ name: "dataset_id", cast: "uuid" }, { name: "position" }, { name: "values" }],
+          values.map((v, position) => [dataset.id, position, v]),
+        );
         return dataset;
-      });
+      }, bulkTransactionOptions(bytes));
       return toView(row);
     },
 

@@ -4,6 +4,7 @@
  * categorical ones as a dictionary (first-appearance order) and Int32 codes, -1 for missing.
  */
 import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
+import { hasNul, NUL_MESSAGE } from "../platform/validation/common.ts";
 import { isMissing, parseNumber, type RawCell } from "../versions/preprocessing/encode.ts";
 import type { ColumnType, DatasetColumnView } from "./schemas.ts";
 
@@ -58,7 +59,8 @@ export function buildTable(
   const issues: FieldIssue[] = [];
   const seen = new Map<string, number>();
   header.forEach((name, i) => {
-    if (name.trim() === "")
+    if (hasNul(name)) issues.push({ path: `header[${i}]`, message: NUL_MESSAGE });
+    else if (name.trim() === "")
       issues.push({ path: `header[${i}]`, message: "is empty; every column needs a name" });
     else if (seen.has(name))
       issues.push({
@@ -108,7 +110,7 @@ export function buildTable(
       columns.push({ name, type: "numeric", values: numbers });
       views.push(numericStats(name, numbers));
     } else {
-      const column = categorical(name, rows, c);
+      const column = categorical(name, rows, c, source);
       columns.push(column);
       views.push(categoricalStats(column));
     }
@@ -125,6 +127,7 @@ function categorical(
   name: string,
   rows: readonly RawValue[][],
   c: number,
+  source: RawTable["source"],
 ): Extract<TypedColumn, { type: "categorical" }> {
   const index = new Map<string, number>();
   const categories: string[] = [];
@@ -138,6 +141,13 @@ function categorical(
     const value = String(cell);
     let code = index.get(value);
     if (code === undefined) {
+      if (hasNul(value)) {
+        const path = formatPath([source === "csv" ? "rows" : "records", r, name]);
+        throw validationError(
+          [{ path, message: NUL_MESSAGE }],
+          `Invalid dataset: ${path} ${NUL_MESSAGE}.`,
+        );
+      }
       code = categories.length;
       index.set(value, code);
       categories.push(value);
@@ -149,22 +159,33 @@ function categorical(
 
 export type NumericStats = Extract<DatasetColumnView, { type: "numeric" }>;
 
-/** Count, missing (NaN), min, max, mean and population std of a numeric column. */
+/**
+ * Count, missing (NaN), min, max, mean and population std of a numeric column. When the sum or
+ * the squares overflow (a column of 1e308 had a null mean), they are computed again on the
+ * values divided by the largest magnitude, and scaled back.
+ */
 export function numericStats(name: string, values: Float64Array): NumericStats {
   let count = 0;
-  let sum = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (const v of values) {
     if (Number.isNaN(v)) continue;
     count++;
-    sum += v;
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  const mean = count > 0 ? sum / count : null;
-  let squares = 0;
-  if (mean !== null) for (const v of values) if (!Number.isNaN(v)) squares += (v - mean) ** 2;
+  let mean: number | null = null;
+  let std: number | null = null;
+  if (count > 0) {
+    // Exact as before for ordinary values; scaled only when the sum or squares overflow.
+    let moments = meanAndStd(values, count, 1);
+    if (!Number.isFinite(moments.mean) || !Number.isFinite(moments.std)) {
+      moments = meanAndStd(values, count, Math.max(Math.abs(min), Math.abs(max)));
+    }
+    // The mean lies within [min, max]; rounding must not put it a hair outside.
+    mean = Math.min(max, Math.max(min, moments.mean));
+    std = moments.std;
+  }
   return {
     name,
     type: "numeric",
@@ -173,8 +194,18 @@ export function numericStats(name: string, values: Float64Array): NumericStats {
     min: count > 0 ? min : null,
     max: count > 0 ? max : null,
     mean,
-    std: count > 0 ? Math.sqrt(squares / count) : null,
+    std,
   };
+}
+
+/** Two passes over values / scale, scaled back: the mean, then the population deviation. */
+function meanAndStd(values: Float64Array, count: number, scale: number) {
+  let sum = 0;
+  for (const v of values) if (!Number.isNaN(v)) sum += v / scale;
+  const mean = sum / count;
+  let squares = 0;
+  for (const v of values) if (!Number.isNaN(v)) squares += (v / scale - mean) ** 2;
+  return { mean: mean * scale, std: Math.sqrt(squares / count) * scale };
 }
 
 function categoricalStats(column: Extract<TypedColumn, { type: "categorical" }>) {

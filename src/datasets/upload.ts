@@ -9,7 +9,7 @@ import {
   malformedRequest,
   validationError,
 } from "../platform/errors.ts";
-import { tooManyBytes, tooManyRows } from "./csv.ts";
+import { tooManyBytes, tooManyColumns, tooManyRows, type UploadLimits } from "./csv.ts";
 import { type RawTable, type RawValue, recordsToTable } from "./table.ts";
 
 export async function readText(stream: Readable, maxBytes: number): Promise<string> {
@@ -26,7 +26,10 @@ export async function readText(stream: Readable, maxBytes: number): Promise<stri
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export function recordsFromJson(text: string, maxRows: number): RawTable {
+export function recordsFromJson(
+  text: string,
+  { maxRows, maxColumns }: Pick<UploadLimits, "maxRows" | "maxColumns">,
+): RawTable {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -41,6 +44,13 @@ export function recordsFromJson(text: string, maxRows: number): RawTable {
   }
   if (value.length > maxRows) throw tooManyRows(maxRows);
   const issues: FieldIssue[] = [];
+  // Counted before the table is built: each new key is a column of every record.
+  const keys = new Set<string>();
+  for (const record of value) {
+    if (record === null || typeof record !== "object" || Array.isArray(record)) continue;
+    for (const key of Object.keys(record)) keys.add(key);
+    if (keys.size > maxColumns) throw tooManyColumns(maxColumns, keys.size);
+  }
   value.forEach((record: unknown, i) => {
     if (issues.length >= 20) return;
     if (record === null || typeof record !== "object" || Array.isArray(record)) {

@@ -6,9 +6,10 @@
 import { type BatchSums, clipAndStep, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { LOSS_INFO, type LossInfo } from "./losses.ts";
+import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
+import type { Random } from "./random.ts";
 import type { LossName } from "./spec.ts";
 
 /** Running sums over an epoch's batches. */
@@ -26,9 +27,19 @@ export class BackpropTrainer {
   private readonly clipNorm: number;
   /** This batch's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
+  private readonly settings: LossSettings;
+  /** Draws the dropout masks (fit sets one per epoch); undefined: no dropout. */
+  dropout: Random | undefined;
 
-  constructor(network: Network, data: Dataset, loss: LossName, optimizer: Optimizer) {
+  constructor(
+    network: Network,
+    data: Dataset,
+    loss: LossName,
+    optimizer: Optimizer,
+    settings: LossSettings = PLAIN_LOSS,
+  ) {
     this.network = network;
+    this.settings = settings;
     this.data = data;
     this.optimizer = optimizer;
     this.loss = LOSS_INFO[loss];
@@ -60,7 +71,14 @@ export class BackpropTrainer {
       net.inputs,
       net.outputs,
     );
-    const { lossSum, correct, absSum } = forwardAndLoss(net, loss, count, this.sums);
+    const { lossSum, correct, absSum } = forwardAndLoss(
+      net,
+      loss,
+      count,
+      this.sums,
+      this.settings,
+      this.dropout,
+    );
     if (!Number.isFinite(lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
     tally.lossSum += lossSum;
     if (loss.classification) tally.correct += correct;

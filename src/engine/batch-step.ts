@@ -8,10 +8,11 @@
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
 import { gatherRows } from "./kernels.ts";
-import { type LossInfo, lossAndGradient } from "./losses.ts";
+import { type LossInfo, type LossSettings, lossAndGradient, PLAIN_LOSS } from "./losses.ts";
 import { absoluteErrorSum, countCorrect } from "./metrics.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
+import type { Random } from "./random.ts";
 
 /** One batch's (or half-batch's) sums, before they join the epoch's. */
 export interface BatchSums {
@@ -51,19 +52,31 @@ export function gatherBatch(
 /**
  * Forward over the `rows` rows already gathered, the loss and its gradient at the head, and the
  * tally; writes them to `out` (and returns it). Backward is left to the caller, which may first
- * check the loss.
+ * check the loss. `dropout` draws the batch's dropout masks (networks with setDropout).
  */
 export function forwardAndLoss(
   net: Network,
   loss: LossInfo,
   rows: number,
   out: BatchSums,
+  settings: LossSettings = PLAIN_LOSS,
+  dropout?: Random,
 ): BatchSums {
   const m = net.memory;
   const N = net.outputs;
-  const a = net.forward(rows);
+  const a = net.forward(rows, dropout);
   const h = net.head;
-  out.lossSum = lossAndGradient(m, loss.code, h.act, h.alpha, net.lossBuffers(), rows, N, true);
+  out.lossSum = lossAndGradient(
+    m,
+    loss.code,
+    h.act,
+    h.alpha,
+    net.lossBuffers(),
+    rows,
+    N,
+    true,
+    settings,
+  );
   out.correct = loss.classification
     ? countCorrect(m, loss.code, a, net.targets, net.labels, rows, N)
     : 0;

@@ -6,6 +6,7 @@
 import { describe, isRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
 import { LOSS_INFO } from "./losses.ts";
+import { nativeAllFinite } from "./native-kernels.ts";
 import type { LossName } from "./spec.ts";
 
 export interface Dataset {
@@ -193,7 +194,7 @@ function checkMatrix(
         `(the network has ${cols} ${what}), got ${value.length}`,
     );
   }
-  if (allFinite(value)) return value;
+  if ((nativeAllFinite() ?? allFinite)(value)) return value;
   for (let i = 0; i < value.length; i++) {
     if (!Number.isFinite(value[i])) {
       throw new EngineError(

@@ -1,6 +1,6 @@
 /**
  * The engine's public surface: build, train, run, save and load feedforward networks.
- * Pure TypeScript, no I/O, no dependencies.
+ * TypeScript over native (C++) or WebAssembly kernels; no I/O beyond loading them, no dependencies.
  */
 
 export type { Dataset, Matrix } from "./dataset.ts";
@@ -8,8 +8,15 @@ export { datasetFromArrays, toFloat32Matrix, toInt32Labels } from "./dataset.ts"
 export { DenseLayer, type DenseLayerArgs } from "./dense-layer.ts";
 export { EngineError, TrainingDivergedError } from "./errors.ts";
 export { InputGradients } from "./input-gradients.ts";
-export { KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+export {
+  KERNEL_BACKENDS,
+  KERNEL_REQUESTS,
+  type KernelBackend,
+  type KernelRequest,
+  type KernelSet,
+} from "./kernel-set.ts";
 export { classifierKind, lossOutputProblem } from "./losses.ts";
+export { nativeStatus } from "./native-kernels.ts";
 export {
   type CreateNetworkOptions,
   createNetwork,
@@ -31,6 +38,13 @@ export {
 } from "./optimizers.ts";
 export { Random } from "./random.ts";
 export {
+  checkScheduleFits,
+  type ResolvedSchedule,
+  resolveSchedule,
+  SCHEDULES,
+  scheduledRate,
+} from "./schedules.ts";
+export {
   type ArchitectureJson,
   checkArchitecture,
   checkWeightBytes,
@@ -48,4 +62,5 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
-export { availableKernelBackends } from "./wasm-kernels.ts";
+export { MAX_BATCH_SIZE } from "./train-options.ts";
+export { availableKernelBackends, defaultKernelBackend } from "./wasm-kernels.ts";

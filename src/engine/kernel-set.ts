@@ -8,12 +8,15 @@
  * argument below is an element offset into it and nothing is copied; `m` is passed for the
  * JavaScript set and must be the array `arena()` returned last.
  *
- * Backends, fastest first: "relaxed" (relaxed SIMD, fused multiply-add), "simd" (128-bit
- * SIMD), "js". Chosen per network by `createNetwork(spec, { kernels })`, else by the
- * NNSERVE_KERNELS environment variable, else the fastest the runtime has; a backend that cannot
- * run here (binary not built, runtime without relaxed SIMD) falls back to the next one,
- * silently. `network.kernels.backend` tells which one runs. All give the same results within
- * float tolerance (the WebAssembly sets sum in float32, the JavaScript one in float64).
+ * Backends, fastest first: "native-avx512" / "native-avx2" (C++ through Node-API, one copy per
+ * instruction set; "native-scalar" is the portable copy, run only when asked for), "relaxed"
+ * (WebAssembly relaxed SIMD, fused multiply-add), "simd" (128-bit SIMD), "js". Chosen per
+ * network by `createNetwork(spec, { kernels })`, else by the NNSERVE_KERNELS environment
+ * variable, else the fastest the runtime has; a backend that cannot run here (addon or binary
+ * not built, CPU or runtime without the instructions) falls back to the next one, silently.
+ * `network.kernels.backend` tells which one runs. The native copies agree bit for bit with each
+ * other; across families results agree within float tolerance (the WebAssembly sets sum in
+ * float32 without the same fused steps, the JavaScript one in float64).
  */
 import { growArena } from "./arena.ts";
 import {
@@ -29,9 +32,19 @@ import {
   sumOfSquares,
 } from "./kernels.ts";
 
-export const KERNEL_BACKENDS = ["relaxed", "simd", "js"] as const;
+/** The native copies (native-kernels.ts), best first; "native-scalar" only runs when asked for. */
+export const NATIVE_BACKENDS = ["native-avx512", "native-avx2", "native-scalar"] as const;
+export type NativeBackend = (typeof NATIVE_BACKENDS)[number];
+export const KERNEL_BACKENDS = [...NATIVE_BACKENDS, "relaxed", "simd", "js"] as const;
 export type KernelBackend = (typeof KERNEL_BACKENDS)[number];
+/** What may be asked for: a backend, or "native" (the best native copy this CPU runs). */
+export const KERNEL_REQUESTS = ["native", ...KERNEL_BACKENDS] as const;
+export type KernelRequest = (typeof KERNEL_REQUESTS)[number];
 
+/**
+ * The kernel ABI, declared here once: the addon's functions (native-kernels.ts) and the
+ * WebAssembly exports (wasm-kernels.ts) take their kernels' types from it.
+ */
 export interface KernelSet {
   readonly backend: KernelBackend;
   /** The arena: `size` floats, the first `keep` of `previous` kept, the rest zero. */
@@ -139,8 +152,7 @@ export const JS_KERNELS: KernelSet = {
   arena: growArena,
   denseForward,
   activateInto,
-  backwardInput: (m, dz, w, dx, aPrev, rows, N, K, act, alpha) =>
-    backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha),
+  backwardInput, // needs no scratch: it reads W in place
   backwardWeights: (m, x, dz, dw, db, rows, K, N, squares) => {
     backwardWeights(m, x, dz, dw, db, rows, K, N);
     return squares ? sumOfSquares(m, dw, K * N) + sumOfSquares(m, db, N) : 0;

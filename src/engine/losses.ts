@@ -93,6 +93,54 @@ export interface LossBuffers {
   labels: Int32Array;
   /** dL/dZ [rows×N] is written here when a gradient is asked for. */
   d: number;
+  /** Per-row class weights of the batch (filled by rowClassWeights), rows [0, rows). */
+  weights: Float32Array;
+}
+
+/**
+ * What training may add to a cross-entropy: label smoothing (ε: targets become
+ * (1 − ε)·t + ε/K, K = classes; Keras' and PyTorch's rule, K = 2 for binary cross-entropy) and
+ * class weights (each row's loss and gradient times the weight of its class; the mean still
+ * divides by the rows, as Keras' class_weight). Validation and evaluate use the plain loss.
+ */
+export interface LossSettings {
+  smoothing: number;
+  /** Weight per class index; null: every class 1. */
+  classWeights: Float64Array | null;
+}
+
+export const PLAIN_LOSS: LossSettings = Object.freeze({ smoothing: 0, classWeights: null });
+
+/**
+ * Fills buf.weights[0, rows) with each row's class weight: the weight of its label (sparse), of
+ * a 0/1 target (one sigmoid unit: t·w1 + (1 − t)·w0), or Σ t_j·w_j over a one-hot row.
+ * Must run before the targets are smoothed.
+ */
+export function rowClassWeights(
+  m: Float32Array,
+  loss: number,
+  buf: LossBuffers,
+  rows: number,
+  N: number,
+  classWeights: Float64Array,
+): void {
+  const w = buf.weights;
+  if (loss === LOSS_SCCE) {
+    for (let r = 0; r < rows; r++) w[r] = classWeights[buf.labels[r]];
+    return;
+  }
+  if (N === 1) {
+    for (let r = 0; r < rows; r++) {
+      const t = m[buf.t + r];
+      w[r] = t * classWeights[1] + (1 - t) * classWeights[0];
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < N; j++) s += m[buf.t + r * N + j] * classWeights[j];
+    w[r] = s;
+  }
 }
 
 /**
@@ -108,10 +156,17 @@ export function lossAndGradient(
   rows: number,
   N: number,
   gradient: boolean,
+  settings: LossSettings = PLAIN_LOSS,
 ): number {
   const { z, a, t, d, labels } = buf;
   const n = rows * N;
   let sum = 0;
+  const smoothing = settings.smoothing;
+  const weighted = settings.classWeights !== null;
+  if (weighted) rowClassWeights(m, loss, buf, rows, N, settings.classWeights!);
+  // Smoothed targets t·(1 − ε) + ε/K are computed as they are read (the batch keeps its own).
+  const keep = 1 - smoothing;
+  const w = buf.weights;
   switch (loss) {
     case LOSS_MSE: {
       const g = 2 / n;
@@ -139,9 +194,10 @@ export function lossAndGradient(
       const g = 1 / n;
       for (let i = 0; i < n; i++) {
         const zi = m[z + i];
-        const ti = m[t + i];
-        sum += Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi)));
-        if (gradient) m[d + i] = g * (m[a + i] - ti);
+        const ti = m[t + i] * keep + smoothing / 2;
+        const wi = weighted ? w[(i / N) | 0] : 1;
+        sum += wi * (Math.max(zi, 0) - zi * ti + Math.log1p(Math.exp(-Math.abs(zi))));
+        if (gradient) m[d + i] = wi * g * (m[a + i] - ti);
       }
       sum /= N;
       return sum;
@@ -149,7 +205,9 @@ export function lossAndGradient(
     case LOSS_CCE:
     case LOSS_SCCE: {
       // Per row: L = Σ_j t_j·(lse(z) − z_j); dL/dz_j = a_j·Σt − t_j (a = softmax(z)).
-      const g = 1 / rows;
+      // Sparse labels smoothed: t_j = ε/N + (1 − ε)·[j = y], so Σt = 1.
+      const off = smoothing / N;
+      const on = keep;
       for (let r = 0; r < rows; r++) {
         const zr = z + r * N;
         let max = -Infinity;
@@ -159,22 +217,40 @@ export function lossAndGradient(
         const lse = max + Math.log(s);
         const ar = a + r * N;
         const dr = d + r * N;
+        const wr = weighted ? w[r] : 1;
+        const g = wr / rows;
         if (loss === LOSS_SCCE) {
           const y = labels[r];
-          sum += lse - m[zr + y];
-          if (gradient) {
-            for (let j = 0; j < N; j++) m[dr + j] = g * m[ar + j];
-            m[dr + y] -= g;
+          if (smoothing > 0) {
+            let zSum = 0;
+            for (let j = 0; j < N; j++) zSum += m[zr + j];
+            sum += wr * (on * (lse - m[zr + y]) + off * (N * lse - zSum));
+            if (gradient) {
+              for (let j = 0; j < N; j++) m[dr + j] = g * (m[ar + j] - off);
+              m[dr + y] -= g * on;
+            }
+          } else {
+            sum += wr * (lse - m[zr + y]);
+            if (gradient) {
+              for (let j = 0; j < N; j++) m[dr + j] = g * m[ar + j];
+              m[dr + y] -= g;
+            }
           }
         } else {
           const tr = t + r * N;
           let tSum = 0;
+          let rowLoss = 0;
           for (let j = 0; j < N; j++) {
-            const tj = m[tr + j];
-            if (tj !== 0) sum += tj * (lse - m[zr + j]);
+            const tj = m[tr + j] * keep + off;
+            if (tj !== 0) rowLoss += tj * (lse - m[zr + j]);
             tSum += tj;
           }
-          if (gradient) for (let j = 0; j < N; j++) m[dr + j] = g * (m[ar + j] * tSum - m[tr + j]);
+          sum += wr * rowLoss;
+          if (gradient) {
+            for (let j = 0; j < N; j++) {
+              m[dr + j] = g * (m[ar + j] * tSum - (m[tr + j] * keep + off));
+            }
+          }
         }
       }
       // The fused gradient above is already dL/dZ for a softmax output (the only one allowed).

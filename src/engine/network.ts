@@ -22,7 +22,7 @@ import { checkDataset, type Dataset } from "./dataset.ts";
 import { DenseLayer } from "./dense-layer.ts";
 import { EngineError } from "./errors.ts";
 import { fillBias, INITIALIZER_FILLS } from "./initializers.ts";
-import type { KernelBackend, KernelSet } from "./kernel-set.ts";
+import type { KernelRequest, KernelSet } from "./kernel-set.ts";
 import { LOSS_INFO, type LossBuffers, lossAndGradient, lossOutputProblem } from "./losses.ts";
 import { absoluteErrorSum, countCorrect, judgedPerRow } from "./metrics.ts";
 import { normalizeNetworkSpec } from "./network-spec.ts";
@@ -46,7 +46,7 @@ export interface CreateNetworkOptions {
    * Kernel backend ("relaxed", "simd" or "js"); default NNSERVE_KERNELS, else the fastest this
    * runtime has. One that cannot run here falls back to the next (see kernel-set.ts).
    */
-  kernels?: KernelBackend;
+  kernels?: KernelRequest;
 }
 
 /** Validates `spec` and builds a network with freshly initialised weights. */
@@ -89,12 +89,27 @@ export class Network {
   targets = 0;
   /** Class labels of the current batch (integers, so kept beside the arena). */
   labels = new Int32Array(0);
-  private buffers: LossBuffers = { z: 0, a: 0, t: 0, labels: this.labels, d: 0 };
+  /** Per-row class weights of the current batch (kept beside the arena, as the labels). */
+  rowWeights = new Float32Array(0);
+  private buffers: LossBuffers = {
+    z: 0,
+    a: 0,
+    t: 0,
+    labels: this.labels,
+    d: 0,
+    weights: this.rowWeights,
+  };
+  /**
+   * Training-time dropout (set by fit through setDropout): rates of the inputs and of each
+   * layer's outputs, and where each one's mask (0 or 1/(1 − rate)) and dropped copy live.
+   * A layer with dropout feeds its dropped copy to the next layer during training only.
+   */
+  private dropout: Dropout | null = null;
 
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
   constructor(
     spec: NetworkSpec,
-    options: { kernels?: KernelBackend | undefined; kernelSet?: KernelSet } = {},
+    options: { kernels?: KernelRequest | undefined; kernelSet?: KernelSet } = {},
   ) {
     this.kernels = options.kernelSet ?? createKernels(options.kernels);
     this.spec = deepFreeze(spec);
@@ -176,6 +191,13 @@ export class Network {
     }
     this.logits = planner.take(cap * this.outputs);
     this.targets = planner.take(cap * this.outputs);
+    const drop = this.dropout;
+    if (drop) {
+      const widths = [this.inputs, ...this.layers.map((l) => l.units)];
+      const rates = [drop.inputs, ...drop.layers];
+      drop.masks = rates.map((rate, i) => (rate > 0 ? planner.take(cap * widths[i]!) : -1));
+      drop.dropped = rates.map((rate, i) => (rate > 0 ? planner.take(cap * widths[i]!) : -1));
+    }
     if (scratch) {
       let most = 0;
       for (const l of this.layers.slice(1)) most = Math.max(most, l.inputs * l.units);
@@ -183,6 +205,7 @@ export class Network {
     }
     this.capacity = cap;
     if (this.labels.length < cap) this.labels = new Int32Array(cap);
+    if (this.rowWeights.length < cap) this.rowWeights = new Float32Array(cap);
     const h = this.head;
     this.buffers = {
       z: this.logits,
@@ -190,7 +213,62 @@ export class Network {
       t: this.targets,
       labels: this.labels,
       d: h.delta,
+      weights: this.rowWeights,
     };
+  }
+
+  /**
+   * Dropout for the next training passes: `inputs` on the input features, `layers[i]` on the
+   * outputs of hidden layer i (the output layer never drops). Rates in [0, 1); all 0 or null
+   * turns it off. Re-plans the arena's batch buffers (parameters and state are kept).
+   */
+  setDropout(rates: DropoutRates | null): void {
+    const on = rates !== null && (rates.inputs > 0 || rates.layers.some((r) => r > 0));
+    if (!on && this.dropout === null) return;
+    this.dropout = on
+      ? {
+          inputs: rates!.inputs,
+          layers: this.layers.map((_, i) => rates!.layers[i] ?? 0),
+          masks: [],
+          dropped: [],
+        }
+      : null;
+    const cap = this.capacity;
+    // Forces the re-plan: the buffers after the optimizer state move.
+    this.capacity = 0;
+    if (cap > 0 || this.slots >= 0) this.reserve(Math.max(cap, 1), this.slots);
+  }
+
+  /** Whether training passes drop units (setDropout). */
+  get hasDropout(): boolean {
+    return this.dropout !== null;
+  }
+
+  /**
+   * Draws a fresh mask for `rows` rows of the values at `from` (width `n`) from `random`
+   * (uniform < rate: dropped) and writes the dropped copy; returns the copy's offset.
+   */
+  private drop(k: number, from: number, rows: number, n: number, random: Random): number {
+    const d = this.dropout!;
+    const rate = k === 0 ? d.inputs : d.layers[k - 1]!;
+    if (rate === 0) return from;
+    const m = this.memory;
+    const mask = d.masks[k]!;
+    const out = d.dropped[k]!;
+    const keep = 1 / (1 - rate);
+    for (let i = 0; i < rows * n; i++) {
+      const s = random.uniform() < rate ? 0 : keep;
+      m[mask + i] = s;
+      m[out + i] = m[from + i] * s;
+    }
+    return out;
+  }
+
+  /** What layer i read in the last training pass: the dropped copy of its input, if any. */
+  private layerInput(i: number): number {
+    const x = i === 0 ? this.input : this.layers[i - 1]!.output;
+    const d = this.dropout;
+    return d && d.dropped[i]! >= 0 ? d.dropped[i]! : x;
   }
 
   /**
@@ -204,16 +282,21 @@ export class Network {
     this.memory = memory;
   }
 
-  /** Forward pass over the `rows` rows already in the input buffer; returns A's offset. */
-  forward(rows: number): number {
+  /**
+   * Forward pass over the `rows` rows already in the input buffer; returns A's offset. With
+   * `dropout` (training, after setDropout) the masks are drawn from it, in the order inputs,
+   * then each hidden layer, row-major.
+   */
+  forward(rows: number, dropout?: Random): number {
     const m = this.memory;
     const k = this.kernels;
-    let x = this.input;
+    const dropping = dropout !== undefined && this.dropout !== null;
+    let x = dropping ? this.drop(0, this.input, rows, this.inputs, dropout) : this.input;
     const last = this.layers.length - 1;
     for (let i = 0; i < last; i++) {
       const l = this.layers[i]!;
       k.denseForward(m, x, l.weights, l.bias, l.output, rows, l.inputs, l.units, l.act, l.alpha);
-      x = l.output;
+      x = dropping ? this.drop(i + 1, l.output, rows, l.units, dropout) : l.output;
     }
     // The output layer keeps its logits Z: the losses work from them for stability.
     const h = this.head;
@@ -230,10 +313,11 @@ export class Network {
     const m = this.memory;
     const k = this.kernels;
     const G = this.gradients;
+    const d = this.dropout;
     let sum = 0;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
-      const x = i === 0 ? this.input : this.layers[i - 1]!.output;
+      const x = this.layerInput(i);
       sum += k.backwardWeights(
         m,
         x,
@@ -260,6 +344,11 @@ export class Network {
           p.alpha,
           this.scratch,
         );
+        // Through the mask: the dropped units had no effect downstream.
+        const mask = d ? d.masks[i]! : -1;
+        if (mask >= 0) {
+          for (let j = 0; j < rows * p.units; j++) m[p.delta + j] *= m[mask + j];
+        }
       }
     }
     return sum;
@@ -373,6 +462,20 @@ export class Network {
     this.reserve(chunk);
     return chunk;
   }
+}
+
+/** Dropout rates: of the input features, and of each layer's outputs (the last one unused). */
+export interface DropoutRates {
+  inputs: number;
+  layers: readonly number[];
+}
+
+interface Dropout {
+  inputs: number;
+  layers: number[];
+  /** Per dropout site k (0: inputs, i + 1: layer i's outputs): offsets, -1 where rate is 0. */
+  masks: number[];
+  dropped: number[];
 }
 
 /** The loss <-> output rule of losses.ts (lossOutputProblem), as an EngineError on `loss`. */

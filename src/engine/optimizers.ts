@@ -4,18 +4,12 @@
  * the hyper-parameters and walks the parameter tensors. Weight decay applies to weights only,
  * never to biases.
  */
-import {
-  describe,
-  requireBoolean,
-  requireInteger,
-  requireNumber,
-  requireOneOf,
-  requireRecord,
-} from "./checks.ts";
+import { requireBoolean, requireNumber, requireOneOf, requireRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
 import type { KernelSet } from "./kernel-set.ts";
 import type { Network } from "./network.ts";
-import { OPTIMIZERS, type OptimizerName, type OptimizerSpec } from "./spec.ts";
+import { type ResolvedSchedule, resolveSchedule } from "./schedules.ts";
+import { OPTIMIZERS, type OptimizerName } from "./spec.ts";
 
 /**
  * The one table of learning-rate defaults, read by resolveOptimizer and by the train request
@@ -29,6 +23,7 @@ export const DEFAULT_LEARNING_RATES: Readonly<Record<OptimizerName, number>> = {
   momentum: 0.001,
   rmsprop: 0.01,
   adam: 0.001,
+  adamw: 0.001,
 };
 
 /** The optimizer a request gets when it names none. */
@@ -46,7 +41,7 @@ export interface ResolvedOptimizer {
   epsilon: number;
   weightDecay: number;
   clipNorm?: number;
-  decay?: OptimizerSpec["decay"];
+  decay?: ResolvedSchedule;
 }
 
 export function resolveOptimizer(spec: unknown, field = "optimizer"): ResolvedOptimizer {
@@ -64,48 +59,23 @@ export function resolveOptimizer(spec: unknown, field = "optimizer"): ResolvedOp
     beta1: num("beta1", 0.9, unit),
     beta2: num("beta2", 0.999, unit),
     epsilon: num("epsilon", 1e-8, { min: 0, minOpen: true }),
-    weightDecay: num("weightDecay", 0, { min: 0 }),
+    // AdamW's decoupled decay defaults as PyTorch's (0.01); the L2 penalties default to none.
+    weightDecay: num("weightDecay", name === "adamw" ? 0.01 : 0, { min: 0 }),
   };
   if (s.clipNorm !== undefined) {
     resolved.clipNorm = requireNumber(s.clipNorm, `${field}.clipNorm`, { min: 0, minOpen: true });
   }
-  if (resolved.nesterov && (resolved.momentum === 0 || name === "rmsprop" || name === "adam")) {
+  if (
+    resolved.nesterov &&
+    (resolved.momentum === 0 || name === "rmsprop" || name === "adam" || name === "adamw")
+  ) {
     throw new EngineError(
       `${field}.nesterov`,
       "needs the momentum optimizer (or sgd with momentum > 0)",
     );
   }
-  if (s.decay !== undefined) resolved.decay = resolveDecay(s.decay, `${field}.decay`);
+  if (s.decay !== undefined) resolved.decay = resolveSchedule(s.decay, `${field}.decay`);
   return resolved;
-}
-
-function resolveDecay(value: unknown, field: string): OptimizerSpec["decay"] {
-  const d = requireRecord(value, field);
-  const rate = requireNumber(d.rate, `${field}.rate`, { min: 0, minOpen: true, max: 1 });
-  if (d.type === "step") {
-    return {
-      type: "step",
-      rate,
-      everyEpochs: requireInteger(d.everyEpochs, `${field}.everyEpochs`, 1),
-    };
-  }
-  if (d.type === "exponential") return { type: "exponential", rate };
-  throw new EngineError(
-    `${field}.type`,
-    `must be one of step, exponential; got ${describe(d.type)}`,
-  );
-}
-
-/**
- * Learning rate for a 1-based epoch: lr·rate^⌊(epoch−1)/everyEpochs⌋ (step) or
- * lr·rate^(epoch−1) (exponential). Powers by repeated multiplication, exact on every machine.
- */
-export function learningRateAt(o: ResolvedOptimizer, epoch: number): number {
-  if (!o.decay) return o.learningRate;
-  const k = o.decay.type === "step" ? Math.floor((epoch - 1) / o.decay.everyEpochs) : epoch - 1;
-  let lr = o.learningRate;
-  for (let i = 0; i < k; i++) lr *= o.decay.rate;
-  return lr;
 }
 
 export class Optimizer {
@@ -114,10 +84,12 @@ export class Optimizer {
   readonly slots: number;
   private beta1Power = 1;
   private beta2Power = 1;
+  /** Updates since reset (Adam's t): what a continued run restores its bias corrections from. */
+  steps = 0;
 
   constructor(config: ResolvedOptimizer) {
     this.config = config;
-    this.slots = { sgd: config.momentum > 0 ? 1 : 0, momentum: 1, rmsprop: 1, adam: 2 }[
+    this.slots = { sgd: config.momentum > 0 ? 1 : 0, momentum: 1, rmsprop: 1, adam: 2, adamw: 2 }[
       config.name
     ];
   }
@@ -128,6 +100,18 @@ export class Optimizer {
     network.memory.fill(0, 2 * P, (2 + network.slots) * P);
     this.beta1Power = 1;
     this.beta2Power = 1;
+    this.steps = 0;
+  }
+
+  /**
+   * Continues from `steps` updates: the powers are rebuilt by the same repeated
+   * multiplications, so they equal the uninterrupted run's bit for bit.
+   */
+  resume(steps: number): void {
+    this.beta1Power = 1;
+    this.beta2Power = 1;
+    this.steps = 0;
+    for (let i = 0; i < steps; i++) this.advance();
   }
 
   /** One update of every parameter from the gradients in the arena. */
@@ -138,6 +122,7 @@ export class Optimizer {
 
   /** Counts one more step in Adam's bias corrections (step() does it; split updates call it once). */
   advance(): void {
+    this.steps++;
     this.beta1Power *= this.config.beta1;
     this.beta2Power *= this.config.beta2;
   }
@@ -208,6 +193,25 @@ export class Optimizer {
         return;
       case "rmsprop":
         k.rmspropUpdate(m, p, p + P, p + 2 * P, n, lr, c.rho, c.epsilon, wd);
+        return;
+      case "adamw":
+        // Decoupled: the weights shrink before the step, and Adam sees the bare gradient.
+        if (wd > 0) k.scaleInPlace(m, p, n, 1 - lr * wd);
+        k.adamUpdate(
+          m,
+          p,
+          p + P,
+          p + 2 * P,
+          p + 3 * P,
+          n,
+          lr,
+          c.beta1,
+          c.beta2,
+          c.epsilon,
+          0,
+          bc1,
+          bc2,
+        );
         return;
       case "adam":
         k.adamUpdate(

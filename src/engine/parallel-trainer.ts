@@ -1,8 +1,9 @@
 /**
  * Two threads on one mini-batch (data parallel): this thread trains on the first half of each
- * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared WebAssembly
- * memory; the gradients are summed, weighted by each half's rows, before the one update here.
- * The result equals one thread's within float tolerance (the sums are split differently).
+ * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared memory (a
+ * SharedArrayBuffer for the native kernels, else a WebAssembly memory); the gradients are
+ * summed, weighted by each half's rows, before the one update here. The result equals one
+ * thread's within float tolerance (the sums are split differently).
  *
  * Shared memory layout: [module static data][this network's arena][the helper's region]. Both
  * threads address it from the same base, so the helper reads the parameters in place; its
@@ -26,17 +27,16 @@ import { BackpropTrainer } from "./backprop-trainer.ts";
 import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
-import { LOSS_INFO, type LossInfo } from "./losses.ts";
+import type { KernelBackend } from "./kernel-set.ts";
+import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
+import { NativeKernels } from "./native-kernels.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
 import type { LossName } from "./spec.ts";
-import {
-  createKernels,
-  sharedMemory,
-  type WasmBackend,
-  WasmKernels,
-  wasmModule,
-} from "./wasm-kernels.ts";
+import { createKernels, sharedMemory, WasmKernels, wasmModule } from "./wasm-kernels.ts";
+
+/** A kernel set over a memory both threads share (WebAssembly or native). */
+export type SharedKernels = WasmKernels | NativeKernels;
 
 /** Slots of the control array (Int32). */
 export const SEQ = 0;
@@ -96,15 +96,19 @@ const PAGE = 65536;
 
 /** What the helper thread gets (structured-cloned; memory, module and buffers are shared). */
 export interface HelperData {
+  /** The WebAssembly module (null for the native kernels, which the helper loads itself). */
   module: unknown;
+  /** The shared WebAssembly.Memory, or the SharedArrayBuffer of the native kernels. */
   memory: unknown;
-  backend: WasmBackend;
+  backend: KernelBackend;
   spec: Network["spec"];
   capacity: number;
   /** Where the helper's region starts (floats from the common base): past our arena. */
   origin: number;
   loss: LossName;
   optimizer: ResolvedOptimizer;
+  smoothing: number;
+  classWeights: number[] | null;
   /** Where the helper's range of the parameter block starts (splitPoint). */
   split: number;
   ctrl: SharedArrayBuffer;
@@ -116,11 +120,12 @@ export class ParallelTrainer {
   private readonly network: Network;
   private readonly data: Dataset;
   private readonly optimizer: Optimizer;
-  private readonly kernels: WasmKernels;
+  private readonly kernels: SharedKernels;
   private readonly worker: Worker;
   private readonly single: BackpropTrainer;
   private readonly loss: LossInfo;
   private readonly clipNorm: number;
+  private readonly settings: LossSettings;
   /** Our half's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly ctrl: Int32Array;
@@ -141,8 +146,9 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings,
     parts: {
-      kernels: WasmKernels;
+      kernels: SharedKernels;
       worker: Worker;
       ctrl: Int32Array;
       results: Float64Array;
@@ -158,10 +164,11 @@ export class ParallelTrainer {
     this.ctrl = parts.ctrl;
     this.results = parts.results;
     this.labels = parts.labels;
-    this.single = new BackpropTrainer(network, data, loss, optimizer);
+    this.settings = settings;
+    this.single = new BackpropTrainer(network, data, loss, optimizer, settings);
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
-    this.all = new Float32Array(this.kernels.memory.buffer, this.kernels.base);
+    this.all = new Float32Array(this.kernels.memory!.buffer, this.kernels.base);
     this.helperInput = parts.helper.input;
     this.helperTargets = parts.helper.targets;
     this.helperGradients = parts.helper.gradients;
@@ -178,18 +185,31 @@ export class ParallelTrainer {
     data: Dataset,
     loss: LossName,
     optimizer: Optimizer,
+    settings: LossSettings = PLAIN_LOSS,
   ): Promise<ParallelTrainer | undefined> {
     const backend = network.kernels.backend;
     if (backend === "js") return undefined;
-    const mod = wasmModule(backend, true);
-    if (!mod) return undefined;
     // Our arena (and its padding), then the helper's region: never larger than our arena, which
     // also holds the parameters and the optimizer state.
     const origin = Math.ceil((network.memory.length + 16) / 16) * 16;
-    const base = new WasmKernels(backend, mod, sharedMemory(1)).base;
-    const pages = Math.ceil((base + (2 * origin + 64) * 4) / PAGE);
-    const memory = sharedMemory(pages);
-    const kernels = new WasmKernels(backend, mod, memory);
+    let kernels: SharedKernels;
+    let mod: unknown = null;
+    let memory: unknown;
+    if (network.kernels instanceof NativeKernels) {
+      // The native kernels address a plain SharedArrayBuffer from byte 0.
+      const buffer = new SharedArrayBuffer((2 * origin + 64) * 4);
+      kernels = network.kernels.over({ memory: { buffer }, base: 0 });
+      memory = buffer;
+    } else {
+      const wasm = backend === "relaxed" || backend === "simd" ? wasmModule(backend, true) : null;
+      if (!wasm || !(backend === "relaxed" || backend === "simd")) return undefined;
+      const base = new WasmKernels(backend, wasm, sharedMemory(1)).base;
+      const pages = Math.ceil((base + (2 * origin + 64) * 4) / PAGE);
+      const shared = sharedMemory(pages);
+      kernels = new WasmKernels(backend, wasm, shared);
+      mod = wasm;
+      memory = shared;
+    }
     network.useKernels(kernels);
     const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
     const results = new Float64Array(new SharedArrayBuffer(RESULT_SLOTS * 8));
@@ -203,6 +223,8 @@ export class ParallelTrainer {
       origin,
       loss,
       optimizer: optimizer.config,
+      smoothing: settings.smoothing,
+      classWeights: settings.classWeights ? Array.from(settings.classWeights) : null,
       split: splitPoint(network.parameterBlock),
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
@@ -227,7 +249,7 @@ export class ParallelTrainer {
     }
     worker.removeAllListeners();
     worker.on("error", () => {}); // reported through the FAILED slot
-    return new ParallelTrainer(network, data, loss, optimizer, {
+    return new ParallelTrainer(network, data, loss, optimizer, settings, {
       kernels,
       worker,
       ctrl,
@@ -293,7 +315,7 @@ export class ParallelTrainer {
     );
     // The previous batch's update must be whole before the forward pass reads the parameters.
     this.settle();
-    const ours = forwardAndLoss(net, loss, own, this.sums);
+    const ours = forwardAndLoss(net, loss, own, this.sums, this.settings);
     net.backward(own);
 
     this.awaitHelper(DONE, seq);

@@ -1,6 +1,7 @@
 /**
  * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
- * network over the same shared WebAssembly memory and base, reading the parameters in place,
+ * network over the same shared memory (WebAssembly, or a SharedArrayBuffer for the native
+ * kernels) and base, reading the parameters in place,
  * with its own gradients and batch buffers past the main arena. Per batch it waits for its half,
  * runs forward, loss gradient and backward on it, writes its tally and signals; then its share
  * of the update: it combines its range of the two gradients (summing their squares), signals,
@@ -8,7 +9,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSums, forwardAndLoss } from "./batch-step.ts";
+import type { NativeBackend } from "./kernel-set.ts";
 import { LOSS_INFO } from "./losses.ts";
+import { nativeKernels } from "./native-kernels.ts";
 import { Network } from "./network.ts";
 import { Optimizer } from "./optimizers.ts";
 import {
@@ -32,14 +35,23 @@ import {
   UPDATE,
   UPDATED,
 } from "./parallel-trainer.ts";
-import { WasmKernels } from "./wasm-kernels.ts";
+import { type WasmBackend, WasmKernels } from "./wasm-kernels.ts";
 
 const d = workerData as HelperData;
-const kernels = new WasmKernels(
-  d.backend,
-  d.module as ConstructorParameters<typeof WasmKernels>[1],
-  d.memory as ConstructorParameters<typeof WasmKernels>[2],
-);
+/** The main thread's kernels over the same shared memory: the same native copy, or module. */
+function sharedKernels(): WasmKernels | NonNullable<ReturnType<typeof nativeKernels>> {
+  if (d.backend.startsWith("native-")) {
+    const native = nativeKernels(d.backend as NativeBackend);
+    if (!native || native.backend !== d.backend) throw new Error(`${d.backend} cannot run here`);
+    return native.over({ memory: { buffer: d.memory as SharedArrayBuffer }, base: 0 });
+  }
+  return new WasmKernels(
+    d.backend as WasmBackend,
+    d.module as ConstructorParameters<typeof WasmKernels>[1],
+    d.memory as ConstructorParameters<typeof WasmKernels>[2],
+  );
+}
+const kernels = sharedKernels();
 const net = new Network(d.spec, { kernelSet: kernels });
 net.reserveHelper(d.capacity, d.origin);
 const ctrl = new Int32Array(d.ctrl);
@@ -50,6 +62,10 @@ const optimizer = new Optimizer(d.optimizer);
 const P = net.parameterBlock;
 const split = d.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
+const settings = {
+  smoothing: d.smoothing,
+  classWeights: d.classWeights ? Float64Array.from(d.classWeights) : null,
+};
 parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
 
 /** Waits for ctrl[slot] to be `value`; false when told to stop instead. */
@@ -66,7 +82,7 @@ function waitFor(slot: number, value: number): boolean {
 /** The half batch: forward, loss gradient and tally, backward. */
 function halfBatch(rows: number): void {
   if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-  forwardAndLoss(net, info, rows, sums);
+  forwardAndLoss(net, info, rows, sums, settings);
   results[LOSS_SUM] = sums.lossSum;
   results[CORRECT] = sums.correct;
   results[ABS_SUM] = sums.absSum;

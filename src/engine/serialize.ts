@@ -6,7 +6,7 @@
  */
 import { describe, requireRecord } from "./checks.ts";
 import { EngineError } from "./errors.ts";
-import type { KernelBackend } from "./kernel-set.ts";
+import type { KernelRequest } from "./kernel-set.ts";
 import { Network } from "./network.ts";
 import { countParameters, normalizeNetworkSpec } from "./network-spec.ts";
 import type { LayerSpec, NetworkSpec } from "./spec.ts";
@@ -102,7 +102,7 @@ export function checkWeightBytes(weights: unknown, parameterCount: number): Uint
 export function loadNetwork(
   architecture: unknown,
   weights: Uint8Array,
-  options: { kernels?: KernelBackend } = {},
+  options: { kernels?: KernelRequest } = {},
 ): Network {
   const { spec, parameterCount } = checkArchitecture(architecture);
   checkWeightBytes(weights, parameterCount);

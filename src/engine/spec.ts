@@ -35,7 +35,8 @@ export const LOSSES = [
 ] as const;
 export type LossName = (typeof LOSSES)[number];
 
-export const OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam"] as const;
+/** adamw: Adam with decoupled weight decay (Loshchilov & Hutter; PyTorch's AdamW). */
+export const OPTIMIZERS = ["sgd", "momentum", "rmsprop", "adam", "adamw"] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 export interface LayerSpec {
@@ -66,13 +67,49 @@ export interface OptimizerSpec {
   beta2?: number;
   /** Added to the denominator of rmsprop and adam (default 1e-8, as PyTorch). */
   epsilon?: number;
-  /** L2 penalty added to the gradient of every weight (not biases). */
+  /**
+   * Weights only, never biases. For sgd, momentum, rmsprop and adam an L2 penalty: wd·w is added
+   * to the gradient (PyTorch's `weight_decay`). For adamw decoupled decay: every step first
+   * shrinks the weights by lr·wd (w ← w·(1 − lr·wd)), outside Adam's moments (default 0.01).
+   */
   weightDecay?: number;
   /** Clip the gradient to this global L2 norm before the update. */
   clipNorm?: number;
-  decay?:
-    | { type: "step"; rate: number; everyEpochs: number }
-    | { type: "exponential"; rate: number };
+  /** The learning-rate schedule (schedules.ts has the formulas). */
+  decay?: ScheduleSpec;
+}
+
+/**
+ * Learning-rate schedules. `warmup` ramps linearly up to the learning rate first (in epochs for
+ * step and exponential; in `unit` for cosine and oneCycle, default epochs); it must end before
+ * the run does.
+ */
+export type ScheduleSpec =
+  | { type: "step"; rate: number; everyEpochs: number; warmup?: number }
+  | { type: "exponential"; rate: number; warmup?: number }
+  | {
+      type: "cosine";
+      unit?: "epochs" | "steps";
+      warmup?: number;
+      /** Where the cosine ends (default 0). */
+      minLearningRate?: number;
+    }
+  | {
+      type: "oneCycle";
+      unit?: "epochs" | "steps";
+      /** The rising phase (default 30% of the run, PyTorch's pct_start). */
+      warmup?: number;
+      /** Start at learningRate / divFactor (default 25). */
+      divFactor?: number;
+      /** End at the start's rate / finalDivFactor (default 10⁴). */
+      finalDivFactor?: number;
+    };
+
+/** Training-time dropout: of the input features and of each layer's outputs (inverted). */
+export interface DropoutSpec {
+  inputs?: number;
+  /** One rate per layer (missing: 0); the output layer's must be 0. */
+  layers?: number[];
 }
 
 export interface EarlyStoppingSpec {

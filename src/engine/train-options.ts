@@ -15,9 +15,10 @@ import {
 import { checkDataset, type Dataset } from "./dataset.ts";
 import { EarlyStopping } from "./early-stopping.ts";
 import { EngineError } from "./errors.ts";
-import { LOSS_INFO } from "./losses.ts";
-import { checkLossFitsOutput, Network } from "./network.ts";
+import { LOSS_INFO, type LossSettings } from "./losses.ts";
+import { checkLossFitsOutput, type DropoutRates, Network } from "./network.ts";
 import { type ResolvedOptimizer, resolveOptimizer } from "./optimizers.ts";
+import { checkScheduleFits } from "./schedules.ts";
 import { LOSSES, type LossName } from "./spec.ts";
 import type { TrainOptions } from "./train-types.ts";
 
@@ -39,7 +40,17 @@ export interface ResolvedTraining {
   train: Dataset;
   validation?: Dataset;
   stopper?: EarlyStopping;
+  /** Label smoothing and class weights of the training loss. */
+  lossSettings: LossSettings;
+  /** null: no dropout. */
+  dropout: DropoutRates | null;
+  /** Epochs already trained (a continued run starts at initialEpoch + 1). */
+  initialEpoch: number;
+  optimizerState?: Uint8Array;
 }
+
+/** The largest batch the engine takes; the API refuses more at submit (one rule). */
+export const MAX_BATCH_SIZE = 1_000_000;
 
 export function resolveTraining(
   network: Network,
@@ -64,7 +75,7 @@ export function resolveTraining(
     );
   }
   const epochs = requireInteger(o.epochs, "epochs", 1, 1_000_000);
-  const batchSize = requireInteger(o.batchSize, "batchSize", 1, 1_000_000);
+  const batchSize = requireInteger(o.batchSize, "batchSize", 1, MAX_BATCH_SIZE);
   const shuffle = o.shuffle === undefined ? true : requireBoolean(o.shuffle, "shuffle");
   const seed = o.seed === undefined ? 0 : requireInteger(o.seed, "seed", -(2 ** 31), 2 ** 32 - 1);
   const threads = o.threads === undefined ? 1 : requireInteger(o.threads, "threads", 1, 2);
@@ -118,6 +129,19 @@ export function resolveTraining(
           accuracy: hasAccuracy,
         });
 
+  const initialEpoch =
+    o.initialEpoch === undefined
+      ? 0
+      : requireInteger(o.initialEpoch, "initialEpoch", 0, epochs - 1);
+  if (optimizer.decay) {
+    checkScheduleFits(
+      optimizer.decay,
+      epochs,
+      Math.ceil(train.rows / batchSize),
+      "optimizer.decay",
+    );
+  }
+  const dropout = resolveDropout(o.dropout, network, threads, perceptron);
   const resolved: ResolvedTraining = {
     loss,
     perceptron,
@@ -130,11 +154,87 @@ export function resolveTraining(
     batchProgressEvery: every,
     threads,
     train,
+    lossSettings: resolveLossSettings(o, loss, network.outputs),
+    dropout,
+    initialEpoch,
   };
+  if (o.optimizerState !== undefined) resolved.optimizerState = o.optimizerState;
   if (signal) resolved.signal = signal;
   if (validation) resolved.validation = validation;
   if (stopper) resolved.stopper = stopper;
   return resolved;
+}
+
+function resolveDropout(
+  value: unknown,
+  network: Network,
+  threads: number,
+  perceptron: boolean,
+): DropoutRates | null {
+  if (value === undefined) return null;
+  const d = requireRecord(value, "dropout");
+  const rate = (v: unknown, field: string) =>
+    v === undefined ? 0 : requireNumber(v, field, { min: 0, max: 1, maxOpen: true });
+  const inputs = rate(d.inputs, "dropout.inputs");
+  const rawLayers = d.layers === undefined ? [] : d.layers;
+  if (!Array.isArray(rawLayers) || rawLayers.length > network.layers.length) {
+    throw new EngineError(
+      "dropout.layers",
+      `must be an array of at most ${network.layers.length} rates (one per layer)`,
+    );
+  }
+  const layers = rawLayers.map((v: unknown, i: number) => rate(v, `dropout.layers[${i}]`));
+  const last = network.layers.length - 1;
+  if ((layers[last] ?? 0) > 0) {
+    throw new EngineError(`dropout.layers[${last}]`, "the output layer cannot drop units");
+  }
+  if (inputs === 0 && layers.every((r) => r === 0)) return null;
+  if (perceptron) throw new EngineError("dropout", "the perceptron rule trains without dropout");
+  if (threads === 2) {
+    throw new EngineError(
+      "threads",
+      "dropout trains on one thread (its masks are drawn in batch order); use threads: 1",
+    );
+  }
+  return { inputs, layers };
+}
+
+function resolveLossSettings(o: TrainOptions, loss: LossName, outputs: number): LossSettings {
+  const info = LOSS_INFO[loss];
+  let smoothing = 0;
+  if (o.labelSmoothing !== undefined && o.labelSmoothing !== 0) {
+    if (!info.classification) {
+      throw new EngineError("labelSmoothing", `applies to the cross-entropies, not ${loss}`);
+    }
+    smoothing = requireNumber(o.labelSmoothing, "labelSmoothing", {
+      min: 0,
+      max: 1,
+      maxOpen: true,
+    });
+  }
+  if (o.classWeights === undefined) return { smoothing, classWeights: null };
+  if (!info.classification) {
+    throw new EngineError("classWeights", `applies to the cross-entropies, not ${loss}`);
+  }
+  const classes = outputs === 1 ? 2 : outputs;
+  const w = o.classWeights;
+  if (!(Array.isArray(w) || w instanceof Float64Array || w instanceof Float32Array)) {
+    throw new EngineError(
+      "classWeights",
+      `must be an array of ${classes} weights, got ${describe(w)}`,
+    );
+  }
+  if (w.length !== classes) {
+    throw new EngineError(
+      "classWeights",
+      `has ${w.length} weights; the output has ${classes} classes`,
+    );
+  }
+  const weights = new Float64Array(classes);
+  for (let j = 0; j < classes; j++) {
+    weights[j] = requireNumber(w[j], `classWeights[${j}]`, { min: 0 });
+  }
+  return { smoothing, classWeights: weights };
 }
 
 /**

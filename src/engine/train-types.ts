@@ -4,7 +4,7 @@
  * importing the training loop that imports them (no import cycle).
  */
 import type { Dataset } from "./dataset.ts";
-import type { EarlyStoppingSpec, LossName, OptimizerSpec } from "./spec.ts";
+import type { DropoutSpec, EarlyStoppingSpec, LossName, OptimizerSpec } from "./spec.ts";
 
 export interface EpochMetrics {
   /** 1-based. */
@@ -57,6 +57,20 @@ export interface TrainOptions {
    * Same model as one thread within float tolerance. Default 1.
    */
   threads?: 1 | 2;
+  /** Inverted dropout during training (one thread only); predict and validation never drop. */
+  dropout?: DropoutSpec;
+  /** Cross-entropies: targets become (1 − ε)·t + ε/classes (binary: classes = 2). */
+  labelSmoothing?: number;
+  /** Cross-entropies: one weight per class (a single sigmoid unit: [w0, w1]). */
+  classWeights?: ArrayLike<number>;
+  /**
+   * Continue a run: epochs already trained (fit runs epochs initialEpoch + 1 … epochs), with
+   * `optimizerState` (from a TrainResult) restored. The shuffling replays the skipped epochs'
+   * shuffles first and dropout masks are drawn per epoch from (seed, epoch), so with the same
+   * data, seed and settings a continued run ends where the uninterrupted one would, bit for bit.
+   */
+  initialEpoch?: number;
+  optimizerState?: Uint8Array;
 }
 
 export interface TrainResult {
@@ -71,4 +85,6 @@ export interface TrainResult {
    * cancellation may be part-way through an epoch.
    */
   restoredBestWeights: boolean;
+  /** The optimizer's state after the last update (saveOptimizerState), for a continued run. */
+  optimizerState?: Uint8Array;
 }

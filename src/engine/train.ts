@@ -9,10 +9,12 @@ import type { Dataset } from "./dataset.ts";
 import { LOSS_INFO } from "./losses.ts";
 import { judgedPerRow } from "./metrics.ts";
 import type { Network } from "./network.ts";
-import { learningRateAt, Optimizer } from "./optimizers.ts";
+import { restoreOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
+import { Optimizer } from "./optimizers.ts";
 import { ParallelTrainer } from "./parallel-trainer.ts";
 import { PerceptronTrainer } from "./perceptron-trainer.ts";
 import { Random } from "./random.ts";
+import { scheduledRate } from "./schedules.ts";
 import { resolveTraining } from "./train-options.ts";
 import type { EpochMetrics, TrainOptions, TrainResult } from "./train-types.ts";
 
@@ -37,20 +39,25 @@ export async function fit(
   const onBatch = options.onBatch;
   const onEpoch = options.onEpoch;
   const optimizer = new Optimizer(r.optimizer);
+  network.setDropout(r.dropout);
   // Room for training batches and for validation chunks, so the arena never grows mid-fit.
   network.reserve(Math.max(batchSize, Math.min(validation?.rows ?? 0, 256)), optimizer.slots);
   optimizer.reset(network);
+  if (r.optimizerState)
+    restoreOptimizerState(network, optimizer, r.optimizerState, "optimizerState");
   const parallel =
     r.threads === 2 && !r.perceptron
-      ? await ParallelTrainer.start(network, train, loss, optimizer)
+      ? await ParallelTrainer.start(network, train, loss, optimizer, r.lossSettings)
       : undefined;
   const trainer = r.perceptron
     ? new PerceptronTrainer(network, train, loss === "mae")
-    : (parallel ?? new BackpropTrainer(network, train, loss, optimizer));
+    : (parallel ?? new BackpropTrainer(network, train, loss, optimizer, r.lossSettings));
 
   const random = new Random(r.seed);
   const order = new Int32Array(train.rows);
   for (let i = 0; i < order.length; i++) order[i] = i;
+  // The order is reshuffled in place every epoch, so a continued run replays the shuffles.
+  if (r.shuffle) for (let e = 1; e <= r.initialEpoch; e++) random.shuffle(order);
   const batches = Math.ceil(train.rows / batchSize);
   const history: EpochMetrics[] = [];
   const judged = r.perceptron
@@ -61,10 +68,14 @@ export async function fit(
   let cancelled = false;
 
   try {
-    for (let epoch = 1; epoch <= epochs && !cancelled && !stoppedEarly; epoch++) {
+    const first = r.initialEpoch + 1;
+    for (let epoch = first; epoch <= epochs && !cancelled && !stoppedEarly; epoch++) {
       const started = performance.now();
-      const lr = learningRateAt(r.optimizer, epoch);
+      let lr = r.optimizer.learningRate;
       if (r.shuffle) random.shuffle(order);
+      if (r.dropout && trainer instanceof BackpropTrainer) {
+        trainer.dropout = new Random(epochSeed(r.seed, epoch));
+      }
       const tally: EpochTally = { lossSum: 0, correct: 0, absSum: 0 };
       for (let b = 0; b < batches; b++) {
         if (signal?.aborted) {
@@ -73,6 +84,7 @@ export async function fit(
         }
         const start = b * batchSize;
         const count = Math.min(batchSize, train.rows - start);
+        lr = scheduledRate(r.optimizer.learningRate, r.optimizer.decay, epoch, b, batches, epochs);
         trainer.trainBatch(order, start, count, lr, tally, epoch, b + 1);
         if (onBatch && ((b + 1) % r.batchProgressEvery === 0 || b + 1 === batches)) {
           parallel?.settle(); // the callback may read the weights
@@ -129,7 +141,17 @@ export async function fit(
     restoredBestWeights,
   };
   if (stopper?.bestEpoch !== undefined) result.bestEpoch = stopper.bestEpoch;
+  // A cancelled run stopped mid-epoch: no state a continuation could start from.
+  if (!r.perceptron && !cancelled) result.optimizerState = saveOptimizerState(network, optimizer);
   return result;
+}
+
+/** The dropout masks' seed of a 1-based epoch: splitmix-style mixing of (seed, epoch). */
+export function epochSeed(seed: number, epoch: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d);
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b);
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 /** Element-wise accuracy of a step network's 0/1 outputs (evaluate reports mae for mse/mae). */

@@ -15,10 +15,21 @@
 import { readFileSync } from "node:fs";
 import { ACT_SOFTMAX } from "./activations.ts";
 import { EngineError } from "./errors.ts";
-import { JS_KERNELS, KERNEL_BACKENDS, type KernelBackend, type KernelSet } from "./kernel-set.ts";
+import {
+  JS_KERNELS,
+  KERNEL_REQUESTS,
+  type KernelBackend,
+  type KernelRequest,
+  type KernelSet,
+  NATIVE_BACKENDS,
+  type NativeBackend,
+} from "./kernel-set.ts";
 import { softmaxRows } from "./kernels.ts";
+import { nativeIsas, nativeKernels } from "./native-kernels.ts";
 
-export type WasmBackend = Exclude<KernelBackend, "js">;
+export const WASM_BACKENDS = ["relaxed", "simd"] as const;
+export type WasmBackend = (typeof WASM_BACKENDS)[number];
+const WASM_ORDER = [...WASM_BACKENDS, "js"] as const;
 
 /*
  * The slice of the WebAssembly JS API used here (the project's lib has no DOM types and
@@ -66,46 +77,24 @@ interface KernelExports {
   columnSums(dz: number, db: number, rows: number, N: number, squares: number): void;
   takeSquares(): number;
   activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
-  sumOfSquares(p: number, n: number): number;
-  scale(p: number, n: number, factor: number): void;
+  sumOfSquares: Exported<KernelSet["sumOfSquares"]>;
+  scale: Exported<KernelSet["scaleInPlace"]>;
   combine(d: number, s: number, n: number, a: number, b: number): void;
   combineSquares(d: number, s: number, n: number, a: number, b: number): number;
-  sgdUpdate(p: number, g: number, n: number, lr: number, wd: number): void;
-  momentumUpdate(
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: number,
-  ): void;
-  rmspropUpdate(
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void;
-  adamUpdate(
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void;
+  sgdUpdate: Exported<KernelSet["sgdUpdate"]>;
+  momentumUpdate: Exported<KernelSet["momentumUpdate"]>;
+  rmspropUpdate: Exported<KernelSet["rmspropUpdate"]>;
+  adamUpdate: Exported<KernelSet["adamUpdate"]>;
 }
+
+/**
+ * A KernelSet kernel as the module exports it, so its argument list is declared once
+ * (kernel-set.ts): no arena argument (the module's memory is the arena), the offsets as byte
+ * addresses, a boolean as 0 or 1.
+ */
+type Exported<F> = F extends (m: Float32Array, ...args: infer A) => infer R
+  ? (...args: { [I in keyof A]: A[I] extends boolean ? number : A[I] }) => R
+  : never;
 
 const EPI_NONE = 0;
 const EPI_ACTIVATE = 1;
@@ -144,31 +133,41 @@ export function sharedMemory(pages: number): WebAssembly.Memory {
 
 /** Which backends this process can run, fastest first ("js" always). */
 export function availableKernelBackends(): KernelBackend[] {
-  return KERNEL_BACKENDS.filter((b) => b === "js" || wasmModule(b) !== null);
+  const native = nativeIsas().map((isa) => `native-${isa}` as NativeBackend);
+  return [...native, ...WASM_ORDER.filter((b) => b === "js" || wasmModule(b) !== null)];
+}
+
+/** The backend a network gets by default here: what createKernels() picks, without building it. */
+export function defaultKernelBackend(): KernelBackend {
+  return createKernels().backend;
 }
 
 /**
- * A kernel set for one network: `requested`, else NNSERVE_KERNELS, else the fastest available;
- * an unavailable backend falls back to the next one ("relaxed" → "simd" → "js").
+ * A kernel set for one network: `requested`, else NNSERVE_KERNELS, else the fastest available
+ * ("native"); an unavailable backend falls back to the next one: a native copy to the next
+ * vector copy, then "relaxed" → "simd" → "js".
  */
-export function createKernels(requested?: KernelBackend): KernelSet {
-  if (requested !== undefined && !KERNEL_BACKENDS.includes(requested)) {
+export function createKernels(requested?: KernelRequest): KernelSet {
+  if (requested !== undefined && !KERNEL_REQUESTS.includes(requested)) {
     throw new EngineError(
       "kernels",
-      `must be one of ${KERNEL_BACKENDS.join(", ")}; got ${String(requested)}`,
+      `must be one of ${KERNEL_REQUESTS.join(", ")}; got ${String(requested)}`,
     );
   }
-  const fromEnv = globalThis.process?.env?.NNSERVE_KERNELS as KernelBackend | undefined;
-  const wanted = requested ?? (fromEnv && KERNEL_BACKENDS.includes(fromEnv) ? fromEnv : "relaxed");
-  return kernelsFrom(wanted, wasmModule);
+  const fromEnv = globalThis.process?.env?.NNSERVE_KERNELS as KernelRequest | undefined;
+  const wanted = requested ?? (fromEnv && KERNEL_REQUESTS.includes(fromEnv) ? fromEnv : "native");
+  if (wanted === "native" || (NATIVE_BACKENDS as readonly string[]).includes(wanted)) {
+    return nativeKernels(wanted as NativeBackend | "native") ?? kernelsFrom("relaxed", wasmModule);
+  }
+  return kernelsFrom(wanted as WasmBackend | "js", wasmModule);
 }
 
 /** The first backend from `wanted` down that `load` has a module for (exported for tests). */
 export function kernelsFrom(
-  wanted: KernelBackend,
+  wanted: WasmBackend | "js",
   load: (backend: WasmBackend) => WebAssembly.Module | null,
 ): KernelSet {
-  for (const backend of KERNEL_BACKENDS.slice(KERNEL_BACKENDS.indexOf(wanted))) {
+  for (const backend of WASM_ORDER.slice(WASM_ORDER.indexOf(wanted))) {
     if (backend === "js") return JS_KERNELS;
     const mod = load(backend);
     if (mod) return new WasmKernels(backend, mod);
@@ -231,18 +230,7 @@ export class WasmKernels implements KernelSet {
     return this.base + o * 4;
   }
 
-  denseForward(
-    _m: Float32Array,
-    x: number,
-    w: number,
-    b: number,
-    y: number,
-    rows: number,
-    K: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly denseForward: KernelSet["denseForward"] = (_m, x, w, b, y, rows, K, N, act, alpha) => {
     const ld = N * 4;
     this.k.gemm(
       this.at(x),
@@ -263,34 +251,26 @@ export class WasmKernels implements KernelSet {
       0,
       0,
     );
-  }
+  };
 
-  activateInto(
-    m: Float32Array,
-    z: number,
-    a: number,
-    rows: number,
-    N: number,
-    act: number,
-    alpha: number,
-  ): void {
+  readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {
     if (act === ACT_SOFTMAX) softmaxRows(m, z, a, rows, N);
     else this.k.activateRange(this.at(z), this.at(a), rows * N, act, alpha);
-  }
+  };
 
-  backwardInput(
-    _m: Float32Array,
-    dz: number,
-    w: number,
-    dx: number,
-    aPrev: number,
-    rows: number,
-    N: number,
-    K: number,
-    act: number,
-    alpha: number,
-    scratch: number,
-  ): void {
+  readonly backwardInput: KernelSet["backwardInput"] = (
+    _m,
+    dz,
+    w,
+    dx,
+    aPrev,
+    rows,
+    N,
+    K,
+    act,
+    alpha,
+    scratch,
+  ) => {
     // dX [rows×K] = dZ [rows×N] · Wᵀ [N×K], with Wᵀ packed into the scratch block first.
     this.k.transpose(this.at(w), this.at(scratch), K, N);
     const ld = K * 4;
@@ -313,19 +293,19 @@ export class WasmKernels implements KernelSet {
       this.at(aPrev),
       ld,
     );
-  }
+  };
 
-  backwardWeights(
-    _m: Float32Array,
-    x: number,
-    dz: number,
-    dw: number,
-    db: number,
-    rows: number,
-    K: number,
-    N: number,
+  readonly backwardWeights: KernelSet["backwardWeights"] = (
+    _m,
+    x,
+    dz,
+    dw,
+    db,
+    rows,
+    K,
+    N,
     squares = false,
-  ): number {
+  ) => {
     // dW [K×N] = Xᵀ [K×rows] · dZ [rows×N]: A read down X's columns (row stride 1 float); the
     // squares, when asked, are summed from each tile as it is stored.
     const ld = N * 4;
@@ -350,63 +330,42 @@ export class WasmKernels implements KernelSet {
     );
     this.k.columnSums(this.at(dz), this.at(db), rows, N, squares ? 1 : 0);
     return squares ? this.k.takeSquares() : 0;
-  }
+  };
 
-  sumOfSquares(_m: Float32Array, off: number, n: number): number {
-    return this.k.sumOfSquares(this.at(off), n);
-  }
+  /*
+   * The kernels the module runs as KernelSet declares them, but for the arena's element offsets,
+   * passed as byte addresses (the arena argument is the module's memory itself).
+   */
+  readonly sumOfSquares: KernelSet["sumOfSquares"] = (_m, off, n) =>
+    this.k.sumOfSquares(this.at(off), n);
 
-  scaleInPlace(_m: Float32Array, off: number, n: number, factor: number): void {
+  readonly scaleInPlace: KernelSet["scaleInPlace"] = (_m, off, n, factor) =>
     this.k.scale(this.at(off), n, factor);
-  }
 
-  sgdUpdate(_m: Float32Array, p: number, g: number, n: number, lr: number, wd: number): void {
+  readonly sgdUpdate: KernelSet["sgdUpdate"] = (_m, p, g, n, lr, wd) =>
     this.k.sgdUpdate(this.at(p), this.at(g), n, lr, wd);
-  }
 
-  momentumUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    buf: number,
-    n: number,
-    lr: number,
-    mu: number,
-    wd: number,
-    nesterov: boolean,
-  ): void {
+  readonly momentumUpdate: KernelSet["momentumUpdate"] = (_m, p, g, buf, n, lr, mu, wd, nesterov) =>
     this.k.momentumUpdate(this.at(p), this.at(g), this.at(buf), n, lr, mu, wd, nesterov ? 1 : 0);
-  }
 
-  rmspropUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    sq: number,
-    n: number,
-    lr: number,
-    rho: number,
-    eps: number,
-    wd: number,
-  ): void {
+  readonly rmspropUpdate: KernelSet["rmspropUpdate"] = (_m, p, g, sq, n, lr, rho, eps, wd) =>
     this.k.rmspropUpdate(this.at(p), this.at(g), this.at(sq), n, lr, rho, eps, wd);
-  }
 
-  adamUpdate(
-    _m: Float32Array,
-    p: number,
-    g: number,
-    m1: number,
-    m2: number,
-    n: number,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    wd: number,
-    bc1: number,
-    bc2: number,
-  ): void {
+  readonly adamUpdate: KernelSet["adamUpdate"] = (
+    _m,
+    p,
+    g,
+    m1,
+    m2,
+    n,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    wd,
+    bc1,
+    bc2,
+  ) =>
     this.k.adamUpdate(
       this.at(p),
       this.at(g),
@@ -421,5 +380,4 @@ export class WasmKernels implements KernelSet {
       bc1,
       bc2,
     );
-  }
 }

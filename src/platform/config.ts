@@ -81,7 +81,7 @@ export function defaultWorkers(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-const envSchema = z
+const envVariables = z
   .object({
     NODE_ENV: z.preprocess(unsetIfEmpty, z.enum(NODE_ENVS).default("development")),
     LOG_LEVEL: z.preprocess(unsetIfEmpty, z.enum(LOG_LEVELS).default("info")),
@@ -106,6 +106,7 @@ const envSchema = z
     JOB_HEARTBEAT_MS: integer(2_000, 100),
     JOB_POLL_MS: integer(2_000, 10),
     JOB_THREADS: integer(1, 1, 2),
+    JOB_MAX_SECONDS: integer(21_600, 1),
     SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     IMPORT_BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
@@ -117,6 +118,8 @@ const envSchema = z
     MAX_PREDICT_ROWS: integer(10_000, 1),
     DATASET_MAX_BYTES: integer(32 * MiB, 1),
     DATASET_MAX_ROWS: integer(100_000, 1),
+    DATASET_MAX_COLUMNS: integer(4_096, 1),
+    MAX_ENCODED_VALUES: integer(16_000_000, 1),
     PREDICT_INLINE_MAX_ROWS: integer(256, 0),
     MODEL_CACHE_SIZE: integer(32, 0),
     BATCH_MAX_SIZE: integer(64, 1, 100_000),
@@ -141,6 +144,14 @@ const envSchema = z
     AUTH: z.preprocess(unsetIfEmpty, z.enum(["on", "off"], "must be on or off").optional()),
     RATE_LIMIT_PER_MINUTE: integer(1_200, 0),
     MAX_QUEUED_JOBS_PER_KEY: integer(10, 0),
+    AUTH_MAX_FAILURES_PER_MINUTE: integer(30, 0),
+    TRUST_PROXY_TLS: z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(["true", "false", "1", "0", "on", "off"], "must be true or false")
+        .default("false")
+        .transform((v) => v === "true" || v === "1" || v === "on"),
+    ),
     HTTP_REQUEST_TIMEOUT_MS: integer(120_000, 0),
     HTTP_CONNECTION_TIMEOUT_MS: integer(60_000, 0),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
@@ -173,21 +184,32 @@ const envSchema = z
         message: `must be less than JOB_LEASE_MS (${env.JOB_LEASE_MS})`,
       });
     }
-  })
-  .transform((env) => ({
+  });
+
+type Env = z.output<typeof envVariables>;
+
+const envSchema = envVariables.transform(toConfig);
+
+export type Config = z.output<typeof envSchema>;
+export type Limits = Config["limits"];
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
+  );
+}
+
+/** The parsed variables as the service reads them, grouped by section. */
+function toConfig(env: Env) {
+  return {
     env: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
     host: env.HOST,
     port: env.PORT,
-    grpc: {
-      /** Unset: the same as HOST. */
-      host: env.GRPC_HOST ?? env.HOST,
-      port: env.GRPC_PORT,
-      /** Largest message in or out, like BODY_LIMIT_BYTES for REST (grpc-js: 4 MiB). */
-      maxMessageBytes: env.GRPC_MAX_MESSAGE_BYTES,
-      /** How often grpc.health.v1.Health re-reads readiness (pushed to Watch callers on change). */
-      healthPollMs: env.GRPC_HEALTH_POLL_MS,
-    },
+    grpc: grpcConfig(env),
     /** Unset: the service starts an embedded Postgres. */
     databaseUrl: env.DATABASE_URL,
     /**
@@ -202,41 +224,16 @@ const envSchema = z
      * training job and the event loop share goes to serving first.
      */
     trainingThreadNice: env.TRAINING_THREAD_NICE,
-    jobs: {
-      maxAttempts: env.JOB_MAX_ATTEMPTS,
-      leaseMs: env.JOB_LEASE_MS,
-      heartbeatMs: env.JOB_HEARTBEAT_MS,
-      /** Polling for due jobs; NOTIFY wakes workers sooner, this is the fallback. */
-      pollMs: env.JOB_POLL_MS,
-      /**
-       * Threads one job trains on: 2 splits each batch over both cores (WebAssembly kernels
-       * only). Worth it where the machine has a core to spare beyond WORKERS and the event loop.
-       */
-      threads: env.JOB_THREADS as 1 | 2,
-    },
+    jobs: jobsConfig(env),
     /** On SIGTERM, how long running jobs may go on before they are released to the queue. */
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-    limits: {
-      bodyLimitBytes: env.BODY_LIMIT_BYTES,
-      /**
-       * POST /models/{name}/import: a portable model file carries its weights in base64, ~5.4
-       * bytes per parameter, so MAX_PARAMETERS' default (1M) is ~5.5 MB and 64 MiB fits ~12M;
-       * raise it with MAX_PARAMETERS.
-       */
-      importBodyLimitBytes: env.IMPORT_BODY_LIMIT_BYTES,
-      maxEpochs: env.MAX_EPOCHS,
-      maxLayers: env.MAX_LAYERS,
-      /** Per layer, and for the input width too. */
-      maxUnits: env.MAX_UNITS,
-      maxParameters: env.MAX_PARAMETERS,
-      /** Training rows per request. */
-      maxRows: env.MAX_ROWS,
-      maxPredictRows: env.MAX_PREDICT_ROWS,
-      /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
-      predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
+    limits: limitsConfig(env),
+    /** Dataset uploads: bytes of the file, data rows and columns (413 past any). */
+    datasets: {
+      maxBytes: env.DATASET_MAX_BYTES,
+      maxRows: env.DATASET_MAX_ROWS,
+      maxColumns: env.DATASET_MAX_COLUMNS,
     },
-    /** Dataset uploads: bytes of the file and data rows (413 past either). */
-    datasets: { maxBytes: env.DATASET_MAX_BYTES, maxRows: env.DATASET_MAX_ROWS },
     /** Models kept deserialized in memory for prediction; 0 disables the cache. */
     modelCacheSize: env.MODEL_CACHE_SIZE,
     /**
@@ -254,82 +251,150 @@ const envSchema = z
      * version trained or a model deleted on another replica is seen within this time.
      */
     predictResolveTtlMs: env.PREDICT_RESOLVE_TTL_MS,
-    ...operateSettings(env),
+    /**
+     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
+     * stored at once and of what a crash makes run again.
+     */
+    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
+    drift: driftConfig(env),
+    predictionLog: predictionLogConfig(env),
     /** GET /metrics and the collectors behind it. */
     metrics: env.METRICS,
+    ...productionConfig(env),
+    http: httpConfig(env),
+    overload: overloadConfig(env),
+  };
+}
+
+function grpcConfig(env: Env) {
+  return {
+    /** Unset: the same as HOST. */
+    host: env.GRPC_HOST ?? env.HOST,
+    port: env.GRPC_PORT,
+    /** Largest message in or out, like BODY_LIMIT_BYTES for REST (grpc-js: 4 MiB). */
+    maxMessageBytes: env.GRPC_MAX_MESSAGE_BYTES,
+    /** How often grpc.health.v1.Health re-reads readiness (pushed to Watch callers on change). */
+    healthPollMs: env.GRPC_HEALTH_POLL_MS,
+  };
+}
+
+function jobsConfig(env: Env) {
+  return {
+    maxAttempts: env.JOB_MAX_ATTEMPTS,
+    leaseMs: env.JOB_LEASE_MS,
+    heartbeatMs: env.JOB_HEARTBEAT_MS,
+    /** Polling for due jobs; NOTIFY wakes workers sooner, this is the fallback. */
+    pollMs: env.JOB_POLL_MS,
+    /**
+     * Threads one job trains on: 2 splits each batch over both cores (native or WebAssembly
+     * kernels only). Worth it where the machine has a core to spare beyond WORKERS and the
+     * event loop.
+     */
+    threads: env.JOB_THREADS as 1 | 2,
+  };
+}
+
+function limitsConfig(env: Env) {
+  return {
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    /**
+     * POST /models/{name}/import: a portable model file carries its weights in base64, ~5.4
+     * bytes per parameter, so MAX_PARAMETERS' default (1M) is ~5.5 MB and 64 MiB fits ~12M;
+     * raise it with MAX_PARAMETERS.
+     */
+    importBodyLimitBytes: env.IMPORT_BODY_LIMIT_BYTES,
+    maxEpochs: env.MAX_EPOCHS,
+    maxLayers: env.MAX_LAYERS,
+    /** Per layer, and for the input width too. */
+    maxUnits: env.MAX_UNITS,
+    maxParameters: env.MAX_PARAMETERS,
+    /** Training rows per request. */
+    maxRows: env.MAX_ROWS,
+    maxPredictRows: env.MAX_PREDICT_ROWS,
+    /** Prediction batches up to this many rows run on the event loop; larger ones in the pool. */
+    predictInlineMaxRows: env.PREDICT_INLINE_MAX_ROWS,
+    /**
+     * Training from a dataset: rows x encoded width (one-hot columns included), checked from
+     * the fitted categories before encoding; 16M values are 64 MB of Float32.
+     */
+    maxEncodedValues: env.MAX_ENCODED_VALUES,
+    /**
+     * The longest a job's attempt may run, and the default of training.timeBudgetSeconds;
+     * past it the job fails, so no job holds a training thread for days.
+     */
+    maxJobSeconds: env.JOB_MAX_SECONDS,
+  };
+}
+
+/**
+ * Drift (src/prediction/drift): the share of prediction requests whose rows are counted, how
+ * often counts go to Postgres, at most how many rows a version counts between two writes, and
+ * how long the per-minute counts are kept.
+ */
+function driftConfig(env: Env) {
+  return {
+    sampleRate: env.DRIFT_SAMPLE_RATE,
+    flushMs: env.DRIFT_FLUSH_MS,
+    maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
+    retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
+  };
+}
+
+/**
+ * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
+ * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
+ */
+function predictionLogConfig(env: Env) {
+  return {
+    rate: env.PREDICTION_LOG_RATE,
+    retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
+  };
+}
+
+/** Production: authentication, per-key limits, TLS at a proxy (docs/production.md). */
+function productionConfig(env: Env) {
+  return {
     /** API keys on every route but probes and metrics: on by default only in production. */
     auth: (env.AUTH ?? (env.NODE_ENV === "production" ? "on" : "off")) === "on",
     /** Requests per minute per API key; requests without a key are not limited. 0: off. */
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     /** Queued or running training jobs one key may have; 0 turns it off. */
     maxQueuedJobsPerKey: env.MAX_QUEUED_JOBS_PER_KEY,
-    http: {
-      /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
-      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
-      /** A socket with no traffic is closed (fastify connectionTimeout); 0 turns it off. */
-      connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
-      /** Idle keep-alive connections; longer than a load balancer's idle timeout. */
-      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      /** A comment on an idle event stream, well inside proxies' and connectionTimeout's idle limits. */
-      eventsHeartbeatMs: env.HTTP_EVENTS_HEARTBEAT_MS,
-    },
-    /** Load shedding (@fastify/under-pressure): past any threshold, 503 with Retry-After. 0 = off. */
-    overload: {
-      maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
-      maxEventLoopUtilization: env.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
-      maxHeapUsedBytes: env.OVERLOAD_MAX_HEAP_USED_BYTES,
-      maxRssBytes: env.OVERLOAD_MAX_RSS_BYTES,
-      retryAfterSeconds: env.OVERLOAD_RETRY_AFTER_S,
-      sampleIntervalMs: env.OVERLOAD_SAMPLE_MS,
-    },
-  }));
-
-/** Operating a model (issue 23): batch scoring, drift and the prediction log. */
-function operateSettings(env: {
-  SCORING_CHUNK_ROWS: number;
-  DRIFT_SAMPLE_RATE: number;
-  DRIFT_FLUSH_MS: number;
-  DRIFT_MAX_ROWS_PER_FLUSH: number;
-  DRIFT_RETENTION_HOURS: number;
-  PREDICTION_LOG_RATE: number;
-  PREDICTION_LOG_RETENTION_HOURS: number;
-}) {
-  return {
     /**
-     * Batch scoring (src/prediction/batch): rows per chunk, the unit of progress, of what is
-     * stored at once and of what a crash makes run again.
+     * Failed authentications per client address per minute (AUTH on); past it the address gets
+     * 429 before its keys are looked up. 0 turns it off.
      */
-    scoring: { chunkRows: env.SCORING_CHUNK_ROWS },
+    authMaxFailuresPerMinute: env.AUTH_MAX_FAILURES_PER_MINUTE,
     /**
-     * Drift (src/prediction/drift): the share of prediction requests whose rows are counted,
-     * how often counts go to Postgres, at most how many rows a version counts between two
-     * writes, and how long the per-minute counts are kept.
+     * Clients reach the server over https (TLS ends at a proxy in front): only then do pages ask
+     * browsers to upgrade their requests to https (CSP upgrade-insecure-requests) and send HSTS.
+     * Off, /docs and the dashboard work over plain http by host name.
      */
-    drift: {
-      sampleRate: env.DRIFT_SAMPLE_RATE,
-      flushMs: env.DRIFT_FLUSH_MS,
-      maxRowsPerFlush: env.DRIFT_MAX_ROWS_PER_FLUSH,
-      retentionMs: env.DRIFT_RETENTION_HOURS * 3_600_000,
-    },
-    /**
-     * Live accuracy (src/prediction/feedback): the share of prediction requests whose rows are
-     * stored with a predictionId for feedback (0: none, and no predictionIds), kept this long.
-     */
-    predictionLog: {
-      rate: env.PREDICTION_LOG_RATE,
-      retentionMs: env.PREDICTION_LOG_RETENTION_HOURS * 3_600_000,
-    },
+    trustProxyTls: env.TRUST_PROXY_TLS,
   };
 }
 
-export type Config = z.output<typeof envSchema>;
-export type Limits = Config["limits"];
+function httpConfig(env: Env) {
+  return {
+    /** Receiving a whole request (fastify requestTimeout); 0 turns it off. */
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    /** A socket with no traffic is closed (fastify connectionTimeout); 0 turns it off. */
+    connectionTimeoutMs: env.HTTP_CONNECTION_TIMEOUT_MS,
+    /** Idle keep-alive connections; longer than a load balancer's idle timeout. */
+    keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    /** A comment on an idle event stream, well inside proxies' and connectionTimeout's idle limits. */
+    eventsHeartbeatMs: env.HTTP_EVENTS_HEARTBEAT_MS,
+  };
+}
 
-/** Parses the environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = envSchema.safeParse(env);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message })),
-  );
+/** Load shedding (@fastify/under-pressure): past any threshold, 503 with Retry-After. 0 = off. */
+function overloadConfig(env: Env) {
+  return {
+    maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+    maxEventLoopUtilization: env.OVERLOAD_MAX_EVENT_LOOP_UTILIZATION,
+    maxHeapUsedBytes: env.OVERLOAD_MAX_HEAP_USED_BYTES,
+    maxRssBytes: env.OVERLOAD_MAX_RSS_BYTES,
+    retryAfterSeconds: env.OVERLOAD_RETRY_AFTER_S,
+    sampleIntervalMs: env.OVERLOAD_SAMPLE_MS,
+  };
 }

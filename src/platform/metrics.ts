@@ -22,10 +22,16 @@
  *   nnserve_training_samples_per_second                                  gauge, running jobs' last epochs
  *   nnserve_worker_pool_utilization_ratio{pool}                          gauge in [0, 1]
  *   nnserve_worker_pool_threads{pool}, nnserve_worker_pool_busy_threads{pool}
+ *   nnserve_engine_backend{backend}                                      1 for the kernels networks run on
+ *   nnserve_predictions_total{model,version,outcome}, nnserve_shadow_*   metrics/lifecycle-metrics.ts
  *   process_* and nodejs_* (prom-client defaults, including nodejs_eventloop_lag_seconds)
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { registerEngineGauge } from "./metrics/engine-metrics.ts";
 import { HttpMetrics } from "./metrics/http-metrics.ts";
+
+export { createLifecycleMetrics } from "./metrics/lifecycle-metrics.ts";
+
 import { type PoolGauges, registerPoolGauges } from "./metrics/pool-metrics.ts";
 import { PredictionMetrics } from "./metrics/prediction-metrics.ts";
 import {
@@ -35,7 +41,6 @@ import {
   type TrainingObserver,
 } from "./metrics/training-metrics.ts";
 
-export { createLifecycleMetrics } from "./metrics/lifecycle-metrics.ts";
 export type { JobCounts, TrainingObserver };
 
 export interface MetricsDeps {
@@ -43,6 +48,8 @@ export interface MetricsDeps {
   jobCounts?(): Promise<JobCounts>;
   pool?: PoolGauges;
   predictionThreads?: number;
+  /** The engine's kernel backend ("native-avx512", "relaxed", ...), as nnserve_engine_backend. */
+  engineBackend?: string;
   /** process_* and nodejs_* series (default true). */
   processMetrics?: boolean;
 }
@@ -52,7 +59,7 @@ export interface Metrics {
   readonly contentType: string;
   /** One answered HTTP request; `route` is the route pattern, never the raw URL. */
   httpRequest(method: string, route: string, statusCode: number, seconds: number): void;
-  /** The prediction service's observer (PredictionObserver in src/prediction/contract.ts). */
+  /** The prediction service's observer (PredictionObserver in src/prediction/service.ts). */
   readonly prediction: PredictionMetrics;
   readonly training: TrainingObserver;
   /** The exposition text. */
@@ -67,6 +74,7 @@ export function createMetrics(deps: MetricsDeps = {}): Metrics {
   const http = new HttpMetrics(registers);
   const prediction = new PredictionMetrics(registers);
   const training = new TrainingMetrics(registers);
+  if (deps.engineBackend) registerEngineGauge(deps.engineBackend, registers);
   if (deps.jobCounts) registerJobGauges(deps.jobCounts, registers);
   if (deps.pool) registerPoolGauges(deps.pool, deps.predictionThreads, registers);
   return {

@@ -17,6 +17,8 @@ export interface ReadinessDeps {
   migrated(): Promise<boolean>;
   poolUp(): boolean;
   shuttingDown(): boolean;
+  /** The engine's kernel backend, reported as the `engine` check's detail. */
+  engineBackend?: string;
   timeoutMs?: number;
 }
 
@@ -27,6 +29,7 @@ export function createReadiness({
   migrated,
   poolUp,
   shuttingDown,
+  engineBackend,
   timeoutMs = 2_000,
 }: ReadinessDeps): Readiness {
   // Once migrated, always migrated for this process: no need to read the table every probe.
@@ -75,6 +78,8 @@ export function createReadiness({
         shutdown: shuttingDown()
           ? { ok: false, detail: "shutting down; not taking new work" }
           : { ok: true },
+        // Informational: every backend can serve (the fallbacks are slower, not broken).
+        ...(engineBackend ? { engine: { ok: true, detail: `kernels: ${engineBackend}` } } : {}),
       };
       return { ready: Object.values(checks).every((c) => c.ok), checks };
     },

@@ -1,8 +1,8 @@
 /**
- * What the prediction feature offers the transports (re-exported by src/transport/services.ts)
- * and what it tells the metrics. Declared here, with the feature, so prediction depends on
- * nothing above it.
+ * What the prediction feature offers the transports (re-exported by transport/services.ts) and
+ * what it tells the metrics: declared here, by the feature that implements it.
  */
+
 import type { Prediction } from "../versions/preprocessing/decode.ts";
 import type { BatchObserver } from "./batcher.ts";
 import type { PackedInput, PredictTarget } from "./input.ts";
@@ -39,7 +39,15 @@ export interface PredictionService {
   predictRows(target: PredictTarget, rows: PackedInput): Promise<TensorPrediction>;
 }
 
-/** A shadow run's comparison, as the metrics see it (src/prediction/traffic/shadow.ts). */
+/** What the metrics see of prediction. */
+export interface PredictionObserver extends BatchObserver, ShadowObserver {
+  /** One predict call on a resolved version, from arrival to outputs (or failure). */
+  inference?(model: string, rows: number, seconds: number, ok: boolean): void;
+  /** One request answered (or failed) by this version. */
+  served?(model: string, version: number, ok: boolean): void;
+}
+
+/** What the metrics see of a shadow version's comparisons. */
 export interface ShadowObserver {
   /** After each compared run: the shadow's agreement so far (classifiers) or mean |difference|. */
   shadowCompared?(
@@ -48,12 +56,4 @@ export interface ShadowObserver {
     agreement: number | null,
     meanAbsDiff: number | null,
   ): void;
-}
-
-/** What the metrics see of prediction. */
-export interface PredictionObserver extends BatchObserver, ShadowObserver {
-  /** One predict call on a resolved version, from arrival to outputs (or failure). */
-  inference?(model: string, rows: number, seconds: number, ok: boolean): void;
-  /** One request answered (or failed) by this version. */
-  served?(model: string, version: number, ok: boolean): void;
 }

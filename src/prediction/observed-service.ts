@@ -22,6 +22,8 @@ export interface ObservedPredictionOptions {
   log?: { log: PredictionLog; rate: number };
   /** Draws in [0, 1) that decide which requests are sampled (tests pass their own). */
   random?: () => number;
+  /** Told why a sampled request could not be counted or logged; the request still answers. */
+  onError?: (error: unknown) => void;
 }
 
 // A bound on how many versions are remembered, and for how long: a model deleted and trained
@@ -57,12 +59,20 @@ export function observePredictions(
     const drift = options.drift && options.drift.sampleRate > random() ? options.drift : undefined;
     const log = options.log && options.log.rate > random() ? options.log : undefined;
     if (!drift && !log) return undefined;
-    const facts = await factsOf(model, version);
-    if (drift && facts.preprocessing?.statistics) {
-      const rows = raw();
-      if (rows) drift.recorder.observe({ id: facts.id, preprocessing: facts.preprocessing }, rows);
+    // Bookkeeping never fails a prediction that was made: a version deleted meanwhile (through
+    // another replica, say) or a database blip loses this sample, not the answer.
+    try {
+      const facts = await factsOf(model, version);
+      if (drift && facts.preprocessing?.statistics) {
+        const rows = raw();
+        if (rows)
+          drift.recorder.observe({ id: facts.id, preprocessing: facts.preprocessing }, rows);
+      }
+      return log?.log.record(facts.id, predicted());
+    } catch (error) {
+      options.onError?.(error);
+      return undefined;
     }
-    return log?.log.record(facts.id, predicted());
   }
 
   return {
@@ -90,7 +100,7 @@ export function observePredictions(
       const ids = await observe(
         result.model,
         result.version,
-        // The network's own input (the Open Inference Protocol) has no raw values to count.
+        // The Open Inference Protocol's tensor is the network's input, not features.
         () =>
           rows.kind === "network"
             ? undefined

@@ -6,6 +6,8 @@ import { z } from "zod";
 import { type FieldIssue, NON_FINITE_MESSAGE } from "../platform/errors.ts";
 import {
   checkRowList,
+  FLOAT32_MESSAGE,
+  fitsFloat32,
   MODEL_NAME,
   modelName,
   modelVersion,
@@ -16,20 +18,23 @@ import {
 import { aliasName } from "../versions/aliases/schemas.ts";
 import { baselineSchema, explanationSchema } from "./explain/schemas.ts";
 
+/** A raw cell of a version with preprocessing: a number, a category, or null for missing. */
 /** A client's routing key: any text, bounded so it stays cheap to hash. */
 export const routingKey = z
   .string()
   .min(1, "must not be empty")
   .max(256, "must be at most 256 characters");
 
-/** A raw cell of a version with preprocessing: a number, a category, or null for missing. */
 export type PredictCell = number | string | boolean | null;
 /** Numbers (or, with preprocessing, raw values in the stored feature order), or values by feature name. */
 export type PredictRow = PredictCell[] | Record<string, PredictCell>;
 
 function cellIssue(x: unknown): string | undefined {
   // x - x is 0 for every finite number and NaN for ±Infinity and NaN.
-  if (typeof x === "number") return x - x === 0 ? undefined : NON_FINITE_MESSAGE;
+  if (typeof x === "number") {
+    if (x - x !== 0) return NON_FINITE_MESSAGE;
+    return fitsFloat32(x) ? undefined : FLOAT32_MESSAGE;
+  }
   if (x === null || typeof x === "string" || typeof x === "boolean") return undefined;
   if (x === undefined) return "is required";
   return `Invalid input: expected number or string, received ${Array.isArray(x) ? "array" : typeof x}`;

@@ -2,13 +2,8 @@
 import type { FieldIssue } from "../platform/errors.ts";
 import type { TensorPrediction } from "./contract.ts";
 import type { LoadedModel } from "./model-cache.ts";
+import { packRows } from "./packed-rows.ts";
 import type { PredictRequest } from "./request.ts";
-
-export function unpack(values: Float32Array, rows: number, width: number): number[][] {
-  const out: number[][] = new Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = Array.from(values.subarray(r * width, (r + 1) * width));
-  return out;
-}
 
 /** Rows of numbers (the schema has made each as wide as the first) packed row-major. */
 export function pack(numeric: readonly number[][]): {
@@ -16,11 +11,8 @@ export function pack(numeric: readonly number[][]): {
   rows: number;
   width: number;
 } {
-  const rows = numeric.length;
   const width = numeric[0]?.length ?? 0;
-  const values = new Float32Array(rows * width);
-  for (let i = 0; i < rows; i++) values.set(numeric[i]!, i * width);
-  return { values, rows, width };
+  return { values: packRows(numeric, width), rows: numeric.length, width };
 }
 
 /** What a version without preprocessing says of rows that are not all numbers. */

@@ -9,8 +9,9 @@ import type { Batchers } from "./batchers.ts";
 import type { PredictionObserver, TensorPrediction } from "./contract.ts";
 import type { PredictInput } from "./input.ts";
 import type { LoadedModel } from "./model-cache.ts";
+import { unpackRows } from "./packed-rows.ts";
 import { widthIssues } from "./request.ts";
-import { numericRowIssues, pack, unpack, withClasses } from "./rows.ts";
+import { numericRowIssues, pack, withClasses } from "./rows.ts";
 
 export class VersionRunner {
   readonly #batchers: Batchers;
@@ -45,7 +46,7 @@ export class VersionRunner {
       // Packed rows for a version with preprocessing are raw values in the stored feature order.
       return this.#encoded(
         model,
-        input.raw?.() ?? unpack(input.values, input.rows, input.width),
+        input.raw?.() ?? unpackRows(input.values, input.rows, input.width),
         seen,
       );
     }

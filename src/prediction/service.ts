@@ -45,8 +45,6 @@ export interface PredictionServiceDeps {
   onShadowError?: (error: unknown) => void;
 }
 
-export type { PredictionObserver };
-
 /** The prediction service, and what the composition root tells it. */
 export interface PredictionServiceControl extends PredictionService {
   /** A version became ready, or routing changed: resolve `model` (or every model) again. */

@@ -4,15 +4,25 @@
  * would be (train), plus the held-back test rows (test) that are evaluated once the job succeeds.
  */
 
-import { type FittedDataset, fitDataset } from "../datasets/fit.ts";
+import { type EncodingLimits, type FittedDataset, fitDataset } from "../datasets/fit.ts";
 import type { LoadedDataset } from "../datasets/service.ts";
 import { countParameters } from "../engine/index.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
-import { type FieldIssue, validationError } from "../platform/errors.ts";
+import { type FieldIssue, formatPath, validationError } from "../platform/errors.ts";
 import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { TrainingDataInput } from "./jobs/create-job.ts";
 import { labelTargets } from "./label-targets.ts";
-import { DEFAULT_TEST_SPLIT, type PreprocessingOptions, type TrainRequest } from "./request.ts";
+import {
+  DEFAULT_TEST_SPLIT,
+  type PreprocessingOptions,
+  type ResolvedTrainRequest,
+  resolveClassWeights,
+  type TrainRequest,
+  unknownClasses,
+  warmupIssue,
+} from "./request.ts";
+import { resolveRequest } from "./resolve-request.ts";
+import type { WarmStart } from "./warm-start.ts";
 
 export interface DatasetTraining {
   /** The network's input width: the encoded features. */
@@ -21,25 +31,57 @@ export interface DatasetTraining {
   /** The training rows carry class indices (sparse labels). */
   labels: boolean;
   data: TrainingDataInput[];
+  /** The class weights asked for, resolved against the target's classes (classification). */
+  classWeights?: number[];
+  /** The request with its network, loss, optimizer and training settings all known. */
+  request: ResolvedTrainRequest;
 }
 
 const DEFAULT_OPTIONS: PreprocessingOptions = { scaling: "standard", unknown: "error" };
 
+export interface DatasetTrainingLimits extends Partial<EncodingLimits> {
+  maxParameters: number;
+}
+
 export function prepareDatasetTraining(
   dataset: LoadedDataset,
-  req: TrainRequest,
+  request: TrainRequest,
   seed: number,
-  maxParameters: number,
+  { maxParameters, maxInputs, maxEncodedValues }: DatasetTrainingLimits,
+  source?: WarmStart,
 ): DatasetTraining {
   const fitted = fitDataset(dataset, {
-    target: req.target as string,
-    features: req.features,
-    task: req.task,
-    testSplit: req.training.testSplit ?? DEFAULT_TEST_SPLIT,
+    target: request.target as string,
+    features: request.features,
+    task: request.task,
+    testSplit:
+      request.training?.testSplit ?? source?.training.dataset?.testSplit ?? DEFAULT_TEST_SPLIT,
     seed,
-    options: req.preprocessing ?? DEFAULT_OPTIONS,
+    options: request.preprocessing ?? DEFAULT_OPTIONS,
+    limits: {
+      maxInputs: maxInputs ?? Number.MAX_SAFE_INTEGER,
+      maxEncodedValues: maxEncodedValues ?? Number.MAX_SAFE_INTEGER,
+    },
+  });
+  const target = fitted.preprocessing.target;
+  const req = resolveRequest(request, source, {
+    rows: fitted.train.rows,
+    features: fitted.width,
+    classes: target.type === "categorical" ? target.classes.length : 0,
   });
   const issues = checkNetwork(req, fitted, maxParameters);
+  const warm = warmupIssue(req.optimizer, req.training, fitted.train.rows);
+  if (warm) issues.push(warm);
+  const names = target.type === "categorical" ? target.classes : [];
+  if (req.training.classWeights !== undefined && target.type === "categorical") {
+    for (const { key, message } of unknownClasses(
+      req.training.classWeights,
+      names,
+      `"${target.name}" label`,
+    )) {
+      issues.push({ path: formatPath(["training", "classWeights", key]), message });
+    }
+  }
   if (issues.length > 0) {
     throw validationError(
       issues,
@@ -77,7 +119,17 @@ export function prepareDatasetTraining(
     }
     data.push(split);
   }
-  return { inputs: width, preprocessing, labels: sparse, data };
+  const result: DatasetTraining = {
+    inputs: width,
+    preprocessing,
+    labels: sparse,
+    data,
+    request: req,
+  };
+  if (req.training.classWeights !== undefined && train.labels) {
+    result.classWeights = resolveClassWeights(req.training.classWeights, names, train.labels);
+  }
+  return result;
 }
 
 /** One-hot rows (softmax, or several sigmoids), a 0/1 column (one sigmoid), or scaled values. */
@@ -91,7 +143,7 @@ function trainingTargets(fitted: FittedDataset, units: number) {
   return labelTargets(train.labels!, units);
 }
 
-function checkNetwork(req: TrainRequest, fitted: FittedDataset, maxParameters: number) {
+function checkNetwork(req: ResolvedTrainRequest, fitted: FittedDataset, maxParameters: number) {
   const issues: FieldIssue[] = [];
   const { layers } = req.network;
   const last = layers.length - 1;

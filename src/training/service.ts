@@ -9,6 +9,7 @@ import { type ArchitectureJson, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from ".
 import { Prisma } from "../generated/prisma/client.ts";
 import { pageAfter, toPage } from "../platform/cursor.ts";
 import { float32ToBytes, int32ToBytes } from "../platform/db/binary.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import { toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
@@ -22,15 +23,23 @@ import {
 } from "../platform/errors.ts";
 import { recordEvent } from "../versions/aliases/history.ts";
 import { nextVersion } from "../versions/next-version.ts";
+import type { Preprocessing } from "../versions/preprocessing/schema.ts";
 import type { SubmitOptions, SubmitResult, Submitter, TrainingService } from "./contract.ts";
 import { prepareDatasetTraining } from "./dataset-training.ts";
-import { createJob, type TrainingDataInput } from "./jobs/create-job.ts";
+import { checkWithEngine } from "./engine-check.ts";
+import { createJob, type TrainingDataInput, trainingDataBytes } from "./jobs/create-job.ts";
 import type { JobQueue } from "./jobs/job-queue.ts";
 import { jobWithVersion, toJobView } from "./jobs/job-view.ts";
 import type { JobListQuery } from "./jobs/schemas.ts";
 import { labelTargets } from "./label-targets.ts";
-import type { TrainRequest } from "./request.ts";
+import {
+  DEFAULT_REQUEST_OPTIMIZER,
+  type ResolvedTrainRequest,
+  resolveClassWeights,
+  type TrainRequest,
+} from "./request.ts";
 import { toStoredTraining } from "./stored-training.ts";
+import { loadWarmStart, type WarmStart, warmStartIssues } from "./warm-start.ts";
 
 export interface TrainingServiceDeps {
   db: Database;
@@ -39,7 +48,12 @@ export interface TrainingServiceDeps {
   datasets?: DatasetService;
   /** The parameter budget, checked again once a dataset's encoded width is known. */
   maxParameters?: number;
+  /** A dataset's encoded width (MAX_UNITS) and rows x width (MAX_ENCODED_VALUES) at most. */
+  maxInputs?: number;
+  maxEncodedValues?: number;
   maxAttempts: number;
+  /** Default time budget of a job's attempt, in seconds (JOB_MAX_SECONDS); unset: none. */
+  maxJobSeconds?: number;
   /** Queued or running jobs one submitter (API key) may have; 0 (the default): no limit. */
   maxQueuedJobsPerKey?: number;
 }
@@ -51,6 +65,9 @@ export function createTrainingService({
   maxQueuedJobsPerKey = 0,
   datasets,
   maxParameters = Number.MAX_SAFE_INTEGER,
+  maxInputs,
+  maxEncodedValues,
+  maxJobSeconds,
 }: TrainingServiceDeps): TrainingService {
   const { prisma } = db;
 
@@ -61,41 +78,43 @@ export function createTrainingService({
   }
 
   return {
-    async submit(req: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
-      const requestHash = idempotencyKey ? hashRequest(req) : undefined;
+    async submit(request: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
+      const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(prisma, idempotencyKey, requestHash);
         if (earlier) return earlier;
       }
-      // A seed is always recorded, so every version can be trained again bit for bit.
-      const seed = req.training.seed ?? randomInt(0, 2 ** 31 - 1);
-      // Read and fitted before the transaction: it holds the model's lock only to write.
-      const fromDataset =
-        req.dataset === undefined ? undefined : await prepare(datasets, req, seed, maxParameters);
-      const architecture: ArchitectureJson = {
-        format: NETWORK_FORMAT,
-        version: NETWORK_FORMAT_VERSION,
-        inputs: fromDataset?.inputs ?? (req.network.inputs as number),
-        layers: req.network.layers,
-      };
+      const { req, seed, fromDataset, source, architecture, classWeights, data } =
+        await prepareSubmission(db, datasets, request, {
+          maxParameters,
+          maxInputs,
+          maxEncodedValues,
+        });
       try {
         // The view is of the job as created: once committed, a worker may claim it before a
         // second read, and the 202 would say "running" for a job the client has just queued.
-        const job = await prisma.$transaction(async (tx) => {
-          // The key's lock first, the model's second: every submission takes them in this order.
-          if (submitter && maxQueuedJobsPerKey > 0) {
-            await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
-          }
-          return createVersionAndJob(tx, req, {
-            architecture,
-            seed,
-            fromDataset,
-            maxAttempts,
-            idempotencyKey,
-            requestHash,
-            submitter,
-          });
-        });
+        const job = await prisma.$transaction(
+          async (tx) => {
+            // The key's lock first, the model's second: every submission takes them in this order.
+            if (submitter && maxQueuedJobsPerKey > 0) {
+              await reserveJobSlot(tx, submitter, maxQueuedJobsPerKey);
+            }
+            return createVersionAndJob(tx, req, {
+              architecture,
+              seed,
+              fromDataset,
+              data,
+              classWeights,
+              source,
+              maxAttempts,
+              timeBudgetSeconds: req.training.timeBudgetSeconds ?? maxJobSeconds ?? null,
+              idempotencyKey,
+              requestHash,
+              submitter,
+            });
+          },
+          bulkTransactionOptions(trainingDataBytes(data)),
+        );
         return { job, created: true };
       } catch (error) {
         // Two requests with one new idempotency key raced: the loser answers with the winner's
@@ -157,6 +176,39 @@ export function createTrainingService({
   };
 }
 
+/**
+ * A request made whole before the transaction (which holds the model's lock only to write): the
+ * warm start's source, the seed, the dataset read and fitted, the network, loss, optimizer and
+ * training settings resolved and checked, the class weights and the rows to store.
+ */
+async function prepareSubmission(
+  db: Database,
+  datasets: DatasetService | undefined,
+  request: TrainRequest,
+  limits: {
+    maxParameters: number;
+    maxInputs?: number | undefined;
+    maxEncodedValues?: number | undefined;
+  },
+) {
+  const source = request.from ? await loadWarmStart(db, request.from) : undefined;
+  // A seed is always recorded, so every version can be trained again bit for bit; a warm
+  // start keeps its source's, so the data splits and shuffles as the source's did.
+  const seed = request.training?.seed ?? source?.training.seed ?? randomInt(0, 2 ** 31 - 1);
+  const fromDataset =
+    request.dataset === undefined
+      ? undefined
+      : await prepare(datasets, request, seed, { ...limits, source });
+  const req = fromDataset?.request ?? inlineRequest(request);
+  const inputs = fromDataset?.inputs ?? (req.network.inputs as number);
+  if (source) checkWarmStart(source, req, inputs, fromDataset?.preprocessing ?? null);
+  const architecture = architectureOf(req, inputs);
+  checkWithEngine({ network: architecture, optimizer: req.optimizer }, inputs);
+  const classWeights = fromDataset ? fromDataset.classWeights : inlineClassWeights(req);
+  const data = fromDataset?.data ?? [toStoredExamples(req)];
+  return { req, seed, fromDataset, source, architecture, classWeights, data };
+}
+
 /** The job an earlier request with this key created; idempotencyKeyReused for another body. */
 async function replay(
   prisma: Database["prisma"],
@@ -177,7 +229,12 @@ async function prepare(
   datasets: DatasetService | undefined,
   req: TrainRequest,
   seed: number,
-  maxParameters: number,
+  limits: {
+    maxParameters: number;
+    maxInputs?: number | undefined;
+    maxEncodedValues?: number | undefined;
+    source: WarmStart | undefined;
+  },
 ) {
   const id = req.dataset as string;
   const dataset = await datasets?.load(id).catch((error: unknown) => {
@@ -190,29 +247,94 @@ async function prepare(
       `No dataset "${id}" exists; upload it with POST /datasets first.`,
     );
   }
-  return prepareDatasetTraining(dataset, req, seed, maxParameters);
+  const { source, ...sizes } = limits;
+  return prepareDatasetTraining(dataset, req, seed, sizes, source);
+}
+
+/** The network the version predicts with, `inputs` wide. */
+function architectureOf(req: ResolvedTrainRequest, inputs: number): ArchitectureJson {
+  return {
+    format: NETWORK_FORMAT,
+    version: NETWORK_FORMAT_VERSION,
+    inputs,
+    // Dropout is a training setting (stored with them), not part of the predicting network.
+    layers: req.network.layers.map(({ dropout: _dropout, ...layer }) => layer),
+  };
+}
+
+/** A warm start whose source does not fit the request: a 400 naming the fields. */
+function checkWarmStart(
+  source: WarmStart,
+  req: ResolvedTrainRequest,
+  inputs: number,
+  preprocessing: Preprocessing | null,
+): void {
+  const issues = warmStartIssues(source, req, inputs, preprocessing);
+  if (issues.length > 0) {
+    throw validationError(
+      issues,
+      `Cannot continue from ${source.model} v${source.version}: ${issues[0]!.message}.`,
+    );
+  }
+}
+
+/**
+ * Where a warm start begins: the source's state goes on only into the same optimizer (otherwise
+ * it starts afresh), and `from` records the source on the new version.
+ */
+function warmStartPoint(source: WarmStart | undefined, req: ResolvedTrainRequest) {
+  if (!source) return { state: null, from: undefined };
+  const state =
+    source.optimizerState && source.training.optimizer.name === req.optimizer.name
+      ? source.optimizerState
+      : null;
+  const from = {
+    model: source.model,
+    version: source.version,
+    initialEpoch: source.initialEpoch,
+    optimizerState: state !== null,
+  };
+  return { state, from };
 }
 
 /** The version (architecture, training, preprocessing) and its queued job, in `tx`. */
 async function createVersionAndJob(
   tx: Prisma.TransactionClient,
-  req: TrainRequest,
+  req: ResolvedTrainRequest,
   o: {
     architecture: ArchitectureJson;
     seed: number;
     fromDataset: Awaited<ReturnType<typeof prepareDatasetTraining>> | undefined;
+    data: TrainingDataInput[];
+    classWeights: number[] | undefined;
+    source: WarmStart | undefined;
     maxAttempts: number | undefined;
+    timeBudgetSeconds: number | null;
     idempotencyKey: string | undefined;
     requestHash: string | undefined;
     submitter: Submitter | undefined;
   },
 ) {
-  const { fromDataset } = o;
+  const { fromDataset, classWeights, source } = o;
+  const { state, from } = warmStartPoint(source, req);
   const version = await tx.modelVersion.create({
     data: {
       ...(await nextVersion(tx, req.model)),
       architecture: toJsonColumn(o.architecture),
-      training: toStoredJson(toStoredTraining(req, o.seed, fromDataset?.labels)),
+      training: toStoredJson(
+        toStoredTraining(req, o.seed, fromDataset?.labels, {
+          ...(classWeights ? { classWeights } : {}),
+          ...(from ? { from } : {}),
+        }),
+      ),
+      // A warm start's starting point, read by the job (training-task.ts) and replaced by the
+      // trained weights when it succeeds.
+      ...(source
+        ? {
+            weights: Buffer.from(source.weights),
+            ...(state ? { optimizerState: Buffer.from(state) } : {}),
+          }
+        : {}),
       ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
     },
   });
@@ -220,10 +342,11 @@ async function createVersionAndJob(
     versionId: version.id,
     epochs: req.training.epochs,
     maxAttempts: o.maxAttempts,
+    timeBudgetSeconds: o.timeBudgetSeconds,
     idempotencyKey: o.idempotencyKey ?? null,
     requestHash: o.requestHash ?? null,
     apiKeyId: o.submitter?.keyId ?? null,
-    data: fromDataset?.data ?? [toStoredExamples(req)],
+    data: o.data,
   });
   await recordEvent(tx, {
     model: req.model,
@@ -235,7 +358,7 @@ async function createVersionAndJob(
   });
   return toJobView({
     ...job,
-    version: { version: version.version, model: { name: req.model } },
+    version: { version: version.version, metrics: null, model: { name: req.model } },
   });
 }
 
@@ -296,7 +419,18 @@ function measured<K extends string>(values: Record<K, number | null>) {
   return out;
 }
 
-function toStoredExamples(req: TrainRequest): TrainingDataInput {
+/** An inline request: the schema has made sure it has a network, loss and training settings. */
+function inlineRequest(req: TrainRequest): ResolvedTrainRequest {
+  return {
+    ...req,
+    network: req.network as ResolvedTrainRequest["network"],
+    loss: req.loss as ResolvedTrainRequest["loss"],
+    training: req.training as ResolvedTrainRequest["training"],
+    optimizer: req.optimizer ?? DEFAULT_REQUEST_OPTIMIZER,
+  };
+}
+
+function toStoredExamples(req: ResolvedTrainRequest): TrainingDataInput {
   // The schema has made sure inline requests carry both.
   const { inputs, targets, labels } = req.data!;
   const width = req.network.inputs!;
@@ -323,6 +457,21 @@ function toStoredExamples(req: TrainRequest): TrainingDataInput {
   stored.targetWidth = targetWidth;
   stored.targets = float32ToBytes(t);
   return stored;
+}
+
+/** Inline classes are indices: the labels given, or the argmax of each one-hot target row. */
+function inlineClassWeights(req: ResolvedTrainRequest): number[] | undefined {
+  const requested = req.training.classWeights;
+  if (requested === undefined || !req.data) return undefined;
+  const units = req.network.layers.at(-1)?.units ?? 1;
+  const classes = units === 1 ? 2 : units;
+  const names = Array.from({ length: classes }, (_, i) => String(i));
+  const labels =
+    req.data.labels ??
+    (req.data.targets ?? []).map((row) =>
+      units === 1 ? (row[0]! >= 0.5 ? 1 : 0) : row.indexOf(Math.max(...row)),
+    );
+  return resolveClassWeights(requested, names, labels);
 }
 
 /** The request as parsed (defaults filled), hashed in a stable key order. */

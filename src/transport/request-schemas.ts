@@ -11,7 +11,7 @@ export function createRequestSchemas(limits: RequestLimits) {
     trainRequest: createTrainRequestSchema(limits),
     predictRequest: createPredictRequestSchema(limits),
     /** For transports that check packed rows themselves and skip the schema when they pass. */
-    limits: { maxPredictRows: limits.maxPredictRows },
+    limits: { maxPredictRows: limits.maxPredictRows, maxUnits: limits.maxUnits },
   };
 }
 

@@ -15,17 +15,14 @@ import type { FeedbackService } from "../prediction/feedback/service.ts";
 import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { TrainingService } from "../training/contract.ts";
+
+export type { PredictionService, TensorPrediction } from "../prediction/contract.ts";
+
 import type { AliasService } from "../versions/aliases/service.ts";
 import type { ModelFileService } from "../versions/model-files.ts";
 import type { ModelRegistry } from "../versions/registry.ts";
 
 export type { Readiness } from "../platform/readiness.ts";
-
-export type {
-  PredictionObserver,
-  PredictionService,
-  TensorPrediction,
-} from "../prediction/contract.ts";
 // Each feature declares the interface it implements; the transports import them all from here.
 export type {
   SubmitOptions,

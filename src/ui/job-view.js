@@ -26,7 +26,9 @@ import { problemView, tryItPanel } from "./try-it.js";
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 /**
- * How far the job got, in words: a job that stopped early is complete, not 13 % done.
+ * How far the job got, in words: a job that stopped early is complete, not 13 % done. The
+ * server already reports such a job's progress as epoch of epoch (docs/api.md), so the words
+ * say where it stopped, not a count it never reached.
  * @param {JobWithStop} job
  */
 export function progressText(job) {
@@ -34,7 +36,7 @@ export function progressText(job) {
   const early = job.stoppedEarly ?? (job.status === "succeeded" && epoch < epochs);
   if (job.status === "succeeded" && early) {
     const best = typeof job.bestEpoch === "number" ? `, best epoch ${job.bestEpoch} restored` : "";
-    return `Complete: stopped early at epoch ${epoch} of ${epochs}${best}`;
+    return `Complete: stopped early at epoch ${epoch}${best}`;
   }
   if (job.status === "succeeded") return `Complete: ${epochs} epochs`;
   return `epoch ${epoch} of ${epochs}`;

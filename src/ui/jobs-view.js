@@ -174,9 +174,7 @@ function jobRow(job, reload, message) {
       { "data-label": "progress" },
       progressBar(job),
       ` ${job.progress.epoch}/${job.progress.epochs}`,
-      job.status === "succeeded" && job.progress.epoch < job.progress.epochs
-        ? " (stopped early)"
-        : "",
+      job.status === "succeeded" && job.stoppedEarly ? " (stopped early)" : "",
     ),
     h("td", { "data-label": "attempts" }, job.attempts),
     h("td", { "data-label": "created" }, formatTime(job.createdAt)),

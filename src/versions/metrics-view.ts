@@ -35,3 +35,24 @@ export function toMetricsView(value: Prisma.JsonValue | null): EpochMetrics | nu
   }
   return view;
 }
+
+/**
+ * How the run ended, from the version's final metrics (the runner keeps epochsRun and bestEpoch
+ * there): it stopped early when it ran fewer epochs than `epochs`, the ones asked for.
+ */
+export function runEnding(
+  metrics: Prisma.JsonValue | null | undefined,
+  epochs: number,
+): {
+  epochsRun: number | null;
+  stoppedEarly: boolean;
+  bestEpoch: number | null;
+} {
+  const m = (metrics ?? {}) as { epochsRun?: unknown; bestEpoch?: unknown };
+  const epochsRun = typeof m.epochsRun === "number" ? m.epochsRun : null;
+  return {
+    epochsRun,
+    stoppedEarly: epochsRun !== null && epochsRun < epochs,
+    bestEpoch: typeof m.bestEpoch === "number" ? m.bestEpoch : null,
+  };
+}

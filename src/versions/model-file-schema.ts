@@ -9,6 +9,7 @@
 import { z } from "zod";
 import {
   isoDateTime,
+  MAX_MODEL_VERSION,
   modelName,
   modelVersion,
   strictObject,
@@ -26,7 +27,8 @@ export const modelVersionParamsSchema = strictObject({
   version: z.coerce
     .number("must be a whole number >= 1")
     .int("must be a whole number >= 1")
-    .min(1, "must be a whole number >= 1"),
+    .min(1, "must be a whole number >= 1")
+    .max(MAX_MODEL_VERSION, `must be a whole number from 1 to ${MAX_MODEL_VERSION}`),
 });
 
 /** A metric is null when it was not finite. */

@@ -17,6 +17,7 @@ import {
   NETWORK_FORMAT_VERSION,
   type NetworkSpec,
 } from "../engine/index.ts";
+import { bulkTransactionOptions } from "../platform/db/bulk.ts";
 import type { Database } from "../platform/db/client.ts";
 import { readStored, toJsonColumn, toStoredJson } from "../platform/db/stored-json.ts";
 import {
@@ -156,7 +157,7 @@ export function createModelFileService({
           actor,
         });
         return version;
-      });
+      }, bulkTransactionOptions(weights.byteLength));
       events?.emit("versionReady", { versionId: created.id });
       return toVersionView({ ...created, jobs: [] });
     },
@@ -259,7 +260,18 @@ export function checkModelFile(
     inputs: spec.inputs,
     layers: spec.layers,
   };
-  engineCheck(() => loadNetwork(architecture, weights));
+  const network = engineCheck(() => loadNetwork(architecture, weights));
+  // Finite weights can still overflow float32 on the way through (3e38 biases, say) and answer
+  // every prediction with NaN: try the plainest rows before storing such a version.
+  const probe = new Float32Array(2 * spec.inputs);
+  probe.fill(1, spec.inputs);
+  const outputs = network.predict(probe, 2);
+  if (!outputs.every(Number.isFinite)) {
+    fail(
+      "weights.data",
+      "give non-finite outputs (NaN or Infinity) for an all-zeros and an all-ones input row: the weights overflow float32",
+    );
+  }
   if (file.preprocessing) checkPreprocessing(file.preprocessing, spec);
   return { architecture, weights };
 }

@@ -17,12 +17,16 @@ export const modelParamsSchema = strictObject({ name: modelName });
 
 export const networkViewSchema = z.object({
   inputs: z.int(),
+  /** Training-time dropout of the inputs. */
+  inputDropout: z.number().optional(),
   layers: z.array(
     z.object({
       units: z.int(),
       activation: z.enum(ACTIVATIONS),
       alpha: z.number().optional(),
       initializer: z.enum(INITIALIZERS).optional(),
+      /** Training-time dropout of this layer's outputs. */
+      dropout: z.number().optional(),
     }),
   ),
 });
@@ -36,6 +40,21 @@ export const versionTrainingSchema = z
     earlyStopping: z.object({ patience: z.int() }).loose().optional(),
     /** Trained from a dataset: which (it may since have been deleted) and the share held back. */
     dataset: z.object({ id: z.string(), testSplit: z.number() }).optional(),
+    /** Epochs run; null until ready (and for an imported version). */
+    epochsRun: z.int().nullable(),
+    /** Early stopping ended the run before its epochs. */
+    stoppedEarly: z.boolean(),
+    /** The best epoch early stopping saw (its weights, with restoreBestWeights); null without. */
+    bestEpoch: z.int().nullable(),
+    /** A warm start: the version it continued, and the epochs that version's weights had. */
+    from: z
+      .object({
+        model: z.string(),
+        version: z.int(),
+        initialEpoch: z.int(),
+        optimizerStateRestored: z.boolean(),
+      })
+      .nullable(),
   })
   .meta({ id: "VersionTraining" });
 

@@ -5,7 +5,7 @@
 import { countParameters } from "../engine/index.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { readStored } from "../platform/db/stored-json.ts";
-import { toMetricsView } from "./metrics-view.ts";
+import { runEnding, toMetricsView } from "./metrics-view.ts";
 import type { ModelVersion } from "./schemas.ts";
 import {
   storedArchitectureColumn,
@@ -33,11 +33,19 @@ export function toVersionView(row: VersionRow): ModelVersion {
   const of = `of model version ${row.version}`;
   const network = readStored(storedArchitectureColumn, row.architecture, `architecture ${of}`);
   const training = readStored(storedTrainingColumn, row.training, `training ${of}`);
+  const ending = runEnding(row.metrics, training.epochs);
+  const dropout = training.dropout;
   return {
     version: row.version,
     jobId: row.jobs[0]?.id ?? null,
     status: row.status,
-    network: { inputs: network.inputs, layers: network.layers },
+    network: {
+      inputs: network.inputs,
+      ...(dropout?.inputs ? { inputDropout: dropout.inputs } : {}),
+      layers: network.layers.map((l, i) =>
+        dropout?.layers?.[i] ? { ...l, dropout: dropout.layers[i] } : l,
+      ),
+    },
     loss: training.loss,
     parameters: countParameters(network),
     seed: training.seed,
@@ -50,13 +58,17 @@ export function toVersionView(row: VersionRow): ModelVersion {
       row.evaluation === null
         ? null
         : readStored(storedEvaluationColumn, row.evaluation, `evaluation ${of}`),
-    training: trainingView(training),
+    training: trainingView(training, ending),
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
   };
 }
 
-function trainingView(training: StoredTraining): ModelVersion["training"] {
+function trainingView(
+  training: StoredTraining,
+  ending: ReturnType<typeof runEnding>,
+): ModelVersion["training"] {
+  const from = training.from;
   return {
     optimizer: { ...training.optimizer },
     epochs: training.epochs,
@@ -67,5 +79,15 @@ function trainingView(training: StoredTraining): ModelVersion["training"] {
     ...(typeof training.dataset?.id === "string" && typeof training.dataset.testSplit === "number"
       ? { dataset: { id: training.dataset.id, testSplit: training.dataset.testSplit } }
       : {}),
+    ...ending,
+    // A warm start's source (storedTrainingSchema has checked its shape).
+    from: from
+      ? {
+          model: from.model,
+          version: from.version,
+          initialEpoch: from.initialEpoch,
+          optimizerStateRestored: from.optimizerState,
+        }
+      : null,
   };
 }

@@ -58,7 +58,7 @@ describe("scopes", () => {
 
   it.each([
     ["GET", "/healthz", "/healthz", "open"],
-    ["GET", "/metrics", "/metrics", "open"],
+    ["GET", "/metrics", "/metrics", ["metrics"]],
     ["GET", "/v2/health/ready", "/v2/health/ready", "open"],
     ["POST", "/train", "/train", ["train"]],
     ["POST", "/jobs/:id/cancel", "/jobs/1/cancel", ["train"]],

@@ -109,11 +109,19 @@ describe("REST with AUTH=on", () => {
     expect(rows[0].api_key_id).toBe((await keys.verify(trainer))!.keyId);
   });
 
-  it("keeps the probes and metrics open", async () => {
+  it("keeps the probes open, and /metrics for a key with the metrics scope", async () => {
     for (const path of ["/healthz", "/readyz", "/v2/health/live"]) {
       expect((await server.http.get(path)).status).toBe(200);
     }
-    expect((await server.http.get("/metrics")).status).not.toBe(401);
+    // Model names and per-model counts are not for anyone who asks.
+    expect((await server.http.get("/metrics")).status).toBe(401);
+    const predictor = await key("predict");
+    const refused = await server.http.request("GET", "/metrics", { headers: bearer(predictor) });
+    expect(refused.status).toBe(403);
+    const prometheus = await key("metrics");
+    const scraped = await fetch(`${server.url}/metrics`, { headers: bearer(prometheus) });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/^# HELP /m);
   });
 
   it("lets an admin key create, list and revoke keys, and shows a key only once", async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type FitRequest, fitDataset } from "../../src/datasets/fit.ts";
-import { buildTable } from "../../src/datasets/table.ts";
+import { buildTable, numericStats } from "../../src/datasets/table.ts";
 import { isAppError } from "../../src/platform/errors.ts";
 
 const table = buildTable({
@@ -119,5 +119,85 @@ describe("fitDataset", () => {
         ),
       )[0]?.path,
     ).toBe("preprocessing.impute.nope");
+  });
+
+  it("refuses an encoded width or size past the limits, from the categories, before encoding", () => {
+    // x (1) + colour (3 one-hot) = 4 input columns over 6 rows = 24 values.
+    const narrow = issuesOf(() =>
+      fitDataset(dataset, request({ limits: { maxInputs: 3, maxEncodedValues: 1000 } })),
+    );
+    expect(narrow).toEqual([
+      {
+        path: "features",
+        message: expect.stringMatching(
+          /encode to 4 input columns \(widest: colour: 3 one-hot\), more than the limit of 3 inputs \(MAX_UNITS\)/,
+        ),
+      },
+    ]);
+    const small = issuesOf(() =>
+      fitDataset(dataset, request({ limits: { maxInputs: 4, maxEncodedValues: 23 } })),
+    );
+    expect(small[0]?.message).toMatch(/6 rows x 4 columns = 24 values.*MAX_ENCODED_VALUES/);
+    const fits = fitDataset(dataset, request({ limits: { maxInputs: 4, maxEncodedValues: 24 } }));
+    expect(fits.width).toBe(4);
+  });
+});
+
+describe("numericStats", () => {
+  it("keeps mean and std finite for values near the float64 limit", () => {
+    const stats = numericStats("big", Float64Array.from([1e308, 1e308, -1e308, 1e308, Number.NaN]));
+    expect(stats).toMatchObject({ count: 4, missing: 1, min: -1e308, max: 1e308 });
+    // Mean 0.5e308; population std sqrt(3/4) * 1e308 (deviations 0.5, 0.5, -1.5, 0.5 x 1e308).
+    expect(stats.mean! / 1e308).toBeCloseTo(0.5, 12);
+    expect(stats.std! / 1e308).toBeCloseTo(Math.sqrt(0.75), 12);
+    const same = numericStats("same", Float64Array.from([1e308, 1e308]));
+    expect(same).toMatchObject({ mean: 1e308, std: 0 });
+    // Ordinary values are unchanged: 1..4 has mean 2.5 and population std sqrt(1.25).
+    const small = numericStats("small", Float64Array.from([1, 2, 3, 4]));
+    expect(small.mean).toBeCloseTo(2.5, 14);
+    expect(small.std).toBeCloseTo(Math.sqrt(1.25), 14);
+  });
+});
+
+describe("robust scaling and smooth clipping", () => {
+  const skewed = buildTable({
+    header: ["x", "y"],
+    rows: [
+      ["1", "1"],
+      ["2", "2"],
+      ["3", "3"],
+      ["4", "4"],
+      ["1000", "5"],
+    ],
+    source: "csv",
+  });
+  const data = { name: "s", rows: skewed.rows, columns: skewed.columns };
+
+  it("centers on the median and scales by the interquartile range, for features and target", () => {
+    const fitted = fitDataset(data, request({ options: { scaling: "robust", unknown: "error" } }));
+    // x: median 3, q25 2, q75 4; y: median 3, IQR 2
+    expect(fitted.preprocessing.features[0]).toEqual({
+      name: "x",
+      type: "numeric",
+      scaling: "robust",
+      center: 3,
+      scale: 2,
+    });
+    expect(fitted.preprocessing.target).toMatchObject({ center: 3, scale: 2 });
+  });
+
+  it("with clip, bounds the scaled outlier near 3 and leaves small values nearly as they are", () => {
+    const fitted = fitDataset(
+      data,
+      request({ options: { scaling: "robust", unknown: "error", clip: true } }),
+    );
+    expect(fitted.preprocessing.features[0]).toMatchObject({ clip: 3 });
+    const x = Array.from(fitted.train.inputs);
+    const z = (v: number) => (v - 3) / 2;
+    const clipped = (v: number) => z(v) / Math.sqrt(1 + (z(v) / 3) ** 2);
+    expect(x.sort((a, b) => a - b)).toEqual(
+      [1, 2, 3, 4, 1000].map((v) => Math.fround(clipped(v))).sort((a, b) => a - b),
+    );
+    expect(Math.max(...x)).toBeLessThan(3);
   });
 });

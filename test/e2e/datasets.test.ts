@@ -225,6 +225,30 @@ describe("Iris from a CSV upload", () => {
     expect(both.errors?.[0]?.path).toBe("dataset");
   });
 
+  it("refuses a dataset whose one-hot features are wider than network.inputs may be", async () => {
+    // 4,100 categories: wider than MAX_UNITS (4096), the limit network.inputs has too.
+    const rows = Array.from({ length: 4_100 }, (_, i) => `k${i},${i % 2}`);
+    const wide = await uploadCsv("wide-categories", `kind,label\n${rows.join("\n")}\n`);
+    const refused = await trainProblem({
+      model: "too-wide",
+      dataset: wide.id,
+      target: "label",
+      task: "classification",
+      network: { layers: [{ units: 2, activation: "softmax" }] },
+      loss: "sparseCategoricalCrossentropy",
+      training: { epochs: 1, testSplit: 0 },
+    });
+    expect(refused.errors).toEqual([
+      {
+        path: "features",
+        message: expect.stringContaining(
+          "encode to 4100 input columns (widest: kind: 4100 one-hot)",
+        ),
+      },
+    ]);
+    expect((await server.http.get("/models/too-wide")).status).toBe(404);
+  });
+
   it("holds out validation rows from the training rows as inline data does", async () => {
     const accepted = await trainAndWait(
       irisRequest(iris.id, {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultKernelBackend } from "../../src/engine/index.ts";
 import type { ReadinessReport } from "../../src/platform/readiness-schema.ts";
 import type { Problem } from "../../src/platform/validation/problem.ts";
 import type { Job, JobMetrics, JobPage } from "../../src/training/jobs/schemas.ts";
@@ -248,6 +249,7 @@ describe("readiness", () => {
         migrations: { ok: true },
         workerPool: { ok: true },
         shutdown: { ok: true },
+        engine: { ok: true, detail: `kernels: ${defaultKernelBackend()}` },
       },
     });
   });

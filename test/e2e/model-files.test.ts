@@ -27,7 +27,12 @@ import { encodedWidth, type Preprocessing } from "../../src/versions/preprocessi
 import type { Model, ModelVersion } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { irisCsv, uploadCsv } from "../helpers/datasets.ts";
-import { clustersRequest, slowRequest, XOR_INPUTS } from "../helpers/requests.ts";
+import {
+  clustersRequest,
+  type NetworkInput,
+  slowRequest,
+  XOR_INPUTS,
+} from "../helpers/requests.ts";
 import { startTestServer, type TestServer, waitForJob } from "../helpers/server.ts";
 import {
   failure,
@@ -74,7 +79,7 @@ afterAll(async () => {
 /** Rows on and off the training data, negative and large values included. */
 const ROWS = [...XOR_INPUTS, [0.3, -0.7], [-2, 3], [4.5, 0.25], [-1, -1]];
 
-function xorLike(model: string, hidden: TrainRequestInput["network"]["layers"][number]) {
+function xorLike(model: string, hidden: NetworkInput["layers"][number]) {
   return {
     model,
     network: { inputs: 2, layers: [hidden, { units: 1, activation: "sigmoid" as const }] },
@@ -85,7 +90,7 @@ function xorLike(model: string, hidden: TrainRequestInput["network"]["layers"][n
   };
 }
 
-const MODELS: Record<string, TrainRequestInput> = {
+const MODELS: Record<string, TrainRequestInput & { network: NetworkInput }> = {
   "act-relu": xorLike("act-relu", { units: 6, activation: "relu" }),
   "act-tanh": xorLike("act-tanh", { units: 6, activation: "tanh" }),
   "act-sigmoid": xorLike("act-sigmoid", { units: 6, activation: "sigmoid" }),
@@ -627,6 +632,21 @@ describe("importing a bad file", () => {
       },
       "weights.data",
       "layer 0 kernel value 2 (byte 8) is not finite: NaN",
+    ],
+    [
+      "finite weights that overflow float32 (outputs Infinity)",
+      (f) => {
+        const bytes = Buffer.alloc(48);
+        for (let i = 0; i < 12; i++) bytes.writeFloatLE(3e38, i * 4);
+        const layers = [{ units: 2, activation: "linear" }];
+        return {
+          ...f,
+          architecture: { ...f.architecture, layers },
+          weights: { ...f.weights, data: bytes.toString("base64"), sha256: sha256(bytes) },
+        };
+      },
+      "weights.data",
+      /give non-finite outputs .* overflow float32/,
     ],
     [
       "weights that are not base64",

@@ -84,6 +84,47 @@ describe("training on two threads", () => {
     });
   }
 
+  it("trains label smoothing, class weights and adamw on both threads as on one", async () => {
+    const d = data(203);
+    const fitOn = async (threads: 1 | 2) => {
+      const net = createNetwork(
+        {
+          inputs: 12,
+          layers: [
+            { units: 16, activation: "tanh" },
+            { units: 3, activation: "softmax" },
+          ],
+        },
+        { seed: 6, kernels: "relaxed" },
+      );
+      const result = await train(
+        net,
+        { inputs: d.inputs, rows: d.rows, labels: d.labels },
+        {
+          loss: "sparseCategoricalCrossentropy",
+          optimizer: { name: "adamw", learningRate: 0.01, weightDecay: 0.05 },
+          labelSmoothing: 0.1,
+          classWeights: [1, 3, 0.5],
+          epochs: 3,
+          batchSize: 16,
+          seed: 2,
+          threads,
+        },
+      );
+      return { net, result };
+    };
+    const one = await fitOn(1);
+    const two = await fitOn(2);
+    two.result.history.forEach((h, i) => {
+      expect(h.loss).toBeCloseTo(one.result.history[i]!.loss, 4);
+    });
+    const a = one.net.getWeights();
+    const b = two.net.getWeights();
+    a.forEach((t, i) => {
+      for (let e = 0; e < t.length; e++) expect(Math.abs(b[i]![e]! - t[e]!)).toBeLessThan(1e-3);
+    });
+  });
+
   it("gives the same model bit for bit on every run with the same seed", async () => {
     const a = await run("relaxed", 2, 16, false);
     const b = await run("relaxed", 2, 16, false);

@@ -74,8 +74,9 @@ describe("optimizer defaults", () => {
       momentum: 0.001,
       rmsprop: 0.01,
       adam: 0.001,
+      adamw: 0.001,
     });
-    for (const name of ["sgd", "momentum", "rmsprop", "adam"] as const) {
+    for (const name of ["sgd", "momentum", "rmsprop", "adam", "adamw"] as const) {
       expect(resolveOptimizer({ name }).learningRate).toBe(DEFAULT_LEARNING_RATES[name]);
     }
     expect(resolveOptimizer({ name: "rmsprop" }).rho).toBe(0.99);

@@ -265,9 +265,9 @@ describe("fit and evaluate reject bad data and options, naming the field", () =>
     [
       "an unknown decay type",
       data,
-      { optimizer: { name: "sgd", decay: { type: "cosine", rate: 0.5 } } },
+      { optimizer: { name: "sgd", decay: { type: "linear", rate: 0.5 } } },
       "optimizer.decay.type",
-      /step, exponential/,
+      /step, exponential, cosine, oneCycle/,
     ],
     [
       "a step decay without everyEpochs",

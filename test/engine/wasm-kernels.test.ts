@@ -17,6 +17,7 @@ import {
 } from "../../src/engine/activations.ts";
 import { createNetwork, fit as train } from "../../src/engine/index.ts";
 import { JS_KERNELS, type KernelSet } from "../../src/engine/kernel-set.ts";
+import { nativeIsas } from "../../src/engine/native-kernels.ts";
 import { Random } from "../../src/engine/random.ts";
 import {
   availableKernelBackends,
@@ -77,7 +78,8 @@ function expectClose(got: Float32Array, want: Float32Array, off: number, n: numb
 
 describe("the WebAssembly kernel sets", () => {
   it("are built and run on this runtime (npm run build:wasm)", () => {
-    expect(availableKernelBackends()).toEqual(["relaxed", "simd", "js"]);
+    const native = nativeIsas().map((isa) => `native-${isa}`);
+    expect(availableKernelBackends()).toEqual([...native, "relaxed", "simd", "js"]);
   });
 
   for (const backend of WASM) {
@@ -287,8 +289,11 @@ describe("choosing the kernels", () => {
           { kernels: "simd" },
         ).kernels.backend,
       ).toBe("simd");
-      delete process.env.NNSERVE_KERNELS;
+      process.env.NNSERVE_KERNELS = "relaxed";
       expect(createKernels().backend).toBe("relaxed");
+      // Unset, the best native copy this CPU runs (native-kernels.test.ts checks the addon).
+      delete process.env.NNSERVE_KERNELS;
+      expect(createKernels().backend).toBe(`native-${nativeIsas()[0]}`);
     } finally {
       if (saved === undefined) delete process.env.NNSERVE_KERNELS;
       else process.env.NNSERVE_KERNELS = saved;

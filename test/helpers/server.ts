@@ -31,6 +31,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   // key may, and share two busy cores. Tests of the guards themselves turn them on in `env`.
   RATE_LIMIT_PER_MINUTE: "0",
   MAX_QUEUED_JOBS_PER_KEY: "0",
+  AUTH_MAX_FAILURES_PER_MINUTE: "0",
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: "0",
   OVERLOAD_MAX_EVENT_LOOP_UTILIZATION: "0",
   OVERLOAD_MAX_HEAP_USED_BYTES: "0",

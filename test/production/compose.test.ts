@@ -62,9 +62,23 @@ describe("docker/Dockerfile", () => {
   const stages = parseDockerfile(read("docker/Dockerfile"));
   const runtime = stages.at(-1)!;
 
-  it("builds on node:24-slim in two stages, and runs as a non-root user", () => {
-    expect(stages.map((s) => s.image)).toEqual(["node:24-slim", "node:24-slim"]);
+  it("builds on node:24 (a C++ compiler for the native kernels), runs on node:24-slim as a non-root user", () => {
+    expect(stages.map((s) => s.image)).toEqual(["node:24", "node:24-slim"]);
     expect(runtime.instructions).toContainEqual({ kind: "USER", user: "node" });
+  });
+
+  it("copies the native kernels' sources before npm ci and their build into the slim stage", () => {
+    const build = stages[0]!.instructions;
+    const copies = (i: (typeof build)[number]) => i.kind === "COPY" && i.sources.includes("native");
+    const npmCi = build.findIndex((i) => i.kind === "RUN" && /npm ci/.test(JSON.stringify(i)));
+    expect(build.findIndex(copies)).toBeGreaterThan(-1);
+    expect(build.findIndex(copies)).toBeLessThan(npmCi);
+    expect(runtime.instructions).toContainEqual({
+      kind: "COPY",
+      from: "build",
+      sources: ["/app/native"],
+      dest: "./native",
+    });
   });
 
   it("checks readiness, not only liveness, in its HEALTHCHECK", () => {

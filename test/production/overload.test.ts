@@ -119,9 +119,18 @@ describe("security headers", () => {
       const response = await api.inject({ method: "GET", url });
       expect(response.headers["x-content-type-options"]).toBe("nosniff");
       expect(response.headers["x-frame-options"]).toBe("SAMEORIGIN");
-      expect(response.headers["strict-transport-security"]).toMatch(/max-age=/);
       expect(response.headers["content-security-policy"]).toMatch(/default-src 'self'/);
+      // Plain http by default: no upgrade of /docs' assets to https, no HSTS.
+      expect(response.headers["content-security-policy"]).not.toMatch(/upgrade-insecure-requests/);
+      expect(response.headers["strict-transport-security"]).toBeUndefined();
     }
+  });
+
+  it("ask for https only behind TLS (TRUST_PROXY_TLS)", async () => {
+    const { app: api } = app({ TRUST_PROXY_TLS: "true" });
+    const response = await api.inject({ method: "GET", url: "/docs/" });
+    expect(response.headers["strict-transport-security"]).toMatch(/max-age=/);
+    expect(response.headers["content-security-policy"]).toMatch(/upgrade-insecure-requests/);
   });
 
   it("leave the docs page loadable", async () => {

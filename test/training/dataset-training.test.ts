@@ -44,7 +44,7 @@ const prepare = (body: Record<string, unknown>) =>
       ...body,
     }),
     1,
-    limits.maxParameters,
+    { maxParameters: limits.maxParameters },
   );
 
 describe("prepareDatasetTraining", () => {
@@ -98,7 +98,7 @@ describe("prepareDatasetTraining", () => {
         training: { epochs: 1, seed: 1, testSplit: 0 },
       }),
       1,
-      1000,
+      { maxParameters: 1000 },
     );
     expect(binary.data[0]!.targetWidth).toBe(1);
     const x = Array.from(bytesToFloat32(binary.data[0]!.inputs));

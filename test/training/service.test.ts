@@ -147,6 +147,37 @@ describe("submit", () => {
   });
 });
 
+describe("submit of bulk data", () => {
+  it("outlasts Prisma's 5 s transaction timeout while waiting its turn on the model", async () => {
+    await training.submit(parse(quickXorRequest("slow-turn")));
+    // Another submission holds the model's row (as a large concurrent write would) for 6 s.
+    const holder = await db.pool.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT id FROM models WHERE name = 'slow-turn' FOR UPDATE");
+      const submitted = training.submit(parse(quickXorRequest("slow-turn")));
+      const outcome = submitted.then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      // Waiting on the lock, inside its transaction.
+      for (;;) {
+        const { rows } = await db.pool.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      await holder.query("COMMIT");
+      const result = await outcome;
+      expect(result, String(result)).toMatchObject({ created: true, job: { version: 2 } });
+    } finally {
+      holder.release();
+    }
+  }, 60_000);
+});
+
 describe("submit with an API key", () => {
   const LIMIT = 3;
   let limited: TrainingService;

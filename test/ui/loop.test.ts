@@ -541,10 +541,19 @@ describe("a regressor and an early stop, as the pages read them", () => {
     await page.goto(`${server.url}/ui/#/jobs/${job.id}`);
     await page.locator("#job-status").getByText("succeeded").waitFor();
     const line = await page.locator("#job-progress-line").textContent();
-    expect(line).toContain(`Complete: stopped early at epoch ${job.progress.epoch} of 200`);
+    // The job reports an early stop as complete (issue 21): epoch of epoch, stoppedEarly.
+    expect(job.stoppedEarly).toBe(true);
+    expect(job.progress.epochs).toBe(job.progress.epoch);
+    expect(line).toContain(`Complete: stopped early at epoch ${job.progress.epoch}`);
+    expect(line).not.toContain("of 200");
     expect(await page.getByRole("button", { name: "Cancel job" }).isVisible()).toBe(false);
     // The bar is full: the job is done, not a fraction of the way.
-    expect(await page.locator("#job-progress").getAttribute("value")).toBe("200");
+    expect(await page.locator("#job-progress").getAttribute("value")).toBe(
+      String(job.progress.epochs),
+    );
+    expect(await page.locator("#job-progress").getAttribute("max")).toBe(
+      String(job.progress.epochs),
+    );
     // The MAE curve in visits: the stored (scaled) MAE times the target's scale.
     await page.locator("#chart-mae figcaption").getByText("Mean absolute error (visits)").waitFor();
     const latest = await page.locator("#chart-mae .chart-latest").textContent();

@@ -19,10 +19,19 @@ export interface DatabaseOptions {
 
 export function createDatabase({ url, poolSize = 10, logger }: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // An idle client losing its server emits 'error' on the pool; unhandled, it kills the process.
-  pool.on("error", (error) => logger?.error({ err: error }, "idle postgres connection failed"));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closing: Promise<void> | undefined;
+  // An idle client losing its server emits 'error' on the pool; unhandled, it kills the process.
+  // Only the error's code and message are logged: pg's error carries the client with it, whose
+  // internals (the connection's secretKey among them) must not reach a log. While closing (a
+  // Ctrl-C with the embedded Postgres stopping too) it is expected, and not worth a line.
+  pool.on("error", (error: Error & { code?: string }) => {
+    if (closing) return;
+    logger?.warn(
+      { err: { message: error.message, code: error.code } },
+      "idle postgres connection failed",
+    );
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
     pool,

@@ -1,5 +1,5 @@
 /**
- * nnserve_inference_*: the prediction service's observer (src/prediction/contract.ts's
+ * nnserve_inference_*: the prediction service's observer (src/prediction/service.ts's
  * PredictionObserver, which this class fits; platform does not import the feature).
  */
 import { Counter, Histogram, type Registry } from "prom-client";

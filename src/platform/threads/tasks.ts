@@ -6,6 +6,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type {
   ArchitectureJson,
+  DropoutSpec,
   EarlyStoppingSpec,
   EpochMetrics,
   LossName,
@@ -23,6 +24,13 @@ export interface TrainingSettings {
   seed: number;
   validationSplit: number;
   earlyStopping?: EarlyStoppingSpec;
+  /** Training-time dropout of the inputs and of each layer's outputs. */
+  dropout?: DropoutSpec;
+  labelSmoothing?: number;
+  /** The weight of each class, in class-index order (resolved from the request's form). */
+  classWeights?: number[];
+  /** false: the optimizer state is not kept with the version (no exact warm start). */
+  storeOptimizerState?: boolean;
 }
 
 export interface TrainingExamples {
@@ -39,6 +47,11 @@ export interface TrainTask {
   network: NetworkSpec;
   settings: TrainingSettings;
   data: TrainingExamples;
+  /**
+   * A continued run (warm start): the weights to start from (instead of fresh ones from the
+   * seed), the epochs they already had, and the optimizer state stored with them, if any.
+   */
+  start?: { weights: Uint8Array; initialEpoch: number; optimizerState?: Uint8Array };
   /** 2: the thread trains each batch in halves with a helper thread (WebAssembly kernels). */
   threads?: 1 | 2;
   /** Epoch messages go out on it; a "cancel" message comes in on it. */
@@ -83,6 +96,8 @@ export interface TrainOutcome {
   /** The epoch whose weights these are: the best one when early stopping restored it. */
   weightsEpoch: number;
   cancelled: boolean;
+  /** The optimizer's state after the last epoch (saveOptimizerState), to continue from. */
+  optimizerState?: Uint8Array;
 }
 
 export interface PredictTask {

@@ -8,8 +8,11 @@ import { workerData } from "piscina";
 import {
   createNetwork,
   EngineError,
+  type EpochMetrics,
   fit,
   loadNetwork,
+  NETWORK_FORMAT,
+  NETWORK_FORMAT_VERSION,
   type Network,
   saveNetwork,
   TrainingDivergedError,
@@ -47,35 +50,63 @@ export async function train(task: TrainTask): Promise<TrainOutcome | TrainFailur
     if (message.type === "cancel") controller.abort();
   });
   try {
-    const network = createNetwork(spec, { seed: settings.seed });
+    // The job reports its own epochs (1 … settings.epochs), a continued run's included.
+    const offset = task.start?.initialEpoch ?? 0;
+    const ownEpoch = (m: EpochMetrics): EpochMetrics => ({
+      ...m,
+      epoch: m.epoch - offset,
+      epochs: m.epochs - offset,
+    });
+    const network = task.start
+      ? loadNetwork(
+          { format: NETWORK_FORMAT, version: NETWORK_FORMAT_VERSION, ...spec },
+          task.start.weights,
+        )
+      : createNetwork(spec, { seed: settings.seed });
     const result = await fit(network, data, {
       loss: settings.loss,
       optimizer: settings.optimizer,
-      epochs: settings.epochs,
+      // A continued run counts its epochs on from the ones the weights already had.
+      epochs: offset + settings.epochs,
       batchSize: settings.batchSize,
       shuffle: settings.shuffle,
       seed: settings.seed,
       validationSplit: settings.validationSplit,
       earlyStopping: settings.earlyStopping,
       threads: task.threads ?? 1,
+      ...(settings.dropout ? { dropout: settings.dropout } : {}),
+      ...(settings.labelSmoothing ? { labelSmoothing: settings.labelSmoothing } : {}),
+      ...(settings.classWeights ? { classWeights: settings.classWeights } : {}),
+      ...(task.start
+        ? {
+            initialEpoch: task.start.initialEpoch,
+            ...(task.start.optimizerState ? { optimizerState: task.start.optimizerState } : {}),
+          }
+        : {}),
       signal: controller.signal,
       onEpoch(metrics) {
-        port.postMessage({ type: "epoch", metrics });
+        port.postMessage({ type: "epoch", metrics: ownEpoch(metrics) });
       },
     });
     const saved = saveNetwork(network);
     return {
       weights: saved.weights,
       architecture: saved.architecture,
-      history: result.history,
+      history: result.history.map(ownEpoch),
       epochsRun: result.epochsRun,
       stoppedEarly: result.stoppedEarly,
-      bestEpoch: result.bestEpoch,
+      bestEpoch: result.bestEpoch === undefined ? undefined : result.bestEpoch - offset,
       weightsEpoch:
         result.restoredBestWeights && result.bestEpoch !== undefined
-          ? result.bestEpoch
+          ? result.bestEpoch - offset
           : result.epochsRun,
       cancelled: result.cancelled,
+      // Only state that goes with these weights: not after best weights were put back.
+      ...(result.optimizerState &&
+      !result.restoredBestWeights &&
+      settings.storeOptimizerState !== false
+        ? { optimizerState: result.optimizerState }
+        : {}),
     };
   } catch (error) {
     if (error instanceof TrainingDivergedError) {

@@ -13,6 +13,8 @@ export interface RequestLimits {
   maxParameters: number;
   maxRows: number;
   maxPredictRows: number;
+  /** training.timeBudgetSeconds at most (JOB_MAX_SECONDS); unset: no upper bound. */
+  maxJobSeconds?: number;
 }
 
 function editDistance(a: string, b: string): number {
@@ -64,6 +66,22 @@ export function strictObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) 
   });
 }
 
+/**
+ * The network computes in float32: a finite number past ±3.4028235e38 becomes Infinity there,
+ * and the engine would refuse it only later (a 500 on predict, a failed job on train).
+ */
+export const FLOAT32_MESSAGE =
+  "is beyond the float32 range (±3.4028235e38) the network computes in";
+
+/** A finite number that stays finite in float32 (Math.fround rounds as Float32Array does). */
+export function fitsFloat32(x: number): boolean {
+  return Math.fround(x) - Math.fround(x) === 0;
+}
+
+/** Postgres text and jsonb cannot hold U+0000: a NUL in a stored string is a 500 there. */
+export const NUL_MESSAGE = "contains a NUL character (U+0000), which cannot be stored";
+export const hasNul = (text: string) => text.includes("\u0000");
+
 /** zod 4 numbers already reject ±Infinity and NaN (JSON 1e400 parses to Infinity). */
 export const finite = () => z.number();
 
@@ -86,7 +104,13 @@ export const modelName = z
   )
   .meta({ example: "xor" });
 
-export const modelVersion = z.int().min(1, "must be a whole number >= 1").meta({ example: 1 });
+/** Versions are int4 in Postgres: a larger number names no version (and would overflow). */
+export const MAX_MODEL_VERSION = 2_147_483_647;
+export const modelVersion = z
+  .int("must be a whole number >= 1")
+  .min(1, "must be a whole number >= 1")
+  .max(MAX_MODEL_VERSION, `must be a whole number from 1 to ${MAX_MODEL_VERSION}`)
+  .meta({ example: 1 });
 
 export const uuid = z.uuid("must be a UUID");
 
@@ -175,8 +199,9 @@ function checkMatrix(value: unknown, maxRows: number, ctx: z.core.$RefinementCtx
     for (let j = 0; j < row.length; j++) {
       const x: unknown = row[j];
       // x - x is 0 for every finite number and NaN for ±Infinity and NaN.
-      if (typeof x === "number" && x - x === 0) continue;
-      if (typeof x === "number") bad.add([i, j], NON_FINITE_MESSAGE);
+      if (typeof x === "number" && x - x === 0 && fitsFloat32(x)) continue;
+      if (typeof x === "number")
+        bad.add([i, j], x - x === 0 ? FLOAT32_MESSAGE : NON_FINITE_MESSAGE);
       else if (x === undefined) bad.add([i, j], "is required");
       else bad.add([i, j], `Invalid input: expected number, received ${received(x)}`);
     }

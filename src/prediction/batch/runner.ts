@@ -263,10 +263,7 @@ async function datasetColumns(
     [datasetId],
   );
   const row = rows[0];
-  // Written as { formatVersion, columns } since issue 25; read as the dataset service reads it.
-  return row
-    ? readStored(storedDatasetColumns, row.columns, `columns of dataset ${datasetId}`)
-    : undefined;
+  return row && readStored(storedDatasetColumns, row.columns, `columns of dataset ${datasetId}`);
 }
 
 function slice(columns: readonly DatasetColumnView[], position: number): SliceColumn {

@@ -11,6 +11,7 @@
  */
 import type pg from "pg";
 import type { Logger } from "pino";
+import { PeriodicFlush } from "../../platform/periodic-flush.ts";
 import { binOf } from "../../versions/preprocessing/bins.ts";
 import { isMissing, parseNumber, type RawRow } from "../../versions/preprocessing/encode.ts";
 import type { Preprocessing } from "../../versions/preprocessing/schema.ts";
@@ -35,12 +36,10 @@ export interface DriftRecorderOptions {
   maxRowsPerFlush: number;
 }
 
-export class DriftRecorder {
+export class DriftRecorder extends PeriodicFlush {
   readonly #options: DriftRecorderOptions;
   readonly #pending = new Map<string, Pending>();
   readonly #rows = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
   #lastRetention = 0;
   /** Rows not counted because their version was past maxRowsPerFlush. */
   skipped = 0;
@@ -48,18 +47,8 @@ export class DriftRecorder {
   failures = 0;
 
   constructor(options: DriftRecorderOptions) {
+    super(options.flushMs);
     this.#options = options;
-  }
-
-  start(): void {
-    this.#timer ??= setInterval(() => void this.flush(), this.#options.flushMs);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flush();
   }
 
   /** Counts `rows` (by name or in feature order) of a version with training statistics. */
@@ -113,13 +102,7 @@ export class DriftRecorder {
     }
   }
 
-  /** Writes what was counted; concurrent calls wait for one another. */
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#write());
-    return this.#flushing;
-  }
-
-  async #write(): Promise<void> {
+  protected async write(): Promise<void> {
     if (this.#pending.size === 0) return;
     const taken = [...this.#pending.values()];
     this.#pending.clear();

@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { PeriodicFlush } from "../../platform/periodic-flush.ts";
 
 /** { label }, { value }, { class } or { output }: what was predicted for one row. */
 export type Predicted = Record<string, string | number>;
@@ -23,34 +24,22 @@ export interface PredictionLogOptions {
   maxPending: number;
 }
 
-export class PredictionLog {
+export class PredictionLog extends PeriodicFlush {
   readonly #options: PredictionLogOptions;
   #ids: string[] = [];
   #versions: string[] = [];
   #predicted: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
   #lastRetention = 0;
   dropped = 0;
   failures = 0;
 
   constructor(options: PredictionLogOptions) {
+    super(options.flushMs);
     this.#options = options;
   }
 
   get pending(): number {
     return this.#ids.length;
-  }
-
-  start(): void {
-    this.#timer ??= setInterval(() => void this.flush(), this.#options.flushMs);
-    this.#timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flush();
   }
 
   /** A predictionId per row, or null for rows past the bound. */
@@ -68,12 +57,7 @@ export class PredictionLog {
     });
   }
 
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#write());
-    return this.#flushing;
-  }
-
-  async #write(): Promise<void> {
+  protected async write(): Promise<void> {
     const { pool, logger, retentionMs } = this.#options;
     if (this.#ids.length > 0) {
       const ids = this.#ids;

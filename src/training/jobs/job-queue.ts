@@ -1,6 +1,11 @@
 import type pg from "pg";
 import type { JobStatus, Prisma, TrainingJob } from "../../generated/prisma/client.ts";
 import { toStoredJsonText } from "../../platform/db/stored-json.ts";
+import {
+  CONNECTION_SQL_STATES,
+  PG_CONNECTION_LOST_MESSAGE,
+  SOCKET_ERROR_CODES,
+} from "../../platform/db/unavailable.ts";
 import * as sql from "./queue-sql.ts";
 
 // The worker-facing side of the queue. What each call does to a job, and why, is written down
@@ -36,6 +41,8 @@ export interface CompleteJobInput {
   attempt?: number;
   /** The held-back test split's scores, kept on the version (datasets only). */
   evaluation?: Prisma.InputJsonValue | null;
+  /** The optimizer state to keep with the version (warm starts continue from it). */
+  optimizerState?: Uint8Array | null;
 }
 
 export interface FailJobOptions {
@@ -148,7 +155,7 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
     recordEpoch: (jobId, workerId, metrics) => recordEpochs(jobId, workerId, [metrics]),
     recordEpochs,
 
-    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation }) {
+    async completeJob(jobId, workerId, { weights, metrics, attempt, evaluation, optimizerState }) {
       const found = await rows(sql.completeJob, [
         jobId,
         workerId,
@@ -156,6 +163,9 @@ export function createJobQueue({ pool }: { pool: Queryable }): JobQueue {
         jsonColumnText(metrics),
         attempt ?? null,
         evaluation === undefined || evaluation === null ? null : jsonColumnText(evaluation),
+        optimizerState
+          ? Buffer.from(optimizerState.buffer, optimizerState.byteOffset, optimizerState.byteLength)
+          : null,
       ]);
       return found.length > 0;
     },
@@ -213,28 +223,8 @@ const transientSqlStates = new Set([
   "40001", // serialization_failure
   "40P01", // deadlock_detected
   "55P03", // lock_not_available
-  "53300", // too_many_connections
-  "57P01", // admin_shutdown (pg_terminate_backend, a fast shutdown)
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now (starting up, in recovery)
+  ...CONNECTION_SQL_STATES,
 ]);
-
-// Node's socket and DNS errors on the way to the server.
-const transientSocketCodes = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-]);
-
-// What pg and pg-pool throw, with no code, when a connection ends or cannot be had in time.
-const transientMessage =
-  /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error|^Client was closed and is not queryable/;
 
 /**
  * True for a database error that says nothing about the statement itself: a lost or refused
@@ -248,9 +238,9 @@ export function isTransientDatabaseError(error: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
       if (transientSqlStates.has(code) || code.startsWith("08")) return true;
-      if (transientSocketCodes.has(code)) return true;
+      if (SOCKET_ERROR_CODES.has(code)) return true;
     }
-    if (transientMessage.test(e.message)) return true;
+    if (PG_CONNECTION_LOST_MESSAGE.test(e.message)) return true;
     if (e instanceof AggregateError && e.errors.some(isTransientDatabaseError)) return true;
     e = e.cause;
   }

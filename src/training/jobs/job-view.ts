@@ -1,16 +1,22 @@
 /** A stored job row as clients see it (the shared `Job` schema), for every transport. */
 import type { Prisma } from "../../generated/prisma/client.ts";
-import { toMetricsView } from "../../versions/metrics-view.ts";
+import { runEnding, toMetricsView } from "../../versions/metrics-view.ts";
 import type { Job } from "./schemas.ts";
 
-/** The include that gives a job its model name and version number. */
+/**
+ * The include that gives a job its model name and version number, and the version's final
+ * metrics (how the run ended: epochsRun, bestEpoch).
+ */
 export const jobWithVersion = {
-  version: { select: { version: true, model: { select: { name: true } } } },
+  version: { select: { version: true, metrics: true, model: { select: { name: true } } } },
 } satisfies Prisma.TrainingJobInclude;
 
 export type JobRow = Prisma.TrainingJobGetPayload<{ include: typeof jobWithVersion }>;
 
 export function toJobView(row: JobRow): Job {
+  const ending = runEnding(row.version.metrics, row.epochs);
+  // A run that stopped early is complete at its last epoch, not "26 of 200".
+  const epochs = ending.stoppedEarly && row.status === "succeeded" ? row.epoch : row.epochs;
   return {
     id: row.id,
     model: row.version.model.name,
@@ -18,7 +24,9 @@ export function toJobView(row: JobRow): Job {
     status: row.status,
     attempts: row.attempts,
     worker: row.worker,
-    progress: { epoch: row.epoch, epochs: row.epochs },
+    progress: { epoch: row.epoch, epochs },
+    stoppedEarly: ending.stoppedEarly,
+    bestEpoch: ending.bestEpoch,
     metrics: toMetricsView(row.metrics),
     cancelRequested: row.cancelRequested,
     error: row.error,

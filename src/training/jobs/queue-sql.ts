@@ -14,7 +14,7 @@
  *     └──cancel──> cancelled at once; cancel on running only sets cancel_requested, and the
  *                  worker stops between batches and marks it cancelled, keeping its metrics.
  *
- * - claim: attempts + 1, lease_owner = the worker, lease_expires_at = now + lease. A new
+ * - claim: the fairest due job (fewest running of its API key, then oldest), attempts + 1, lease_owner = the worker, lease_expires_at = now + lease. A new
  *   attempt trains from scratch, so claim also resets progress and forgets the epoch rows of
  *   the attempt before.
  * - Every move out of running, and heartbeat and recordEpochs, happen only while the caller
@@ -51,7 +51,8 @@ const jobColumns = (t: string) => `
   ${t}.epoch, ${t}.epochs, ${t}.metrics, ${t}.error, ${t}.idempotency_key AS "idempotencyKey",
   ${t}.request_hash AS "requestHash", ${t}.api_key_id AS "apiKeyId",
   ${t}.run_at AS "runAt", ${t}.created_at AS "createdAt", ${t}.started_at AS "startedAt",
-  ${t}.finished_at AS "finishedAt", ${t}.updated_at AS "updatedAt"`;
+  ${t}.finished_at AS "finishedAt", ${t}.updated_at AS "updatedAt",
+  ${t}.time_budget_seconds AS "timeBudgetSeconds"`;
 
 /** $n milliseconds from now, by the database clock. */
 const msFromNow = (n: number) => `now() + $${n}::double precision * interval '1 millisecond'`;
@@ -63,14 +64,19 @@ const owned = "id = $1 AND status = 'running' AND lease_owner = $2";
 const ownedAttempt = (n: number) => `${owned} AND ($${n}::integer IS NULL OR attempts = $${n})`;
 
 /**
- * $1 worker id, $2 lease ms. The oldest due queued job, skipping rows other claimers hold, with
- * its model's name and version number for the runner's logs.
+ * $1 worker id, $2 lease ms. A due queued job, skipping rows other claimers hold, with its
+ * model's name and version number for the runner's logs. Fair between API keys: first the jobs
+ * of the key with the fewest jobs running (jobs without a key count as one key), oldest first
+ * within that; so one key's ten queued jobs take turns with another key's one, rather than
+ * holding every training thread until they are all done.
  */
 export const claimJob = `
 WITH next AS (
-  SELECT id FROM training_jobs
-   WHERE status = 'queued' AND run_at <= now()
-   ORDER BY created_at, id
+  SELECT q.id FROM training_jobs q
+   WHERE q.status = 'queued' AND q.run_at <= now()
+   ORDER BY (SELECT count(*) FROM training_jobs r
+              WHERE r.status = 'running' AND r.api_key_id IS NOT DISTINCT FROM q.api_key_id),
+            q.created_at, q.id
    LIMIT 1
    FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -131,7 +137,8 @@ RETURNING m.job_id`;
 
 /**
  * $1 job, $2 worker, $3 weights bytea, $4 final metrics JSON, $5 attempt (or null), $6 the test
- * split's evaluation JSON (or null). Weights and evaluation land with the status.
+ * split's evaluation JSON (or null), $7 the optimizer state bytea (or null). Weights and
+ * evaluation land with the status.
  */
 export const completeJob = `
 WITH job AS (
@@ -141,7 +148,8 @@ WITH job AS (
   RETURNING id, version_id
 ), version AS (
   UPDATE model_versions
-     SET weights = $3, metrics = $4::jsonb, evaluation = $6::jsonb, status = 'ready',
+     SET weights = $3, metrics = $4::jsonb, evaluation = $6::jsonb, optimizer_state = $7,
+         status = 'ready',
          trained_at = now(), updated_at = now()
     FROM job WHERE model_versions.id = job.version_id
 )

@@ -31,7 +31,12 @@ export const jobSchema = z
      * first claimed. The same id is on the runner's log lines as workerId.
      */
     worker: z.string().nullable(),
+    /** Epochs done of the epochs asked for; a run that stopped early reads epoch of epoch. */
     progress: z.object({ epoch: z.int(), epochs: z.int() }),
+    /** Succeeded jobs: early stopping ended the run before its epochs. */
+    stoppedEarly: z.boolean(),
+    /** The best epoch early stopping saw; null without early stopping or before the end. */
+    bestEpoch: z.int().nullable(),
     /** The latest epoch's metrics; null before the first epoch ends. */
     metrics: epochMetricsSchema.nullable(),
     /** True once cancel was asked for; a running job stops at its next epoch boundary. */

@@ -14,7 +14,7 @@ export async function loadTrainingTask(
 ): Promise<Omit<TrainTask, "port">> {
   const version = await db.prisma.modelVersion.findUniqueOrThrow({
     where: { id: job.versionId },
-    select: { architecture: true, training: true },
+    select: { architecture: true, training: true, weights: true, optimizerState: true },
   });
   const examples = await db.prisma.trainingData.findUniqueOrThrow({
     where: { jobId_split: { jobId: job.id, split: "train" } },
@@ -28,6 +28,7 @@ export async function loadTrainingTask(
   const training = readStored(storedTrainingColumn, version.training, `training ${of}`);
   const { loss, optimizer, epochs, batchSize, shuffle, seed, validationSplit, earlyStopping } =
     training;
+  const { dropout, labelSmoothing, classWeights, storeOptimizerState, from } = training;
   const settings = {
     loss,
     optimizer,
@@ -37,9 +38,27 @@ export async function loadTrainingTask(
     seed,
     validationSplit,
     ...(earlyStopping ? { earlyStopping } : {}),
+    ...(dropout ? { dropout } : {}),
+    ...(labelSmoothing ? { labelSmoothing } : {}),
+    ...(classWeights ? { classWeights } : {}),
+    ...(storeOptimizerState === false ? { storeOptimizerState } : {}),
   };
+  // A warm start's version holds its starting weights (and optimizer state) until trained.
+  const start =
+    from && version.weights
+      ? {
+          start: {
+            weights: new Uint8Array(version.weights),
+            initialEpoch: from.initialEpoch,
+            ...(version.optimizerState
+              ? { optimizerState: new Uint8Array(version.optimizerState) }
+              : {}),
+          },
+        }
+      : {};
   return {
     jobId: job.id,
+    ...start,
     network: { inputs: architecture.inputs, layers: architecture.layers },
     settings,
     data: {

@@ -14,6 +14,7 @@
  */
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { authorize } from "../../auth/authorize.ts";
+import { AuthFailureLimiter, retryAfterOf } from "../../auth/failure-limiter.ts";
 import type { Caller, KeyStore } from "../../auth/key-store.ts";
 import { grpcRequirement } from "../../auth/scopes.ts";
 import { AppError, isAppError, unavailable } from "../../platform/errors.ts";
@@ -25,6 +26,8 @@ export interface GrpcGuardOptions {
   keys?: KeyStore;
   /** Calls per minute per key, counted in this process like REST's limit; 0: off. */
   rateLimitPerMinute?: number;
+  /** Failed authentications per client address per minute; 0: no limit. */
+  authMaxFailuresPerMinute?: number;
   shuttingDown?: () => boolean;
   /** True while the process is past an overload threshold (@fastify/under-pressure's measure). */
   overloaded?: () => boolean;
@@ -45,12 +48,14 @@ export function createGrpcGuard({
   auth,
   keys,
   rateLimitPerMinute = 0,
+  authMaxFailuresPerMinute = 0,
   shuttingDown,
   overloaded,
   retryAfterSeconds = 10,
   logger,
 }: GrpcGuardOptions): ServerInterceptor {
   if (auth && !keys) throw new Error("AUTH=on needs a key store");
+  const failures = new AuthFailureLimiter(authMaxFailuresPerMinute);
   // Fixed one-minute windows per key, as @fastify/rate-limit counts REST requests.
   const windows = new Map<string, { start: number; count: number }>();
   function overRate(caller: Caller): number | undefined {
@@ -79,11 +84,16 @@ export function createGrpcGuard({
       const header = metadata.get("authorization")[0];
       metadata.remove("authorization");
       if (!auth || requirement === "open") return;
+      const address = peerAddress(call.getPeer());
+      failures.check(address);
       const caller = await authorize(
         keys!,
         typeof header === "string" ? header : undefined,
         requirement,
-      );
+      ).catch((error: unknown) => {
+        if (isAppError(error) && error.code === "UNAUTHENTICATED") failures.failed(address);
+        throw error;
+      });
       if (caller) callers.set(metadata, caller);
       if (caller && rateLimitPerMinute > 0) {
         const retryAfter = overRate(caller);
@@ -118,7 +128,7 @@ export function createGrpcGuard({
             admit(metadata).then(
               () => pass(metadata),
               (error: unknown) => {
-                if (isAppError(error)) return fail(error);
+                if (isAppError(error)) return fail(error, retryAfterOf(error));
                 logger.error({ err: error, method: method.path }, "checking the API key failed");
                 fail(unavailable("The API key could not be checked; retry shortly."));
               },
@@ -128,4 +138,13 @@ export function createGrpcGuard({
       },
     });
   };
+}
+
+/** The address of a peer as grpc-js names it ("ipv4:1.2.3.4:5678", "[::1]:5678"), port dropped. */
+function peerAddress(peer: string): string {
+  const bare = peer.replace(/^ipv[46]:/, "");
+  const bracketed = /^\[([^\]]+)\]/.exec(bare);
+  if (bracketed) return bracketed[1]!;
+  const colon = bare.lastIndexOf(":");
+  return colon > 0 && bare.indexOf(":") === colon ? bare.slice(0, colon) : bare;
 }

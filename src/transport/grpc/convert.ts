@@ -107,8 +107,9 @@ function networkFromMessage(network: Network__Output, derived: boolean) {
   return {
     // From a dataset, 0 (unset) means "derive it", as an absent field does in JSON.
     ...(derived && network.inputs === 0 ? {} : { inputs: network.inputs }),
+    ...present(network, ["inputDropout"]),
     layers: network.layers.map((layer) =>
-      present(layer, ["units", "activation", "alpha", "initializer"]),
+      present(layer, ["units", "activation", "alpha", "initializer", "dropout"]),
     ),
   };
 }
@@ -119,7 +120,8 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
   return {
     model: req.model,
     network: req.network ? networkFromMessage(req.network, req.dataset !== "") : undefined,
-    loss: req.loss,
+    // Unset with no network: the recipe's (or the source's) loss.
+    ...(req.loss !== "" || req.network ? { loss: req.loss } : {}),
     ...(optimizer && {
       optimizer: {
         ...present(optimizer, [
@@ -135,20 +137,40 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
           "beta2",
         ]),
         ...(optimizer.decay && {
-          decay: present(optimizer.decay, ["type", "rate", "everyEpochs"]),
+          decay: {
+            ...present(optimizer.decay, [
+              "type",
+              "rate",
+              "everyEpochs",
+              "warmup",
+              "minLearningRate",
+              "divFactor",
+              "finalDivFactor",
+            ]),
+            ...(optimizer.decay.unit !== "" && { unit: optimizer.decay.unit }),
+          },
         }),
       },
     }),
     training: training
       ? {
+          // 0 (unset) epochs: the recipe's or the source's, as an absent field in JSON.
+          ...(training.epochs !== 0 || req.network ? { epochs: training.epochs } : {}),
           ...present(training, [
-            "epochs",
             "batchSize",
             "shuffle",
             "seed",
             "validationSplit",
             "testSplit",
+            "timeBudgetSeconds",
+            "labelSmoothing",
+            "storeOptimizerState",
           ]),
+          ...(training.classWeights && {
+            classWeights: training.classWeights.balanced
+              ? "balanced"
+              : training.classWeights.weights,
+          }),
           ...(training.earlyStopping && {
             earlyStopping: present(training.earlyStopping, [
               "monitor",
@@ -171,6 +193,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
     ...(req.features.length > 0 && { features: req.features }),
     ...(req.task !== "" && { task: req.task }),
     ...(req.preprocessing && { preprocessing: preprocessingFromMessage(req.preprocessing) }),
+    ...(req.from && { from: { model: req.from.model, version: req.from.version } }),
   };
 }
 
@@ -184,6 +207,7 @@ function preprocessingFromMessage(p: DatasetPreprocessing__Output) {
   return {
     ...(p.scaling !== "" && { scaling: p.scaling }),
     ...(p.unknown !== "" && { unknown: p.unknown }),
+    ...(p.clip !== undefined && p.clip !== null && { clip: p.clip }),
     ...(columns ? { impute: p.imputeColumns } : p.impute !== "" ? { impute: p.impute } : {}),
   };
 }
@@ -251,6 +275,8 @@ export function jobToMessage(job: Job): JobMessage {
     attempts: job.attempts,
     worker: job.worker ?? "",
     progress: job.progress,
+    stoppedEarly: job.stoppedEarly,
+    ...(job.bestEpoch === null ? {} : { bestEpoch: job.bestEpoch }),
     metrics: metricsToMessage(job.metrics),
     cancelRequested: job.cancelRequested,
     error: job.error ?? "",

@@ -71,16 +71,19 @@ export function datasetsHandlers({
   const id = (value: string) => parseRequest(datasetParamsSchema, { id: value }).id;
   return {
     CreateDataset: unary(logger, "CreateDataset", async (req) => {
-      const { name } = parseRequest(datasetUploadQuerySchema, { name: req.name });
+      const { name, missing } = parseRequest(datasetUploadQuerySchema, {
+        name: req.name,
+        ...(req.missing !== undefined && req.missing !== null && { missing: req.missing }),
+      });
       const { types } = parseRequest(typesSchema, { types: req.types });
       let table: Awaited<ReturnType<typeof readCsv>>;
       if (req.content === "csv") {
         if (req.csv!.length > limits.maxBytes) throw tooManyBytes(limits.maxBytes);
-        table = await readCsv(Readable.from([req.csv!]), limits);
+        table = await readCsv(Readable.from([req.csv!]), limits, missing);
       } else if (req.content === "recordsJson") {
         if (Buffer.byteLength(req.recordsJson!) > limits.maxBytes)
           throw tooManyBytes(limits.maxBytes);
-        table = recordsFromJson(req.recordsJson!, limits.maxRows);
+        table = recordsFromJson(req.recordsJson!, limits);
       } else {
         throw validationError(
           [{ path: "file", message: "is empty; set csv or records_json" }],

@@ -18,6 +18,8 @@ import {
   batchParamsSchema,
   batchPredictionRequestSchema,
 } from "../../prediction/batch/schemas.ts";
+import type { BatchScoringService } from "../../prediction/batch/service.ts";
+import type { ExplainService } from "../../prediction/explain/service.ts";
 import { feedbackRequestSchema } from "../../prediction/feedback/schemas.ts";
 import type { RequestSchemas } from "../request-schemas.ts";
 import type { Services } from "../services.ts";
@@ -54,6 +56,54 @@ function json(text: string, field: string): unknown {
   }
 }
 
+/** `service`, or UNAVAILABLE when this server does not run it. */
+function served<T>(service: T | undefined, what: string): T {
+  if (!service) throw unavailableHere(what);
+  return service;
+}
+
+type Explained = Awaited<ReturnType<ExplainService["predict"]>>;
+
+/** An explained prediction as ExplainResponse carries it: JSON for the open-ended parts. */
+function toExplainResponse({ explanations = [], baseline, ...prediction }: Explained) {
+  return {
+    model: prediction.model,
+    version: prediction.version,
+    predictionJson: JSON.stringify(prediction),
+    baselineJson: JSON.stringify(baseline),
+    explanations: explanations.map((e) => ({
+      target: e.target,
+      output: e.output,
+      baselineOutput: e.baselineOutput,
+      ...(Array.isArray(e.attributions)
+        ? { attributionsByIndex: e.attributions, attributions: {} }
+        : { attributions: e.attributions, attributionsByIndex: [] }),
+      gap: e.gap,
+      steps: e.steps,
+    })),
+  };
+}
+
+/** A finished batch's results, one message per stored chunk, as the client reads them. */
+async function streamResults(
+  call: ServerWritableStream<GetBatchPredictionRequest__Output, BatchPredictionResults>,
+  batch: BatchScoringService | undefined,
+  logger: Logger,
+) {
+  try {
+    const { id } = parseRequest(batchParamsSchema, { id: call.request.id });
+    for await (const text of await served(batch, "Batch scoring").results(id, "ndjson")) {
+      if (call.cancelled) return;
+      const rows = text.split("\n").filter((line) => line !== "");
+      if (!call.write({ rows })) await once(call, "drain");
+    }
+    call.end();
+  } catch (error) {
+    if (call.cancelled) return;
+    call.emit("error", toGrpcError(error, logger, "ReadBatchPredictionResults"));
+  }
+}
+
 export function operateHandlers({
   services,
   schemas,
@@ -63,33 +113,8 @@ export function operateHandlers({
   schemas: RequestSchemas;
   logger: Logger;
 }): OperateHandlers {
-  const batch = () =>
-    services.batch ??
-    (() => {
-      throw unavailableHere("Batch scoring");
-    })();
-  const feedback = () =>
-    services.feedback ??
-    (() => {
-      throw unavailableHere("Feedback");
-    })();
-
-  async function readResults(
-    call: ServerWritableStream<GetBatchPredictionRequest__Output, BatchPredictionResults>,
-  ) {
-    try {
-      const { id } = parseRequest(batchParamsSchema, { id: call.request.id });
-      for await (const text of await batch().results(id, "ndjson")) {
-        if (call.cancelled) return;
-        const rows = text.split("\n").filter((line) => line !== "");
-        if (!call.write({ rows })) await once(call, "drain");
-      }
-      call.end();
-    } catch (error) {
-      if (call.cancelled) return;
-      call.emit("error", toGrpcError(error, logger, "ReadBatchPredictionResults"));
-    }
-  }
+  const batch = () => served(services.batch, "Batch scoring");
+  const feedback = () => served(services.feedback, "Feedback");
 
   return {
     StartBatchPrediction: unary(logger, "StartBatchPrediction", async (req) => {
@@ -108,14 +133,10 @@ export function operateHandlers({
       return toMessage(await batch().get(id));
     }),
 
-    ReadBatchPredictionResults: readResults,
+    ReadBatchPredictionResults: (call) => streamResults(call, services.batch, logger),
 
     Explain: unary(logger, "Explain", async (req) => {
-      const explain =
-        services.explain ??
-        (() => {
-          throw unavailableHere("Explain");
-        })();
+      const explain = served(services.explain, "Explain");
       const body = parseRequest(schemas.predictRequest, {
         model: req.model,
         ...(req.version === 0 ? {} : { version: req.version }),
@@ -123,31 +144,11 @@ export function operateHandlers({
         explain: true,
         ...(req.baselineJson === "" ? {} : { baseline: json(req.baselineJson, "baseline_json") }),
       });
-      const { explanations = [], baseline, ...prediction } = await explain.predict(body);
-      return {
-        model: prediction.model,
-        version: prediction.version,
-        predictionJson: JSON.stringify(prediction),
-        baselineJson: JSON.stringify(baseline),
-        explanations: explanations.map((e) => ({
-          target: e.target,
-          output: e.output,
-          baselineOutput: e.baselineOutput,
-          ...(Array.isArray(e.attributions)
-            ? { attributionsByIndex: e.attributions, attributions: {} }
-            : { attributions: e.attributions, attributionsByIndex: [] }),
-          gap: e.gap,
-          steps: e.steps,
-        })),
-      };
+      return toExplainResponse(await explain.predict(body));
     }),
 
     GetDrift: unary(logger, "GetDrift", async (req) => {
-      const drift =
-        services.drift ??
-        (() => {
-          throw unavailableHere("Drift");
-        })();
+      const drift = served(services.drift, "Drift");
       const report = await drift.report(req.model, req.version, req.window || "1h");
       return {
         ...report,

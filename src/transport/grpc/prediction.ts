@@ -6,6 +6,7 @@
 import type { PredictionHandlers } from "../../generated/grpc/nnserve/v1/Prediction.ts";
 import { validationError } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/logger.ts";
+import { MAX_MODEL_VERSION } from "../../platform/validation/common.ts";
 import { parseRequest } from "../../platform/validation/parse.ts";
 import { packRows } from "../../prediction/packed-rows.ts";
 import { packedRowsPass } from "../../prediction/request.ts";
@@ -66,7 +67,7 @@ export function predictionHandlers({
       let inputs = packedRowsFromMessage(req.inputs, "inputs");
       if (
         !inputs ||
-        (version !== undefined && version < 1) ||
+        (version !== undefined && (version < 1 || version > MAX_MODEL_VERSION)) ||
         routing.alias !== undefined ||
         routing.routingKey !== undefined ||
         !packedRowsPass(req.model, inputs.rows, inputs.width, schemas.limits.maxPredictRows)

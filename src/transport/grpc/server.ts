@@ -19,7 +19,15 @@ import { lifecycleHandlers } from "./lifecycle.ts";
 import { modelsHandlers } from "./models.ts";
 import { operateHandlers } from "./operate.ts";
 import { predictionHandlers } from "./prediction.ts";
-import { loadProtos } from "./protos.ts";
+import {
+  ERROR_PROTO_FILES,
+  HEALTH_PROTO_DIR,
+  type LoadedProtos,
+  loadProtos,
+  PROTO_DIR,
+  PROTO_FILES,
+} from "./protos.ts";
+import { fileDescriptorProtos } from "./reflection-descriptors.ts";
 import { trainingHandlers } from "./training.ts";
 
 /** The services served, by full name, as reflection and the health service know them. */
@@ -67,7 +75,6 @@ export function createGrpcServer({
 }: GrpcServerOptions): GrpcServer {
   const logger = parentLogger.child({ transport: "grpc" });
   const { packageDefinition, grpc } = loadProtos();
-  const schemas = createRequestSchemas(config.limits);
   const server = new Server({
     "grpc.max_receive_message_length": config.grpc.maxMessageBytes,
     "grpc.max_send_message_length": config.grpc.maxMessageBytes,
@@ -76,6 +83,66 @@ export function createGrpcServer({
 
   const shutdown = new AbortController();
   const watches = { active: 0 };
+  addFeatureServices(server, grpc, {
+    config,
+    logger,
+    services,
+    jobWatch,
+    shutdown: shutdown.signal,
+    watches,
+  });
+  const health = createHealthMonitor({
+    readiness: services.readiness,
+    services: SERVICE_NAMES,
+    pollMs: config.grpc.healthPollMs,
+    logger,
+  });
+  health.implementation.addToServer(server);
+  addReflection(server, packageDefinition);
+
+  const drain = () => {
+    health.stop();
+    shutdown.abort();
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    async listen() {
+      await health.refresh();
+      const address = await bind(server, config.grpc.host, config.grpc.port);
+      health.start();
+      logger.info({ address }, "gRPC server listening");
+      return address;
+    },
+    drain,
+    close(graceMs = 5_000) {
+      closing ??= (async () => {
+        drain();
+        await shutdownWithin(server, graceMs, logger);
+      })();
+      return closing;
+    },
+    activeWatches: () => watches.active,
+  };
+}
+
+interface FeatureWiring {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  jobWatch: JobWatch;
+  /** Aborted on drain: ends the open WatchJob streams. */
+  shutdown: AbortSignal;
+  watches: { active: number };
+}
+
+/** nnserve.v1's services and the Open Inference Protocol's, each mapping wire <-> domain. */
+function addFeatureServices(
+  server: Server,
+  grpc: LoadedProtos["grpc"],
+  { config, logger, services, jobWatch, shutdown, watches }: FeatureWiring,
+): void {
+  const schemas = createRequestSchemas(config.limits);
   server.addService(
     grpc.nnserve.v1.Training.service,
     trainingHandlers({
@@ -83,7 +150,7 @@ export function createGrpcServer({
       schemas,
       logger,
       jobWatch,
-      shutdown: shutdown.signal,
+      shutdown,
       watches,
     }),
   );
@@ -120,54 +187,36 @@ export function createGrpcServer({
     grpc.inference.GRPCInferenceService.service,
     inferenceHandlers({ inference, logger }),
   );
-
-  const health = createHealthMonitor({
-    readiness: services.readiness,
-    services: SERVICE_NAMES,
-    pollMs: config.grpc.healthPollMs,
-    logger,
-  });
-  health.implementation.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
-
-  const drain = () => {
-    health.stop();
-    shutdown.abort();
-  };
-
-  let closing: Promise<void> | undefined;
-  return {
-    async listen() {
-      await health.refresh();
-      const host = config.grpc.host;
-      const bindHost = host.includes(":") ? `[${host}]` : host;
-      const port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(
-          `${bindHost}:${config.grpc.port}`,
-          ServerCredentials.createInsecure(),
-          (error, bound) => (error ? reject(error) : resolve(bound)),
-        );
-      });
-      health.start();
-      const dialHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : bindHost;
-      const address = `${dialHost}:${port}`;
-      logger.info({ address }, "gRPC server listening");
-      return address;
-    },
-    drain,
-    close(graceMs = 5_000) {
-      if (!closing) {
-        drain();
-        closing = shutDown(server, graceMs, logger);
-      }
-      return closing;
-    },
-    activeWatches: () => watches.active,
-  };
 }
 
-/** Lets running calls finish for `graceMs`, then cancels the rest. */
-function shutDown(server: Server, graceMs: number, logger: Logger): Promise<void> {
+/** Server reflection over every proto served, health and the error details included. */
+function addReflection(server: Server, packageDefinition: LoadedProtos["packageDefinition"]) {
+  // Per-file descriptors as protoc writes them (reflection-descriptors.ts), not proto-loader's.
+  const reflected = fileDescriptorProtos(
+    [...PROTO_FILES, ...ERROR_PROTO_FILES, "health/v1/health.proto"],
+    [PROTO_DIR, HEALTH_PROTO_DIR],
+  );
+  new ReflectionService({
+    files: { fileDescriptorProtos: reflected },
+  } as unknown as typeof packageDefinition).addToServer(server);
+}
+
+/** Binds host:port; resolves to "host:port" as a client dials it (port 0 picks one). */
+async function bind(server: Server, host: string, port: number): Promise<string> {
+  const bindHost = host.includes(":") ? `[${host}]` : host;
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${bindHost}:${port}`,
+      ServerCredentials.createInsecure(),
+      (error, boundPort) => (error ? reject(error) : resolve(boundPort)),
+    );
+  });
+  const dialHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : bindHost;
+  return `${dialHost}:${bound}`;
+}
+
+/** Stops taking calls and waits up to `graceMs` for those in flight, then cancels the rest. */
+function shutdownWithin(server: Server, graceMs: number, logger: Logger): Promise<void> {
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       logger.warn({ graceMs }, "gRPC calls still running at the end of the grace; cancelling them");

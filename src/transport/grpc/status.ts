@@ -20,7 +20,11 @@ import { loadSync, type MessageTypeDefinition } from "@grpc/proto-loader";
 import type { BadRequest } from "../../generated/grpc/google/rpc/BadRequest.ts";
 import type { ErrorInfo } from "../../generated/grpc/google/rpc/ErrorInfo.ts";
 import type { Status, Status__Output } from "../../generated/grpc/google/rpc/Status.ts";
-import { AppError, type FieldIssue, internalError } from "../../platform/errors.ts";
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  isDatabaseUnavailable,
+} from "../../platform/db/unavailable.ts";
+import { AppError, type FieldIssue, internalError, unavailable } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/logger.ts";
 import { ERROR_PROTO_FILES, PROTO_LOADER_OPTIONS } from "./protos.ts";
 
@@ -61,7 +65,15 @@ const MAX_DETAILS_CHARS = 2_000;
 export type GrpcError = Partial<ServiceError> & { code: status; details: string };
 
 export function toGrpcError(error: unknown, logger: Logger, method: string): GrpcError {
-  const app = error instanceof AppError ? error : internalError(undefined, error);
+  const app =
+    error instanceof AppError
+      ? error
+      : isDatabaseUnavailable(error)
+        ? unavailable(
+            `The database is unavailable; retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`,
+            error,
+          )
+        : internalError(undefined, error);
   if (app.code === "INTERNAL") logger.error({ err: error, method }, "gRPC call failed");
   else logger.debug({ err: app, method }, "gRPC call rejected");
 
@@ -77,6 +89,8 @@ export function toGrpcError(error: unknown, logger: Logger, method: string): Grp
   const metadata = new Metadata();
   metadata.set(STATUS_DETAILS_METADATA, statusDetails(app.grpcCode, details, app.code, app.errors));
   metadata.set(ERROR_CODE_METADATA, app.code);
+  if (app.code === "UNAVAILABLE" && !(error instanceof AppError))
+    metadata.set("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
   if (app.errors.length > 0) {
     metadata.set(FIELD_ISSUES_METADATA, Buffer.from(JSON.stringify(app.errors)));
   }

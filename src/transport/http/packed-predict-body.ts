@@ -204,6 +204,8 @@ function readRows(c: Cursor, maxRows: number): PackedRows {
           value = exactNumber(b, negative ? start + 1 : start, i);
         }
       }
+      // Past float32's range: the schema names the cell (FLOAT32_MESSAGE).
+      if (Math.fround(value) === Number.POSITIVE_INFINITY) throw BAIL;
       if (count === values.length) values = grow(values);
       values[count++] = negative ? -value : value;
       while (ch === SPACE || ch === LF || ch === CR || ch === TAB) ch = b[++i]!;

@@ -6,6 +6,10 @@
 import { STATUS_CODES } from "node:http";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  isDatabaseUnavailable,
+} from "../../platform/db/unavailable.ts";
+import {
   AppError,
   type ErrorCode,
   internalError,
@@ -18,6 +22,7 @@ import {
   unsupportedMediaType,
   validationError,
 } from "../../platform/errors.ts";
+import { LogThrottle } from "../../platform/log-throttle.ts";
 import type { Problem } from "../../platform/validation/problem.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
@@ -78,6 +83,8 @@ export function toAppError(error: unknown, request: FastifyRequest, bodyLimit: n
       title: STATUS_CODES[status] ?? "Client error",
     });
   }
+  // Postgres out of reach: the client did nothing wrong and should come back.
+  if (isDatabaseUnavailable(error)) return databaseUnavailable(error);
   // Load shedding (@fastify/under-pressure) raises 503s that are meant to be read.
   if (status === 503)
     return unavailable(err.message || "Service unavailable; retry shortly.", error);
@@ -109,11 +116,20 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
+export function databaseUnavailable(cause: unknown): AppError {
+  return unavailable(
+    `The database is unavailable; retry in ${DATABASE_RETRY_AFTER_SECONDS} s.`,
+    cause,
+  );
+}
+
 /** The app's one error handler. */
 export function handleError(bodyLimit: number) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error, request, bodyLimit);
     logFailure(request, error, appError);
+    if (appError.code === "UNAVAILABLE" && !reply.hasHeader("retry-after"))
+      reply.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
     return sendProblem(reply, appError);
   };
 }
@@ -123,6 +139,19 @@ export function handleError(bodyLimit: number) {
  * deliberate refusal (UNAVAILABLE: shutting down) is expected, one warning line without a stack.
  */
 export function logFailure(request: FastifyRequest, error: unknown, appError: AppError): void {
-  if (appError.code === "UNAVAILABLE") request.log.warn(appError.message);
-  else if (appError.statusCode >= 500) request.log.error({ err: error }, "request failed");
+  if (appError.code === "UNAVAILABLE") {
+    // An outage fails every request the same way: one line per 10 s says it.
+    const admitted = warnings.admit(appError.message);
+    if (admitted) request.log.warn({ repeated: admitted.repeated }, appError.message);
+  } else if (appError.statusCode >= 500) {
+    // A client that hung up mid-body is no failure of ours, and must not fill the error log.
+    if (clientAborted(request)) request.log.info({ err: error }, "client aborted the request");
+    else request.log.error({ err: error }, "request failed");
+  }
+}
+
+const warnings = new LogThrottle();
+
+function clientAborted(request: FastifyRequest): boolean {
+  return request.raw.aborted || (request.raw.destroyed && !request.raw.complete);
 }

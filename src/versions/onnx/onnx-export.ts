@@ -24,7 +24,7 @@ import {
   type LayerSpec,
   type LossName,
 } from "../../engine/index.ts";
-import type { FeatureTransform, Preprocessing } from "../preprocessing/schema.ts";
+import { clipFactor, type FeatureTransform, type Preprocessing } from "../preprocessing/schema.ts";
 import { GraphBuilder } from "./onnx-graph.ts";
 import { DATA_TYPE, encodeModelProto } from "./onnx-proto.ts";
 
@@ -224,7 +224,15 @@ function encodeFeatures(g: GraphBuilder, features: readonly FeatureTransform[]):
       x = g.node("Where", [g.node("IsNaN", [x]), fill, x]);
     }
     const centered = g.node("Sub", [x, column("center", (f) => f.center)]);
-    const scaled = g.node("Div", [centered, column("scale", (f) => f.scale)]);
+    let scaled = g.node("Div", [centered, column("scale", (f) => f.scale)]);
+    if (numeric.some((f) => f.clip !== undefined)) {
+      // smoothClip: z / sqrt(1 + z·z·k), k = 0 for a column without clipping (exactly z / 1).
+      const k = column("clip_factor", (f) => (f.clip === undefined ? 0 : clipFactor(f.clip)));
+      const squared = g.node("Mul", [scaled, scaled]);
+      const one = g.doubles("one", [], [1]);
+      const root = g.node("Sqrt", [g.node("Add", [one, g.node("Mul", [squared, k])])]);
+      scaled = g.node("Div", [scaled, root]);
+    }
     standardized = g.node("Cast", [scaled], [{ name: "to", int: DATA_TYPE.FLOAT }]);
   }
   if (numeric.length === features.length && standardized) {

@@ -5,7 +5,7 @@
  */
 import { type FieldIssue, formatPath, validationError } from "../../platform/errors.ts";
 import type { FeatureTransform, Preprocessing } from "./schema.ts";
-import { encodedWidth } from "./schema.ts";
+import { encodedWidth, smoothClip } from "./schema.ts";
 
 /** A raw cell as a client or a dataset gives it; null and undefined are missing. */
 export type RawCell = number | string | boolean | null | undefined;
@@ -110,7 +110,10 @@ export function encodeRows(
       if (feature.type === "numeric") {
         const value = numericValue(feature, cell);
         if (typeof value === "string") add(path, value);
-        else out[column] = (value - feature.center) / feature.scale;
+        else {
+          const z = (value - feature.center) / feature.scale;
+          out[column] = feature.clip === undefined ? z : smoothClip(z, feature.clip);
+        }
         column += 1;
       } else {
         const index = categoryIndex(feature, cell);

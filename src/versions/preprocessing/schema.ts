@@ -7,15 +7,18 @@
  * The network's input row is the features in this order: a numeric feature is one column,
  * `(x - center) / scale`; a categorical feature is `categories.length` columns, one-hot in the
  * order of `categories`. Keeping one affine form for every numeric scaling is what lets an
- * exporter write each as one Sub and one Div.
+ * exporter write each as one Sub and one Div (then, with `clip`, the smooth clip in double
+ * precision: smoothClip below, the same operations in the same order).
  */
 import { z } from "zod";
 
 /**
  * standard: center = mean, scale = standard deviation; minmax: center = min, scale = max - min;
- * none: center 0, scale 1. A constant column has scale 1, so it encodes as 0, never NaN.
+ * robust: center = median, scale = interquartile range (q75 - q25, linear interpolation; the
+ * standard deviation when that is 0); none: center 0, scale 1. A constant column has scale 1,
+ * so it encodes as 0, never NaN.
  */
-export const NUMERIC_SCALINGS = ["standard", "minmax", "none"] as const;
+export const NUMERIC_SCALINGS = ["standard", "minmax", "robust", "none"] as const;
 export type NumericScaling = (typeof NUMERIC_SCALINGS)[number];
 
 /** What a categorical feature does with a category not seen in training. */
@@ -33,6 +36,11 @@ export const numericFeatureSchema = z.object({
   scale: positive,
   /** The value a missing cell takes (the training mean); absent: a missing cell is an error. */
   impute: finite.optional(),
+  /**
+   * Smooth clipping after scaling: z / sqrt(1 + (z / clip)²) (RealMLP's), so outliers land
+   * near ±clip instead of far out; absent: none.
+   */
+  clip: positive.optional(),
 });
 export type NumericFeature = z.output<typeof numericFeatureSchema>;
 
@@ -118,4 +126,16 @@ export function encodedWidth(features: readonly FeatureTransform[]): number {
   for (const feature of features)
     width += feature.type === "numeric" ? 1 : feature.categories.length;
   return width;
+}
+
+/**
+ * z / sqrt(1 + z·z·k) with k = 1/clip²: the smooth clip as encodeRows and the ONNX graph both
+ * compute it (double precision, this order), so the two agree exactly.
+ */
+export function smoothClip(z: number, clip: number): number {
+  return z / Math.sqrt(1 + z * z * clipFactor(clip));
+}
+
+export function clipFactor(clip: number): number {
+  return 1 / (clip * clip);
 }

@@ -35,7 +35,10 @@ async function privateCheckout(): Promise<string> {
   return checkout;
 }
 
-function startIn(checkout: string, relocationRoot: string): Promise<{ url: string; stop(): void }> {
+function startIn(
+  checkout: string,
+  relocationRoot: string,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const entry = join(checkout, "src", "platform", "db", "embedded.ts");
   const child = spawn(
     process.execPath,
@@ -61,7 +64,14 @@ function startIn(checkout: string, relocationRoot: string): Promise<{ url: strin
     child.stdout.once("data", (chunk: Buffer) =>
       resolvePromise({
         url: String(chunk).trim(),
-        stop: () => child.stdin.end(),
+        // Resolves once the child has stopped its server and exited: only then may the test
+        // remove the folders the server runs from.
+        stop: () =>
+          new Promise<void>((resolveStop) => {
+            if (child.exitCode !== null) return resolveStop();
+            child.once("exit", () => resolveStop());
+            child.stdin.end();
+          }),
       }),
     );
     child.once("exit", (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
@@ -100,7 +110,7 @@ describe.runIf(asRoot)("embedded postgres started as root from a 0700 checkout",
       expect(names).toContain("data");
       expect(existsSync(join(checkout, ".data"))).toBe(false);
     } finally {
-      server.stop();
+      await server.stop();
     }
   }, 90_000);
 

@@ -4,6 +4,7 @@
  * concurrent predictions coalesced by the batcher each get their own rows back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultKernelBackend } from "../../../src/engine/index.ts";
 import type { PredictResponse } from "../../../src/prediction/request.ts";
 import type { TrainAccepted } from "../../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
@@ -82,6 +83,13 @@ describe("GET /metrics", () => {
     ]) {
       expect(text, name).toContain(`# TYPE ${name} `);
     }
+  });
+
+  it("names the engine's kernel backend (native-avx512, relaxed, ...) with a 1", async () => {
+    const samples = await scrape(server);
+    const backends = [...samples.keys()].filter((k) => k.startsWith("nnserve_engine_backend{"));
+    expect(backends).toEqual([`nnserve_engine_backend{backend="${defaultKernelBackend()}"}`]);
+    expect(value(samples, backends[0]!)).toBe(1);
   });
 
   it("counts HTTP requests by route pattern, method and status, with their latency", async () => {

@@ -95,4 +95,24 @@ describe("claimJob", () => {
 
     expect(await queue.claimJob({ workerId: "w1", leaseMs: 1_000 })).toBeNull();
   });
+
+  it("takes turns between API keys: the key with fewer running jobs goes first", async () => {
+    const key = (name: string) =>
+      db.prisma.apiKey.create({
+        data: { name, prefix: `nns_${name}`, hash: name, scopes: "train" },
+      });
+    const [busy, quiet] = await Promise.all([key("busykey1"), key("quietke1")]);
+    // The busy key queued three jobs before the quiet key's one.
+    const busyJobs = [];
+    for (let i = 0; i < 3; i++) busyJobs.push(await enqueueJob(db.prisma, { apiKeyId: busy.id }));
+    const quietJob = await enqueueJob(db.prisma, { apiKeyId: quiet.id });
+
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const job = await queue.claimJob({ workerId: `w${i}`, leaseMs: 60_000 });
+      order.push(job!.id);
+    }
+    // busy (0 running) first by age, then quiet (0 running vs busy's 1), then busy's rest.
+    expect(order).toEqual([busyJobs[0]!.id, quietJob.id, busyJobs[1]!.id, busyJobs[2]!.id]);
+  });
 });

@@ -4,13 +4,14 @@
  * describes every service, as grpcurl and Postman ask for it.
  */
 import pg from "pg";
+import protobuf from "protobufjs";
+import descriptor from "protobufjs/ext/descriptor/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HealthCheckResponse__Output } from "../../../src/generated/grpc/grpc/health/v1/HealthCheckResponse.ts";
 import { SERVICE_NAMES } from "../../../src/transport/grpc/server.ts";
 import { createTestDatabase, type TestDatabase, withDatabase } from "../../helpers/database.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
 import {
-  descriptorFileName,
   failure,
   type GrpcClients,
   grpcClients,
@@ -79,6 +80,10 @@ function watchHealth(service = "") {
   };
 }
 
+/** A decoded descriptor message as plain JSON: its shape is the descriptor.proto's. */
+// biome-ignore lint/suspicious/noExplicitAny: descriptors are read field by field, as JSON
+type Desc = Record<string, any>;
+
 describe("reflection", () => {
   it("lists every service", async () => {
     const client = reflectionClient(server.grpcAddress);
@@ -91,23 +96,90 @@ describe("reflection", () => {
     }
   });
 
-  it("describes a service with the files it depends on", async () => {
+  it("serves descriptors a strict client can load: every file by name, every method resolved", async () => {
     const client = reflectionClient(server.grpcAddress);
     try {
-      const answer = await reflect(client, { file_containing_symbol: "nnserve.v1.Training" });
-      const files = answer.file_descriptor_response.file_descriptor_proto.map(descriptorFileName);
-      // proto-loader describes one file per package, named after it, with its dependencies.
-      expect(files).toEqual(["nnserve_v1.proto", "google_protobuf.proto"]);
-      const descriptor = answer.file_descriptor_response.file_descriptor_proto[0] as Buffer;
-      for (const name of ["Training", "WatchJob", "JobEvent", "Prediction", "Models"]) {
-        expect(descriptor.includes(name), name).toBe(true);
+      const files = new Map<string, Desc>();
+      const take = (answer: Desc) => {
+        for (const bytes of answer.file_descriptor_response.file_descriptor_proto) {
+          const file = descriptor.FileDescriptorProto.toObject(
+            descriptor.FileDescriptorProto.decode(bytes),
+            { defaults: false },
+          );
+          files.set(file.name, file);
+        }
+      };
+      for (const symbol of [...SERVICE_NAMES, "grpc.health.v1.Health"]) {
+        take(await reflect(client, { file_containing_symbol: symbol }));
       }
-      const oip = await reflect(client, {
-        file_containing_symbol: "inference.GRPCInferenceService",
-      });
-      expect(oip.file_descriptor_response.file_descriptor_proto.map(descriptorFileName)).toEqual([
-        "inference.proto",
-      ]);
+      // Asked for by the file name its importers use, as grpcurl and Python's pool do.
+      const byName = await reflect(client, { file_by_filename: "nnserve/v1/training.proto" });
+      take(byName);
+      expect(byName.file_descriptor_response.file_descriptor_proto.length).toBeGreaterThan(0);
+
+      // A strict pool: every type name is fully qualified and defined in the file itself or one
+      // of the files it declares as dependencies, all of which were served.
+      const defined = new Map<string, string>();
+      const walk = (file: string, prefix: string, messages: Desc[] = [], enums: Desc[] = []) => {
+        for (const e of enums) defined.set(`${prefix}.${e.name}`, file);
+        for (const m of messages) {
+          defined.set(`${prefix}.${m.name}`, file);
+          walk(file, `${prefix}.${m.name}`, m.nestedType, m.enumType);
+        }
+      };
+      for (const [name, file] of files)
+        walk(name, `.${file.package}`, file.messageType, file.enumType);
+      const check = (file: Desc, typeName: string) => {
+        expect(typeName.startsWith("."), typeName).toBe(true);
+        const home = defined.get(typeName);
+        expect(home, `${file.name}: ${typeName}`).toBeDefined();
+        if (home !== file.name)
+          expect(file.dependency ?? [], `${file.name} imports ${home}`).toContain(home);
+      };
+      const checkMessage = (file: Desc, m: Desc) => {
+        for (const f of m.field ?? []) {
+          expect(f.name, "field names as in the .proto").toMatch(/^[a-z][a-z0-9_]*$/);
+          if (f.typeName) check(file, f.typeName);
+        }
+        for (const n of m.nestedType ?? []) {
+          if (n.options?.mapEntry) {
+            expect(n.name).toMatch(/Entry$/);
+            expect((n.field ?? []).map((f: Desc) => [f.name, f.number])).toEqual([
+              ["key", 1],
+              ["value", 2],
+            ]);
+          }
+          checkMessage(file, n);
+        }
+      };
+      for (const file of files.values()) {
+        for (const dep of file.dependency ?? []) expect(files.has(dep), dep).toBe(true);
+        for (const m of file.messageType ?? []) checkMessage(file, m);
+        for (const s of file.service ?? [])
+          for (const m of s.method ?? []) {
+            check(file, m.inputType);
+            check(file, m.outputType);
+          }
+      }
+      const job = files.get("nnserve/v1/training.proto")!;
+      const jobMessage = job.messageType.find((m: Desc) => m.name === "Job");
+      expect(jobMessage.field.map((f: Desc) => f.name)).toContain("created_at");
+      expect(job.dependency).toContain("google/protobuf/timestamp.proto");
+
+      // And protobufjs builds a working root from the set, resolving every method's types.
+      // protobufjs/ext/descriptor adds fromDescriptor to Root at run time.
+      const fromDescriptor = (
+        protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }
+      ).fromDescriptor;
+      const root = fromDescriptor({ file: [...files.values()] });
+      for (const name of SERVICE_NAMES) {
+        const service = root.lookupService(name);
+        for (const method of service.methodsArray) {
+          method.resolve();
+          expect(method.resolvedRequestType, `${name}.${method.name}`).toBeTruthy();
+          expect(method.resolvedResponseType, `${name}.${method.name}`).toBeTruthy();
+        }
+      }
     } finally {
       client.close();
     }

@@ -19,7 +19,7 @@ beforeAll(async () => {
   server = await startTestServer({
     databaseUrl: db.url,
     runJobs: false,
-    env: { DATASET_MAX_BYTES: "8192", DATASET_MAX_ROWS: "200" },
+    env: { DATASET_MAX_BYTES: "8192", DATASET_MAX_ROWS: "200", DATASET_MAX_COLUMNS: "40" },
   });
 });
 
@@ -124,6 +124,56 @@ describe("POST /datasets", () => {
     expect(body.columns.map((c) => c.type)).toEqual(["numeric", "categorical"]);
   });
 
+  it("reads NA and ? as missing by default; missing= (query or form field) replaces the list", async () => {
+    const csv = "age,city\n31,Oslo\nNA,Bergen\n?,Oslo\n-999,Bergen\n";
+    const byDefault = await upload(csv, { type: "text/csv", query: "name=markers" });
+    expect(byDefault.status, JSON.stringify(byDefault.body)).toBe(201);
+    expect(byDefault.body.columns[0]).toMatchObject({ type: "numeric", count: 2, missing: 2 });
+
+    const byQuery = await upload(csv, {
+      type: "text/csv",
+      query: "name=markers&missing=NA,?,-999",
+    });
+    expect(byQuery.body.columns[0]).toMatchObject({ type: "numeric", count: 1, missing: 3 });
+
+    const form = new FormData();
+    form.append("missing", "NA,?,-999");
+    form.append("file", new Blob([csv], { type: "text/csv" }), "m.csv");
+    const byForm = await upload(form, { type: null, query: "name=form-markers" });
+    expect(byForm.status, JSON.stringify(byForm.body)).toBe(201);
+    expect(byForm.body.columns[0]).toMatchObject({ type: "numeric", count: 1, missing: 3 });
+  });
+
+  it("answers 400 for a form with two file parts, storing neither", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const form = new FormData();
+    form.append("file", new Blob(["a\n1\n"], { type: "text/csv" }), "one.csv");
+    form.append("file", new Blob(["b\n2\n"], { type: "text/csv" }), "two.csv");
+    const { status, body } = await upload<Problem>(form, { type: null, query: "name=two" });
+    expect(status, JSON.stringify(body)).toBe(400);
+    expect(body.detail).toMatch(/one part only/);
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  it("answers 400 for a malformed or truncated multipart body", async () => {
+    const boundary = "----nnserve-test";
+    const type = `multipart/form-data; boundary=${boundary}`;
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n`;
+    // The closing boundary never comes.
+    const truncated = await upload<Problem>(`${head}a\n1\n`, { type, query: "name=cut" });
+    expect(truncated.status, JSON.stringify(truncated.body)).toBe(400);
+    // No boundary parameter at all.
+    const noBoundary = await upload<Problem>(`${head}a\n1\n--${boundary}--\r\n`, {
+      type: "multipart/form-data",
+      query: "name=nob",
+    });
+    expect(noBoundary.status, JSON.stringify(noBoundary.body)).toBe(400);
+    // Not multipart inside.
+    const garbage = await upload<Problem>("just some text", { type, query: "name=garbage" });
+    expect(garbage.status, JSON.stringify(garbage.body)).toBe(400);
+  });
+
   it("takes JSON records, an absent key or null being a missing value", async () => {
     const records = [
       { x: 1, colour: "red" },
@@ -216,6 +266,55 @@ describe("POST /datasets", () => {
     const manyRows = await upload<Problem>(`a\n${"1\n".repeat(201)}`);
     expect(manyRows.status).toBe(413);
     expect(manyRows.body.detail).toMatch(/more than 200 rows/);
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  it("answers 413 past the column limit (CSV header, JSON keys), and stores nothing", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`);
+    const wide = `${names(41).join(",")}\n${names(41)
+      .map(() => "1")
+      .join(",")}\n`;
+    const csv = await upload<Problem>(wide);
+    expect(csv.status, JSON.stringify(csv.body)).toBe(413);
+    expect(csv.body.detail).toMatch(/41 columns.*limit of 40 \(DATASET_MAX_COLUMNS\)/);
+    const records = [
+      Object.fromEntries(names(20).map((n) => [n, 1])),
+      Object.fromEntries(names(41).map((n) => [n, 1])),
+    ];
+    const json = await upload<Problem>(JSON.stringify(records), { type: "application/json" });
+    expect(json.status, JSON.stringify(json.body)).toBe(413);
+    expect(json.body.detail).toMatch(/DATASET_MAX_COLUMNS/);
+    const after = await server.http.get<DatasetPage>("/datasets?limit=100");
+    expect(after.body.items.length).toBe(before.body.items.length);
+    const atLimit = await upload(
+      `${names(40).join(",")}\n${names(40)
+        .map(() => "2")
+        .join(",")}\n`,
+    );
+    expect(atLimit.status).toBe(201);
+    expect(atLimit.body.columns).toHaveLength(40);
+  });
+
+  it("answers 400 for a NUL character in a cell, a header, a JSON record or the name", async () => {
+    const before = await server.http.get<DatasetPage>("/datasets?limit=100");
+    const cell = await upload<Problem>("a,b\n1,x\u0000y\n");
+    expect(cell.status, JSON.stringify(cell.body)).toBe(400);
+    expect(cell.body.errors).toEqual([
+      { path: "rows[0].b", message: expect.stringMatching(/NUL/) },
+    ]);
+    const header = await upload<Problem>("a,b\u0000\n1,2\n");
+    expect(header.status).toBe(400);
+    expect(header.body.errors?.[0]?.path).toBe("header[1]");
+    const json = await upload<Problem>(JSON.stringify([{ a: 1, b: "x\u0000" }]), {
+      type: "application/json",
+    });
+    expect(json.status).toBe(400);
+    expect(json.body.errors?.[0]?.path).toBe("records[0].b");
+    const name = await upload<Problem>("a\n1\n", { query: "name=bad%00name" });
+    expect(name.status).toBe(400);
+    expect(name.body.errors?.[0]?.path).toBe("name");
     const after = await server.http.get<DatasetPage>("/datasets?limit=100");
     expect(after.body.items.length).toBe(before.body.items.length);
   });

@@ -25,6 +25,8 @@ export function fakeJob(overrides: Partial<Job> = {}): Job {
     attempts: 0,
     worker: null,
     progress: { epoch: 0, epochs: 500 },
+    stoppedEarly: false,
+    bestEpoch: null,
     metrics: null,
     cancelRequested: false,
     error: null,
@@ -79,7 +81,7 @@ export function createFakeServices(): FakeServices {
         const job = fakeJob({
           model: request.model,
           version,
-          progress: { epoch: 0, epochs: request.training.epochs },
+          progress: { epoch: 0, epochs: request.training?.epochs ?? 0 },
         });
         jobs.set(job.id, job);
         if (key !== undefined) byKey.set(key, job);

@@ -79,13 +79,13 @@ describe("probe paths", () => {
     }
   });
 
-  it("need no API key with AUTH on; the docs UI and look-alikes do", async () => {
+  it("need no API key with AUTH on but /metrics; the docs UI and look-alikes do", async () => {
     const { app: api } = app({ AUTH: "on" });
-    for (const url of PROBES) {
+    for (const url of PROBES.filter((p) => p !== "/metrics")) {
       const response = await api.inject({ method: "GET", url });
       expect(response.statusCode, url).toBe(200);
     }
-    for (const url of ["/models", "/docs/json", "/metricsx", "/v2/health/other"]) {
+    for (const url of ["/metrics", "/models", "/docs/json", "/metricsx", "/v2/health/other"]) {
       const response = await api.inject({ method: "GET", url });
       expect(response.statusCode, url).toBe(401);
     }

@@ -169,6 +169,7 @@ describe("OpenAPI", () => {
       "features",
       "task",
       "preprocessing",
+      "from",
     ]);
     expect(body.additionalProperties).toBe(false);
     expect(train.responses["202"].content["application/json"].schema).toEqual({

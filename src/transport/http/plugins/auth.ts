@@ -12,6 +12,7 @@ import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { authorize } from "../../../auth/authorize.ts";
+import { AuthFailureLimiter, retryAfterOf } from "../../../auth/failure-limiter.ts";
 import type { Caller, KeyStore } from "../../../auth/key-store.ts";
 import { restRequirement } from "../../../auth/scopes.ts";
 import type { Config } from "../../../platform/config.ts";
@@ -28,7 +29,8 @@ declare module "fastify" {
 }
 
 export interface AuthOptions {
-  config: Pick<Config, "auth" | "rateLimitPerMinute">;
+  config: Pick<Config, "auth" | "rateLimitPerMinute"> &
+    Partial<Pick<Config, "authMaxFailuresPerMinute">>;
   /** Required with AUTH on; without it there is no admin API. */
   keys?: KeyStore;
 }
@@ -37,6 +39,8 @@ const pathOf = (request: FastifyRequest) => request.url.split("?")[0]!;
 
 function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError) {
   reply.header(REQUEST_ID_HEADER, request.id);
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
   if (error.code === "UNAUTHENTICATED") reply.header("www-authenticate", 'Bearer realm="nnserve"');
   return sendProblem(reply, error);
 }
@@ -46,6 +50,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { config, keys }) => {
 
   if (config.auth) {
     if (!keys) throw new Error("AUTH=on needs a key store");
+    const failures = new AuthFailureLimiter(config.authMaxFailuresPerMinute ?? 0);
     app.addHook("onRequest", async (request, reply) => {
       const requirement = restRequirement(
         request.method,
@@ -54,9 +59,11 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, { config, keys }) => {
       );
       if (requirement === "open") return;
       try {
+        failures.check(request.ip);
         request.caller = await authorize(keys, request.headers.authorization, requirement);
       } catch (error) {
         if (!isAppError(error)) throw error;
+        if (error.code === "UNAUTHENTICATED") failures.failed(request.ip);
         return refuse(request, reply, error);
       }
     });

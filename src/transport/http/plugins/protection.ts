@@ -23,7 +23,7 @@ import { REQUEST_ID_HEADER } from "../request-id.ts";
 // format (/v2 has the protocol's); the handlers log it as a warning, not as a failure.
 
 export interface ProtectionOptions {
-  config: Pick<Config, "overload">;
+  config: Pick<Config, "overload"> & Partial<Pick<Config, "trustProxyTls">>;
   /** True once shutdown began. */
   shuttingDown?: () => boolean;
 }
@@ -38,7 +38,7 @@ const protection: FastifyPluginAsync<ProtectionOptions> = async (app, { config, 
   // at /docs loads its scripts and styles from 'self', which the default CSP allows. They are
   // the same for every response, so helmet computes them once here: run per request (as
   // @fastify/helmet does), rebuilding the CSP cost a sixth of a small prediction's CPU time.
-  const securityHeaders = helmetHeaders();
+  const securityHeaders = helmetHeaders(config.trustProxyTls ?? false);
   app.addHook("onRequest", async (_request, reply) => {
     reply.headers(securityHeaders);
   });
@@ -89,8 +89,12 @@ const protection: FastifyPluginAsync<ProtectionOptions> = async (app, { config, 
   });
 };
 
-/** The headers helmet's middleware sets with its defaults, read off a stand-in response. */
-function helmetHeaders(): Record<string, string> {
+/**
+ * The headers helmet's middleware sets, read off a stand-in response: its defaults, except that
+ * a server reached over plain http must not ask browsers to upgrade /docs' asset requests to
+ * https (they fail, the page stays blank) nor send HSTS; both only behind TLS (TRUST_PROXY_TLS).
+ */
+function helmetHeaders(behindTls: boolean): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader(name: string, value: string | number | readonly string[]) {
@@ -100,7 +104,13 @@ function helmetHeaders(): Record<string, string> {
       delete headers[name.toLowerCase()];
     },
   };
-  helmet()({} as never, response as never, () => {});
+  const options = behindTls
+    ? {}
+    : {
+        contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+        strictTransportSecurity: false,
+      };
+  helmet(options)({} as never, response as never, () => {});
   return headers;
 }
 

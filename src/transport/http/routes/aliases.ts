@@ -2,6 +2,7 @@
  * Aliases, rollback and history of a model (src/versions/aliases). Writes need the deploy scope
  * (src/auth/scopes.ts) and record the caller's key prefix in the history.
  */
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
@@ -20,12 +21,25 @@ import { modelVersionParamsSchema } from "../../../versions/model-file-schema.ts
 import { modelParamsSchema } from "../../../versions/schemas.ts";
 import { problems } from "./shared.ts";
 
+type RouteApp = Parameters<FastifyPluginAsyncZod>[0];
+
+const tags = ["lifecycle"];
+
+/** Who made a change, as the history records it: the API key's prefix, null without a key. */
+const actorOf = (request: FastifyRequest) => request.caller?.prefix ?? null;
+
 export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = async (
   app,
   { aliases },
 ) => {
-  const tags = ["lifecycle"];
+  // In this order: it is the order of the OpenAPI document's paths.
+  aliasSetRoutes(app, aliases);
+  rollbackRoute(app, aliases);
+  versionRoutes(app, aliases);
+};
 
+/** List, set (or move) and remove a model's aliases. */
+function aliasSetRoutes(app: RouteApp, aliases: AliasService): void {
   app.get(
     "/models/:name/aliases",
     {
@@ -55,7 +69,7 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
     async (request) => {
       const { name, alias } = request.params;
       const { version, reason } = request.body;
-      return aliases.set(name, alias, version, { reason, actor: request.caller?.prefix ?? null });
+      return aliases.set(name, alias, version, { reason, actor: actorOf(request) });
     },
   );
 
@@ -75,12 +89,14 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
       const { name, alias } = request.params;
       await aliases.remove(name, alias, {
         reason: request.query.reason,
-        actor: request.caller?.prefix ?? null,
+        actor: actorOf(request),
       });
       return reply.code(204).send();
     },
   );
+}
 
+function rollbackRoute(app: RouteApp, aliases: AliasService): void {
   app.post(
     "/models/:name/rollback",
     {
@@ -97,10 +113,13 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
     async (request) =>
       aliases.rollback(request.params.name, request.body.alias, {
         reason: request.body.reason,
-        actor: request.caller?.prefix ?? null,
+        actor: actorOf(request),
       }),
   );
+}
 
+/** Deleting a version (refused while it serves) and the model's history of what served when. */
+function versionRoutes(app: RouteApp, aliases: AliasService): void {
   app.delete(
     "/models/:name/versions/:version",
     {
@@ -119,7 +138,7 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
       await aliases.deleteVersion(name, version, {
         force: request.query.force,
         reason: request.query.reason,
-        actor: request.caller?.prefix ?? null,
+        actor: actorOf(request),
       });
       return reply.code(204).send();
     },
@@ -140,4 +159,4 @@ export const aliasRoutes: FastifyPluginAsyncZod<{ aliases: AliasService }> = asy
     },
     async (request) => aliases.history(request.params.name, request.query),
   );
-};
+}

@@ -17,11 +17,13 @@ import {
   datasetParamsSchema,
   datasetSchema,
   datasetUploadQuerySchema,
+  missingMarkersSchema,
 } from "../../../datasets/schemas.ts";
 import type { DatasetService } from "../../../datasets/service.ts";
 import { buildTable, type RawTable } from "../../../datasets/table.ts";
 import { readText, recordsFromJson } from "../../../datasets/upload.ts";
-import { malformedRequest, validationError } from "../../../platform/errors.ts";
+import { isAppError, malformedRequest, validationError } from "../../../platform/errors.ts";
+import { parseRequest } from "../../../platform/validation/parse.ts";
 import { problems } from "./shared.ts";
 
 export interface DatasetRouteOptions {
@@ -41,7 +43,8 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
     done(null, payload),
   );
   await app.register(fastifyMultipart, {
-    limits: { fileSize: limits.maxBytes, files: 1, fields: 0, parts: 1 },
+    // The file, and optionally the field "missing" before it (the query's `missing=`).
+    limits: { fileSize: limits.maxBytes, files: 1, fields: 1, parts: 2 },
   });
 
   app.post(
@@ -57,7 +60,7 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const table = await readUpload(request, limits);
+      const table = await readUpload(request, limits, request.query.missing);
       const built = buildTable(table, request.query.types);
       const dataset = await datasets.create(request.query.name, built);
       return reply.code(201).header("location", `/datasets/${dataset.id}`).send(dataset);
@@ -110,43 +113,83 @@ export const datasetRoutes: FastifyPluginAsyncZod<DatasetRouteOptions> = async (
   );
 };
 
-async function readUpload(request: FastifyRequest, limits: UploadLimits): Promise<RawTable> {
-  if (request.isMultipart()) {
-    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
-    try {
-      part = await request.file();
-    } catch (error) {
-      throw fromMultipartError(error, limits);
-    }
-    if (part?.fieldname !== "file") {
-      throw validationError(
-        [{ path: "file", message: 'is required: send the CSV in the form field "file"' }],
-        'The form has no field "file" with the CSV.',
-      );
-    }
-    try {
-      return await readCsv(part.file, limits);
-    } catch (error) {
-      throw fromMultipartError(error, limits);
-    }
-  }
+async function readUpload(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  missing?: readonly string[],
+): Promise<RawTable> {
+  if (request.isMultipart()) return readForm(request, limits, missing);
   const body = request.body as Readable | undefined;
   const type = request.headers["content-type"] ?? "";
   if (!body) {
     throw validationError([{ path: "file", message: "is empty; send the dataset in the body" }]);
   }
-  if (type.startsWith("text/csv")) return readCsv(body, limits);
-  return recordsFromJson(await readText(body, limits.maxBytes), limits.maxRows);
+  if (type.startsWith("text/csv")) return readCsv(body, limits, missing);
+  return recordsFromJson(await readText(body, limits.maxBytes), limits);
 }
+
+/**
+ * The form's CSV file in field "file", read as it streams, with optionally the field "missing"
+ * before it (the query's `missing=` wins); another part is refused rather than dropped, and so
+ * is a body busboy cannot read.
+ */
+async function readForm(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  missing?: readonly string[],
+): Promise<RawTable> {
+  let table: RawTable | undefined;
+  let markers = missing;
+  try {
+    for await (const part of request.parts()) {
+      if (table === undefined && part.type === "field" && part.fieldname === "missing") {
+        const value = { missing: String(part.value) };
+        markers ??= parseRequest(z.object({ missing: missingMarkersSchema }), value).missing;
+        continue;
+      }
+      if (table !== undefined || part.type !== "file" || part.fieldname !== "file") {
+        if (part.type === "file") part.file.resume();
+        if (table !== undefined) throw onePartOnly();
+        break;
+      }
+      table = await readCsv(part.file, limits, markers);
+    }
+  } catch (error) {
+    throw fromMultipartError(error, limits);
+  }
+  if (!table) {
+    throw validationError(
+      [{ path: "file", message: 'is required: send the CSV in the form field "file"' }],
+      'The form has no field "file" with the CSV.',
+    );
+  }
+  return table;
+}
+
+const onePartOnly = () =>
+  malformedRequest(
+    'The form may hold one part only: the CSV file in field "file" (and, before it, the field "missing").',
+  );
 
 function fromMultipartError(error: unknown, limits: UploadLimits): unknown {
   const code = (error as { code?: string }).code;
   if (code === "FST_REQ_FILE_TOO_LARGE") return tooManyBytes(limits.maxBytes);
   if (code === "FST_PARTS_LIMIT" || code === "FST_FILES_LIMIT" || code === "FST_FIELDS_LIMIT") {
-    return malformedRequest('The form may hold one part only: the CSV file in field "file".');
+    return onePartOnly();
   }
   if (code === "FST_INVALID_MULTIPART_CONTENT_TYPE" || code === "FST_NO_FORM_DATA") {
     return malformedRequest("The multipart/form-data body could not be read.");
+  }
+  // busboy's own words for a body that is not the form it claims to be (no boundary, a
+  // truncated part, a bad part header): the client's mistake, not ours.
+  if (
+    !isAppError(error) &&
+    error instanceof Error &&
+    /boundary|unexpected end of (form|multipart)|malformed part header|part terminated/i.test(
+      error.message,
+    )
+  ) {
+    return malformedRequest(`The multipart/form-data body could not be read: ${error.message}.`);
   }
   return error;
 }

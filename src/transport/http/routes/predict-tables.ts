@@ -41,6 +41,7 @@ export async function tablePredict(
   services: Services,
   maxRows: number,
   maxBytes: number,
+  maxColumns: number,
 ): Promise<{ response: PredictResponse; passthrough: Passthrough | undefined }> {
   const tables = services.tables;
   if (!tables) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "Tables are not served here.");
@@ -52,7 +53,7 @@ export async function tablePredict(
       throw validationError([
         { path: "model", message: "is required: ?model=<name> with a CSV body" },
       ]);
-    const table = await readCsv(body, { maxBytes, maxRows }).catch((error: unknown) => {
+    const table = await readCsv(body, { maxBytes, maxRows, maxColumns }).catch((error: unknown) => {
       if (error instanceof AppError && error.code === "PAYLOAD_TOO_LARGE") {
         throw new AppError(
           "PAYLOAD_TOO_LARGE",

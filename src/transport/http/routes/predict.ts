@@ -83,7 +83,14 @@ export const predictRoutes: FastifyPluginAsyncZod<RouteOptions> = async (
       let response: PredictResponse;
       let passthrough: Passthrough | undefined;
       if (body instanceof Readable || (!(body instanceof PackedPredictBody) && isTable(body))) {
-        ({ response, passthrough } = await tablePredict(request, services, maxRows, bodyLimit));
+        ({ response, passthrough } = await tablePredict(
+          request,
+          services,
+          maxRows,
+          bodyLimit,
+          // No network takes more inputs (MAX_UNITS); passthrough columns fit in that too.
+          schemas.limits.maxUnits,
+        ));
       } else if (!(body instanceof PackedPredictBody)) {
         const keyed =
           routingKey === undefined || body.routingKey !== undefined

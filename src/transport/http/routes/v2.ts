@@ -26,9 +26,11 @@
  * Registered without fastify-plugin, under the /v2 prefix, so its error and not-found handlers,
  * and its body parsers, apply here only and the rest of the API keeps problem+json and JSON.
  */
+
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { DATABASE_RETRY_AFTER_SECONDS } from "../../../platform/db/unavailable.ts";
 import {
   AppError,
   type FieldIssue,
@@ -387,6 +389,8 @@ function useV2Errors(app: V2App, bodyLimit: number) {
   app.setErrorHandler((error, request: FastifyRequest, reply) => {
     const appError = toAppError(error, request, bodyLimit);
     logFailure(request, error, appError);
+    if (appError.code === "UNAVAILABLE" && !reply.hasHeader("retry-after"))
+      reply.header("retry-after", String(DATABASE_RETRY_AFTER_SECONDS));
     return send(reply, appError);
   });
   app.setNotFoundHandler((request, reply) =>

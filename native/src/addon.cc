@@ -1,0 +1,399 @@
+// The Node-API binding of the native kernels (plain C Node-API: ABI-stable, so one build runs on
+// every Node from 18 on, and no npm dependency). `isas()` lists the copies this CPU can run,
+// best first; `kernels(isa)` returns that copy's functions. Every function takes the arena (a
+// Float32Array) first and element offsets and sizes after; each region is checked against the
+// arena before any kernel runs, and a bad argument throws a JavaScript error instead of touching
+// memory it should not.
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string_view>
+
+#include "kernels.h"
+
+namespace {
+
+using nns::idx;
+using nns::Table;
+
+constexpr int MAX_ARGS = 16;
+constexpr double MAX_INT = 2147483647.0;
+
+struct Call {
+  napi_env env;
+  const Table* t = nullptr;
+  napi_value argv[MAX_ARGS];
+  size_t argc = MAX_ARGS;
+  float* m = nullptr;
+  idx len = 0;
+  const char* fn;
+  bool ok = true;
+
+  Call(napi_env e, napi_callback_info info, const char* name, size_t want) : env(e), fn(name) {
+    void* data = nullptr;
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) {
+      ok = false;
+      return;
+    }
+    t = static_cast<const Table*>(data);
+    if (argc < want) {
+      fail("TypeError", "expects %zu arguments, got %zu", want, argc);
+      return;
+    }
+    bool isTyped = false;
+    napi_is_typedarray(env, argv[0], &isTyped);
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void* ptr = nullptr;
+    if (!isTyped ||
+        napi_get_typedarray_info(env, argv[0], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+        type != napi_float32_array) {
+      fail("TypeError", "argument 1 must be a Float32Array");
+      return;
+    }
+    m = static_cast<float*>(ptr);
+    len = static_cast<idx>(length);
+  }
+
+  template <typename... A>
+  void fail(const char* kind, const char* format, A... args) {
+    if (!ok) return;
+    ok = false;
+    char text[256];
+    char message[320];
+    std::snprintf(text, sizeof text, format, args...);
+    std::snprintf(message, sizeof message, "native %s: %s", fn, text);
+    if (kind[0] == 'T') napi_throw_type_error(env, "ERR_NNSERVE_NATIVE_ARGUMENT", message);
+    else napi_throw_range_error(env, "ERR_NNSERVE_NATIVE_ARGUMENT", message);
+  }
+
+  double number(size_t i, const char* name) {
+    double v = 0;
+    if (ok && napi_get_value_double(env, argv[i], &v) != napi_ok)
+      fail("TypeError", "%s (argument %zu) must be a number", name, i + 1);
+    return v;
+  }
+
+  // A size or an offset: an integer in [0, 2^31).
+  idx count(size_t i, const char* name) {
+    const double v = number(i, name);
+    if (ok && !(v >= 0 && v <= MAX_INT && std::floor(v) == v))
+      fail("RangeError", "%s (argument %zu) must be an integer in [0, 2^31); got %g", name, i + 1, v);
+    return ok ? static_cast<idx>(v) : 0;
+  }
+
+  float real(size_t i, const char* name) { return static_cast<float>(number(i, name)); }
+
+  bool flag(size_t i) {
+    bool b = false;
+    if (ok && napi_get_value_bool(env, argv[i], &b) != napi_ok) {
+      double v = number(i, "flag");
+      b = v != 0;
+    }
+    return b;
+  }
+
+  int activation(size_t i, bool softmaxAllowed) {
+    const idx a = count(i, "act");
+    if (ok && (a > nns::ACT_STEP || (!softmaxAllowed && a == nns::ACT_SOFTMAX)))
+      fail("RangeError", "act (argument %zu) is not an element-wise activation code: %lld", i + 1,
+           static_cast<long long>(a));
+    return static_cast<int>(a);
+  }
+
+  // The region [off, off + n) must lie inside the arena; returns its address.
+  float* region(idx off, idx n, const char* name) {
+    if (!ok) return nullptr;
+    if (off + n > len) {
+      fail("RangeError", "%s [%lld, %lld) lies outside the arena of %lld floats", name,
+           static_cast<long long>(off), static_cast<long long>(off + n),
+           static_cast<long long>(len));
+      return nullptr;
+    }
+    return m + off;
+  }
+
+  napi_value undefined() {
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  }
+
+  napi_value result(double v) {
+    if (!ok) return nullptr;
+    napi_value r;
+    napi_create_double(env, v, &r);
+    return r;
+  }
+};
+
+// denseForward(m, x, w, b, y, rows, K, N, act, alpha): Y = f(X·W + b).
+napi_value DenseForward(napi_env env, napi_callback_info info) {
+  Call c(env, info, "denseForward", 10);
+  const idx x = c.count(1, "x"), w = c.count(2, "w"), b = c.count(3, "b"), y = c.count(4, "y");
+  const idx rows = c.count(5, "rows"), K = c.count(6, "K"), N = c.count(7, "N");
+  const int act = c.activation(8, false);
+  const float alpha = c.real(9, "alpha");
+  nns::Gemm g{};
+  g.a = c.region(x, rows * K, "x");
+  g.b = c.region(w, K * N, "w");
+  g.bias = c.region(b, N, "b");
+  g.c = c.region(y, rows * N, "y");
+  if (!c.ok) return nullptr;
+  g.ars = K, g.acs = 1, g.ldb = N, g.ldc = N, g.M = rows, g.K = K, g.N = N;
+  g.mode = nns::EPI_ACTIVATE, g.act = act, g.alpha = alpha;
+  c.t->gemm(g);
+  return c.undefined();
+}
+
+// backwardInput(m, dz, w, dx, aPrev, rows, N, K, act, alpha, scratch):
+// dX = (dZ·Wᵀ) ⊙ f'(A_prev), Wᵀ packed into the scratch block first.
+napi_value BackwardInput(napi_env env, napi_callback_info info) {
+  Call c(env, info, "backwardInput", 11);
+  const idx dz = c.count(1, "dz"), w = c.count(2, "w"), dx = c.count(3, "dx");
+  const idx aPrev = c.count(4, "aPrev"), rows = c.count(5, "rows"), N = c.count(6, "N");
+  const idx K = c.count(7, "K");
+  const int act = c.activation(8, true);
+  const float alpha = c.real(9, "alpha");
+  const idx scratch = c.count(10, "scratch");
+  nns::Gemm g{};
+  g.a = c.region(dz, rows * N, "dz");
+  const float* W = c.region(w, K * N, "w");
+  g.c = c.region(dx, rows * K, "dx");
+  g.aux = c.region(aPrev, rows * K, "aPrev");
+  float* packed = c.region(scratch, K * N, "scratch");
+  if (!c.ok) return nullptr;
+  c.t->transpose(W, packed, K, N);
+  g.b = packed;
+  g.ars = N, g.acs = 1, g.ldb = K, g.ldc = K, g.M = rows, g.K = N, g.N = K;
+  g.mode = nns::EPI_DERIVATIVE, g.act = act, g.alpha = alpha, g.auxld = K;
+  c.t->gemm(g);
+  return c.undefined();
+}
+
+// backwardWeights(m, x, dz, dw, db, rows, K, N, squares): dW = Xᵀ·dZ, db = column sums of dZ;
+// returns Σ dW² + Σ db² with `squares`, else 0.
+napi_value BackwardWeights(napi_env env, napi_callback_info info) {
+  Call c(env, info, "backwardWeights", 9);
+  const idx x = c.count(1, "x"), dz = c.count(2, "dz"), dw = c.count(3, "dw");
+  const idx db = c.count(4, "db"), rows = c.count(5, "rows"), K = c.count(6, "K");
+  const idx N = c.count(7, "N");
+  const bool squares = c.flag(8);
+  nns::Gemm g{};
+  g.a = c.region(x, rows * K, "x");
+  g.b = c.region(dz, rows * N, "dz");
+  g.c = c.region(dw, K * N, "dw");
+  float* dbp = c.region(db, N, "db");
+  if (!c.ok) return nullptr;
+  g.ars = 1, g.acs = K, g.ldb = N, g.ldc = N, g.M = K, g.K = rows, g.N = N;
+  g.mode = nns::EPI_NONE;
+  c.t->gemm(g);
+  c.t->columnSums(g.b, dbp, rows, N);
+  return c.result(squares ? c.t->sumOfSquares(g.c, K * N) + c.t->sumOfSquares(dbp, N) : 0);
+}
+
+// activate(m, z, a, n, act, alpha): A = f(Z) element-wise (not softmax).
+napi_value Activate(napi_env env, napi_callback_info info) {
+  Call c(env, info, "activate", 6);
+  const idx z = c.count(1, "z"), a = c.count(2, "a"), n = c.count(3, "n");
+  const int act = c.activation(4, false);
+  const float alpha = c.real(5, "alpha");
+  const float* zp = c.region(z, n, "z");
+  float* ap = c.region(a, n, "a");
+  if (!c.ok) return nullptr;
+  c.t->activate(zp, ap, n, act, alpha);
+  return c.undefined();
+}
+
+// softmax(m, z, a, rows, N): A = softmax(Z) row by row.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Call c(env, info, "softmax", 5);
+  const idx z = c.count(1, "z"), a = c.count(2, "a"), rows = c.count(3, "rows");
+  const idx N = c.count(4, "N");
+  const float* zp = c.region(z, rows * N, "z");
+  float* ap = c.region(a, rows * N, "a");
+  if (!c.ok) return nullptr;
+  c.t->softmax(zp, ap, rows, N);
+  return c.undefined();
+}
+
+napi_value SumOfSquares(napi_env env, napi_callback_info info) {
+  Call c(env, info, "sumOfSquares", 3);
+  const idx off = c.count(1, "off"), n = c.count(2, "n");
+  const float* p = c.region(off, n, "range");
+  if (!c.ok) return nullptr;
+  return c.result(c.t->sumOfSquares(p, n));
+}
+
+// allFinite(values): no NaN or ±Infinity in the Float32Array (the engine's input checks).
+napi_value AllFinite(napi_env env, napi_callback_info info) {
+  Call c(env, info, "allFinite", 1);
+  if (!c.ok) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, c.t->allFinite(c.m, c.len), &r);
+  return r;
+}
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Call c(env, info, "scale", 4);
+  const idx off = c.count(1, "off"), n = c.count(2, "n");
+  const float f = c.real(3, "factor");
+  float* p = c.region(off, n, "range");
+  if (!c.ok) return nullptr;
+  c.t->scale(p, n, f);
+  return c.undefined();
+}
+
+// combine(m, d, s, n, a, b, squares): d = a·d + b·s; returns Σ d² with `squares`, else 0.
+napi_value Combine(napi_env env, napi_callback_info info) {
+  Call c(env, info, "combine", 7);
+  const idx d = c.count(1, "d"), s = c.count(2, "s"), n = c.count(3, "n");
+  const float a = c.real(4, "a"), b = c.real(5, "b");
+  const bool squares = c.flag(6);
+  float* dp = c.region(d, n, "d");
+  const float* sp = c.region(s, n, "s");
+  if (!c.ok) return nullptr;
+  return c.result(c.t->combine(dp, sp, n, a, b, squares));
+}
+
+napi_value Sgd(napi_env env, napi_callback_info info) {
+  Call c(env, info, "sgdUpdate", 6);
+  const idx p = c.count(1, "p"), g = c.count(2, "g"), n = c.count(3, "n");
+  const float lr = c.real(4, "lr"), wd = c.real(5, "wd");
+  float* pp = c.region(p, n, "p");
+  const float* gp = c.region(g, n, "g");
+  if (!c.ok) return nullptr;
+  c.t->sgd(pp, gp, n, lr, wd);
+  return c.undefined();
+}
+
+napi_value Momentum(napi_env env, napi_callback_info info) {
+  Call c(env, info, "momentumUpdate", 9);
+  const idx p = c.count(1, "p"), g = c.count(2, "g"), buf = c.count(3, "buf");
+  const idx n = c.count(4, "n");
+  const float lr = c.real(5, "lr"), mu = c.real(6, "mu"), wd = c.real(7, "wd");
+  const bool nesterov = c.flag(8);
+  float* pp = c.region(p, n, "p");
+  const float* gp = c.region(g, n, "g");
+  float* bp = c.region(buf, n, "buf");
+  if (!c.ok) return nullptr;
+  c.t->momentum(pp, gp, bp, n, lr, mu, wd, nesterov);
+  return c.undefined();
+}
+
+napi_value Rmsprop(napi_env env, napi_callback_info info) {
+  Call c(env, info, "rmspropUpdate", 9);
+  const idx p = c.count(1, "p"), g = c.count(2, "g"), sq = c.count(3, "sq");
+  const idx n = c.count(4, "n");
+  const float lr = c.real(5, "lr"), rho = c.real(6, "rho"), eps = c.real(7, "eps");
+  const float wd = c.real(8, "wd");
+  float* pp = c.region(p, n, "p");
+  const float* gp = c.region(g, n, "g");
+  float* sp = c.region(sq, n, "sq");
+  if (!c.ok) return nullptr;
+  c.t->rmsprop(pp, gp, sp, n, lr, rho, eps, wd);
+  return c.undefined();
+}
+
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Call c(env, info, "adamUpdate", 13);
+  const idx p = c.count(1, "p"), g = c.count(2, "g"), m1 = c.count(3, "m1");
+  const idx m2 = c.count(4, "m2"), n = c.count(5, "n");
+  const float lr = c.real(6, "lr"), b1 = c.real(7, "beta1"), b2 = c.real(8, "beta2");
+  const float eps = c.real(9, "eps"), wd = c.real(10, "wd"), bc1 = c.real(11, "bc1");
+  const float bc2 = c.real(12, "bc2");
+  float* pp = c.region(p, n, "p");
+  const float* gp = c.region(g, n, "g");
+  float* m1p = c.region(m1, n, "m1");
+  float* m2p = c.region(m2, n, "m2");
+  if (!c.ok) return nullptr;
+  c.t->adam(pp, gp, m1p, m2p, n, lr, b1, b2, eps, wd, bc1, bc2);
+  return c.undefined();
+}
+
+// The copies this CPU (and its operating system: libgcc checks the saved register state)
+// can run, best first. "scalar" runs everywhere.
+bool supported(const Table* t) {
+  __builtin_cpu_init();
+  if (t == &nns_avx512::table)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("bmi2");
+  if (t == &nns_avx2::table) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return true;
+}
+
+const Table* const TABLES[] = {&nns_avx512::table, &nns_avx2::table, &nns_scalar::table};
+
+napi_value Isas(napi_env env, napi_callback_info) {
+  napi_value list;
+  napi_create_array(env, &list);
+  uint32_t n = 0;
+  for (const Table* t : TABLES) {
+    if (!supported(t)) continue;
+    napi_value name;
+    napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, list, n++, name);
+  }
+  return list;
+}
+
+struct Entry {
+  const char* name;
+  napi_callback fn;
+};
+
+const Entry ENTRIES[] = {
+    {"denseForward", DenseForward}, {"backwardInput", BackwardInput},
+    {"backwardWeights", BackwardWeights}, {"activate", Activate}, {"softmax", Softmax},
+    {"sumOfSquares", SumOfSquares}, {"scale", Scale}, {"allFinite", AllFinite},
+    {"combine", Combine}, {"sgdUpdate", Sgd},
+    {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},
+    {"adamUpdate", Adam},
+};
+
+// kernels(isa): the functions of one copy; throws for a copy this CPU cannot run.
+napi_value Kernels(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  char name[32] = {0};
+  size_t got = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, arg, name, sizeof name, &got) != napi_ok) {
+    napi_throw_type_error(env, "ERR_NNSERVE_NATIVE_ARGUMENT", "kernels(isa): isa must be a string");
+    return nullptr;
+  }
+  for (const Table* t : TABLES) {
+    if (std::string_view(t->name) != std::string_view(name)) continue;
+    if (!supported(t)) break;
+    napi_value obj;
+    napi_create_object(env, &obj);
+    for (const Entry& e : ENTRIES) {
+      napi_value fn;
+      napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, const_cast<Table*>(t), &fn);
+      napi_set_named_property(env, obj, e.name, fn);
+    }
+    napi_value isa;
+    napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &isa);
+    napi_set_named_property(env, obj, "isa", isa);
+    return obj;
+  }
+  char message[96];
+  std::snprintf(message, sizeof message, "kernels(isa): %s is not a copy this CPU can run", name);
+  napi_throw_range_error(env, "ERR_NNSERVE_NATIVE_ISA", message);
+  return nullptr;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "isas", NAPI_AUTO_LENGTH, Isas, nullptr, &fn);
+  napi_set_named_property(env, exports, "isas", fn);
+  napi_create_function(env, "kernels", NAPI_AUTO_LENGTH, Kernels, nullptr, &fn);
+  napi_set_named_property(env, exports, "kernels", fn);
+  return exports;
+}
