@@ -32,13 +32,20 @@ interface Slot {
 
 type Ready = { url: string; grpcAddress: string };
 
-export async function runPrimary({
-  config,
-  logger,
-}: {
+/** A serving process that exited after every slot was ready once. */
+interface Death {
+  servingPid?: number;
+  code: number;
+  signal: string;
+  servedMs: number | undefined;
+}
+
+export interface PrimaryOptions {
   config: Config;
   logger: Logger;
-}): Promise<void> {
+}
+
+export async function runPrimary({ config, logger }: PrimaryOptions): Promise<void> {
   const { databaseUrl, stopDatabase } = await sharedDatabase(config, logger);
 
   const metrics = createMetricsAggregator();
@@ -53,19 +60,9 @@ export async function runPrimary({
 
   /** Forks the slot's process; resolves when it is ready, rejects if it exits before. */
   function fork(slot: Slot): Promise<Ready> {
-    const worker = cluster.fork({
-      [RUNS_JOBS_ENV]: slot.index === 0 ? "1" : "0",
-      DATABASE_URL: databaseUrl,
-    });
-    slot.worker = worker;
-    slot.readyAt = undefined;
+    const worker = startProcess(slot, databaseUrl, logger);
     metrics.serve(worker);
-    // pino's own `pid` is the primary's; a serving process is named `servingPid`.
     const servingPid = worker.process.pid;
-    logger.info(
-      { slot: slot.index, servingPid, runsJobs: slot.index === 0 },
-      "serving process started",
-    );
     return new Promise<Ready>((resolve, reject) => {
       worker.on("message", (message: unknown) => {
         if (!isServingMessage(message) || message.type !== "nnserve:ready") return;
@@ -88,10 +85,7 @@ export async function runPrimary({
     });
   }
 
-  function onDeath(
-    slot: Slot,
-    death: { servingPid?: number; code: number; signal: string; servedMs: number | undefined },
-  ) {
+  function onDeath(slot: Slot, death: Death) {
     const decision = afterDeath(slot.history, death.servedMs);
     slot.history = decision.history;
     if (decision.action === "give-up") {
@@ -152,6 +146,22 @@ export async function runPrimary({
     },
   );
   stopEverything = () => void grace.close();
+}
+
+/** Forks the slot's serving process; only slot 0 runs the job runner. */
+function startProcess(slot: Slot, databaseUrl: string, logger: Logger): Worker {
+  const worker = cluster.fork({
+    [RUNS_JOBS_ENV]: slot.index === 0 ? "1" : "0",
+    DATABASE_URL: databaseUrl,
+  });
+  slot.worker = worker;
+  slot.readyAt = undefined;
+  // pino's own `pid` is the primary's; a serving process is named `servingPid`.
+  logger.info(
+    { slot: slot.index, servingPid: worker.process.pid, runsJobs: slot.index === 0 },
+    "serving process started",
+  );
+  return worker;
 }
 
 /** Stops every slot's process as on SIGTERM; SIGKILLs any still running past the deadline. */

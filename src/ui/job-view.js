@@ -61,120 +61,184 @@ async function versionOf(job) {
  * @param {AbortSignal} signal
  */
 export async function jobView(main, id, signal) {
-  // The version says how a regressor's MAE converts back to the target's units.
   /** @type {Job} */
   const first = await api("GET", `/jobs/${encodeURIComponent(id)}`);
-  let version = await versionOf(first).catch(() => undefined);
-  const target = version?.preprocessing?.target;
-  const maeScale = target?.type === "numeric" ? target.scale : 1;
-
-  const title = heading(`Job: ${first.model} v${first.version}`);
-  const statusLine = h("p", {
-    id: "job-status",
-    role: "status",
-    "aria-live": "polite",
-    class: "row",
+  // The version says how a regressor's MAE converts back to the target's units.
+  const version = await versionOf(first).catch(() => undefined);
+  const page = new JobPage(id, first, version);
+  replace(main, ...page.render());
+  await followJob(id, {
+    signal,
+    onConnection: (state) => {
+      page.connection.textContent = state === "open" ? "" : "Connection lost; reconnecting…";
+    },
+    onEvent: (name, data, { resumed }) => page.onEvent(name, data, resumed),
   });
-  const progress = h("div", { class: "row", id: "job-progress-line" });
-  const times = h("p", { class: "meta" });
-  const latest = h("div");
-  const errorSlot = h("div");
-  const links = h("p", { class: "row" });
-  const connection = h("p", { class: "chart-latest", "aria-live": "polite" });
-  const lossChart = metricChart("Loss", [
-    { key: "loss", label: "loss" },
-    { key: "valLoss", label: "val loss" },
-  ]);
-  lossChart.el.id = "chart-loss";
-  const charts = h("div", { class: "charts" }, lossChart.el);
-  /** @type {ReturnType<typeof metricChart> | undefined} */
-  let secondChart;
-  const panelSlot = h("div");
-  const cancel = h("button", { type: "button", hidden: true }, "Cancel job");
+}
+
+/**
+ * One job's page: the job as last seen, its version once known, and the charts that grow as
+ * epochs arrive from the event stream.
+ */
+class JobPage {
   /** @type {JobWithStop | undefined} */
-  let job;
+  job;
+  /** @type {ReturnType<typeof metricChart> | undefined} accuracy or MAE, once an epoch says which */
+  secondChart;
 
-  replace(
-    main,
-    backLink("#/jobs", "All jobs"),
-    title,
-    statusLine,
-    progress,
-    times,
-    h("div", { class: "row" }, cancel),
-    links,
-    errorSlot,
-    h("h2", {}, "Latest metrics"),
-    latest,
-    h("h2", {}, "Training curves"),
-    charts,
-    connection,
-    panelSlot,
-  );
+  /**
+   * @param {string} id
+   * @param {Job} first
+   * @param {ModelVersion | undefined} version
+   */
+  constructor(id, first, version) {
+    this.id = id;
+    this.first = first;
+    this.version = version;
+    this.target = version?.preprocessing?.target;
+    this.maeScale = this.target?.type === "numeric" ? this.target.scale : 1;
+    this.statusLine = h("p", {
+      id: "job-status",
+      role: "status",
+      "aria-live": "polite",
+      class: "row",
+    });
+    this.progress = h("div", { class: "row", id: "job-progress-line" });
+    this.times = h("p", { class: "meta" });
+    this.latest = h("div");
+    this.errorSlot = h("div");
+    this.links = h("p", { class: "row" });
+    this.connection = h("p", { class: "chart-latest", "aria-live": "polite" });
+    this.lossChart = metricChart("Loss", [
+      { key: "loss", label: "loss" },
+      { key: "valLoss", label: "val loss" },
+    ]);
+    this.lossChart.el.id = "chart-loss";
+    this.charts = h("div", { class: "charts" }, this.lossChart.el);
+    this.panelSlot = h("div");
+    this.cancel = h("button", { type: "button", hidden: true }, "Cancel job");
+    this.cancel.addEventListener("click", () => void this.requestCancel());
+  }
 
-  cancel.addEventListener("click", async () => {
-    cancel.disabled = true;
+  render() {
+    return [
+      backLink("#/jobs", "All jobs"),
+      heading(`Job: ${this.first.model} v${this.first.version}`),
+      this.statusLine,
+      this.progress,
+      this.times,
+      h("div", { class: "row" }, this.cancel),
+      this.links,
+      this.errorSlot,
+      h("h2", {}, "Latest metrics"),
+      this.latest,
+      h("h2", {}, "Training curves"),
+      this.charts,
+      this.connection,
+      this.panelSlot,
+    ];
+  }
+
+  async requestCancel() {
+    this.cancel.disabled = true;
     try {
-      void showJob(await api("POST", `/jobs/${id}/cancel`));
+      void this.showJob(await api("POST", `/jobs/${this.id}/cancel`));
     } catch (error) {
-      cancel.disabled = false;
-      replace(errorSlot, problemView(error));
+      this.cancel.disabled = false;
+      replace(this.errorSlot, problemView(error));
     }
-  });
+  }
+
+  /**
+   * @param {string} name
+   * @param {any} data
+   * @param {boolean} resumed
+   */
+  onEvent(name, data, resumed) {
+    if (name === "snapshot") {
+      // After a reconnect the snapshot holds only the epochs this page has not drawn.
+      if (!resumed) this.resetCharts();
+      for (const epoch of data.epochs) this.addEpoch(epoch);
+      void this.showJob(data.job);
+    } else if (name === "epoch") {
+      this.addEpoch(data);
+      const job = this.job;
+      if (job)
+        void this.showJob({
+          ...job,
+          progress: { ...job.progress, epoch: data.epoch },
+          metrics: data,
+        });
+    } else if (name === "restart") {
+      this.resetCharts();
+      void this.showJob(data.job);
+      announce("A new attempt started; the curves start again");
+    } else if (name === "status" || name === "end") {
+      void this.showJob(data.job);
+      announce(`Job ${data.job.status}`);
+    }
+  }
+
+  resetCharts() {
+    this.lossChart.reset();
+    this.secondChart?.reset();
+  }
 
   /** @param {Epoch} epoch */
-  const ensureSecondChart = (epoch) => {
-    if (secondChart) return;
+  addEpoch(epoch) {
+    this.ensureSecondChart(epoch);
+    this.lossChart.push(epoch);
+    this.secondChart?.push(epoch);
+  }
+
+  /** @param {Epoch} epoch */
+  ensureSecondChart(epoch) {
+    if (this.secondChart) return;
     if (epoch.accuracy !== undefined) {
-      secondChart = metricChart("Accuracy", [
+      this.secondChart = metricChart("Accuracy", [
         { key: "accuracy", label: "accuracy" },
         { key: "valAccuracy", label: "val accuracy" },
       ]);
-      secondChart.el.id = "chart-accuracy";
+      this.secondChart.el.id = "chart-accuracy";
     } else if (epoch.mae !== undefined) {
-      secondChart = metricChart(
-        target ? `Mean absolute error (${target.name})` : "Mean absolute error",
-        [
-          { key: "mae", label: "MAE", scale: maeScale },
-          { key: "valMae", label: "val MAE", scale: maeScale },
-        ],
-      );
-      secondChart.el.id = "chart-mae";
+      const title = this.target
+        ? `Mean absolute error (${this.target.name})`
+        : "Mean absolute error";
+      this.secondChart = metricChart(title, [
+        { key: "mae", label: "MAE", scale: this.maeScale },
+        { key: "valMae", label: "val MAE", scale: this.maeScale },
+      ]);
+      this.secondChart.el.id = "chart-mae";
     } else return;
-    charts.append(secondChart.el);
-  };
-  /** @param {Epoch} epoch */
-  const addEpoch = (epoch) => {
-    ensureSecondChart(epoch);
-    lossChart.push(epoch);
-    secondChart?.push(epoch);
-  };
+    this.charts.append(this.secondChart.el);
+  }
 
   /** @param {JobWithStop} next */
-  const showJob = async (next) => {
-    const statusChanged = job?.status !== next.status;
-    job = next;
+  async showJob(next) {
+    const statusChanged = this.job?.status !== next.status;
+    const job = next;
+    this.job = job;
     replace(
-      statusLine,
+      this.statusLine,
       "Status: ",
       statusBadge(job.status),
       job.cancelRequested && !FINISHED.has(job.status) ? " (cancel requested)" : "",
     );
     replace(
-      progress,
+      this.progress,
       progressBar(job, "job-progress"),
       ` ${progressText(job)} · attempt ${job.attempts}`,
     );
     replace(
-      times,
+      this.times,
       `created ${formatTime(job.createdAt)} · started ${formatTime(job.startedAt)} · finished ${formatTime(job.finishedAt)} · took ${formatDuration(job.startedAt, job.finishedAt)}`,
     );
-    replace(latest, metricList(job.metrics, version?.preprocessing));
-    cancel.hidden = FINISHED.has(job.status);
-    cancel.disabled = job.cancelRequested;
+    replace(this.latest, metricList(job.metrics, this.version?.preprocessing));
+    this.cancel.hidden = FINISHED.has(job.status);
+    this.cancel.disabled = job.cancelRequested;
     if (job.status === "failed") {
       replace(
-        errorSlot,
+        this.errorSlot,
         h(
           "div",
           { class: "error-box", role: "alert" },
@@ -183,55 +247,26 @@ export async function jobView(main, id, signal) {
         ),
       );
     }
-    if (statusChanged && job.status === "succeeded") await showResult(job);
-  };
+    if (statusChanged && job.status === "succeeded") await this.showResult(job);
+  }
 
   /** @param {Job} done */
-  const showResult = async (done) => {
+  async showResult(done) {
     try {
-      version = await versionOf(done);
+      const version = await versionOf(done);
+      this.version = version;
       const href = `#/models/${encodeURIComponent(done.model)}/versions/${done.version}`;
       replace(
-        links,
+        this.links,
         h(
           "a",
           { class: "button primary", href },
           version?.evaluation ? "See the evaluation" : "Open the version",
         ),
       );
-      if (version?.status === "ready") replace(panelSlot, tryItPanel(done.model, version));
+      if (version?.status === "ready") replace(this.panelSlot, tryItPanel(done.model, version));
     } catch (error) {
-      replace(panelSlot, problemView(error));
+      replace(this.panelSlot, problemView(error));
     }
-  };
-
-  await followJob(id, {
-    signal,
-    onConnection: (state) => {
-      connection.textContent = state === "open" ? "" : "Connection lost; reconnecting…";
-    },
-    onEvent: (name, data, { resumed }) => {
-      if (name === "snapshot") {
-        // After a reconnect the snapshot holds only the epochs this page has not drawn.
-        if (!resumed) {
-          lossChart.reset();
-          secondChart?.reset();
-        }
-        data.epochs.forEach(addEpoch);
-        void showJob(data.job);
-      } else if (name === "epoch") {
-        addEpoch(data);
-        if (job)
-          void showJob({ ...job, progress: { ...job.progress, epoch: data.epoch }, metrics: data });
-      } else if (name === "restart") {
-        lossChart.reset();
-        secondChart?.reset();
-        void showJob(data.job);
-        announce("A new attempt started; the curves start again");
-      } else if (name === "status" || name === "end") {
-        void showJob(data.job);
-        announce(`Job ${data.job.status}`);
-      }
-    },
-  });
+  }
 }

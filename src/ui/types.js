@@ -15,5 +15,12 @@
 /** @typedef {import("../datasets/schemas.ts").DatasetSummary} DatasetSummary */
 /** @typedef {import("../datasets/schemas.ts").DatasetColumnView} DatasetColumn */
 /** @typedef {import("../prediction/request.ts").PredictResponse} PredictResponse */
+/** @typedef {import("../versions/aliases/schemas.ts").AliasView} AliasView */
+/** @typedef {import("../versions/aliases/schemas.ts").ModelEventView} ModelEvent */
+/** @typedef {import("../versions/aliases/schemas.ts").HistoryPage} HistoryPage */
+/** @typedef {import("../prediction/traffic/schemas.ts").TrafficView} TrafficView */
+/** @typedef {import("../prediction/batch/schemas.ts").BatchPrediction} BatchPrediction */
+/** @typedef {import("../prediction/drift/service.ts").DriftReport} DriftReport */
+/** @typedef {import("../prediction/feedback/schemas.ts").Performance} Performance */
 
 export {};

@@ -1,9 +1,9 @@
 /**
  * The whole loop from the browser, as a new user does it (issue 27): upload a CSV, review the
  * inferred types, train, watch the curve, read the held-out evaluation, predict from the try-it
- * panel, compare two versions. Every page is then opened in four looks (light and dark, wide and
- * 360 px), screenshotted into test-artifacts/ and scanned with axe-core: no serious or critical
- * violation anywhere.
+ * panel, promote the version to production, compare two versions. Every page is then opened in
+ * four looks (light and dark, wide and 360 px), screenshotted into test-artifacts/ and scanned
+ * with axe-core: no serious or critical violation anywhere.
  */
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
@@ -189,6 +189,19 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     expect(await page.getByRole("link", { name: "Train a new version" }).getAttribute("href")).toBe(
       `#/train?model=iris-browser&dataset=${datasetId}`,
     );
+    // Promote the version whose evaluation was read: after the confirmation with a reason,
+    // unpinned predictions go to v1 through the alias production, though v2 is newer.
+    const live = page.getByRole("region", { name: "Going live" });
+    await live.getByRole("button", { name: "Promote v1", exact: true }).click();
+    await live.getByLabel("Reason (kept in the history)").fill("its evaluation was read");
+    await live.getByRole("button", { name: "Promote", exact: true }).click();
+    await live.getByRole("status").getByText("v1 is now production.").waitFor();
+    const routed = await server.http.post<PredictResponse>("/predict", {
+      model: "iris-browser",
+      inputs: [row],
+    });
+    expect(routed.body.version).toBe(1);
+    expect(routed.body.alias).toBe("production");
     await page.getByRole("button", { name: "Compare" }).click();
     await page.getByRole("heading", { level: 1, name: "iris-browser: v1 and v2" }).waitFor();
     const epochsRow = page.locator("tr.changed").filter({ hasText: "epochs" }).first();
