@@ -11,6 +11,7 @@ import {
   strictObject,
   uuid,
 } from "../../platform/validation/common.ts";
+import { aliasName } from "../../versions/aliases/schemas.ts";
 
 /** At most this many passthrough columns: each is copied into every result row. */
 export const MAX_PASSTHROUGH = 32;
@@ -18,8 +19,10 @@ export const MAX_PASSTHROUGH = 32;
 export const batchPredictionRequestSchema = strictObject({
   /** The stored dataset to score (POST /datasets uploads one). */
   dataset: uuid,
-  /** Omit for the newest ready version. */
+  /** Omit for the alias production's version, else the newest ready one. */
   version: modelVersion.optional(),
+  /** Score with the version this alias names instead (not with `version`: checked on submit). */
+  alias: aliasName.optional(),
   /** Dataset columns copied into each result row, before the prediction (ids, the target). */
   passthrough: z.array(z.string().min(1)).max(MAX_PASSTHROUGH).default([]),
   /** Dataset columns that are neither features nor passthrough are skipped instead of refused. */

@@ -72,7 +72,10 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
 
   return {
     async submit(name, req) {
-      const version = await lookupVersion(pool, name, req.version, "scores");
+      if (req.version !== undefined && req.alias !== undefined) {
+        throw validationError([{ path: "alias", message: "give version or alias, not both" }]);
+      }
+      const version = await lookupVersion(pool, name, req, "scores");
       const { rows } = await pool.query<{ rows: number; columns: unknown }>(
         "SELECT rows, columns FROM datasets WHERE id = $1",
         [req.dataset],

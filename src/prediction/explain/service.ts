@@ -53,9 +53,9 @@ export function createExplainService(deps: {
             message: `has ${req.inputs.length} rows; explain takes at most ${EXPLAIN_MAX_ROWS} at once`,
           },
         ]);
-      const facts = await lookupVersion(deps.pool, req.model, req.version);
+      const facts = await lookupVersion(deps.pool, req.model, req);
       const baseline = baselineFor(facts.preprocessing, facts.inputs, facts.version, req.baseline);
-      const { explain: _explain, baseline: _baseline, ...plain } = req;
+      const { explain: _explain, baseline: _baseline, alias: _alias, ...plain } = req;
       const response = await deps.prediction.predict({ ...plain, version: facts.version });
       const model = await deps.cache.getOrLoad(facts.id, (id) => loadModel(deps.db, id));
       let gradients = gradientsOf.get(model.network);

@@ -16,6 +16,8 @@ import { lookupVersion } from "./version-lookup.ts";
 export interface TablePredictRequest {
   model: string;
   version?: number;
+  /** Pin an alias instead; with neither, the alias production, else the newest ready version. */
+  alias?: string;
   /** Rows keyed by column name (a CSV's records keyed by its header). */
   rows: readonly Readonly<Record<string, RawCell>>[];
   /** A CSV's header: its columns in order (errors then name `header[i]` and `rows[i]`). */
@@ -48,7 +50,7 @@ export function createTablePredictionService(deps: {
             ? [csv ? "rows" : "inputs", r]
             : [csv ? "rows" : "inputs", r, column],
         );
-      const version = await lookupVersion(deps.pool, req.model, req.version);
+      const version = await lookupVersion(deps.pool, req.model, req);
       const issues: FieldIssue[] = [];
       const columns = req.header ?? Object.keys(req.rows[0] ?? {});
       const known = new Set(columns);

@@ -5,7 +5,7 @@
  * here: resolve the alias to a version number, then this query.
  */
 import type pg from "pg";
-import { conflict, notFound } from "../../platform/errors.ts";
+import { AppError, conflict, notFound } from "../../platform/errors.ts";
 import { type Preprocessing, preprocessingSchema } from "../../versions/preprocessing/schema.ts";
 
 export interface VersionFacts {
@@ -20,9 +20,13 @@ export interface VersionFacts {
 export async function lookupVersion(
   pool: pg.Pool,
   name: string,
-  version: number | undefined,
+  pin: number | { version?: number | undefined; alias?: string | undefined } | undefined,
   verb = "predicts",
 ): Promise<VersionFacts> {
+  const { version, alias } = typeof pin === "number" || pin === undefined ? { version: pin } : pin;
+  // The version pinned, else the alias pinned, else the alias production, else the newest ready
+  // version: the resolver's order (prediction/resolver.ts) but for a traffic split, which routes
+  // single requests, not the rows of a table, an explanation or a batch job.
   const { rows } = await pool.query<{
     id: string;
     model_id: string;
@@ -34,15 +38,24 @@ export async function lookupVersion(
     `SELECT v.id, v.model_id, v.version, v.status, v.preprocessing,
             (v.architecture->>'inputs')::int AS inputs
        FROM model_versions v JOIN models m ON m.id = v.model_id
-      WHERE m.name = $1 AND ($2::int IS NULL AND v.status = 'ready' OR v.version = $2)
-      ORDER BY v.version DESC LIMIT 1`,
-    [name, version ?? null],
+       LEFT JOIN model_aliases a ON a.model_id = m.id AND a.alias = COALESCE($3, 'production')
+      WHERE m.name = $1
+        AND ($2::int IS NOT NULL AND v.version = $2
+          OR $2::int IS NULL AND $3::text IS NOT NULL AND v.id = a.version_id
+          OR $2::int IS NULL AND $3::text IS NULL AND v.status = 'ready')
+      ORDER BY (v.id = a.version_id) DESC NULLS LAST, v.version DESC LIMIT 1`,
+    [name, version ?? null, alias ?? null],
   );
   const row = rows[0];
   if (!row) {
     if (version !== undefined) throw notFound("model version", `${name}@${version}`);
     const model = await pool.query("SELECT 1 FROM models WHERE name = $1", [name]);
     if (model.rowCount === 0) throw notFound("model", name);
+    if (alias !== undefined) {
+      throw new AppError("NOT_FOUND", `Model "${name}" has no alias "${alias}".`, {
+        errors: [{ path: "alias", message: `is not an alias of model "${name}"` }],
+      });
+    }
     throw conflict(`Model "${name}" has no trained version yet; wait for its training job.`);
   }
   if (row.status !== "ready") {

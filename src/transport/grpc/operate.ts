@@ -121,6 +121,7 @@ export function operateHandlers({
       const body = parseRequest(batchPredictionRequestSchema, {
         dataset: req.dataset,
         ...(req.version === 0 ? {} : { version: req.version }),
+        ...(req.alias === "" ? {} : { alias: req.alias }),
         passthrough: req.passthrough,
         ignoreExtraColumns: req.ignoreExtraColumns,
         explain: req.explain,

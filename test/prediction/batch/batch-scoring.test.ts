@@ -12,6 +12,7 @@ import type { PredictResponse } from "../../../src/prediction/request.ts";
 import type { TrainAccepted } from "../../../src/training/request.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
 import { uploadCsv } from "../../helpers/datasets.ts";
+import { put } from "../../helpers/lifecycle.ts";
 import { startTestServer, type TestServer, waitFor, waitForJob } from "../../helpers/server.ts";
 
 let db: TestDatabase;
@@ -302,5 +303,64 @@ describe("batch scoring of a stored dataset", () => {
     expect(done.error).toMatch(/^rows\[2\]\.plan is missing/);
     const results = await server.http.get<Problem>(`/batch-predictions/${done.id}/results`);
     expect(results.status).toBe(409);
+  });
+
+  it("scores with the alias production's version when none is named, or with the alias it names", async () => {
+    // A second version, newer than the one production will name.
+    const again = await server.http.post<TrainAccepted>("/train", {
+      model: "churn",
+      dataset: dataset.id,
+      target: "churned",
+      features: ["tenure", "plan"],
+      network: { layers: [{ units: 2, activation: "softmax" }] },
+      loss: "sparseCategoricalCrossentropy",
+      training: { epochs: 2, seed: 4 },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect((await waitForJob(server.http, again.body.jobId)).status).toBe("succeeded");
+    const newer = again.body.version;
+    expect(newer).toBeGreaterThan(version);
+    const promoted = await put(server.http, `/models/churn/aliases/production`, {
+      version,
+      reason: "the batch test's reviewed version",
+    });
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+    const staged = await put(server.http, `/models/churn/aliases/staging`, { version: newer });
+    expect(staged.status, JSON.stringify(staged.body)).toBe(200);
+
+    const unnamed = await server.http.post<BatchPrediction>("/models/churn/batch-predictions", {
+      dataset: dataset.id,
+      ignoreExtraColumns: true,
+    });
+    expect(unnamed.status, JSON.stringify(unnamed.body)).toBe(202);
+    expect(unnamed.body.version).toBe(version);
+    const byAlias = await server.http.post<BatchPrediction>("/models/churn/batch-predictions", {
+      dataset: dataset.id,
+      alias: "staging",
+      ignoreExtraColumns: true,
+    });
+    expect(byAlias.status, JSON.stringify(byAlias.body)).toBe(202);
+    expect(byAlias.body.version).toBe(newer);
+    expect((await poll(byAlias.body.id)).status).toBe("succeeded");
+
+    const before = await db.pool.query("SELECT count(*)::int AS n FROM batch_predictions");
+    const unknown = await server.http.post<Problem>("/models/churn/batch-predictions", {
+      dataset: dataset.id,
+      alias: "canary",
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.errors).toEqual([{ path: "alias", message: expect.any(String) }]);
+    const both = await server.http.post<Problem>("/models/churn/batch-predictions", {
+      dataset: dataset.id,
+      version,
+      alias: "staging",
+    });
+    expect(both.status).toBe(400);
+    expect(both.body.errors?.[0]?.path).toBe("alias");
+    const after = await db.pool.query("SELECT count(*)::int AS n FROM batch_predictions");
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    // The rest of this file names its version or relies on the newest: leave no alias behind.
+    expect((await server.http.delete("/models/churn/aliases/production")).status).toBe(204);
+    expect((await server.http.delete("/models/churn/aliases/staging")).status).toBe(204);
   });
 });

@@ -12,6 +12,7 @@ import { AppError, validationError } from "../../../platform/errors.ts";
 import { modelName } from "../../../platform/validation/common.ts";
 import { recordsToCsv, resultRecords } from "../../../prediction/batch/results.ts";
 import type { PredictRequest, PredictResponse } from "../../../prediction/request.ts";
+import { aliasName } from "../../../versions/aliases/schemas.ts";
 import type { RawCell } from "../../../versions/preprocessing/encode.ts";
 import type { Services } from "../../services.ts";
 
@@ -21,6 +22,7 @@ const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 export const predictCsvQuerySchema = z.object({
   model: modelName.optional(),
   version: z.coerce.number().pipe(z.int().min(1, "must be a whole number >= 1")).optional(),
+  alias: aliasName.optional(),
   /** Comma-separated column names. */
   passthrough: z.string().optional(),
   ignoreExtraColumns: flag.optional(),
@@ -70,6 +72,7 @@ export async function tablePredict(
     req = {
       model: query.model,
       ...(query.version === undefined ? {} : { version: query.version }),
+      ...(query.alias === undefined ? {} : { alias: query.alias }),
       rows,
       header: table.header,
       passthrough: query.passthrough ? query.passthrough.split(",").map((c) => c.trim()) : [],
@@ -95,6 +98,7 @@ export async function tablePredict(
     req = {
       model: body.model,
       ...(body.version === undefined ? {} : { version: body.version }),
+      ...(body.alias === undefined ? {} : { alias: body.alias }),
       rows: body.inputs as Record<string, RawCell>[],
       passthrough: body.passthrough ?? [],
       ignoreExtraColumns: body.ignoreExtraColumns ?? false,
