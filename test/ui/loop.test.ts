@@ -87,8 +87,8 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await screenshot(page, "dataset-review-light-wide");
     remember("dataset", "#columns");
 
-    // Train: from the dataset's page, an explicit small network (the default recipe's "auto"
-    // network is issue 21's, tested below for what it sends).
+    // Train: from the dataset's page, an explicit small network (the default recipe has a test
+    // of its own below).
     await page.getByRole("link", { name: "Train a model" }).click();
     await page.getByRole("heading", { level: 1, name: "Train a model" }).waitFor();
     expect(await page.getByLabel("Target column").inputValue()).toBe("species");
@@ -312,8 +312,8 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await page.context().close();
   });
 
-  it('sends the default recipe as the dataset and target with network "auto"', {
-    timeout: 60_000,
+  it('trains with the default recipe: the dataset and target with network "auto"', {
+    timeout: 120_000,
   }, async () => {
     const dataset = await uploadCsv(server.url, "iris-recipe", await irisCsv());
     const { page, problems } = await openPage(browser);
@@ -325,14 +325,8 @@ describe("the loop from a CSV to predictions, in the browser", () => {
     await page.getByRole("heading", { level: 1, name: "Train a model" }).waitFor();
     await page.getByLabel("Model name").fill("iris-recipe");
     await page.getByRole("button", { name: "Use the default recipe" }).click();
-    // Until the default recipe (issue 21) is on this branch the server refuses "auto" with a
-    // field message, which the page shows; with it, the job page opens. Either way the request
-    // is the one the button promises.
-    await page
-      .getByRole("alert")
-      .or(page.getByRole("heading", { level: 1, name: /^Job: iris-recipe/ }))
-      .first()
-      .waitFor();
+    // The server picks the network (issue 21's recipe) and the job page opens.
+    await page.getByRole("heading", { level: 1, name: /^Job: iris-recipe/ }).waitFor();
     expect(sent).toEqual([
       {
         model: "iris-recipe",
@@ -342,6 +336,10 @@ describe("the loop from a CSV to predictions, in the browser", () => {
         training: { testSplit: 0.2 },
       },
     ]);
+    const jobId = decodeURIComponent(new URL(page.url()).hash.split("/").pop() ?? "");
+    expect((await waitForJob(server.http, jobId)).status).toBe("succeeded");
+    const model = await server.http.get<Model>("/models/iris-recipe");
+    expect(model.body.versions[0]?.evaluation?.task).toBe("classification");
     expect(problems.errors).toEqual([]);
     await page.context().close();
   });
