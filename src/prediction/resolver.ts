@@ -12,10 +12,12 @@
  * the entry, and the next request asks in the foreground and gets the 404.
  */
 import type { PrismaClient } from "../generated/prisma/client.ts";
+import { readStored } from "../platform/db/stored-json.ts";
 import { AppError, conflict, notFound } from "../platform/errors.ts";
 import { PRODUCTION } from "../versions/aliases/schemas.ts";
+import { storedSplitColumn } from "../versions/stored-columns.ts";
 import type { PredictTarget } from "./input.ts";
-import { pickVersion, type RandomSource, type Split, type SplitEntry } from "./traffic/split.ts";
+import { pickVersion, type RandomSource, type Split } from "./traffic/split.ts";
 
 export type ResolveRequest = PredictTarget;
 
@@ -158,7 +160,11 @@ async function readRouting(prisma: PrismaClient, model: string): Promise<Routing
     split: traffic
       ? {
           revision: traffic.revision,
-          entries: traffic.split as unknown as SplitEntry[],
+          entries: readStored(
+            storedSplitColumn,
+            traffic.split,
+            `traffic split of model "${model}"`,
+          ),
           sticky: traffic.stickyBy !== null,
           shadow: traffic.shadowVersion,
         }

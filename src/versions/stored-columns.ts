@@ -52,3 +52,10 @@ export const storedPreprocessingColumn = z.preprocess(
       : value,
   preprocessingSchema,
 );
+
+/**
+ * A model's traffic split (`traffic_splits.split`): the versions and their whole-number weights.
+ * Here rather than with the traffic feature, because deleting a version (versions/aliases) reads
+ * it too. An array, so it carries no format version: a changed shape would get a new column.
+ */
+export const storedSplitColumn = z.array(z.object({ version: z.int(), weight: z.int() }));

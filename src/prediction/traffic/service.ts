@@ -4,16 +4,16 @@
  * routing reshuffles only on a real change) and its history event in one transaction, then tell
  * this process's resolver; other replicas follow within their resolver's TTL.
  */
-import type { Prisma } from "../../generated/prisma/client.ts";
 import type { Database } from "../../platform/db/client.ts";
+import { readStored, toJsonColumn } from "../../platform/db/stored-json.ts";
 import { notFound } from "../../platform/errors.ts";
 import type { DomainEvents } from "../../platform/events.ts";
 import { recordEvent } from "../../versions/aliases/history.ts";
 import { lockModel, readyVersion } from "../../versions/aliases/model-lock.ts";
 import type { ChangeOptions } from "../../versions/aliases/service.ts";
+import { storedSplitColumn } from "../../versions/stored-columns.ts";
 import type { TrafficFigures } from "./figures.ts";
 import type { SetTrafficBody, TrafficView } from "./schemas.ts";
-import type { SplitEntry } from "./split.ts";
 
 export interface TrafficService {
   get(model: string): Promise<TrafficView>;
@@ -50,7 +50,9 @@ export function createTrafficService({
         p99Ms: null,
       };
     const traffic = found.traffic;
-    const entries = (traffic?.split ?? []) as unknown as SplitEntry[];
+    const entries = traffic
+      ? readStored(storedSplitColumn, traffic.split, `traffic split of model "${model}"`)
+      : [];
     const shadow = traffic?.shadowVersion ?? null;
     return {
       split: entries.map((entry) => ({ ...served(entry.version), weight: entry.weight })),
@@ -99,7 +101,7 @@ export function createTrafficService({
         });
         const data = {
           revision,
-          split: split as unknown as Prisma.InputJsonValue,
+          split: toJsonColumn(split),
           shadowVersion: body.shadow?.version ?? null,
           stickyBy: body.stickyBy ?? null,
           updatedAt: new Date(),

@@ -4,7 +4,9 @@
  * version (its job, epochs and examples cascade), recorded as version_deleted.
  */
 import type { Prisma } from "../../generated/prisma/client.ts";
+import { readStored } from "../../platform/db/stored-json.ts";
 import { AppError, conflict } from "../../platform/errors.ts";
+import { storedSplitColumn } from "../stored-columns.ts";
 import { recordEvent } from "./history.ts";
 import { type LockedModel, lockModel } from "./model-lock.ts";
 import type { Actor } from "./schemas.ts";
@@ -40,7 +42,9 @@ export async function deleteVersion(
   const inSplit =
     traffic !== null &&
     (traffic.shadowVersion === version ||
-      (traffic.split as unknown as { version: number }[]).some((e) => e.version === version));
+      readStored(storedSplitColumn, traffic.split, `traffic split of model "${locked.name}"`).some(
+        (e) => e.version === version,
+      ));
   if ((aliases.length > 0 || inSplit) && !force) {
     const users = [
       ...aliases.map((a) => `alias "${a.alias}"`),
