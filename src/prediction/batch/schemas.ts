@@ -21,7 +21,7 @@ export const batchPredictionRequestSchema = strictObject({
   dataset: uuid,
   /** Omit for the alias production's version, else the newest ready one. */
   version: modelVersion.optional(),
-  /** Score with the version this alias names instead (not with `version`: checked on submit). */
+  /** Score with the version this alias names instead (not with `version`). */
   alias: aliasName.optional(),
   /** Dataset columns copied into each result row, before the prediction (ids, the target). */
   passthrough: z.array(z.string().min(1)).max(MAX_PASSTHROUGH).default([]),

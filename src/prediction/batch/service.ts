@@ -72,9 +72,6 @@ export function createBatchScoringService(deps: BatchScoringDeps): BatchScoringS
 
   return {
     async submit(name, req) {
-      if (req.version !== undefined && req.alias !== undefined) {
-        throw validationError([{ path: "alias", message: "give version or alias, not both" }]);
-      }
       const version = await lookupVersion(pool, name, req, "scores");
       const { rows } = await pool.query<{ rows: number; columns: unknown }>(
         "SELECT rows, columns FROM datasets WHERE id = $1",

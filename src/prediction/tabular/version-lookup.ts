@@ -5,7 +5,7 @@
  * here: resolve the alias to a version number, then this query.
  */
 import type pg from "pg";
-import { AppError, conflict, notFound } from "../../platform/errors.ts";
+import { AppError, conflict, notFound, validationError } from "../../platform/errors.ts";
 import { type Preprocessing, preprocessingSchema } from "../../versions/preprocessing/schema.ts";
 
 export interface VersionFacts {
@@ -24,6 +24,9 @@ export async function lookupVersion(
   verb = "predicts",
 ): Promise<VersionFacts> {
   const { version, alias } = typeof pin === "number" || pin === undefined ? { version: pin } : pin;
+  if (version !== undefined && alias !== undefined) {
+    throw validationError([{ path: "alias", message: "give version or alias, not both" }]);
+  }
   // The version pinned, else the alias pinned, else the alias production, else the newest ready
   // version: the resolver's order (prediction/resolver.ts) but for a traffic split, which routes
   // single requests, not the rows of a table, an explanation or a batch job.
