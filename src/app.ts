@@ -106,14 +106,12 @@ export async function startNnserve({
     const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics, {
       engineBackend,
     });
-    const { services, events, queue, cache, prediction } = createServices(
-      config,
-      logger,
-      life,
+    const { services, events, queue, cache, prediction } = createServices(config, logger, life, {
       db,
       pool,
       metrics,
-    );
+      engineBackend,
+    });
     const batchRunner = addOperateServices(config, logger, life, db, metrics, {
       services,
       events,
@@ -224,10 +222,9 @@ function createServices(
   config: Config,
   logger: Logger,
   life: Lifecycle,
-  db: Database,
-  pool: WorkerPool,
-  metrics: Metrics | undefined,
+  parts: { db: Database; pool: WorkerPool; metrics: Metrics | undefined; engineBackend: string },
 ) {
+  const { db, pool, metrics, engineBackend } = parts;
   const queue = createJobQueue({ pool: db.pool });
   const cache = new ModelCache(config.modelCacheSize);
   const lifecycleMetrics = metrics ? createLifecycleMetrics(metrics.registry) : undefined;
@@ -278,7 +275,7 @@ function createServices(
       migrated: () => isUpToDate({ pool: db.pool }),
       poolUp: () => life.poolUp,
       shuttingDown: () => life.shuttingDown,
-      engineBackend: defaultKernelBackend(),
+      engineBackend,
     }),
   };
   return { services, events, queue, cache, prediction };
