@@ -48,3 +48,21 @@ export async function expireLease(pool: Queryable, jobId: string): Promise<void>
   );
   if (rowCount !== 1) throw new Error(`job ${jobId} holds no lease to expire`);
 }
+
+/** What a worker needs for a job: a one-unit linear network on two rows, two epochs of SGD. */
+export function tinyTask(jobId: string) {
+  return {
+    jobId,
+    network: { inputs: 1, layers: [{ units: 1, activation: "linear" as const }] },
+    settings: {
+      loss: "mse" as const,
+      optimizer: { name: "sgd" as const },
+      epochs: 2,
+      batchSize: 2,
+      shuffle: false,
+      seed: 1,
+      validationSplit: 0,
+    },
+    data: { rows: 2, inputs: new Float32Array([0, 1]), targets: new Float32Array([1, 3]) },
+  };
+}

@@ -16,7 +16,7 @@ import {
 } from "../../../src/training/jobs/job-queue.ts";
 import { createJobRunner, type JobEnd, type JobRunner } from "../../../src/training/jobs/runner.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob, expireLease } from "./fixtures.ts";
+import { enqueueJob, expireLease, tinyTask } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -89,20 +89,7 @@ async function runJob(
   runner = createJobRunner({
     queue: withQueue,
     pool,
-    loadTask: async (job) => ({
-      jobId: job.id,
-      network: { inputs: 1, layers: [{ units: 1, activation: "linear" }] },
-      settings: {
-        loss: "mse",
-        optimizer: { name: "sgd" },
-        epochs: 2,
-        batchSize: 2,
-        shuffle: false,
-        seed: 1,
-        validationSplit: 0,
-      },
-      data: { rows: 2, inputs: new Float32Array([0, 1]), targets: new Float32Array([1, 3]) },
-    }),
+    loadTask: async (job) => tinyTask(job.id),
     logger: pino({ level: "silent" }),
     leaseMs,
     heartbeatMs: Math.floor(leaseMs / 5),

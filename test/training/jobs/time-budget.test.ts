@@ -10,7 +10,7 @@ import type { TrainOutcome } from "../../../src/platform/threads/tasks.ts";
 import { createJobQueue, type JobQueue } from "../../../src/training/jobs/job-queue.ts";
 import { createJobRunner, type JobEnd, type JobRunner } from "../../../src/training/jobs/runner.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
-import { enqueueJob } from "./fixtures.ts";
+import { enqueueJob, tinyTask } from "./fixtures.ts";
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -66,20 +66,7 @@ describe("a job's time budget", () => {
       runner = createJobRunner({
         queue,
         pool,
-        loadTask: async (job) => ({
-          jobId: job.id,
-          network: { inputs: 1, layers: [{ units: 1, activation: "linear" }] },
-          settings: {
-            loss: "mse",
-            optimizer: { name: "sgd" },
-            epochs: 2,
-            batchSize: 2,
-            shuffle: false,
-            seed: 1,
-            validationSplit: 0,
-          },
-          data: { rows: 2, inputs: new Float32Array([0, 1]), targets: new Float32Array([1, 3]) },
-        }),
+        loadTask: async (job) => tinyTask(job.id),
         logger: pino({ level: "silent" }),
         leaseMs: 60_000,
         heartbeatMs: 10_000,
