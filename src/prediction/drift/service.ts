@@ -7,8 +7,10 @@
 import type pg from "pg";
 import { Gauge, type Registry } from "prom-client";
 import { z } from "zod";
+import { readStored } from "../../platform/db/stored-json.ts";
 import { conflict } from "../../platform/errors.ts";
 import type { FeatureStatistics, Preprocessing } from "../../versions/preprocessing/schema.ts";
+import { storedPreprocessingColumn } from "../../versions/stored-columns.ts";
 import { lookupVersion } from "../tabular/version-lookup.ts";
 import { DRIFT_THRESHOLD, psi } from "./psi.ts";
 import type { DriftRecorder } from "./recorder.ts";
@@ -149,7 +151,7 @@ export function registerDriftGauge(
         id: string;
         name: string;
         version: number;
-        preprocessing: Preprocessing;
+        preprocessing: unknown;
       }>(
         `SELECT v.id, m.name, v.version, v.preprocessing FROM model_versions v
            JOIN models m ON m.id = v.model_id
@@ -157,9 +159,17 @@ export function registerDriftGauge(
           LIMIT 50`,
       );
       for (const row of rows) {
-        if (!row.preprocessing?.statistics) continue;
+        const preprocessing =
+          row.preprocessing === null
+            ? null
+            : readStored(
+                storedPreprocessingColumn,
+                row.preprocessing,
+                `preprocessing of ${row.name}@${row.version}`,
+              );
+        if (!preprocessing?.statistics) continue;
         const counts = await windowCounts(pool, row.id, 3_600_000);
-        for (const f of compare(row.preprocessing, counts).features)
+        for (const f of compare(preprocessing, counts).features)
           this.set({ model: row.name, version: String(row.version), feature: f.feature }, f.psi);
       }
     },

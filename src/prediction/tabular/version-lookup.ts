@@ -5,8 +5,10 @@
  * here: resolve the alias to a version number, then this query.
  */
 import type pg from "pg";
+import { readStored } from "../../platform/db/stored-json.ts";
 import { AppError, conflict, notFound, validationError } from "../../platform/errors.ts";
-import { type Preprocessing, preprocessingSchema } from "../../versions/preprocessing/schema.ts";
+import type { Preprocessing } from "../../versions/preprocessing/schema.ts";
+import { storedPreprocessingColumn } from "../../versions/stored-columns.ts";
 
 export interface VersionFacts {
   id: string;
@@ -70,7 +72,13 @@ export async function lookupVersion(
     id: row.id,
     modelId: row.model_id,
     version: row.version,
-    preprocessing: row.preprocessing ? preprocessingSchema.parse(row.preprocessing) : null,
+    preprocessing: row.preprocessing
+      ? readStored(
+          storedPreprocessingColumn,
+          row.preprocessing,
+          `preprocessing of ${name}@${row.version}`,
+        )
+      : null,
     inputs: row.inputs,
   };
 }
