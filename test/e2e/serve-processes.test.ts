@@ -105,7 +105,11 @@ describe("SERVE_PROCESSES=2", () => {
     );
     expect(servingReady.map((l) => l.pid).sort()).toEqual([...pids].sort());
     expect(servingReady.map((l) => l.url)).toEqual([server.url, server.url]);
-    // One job runner in the cluster, in one of the serving processes.
+    // One job runner in the cluster, in one of the serving processes. Its log line and the
+    // ready message travel apart (stdout, IPC): wait for the line, then check it is alone.
+    await waitFor("the job runner's start line", () =>
+      lines("job runner started").length > 0 ? true : undefined,
+    );
     const runners = lines("job runner started");
     expect(runners).toHaveLength(1);
     expect(pids).toContain(runners[0]!.pid);
@@ -172,7 +176,10 @@ describe("SERVE_PROCESSES=2", () => {
 
   it("replaces a serving process that is killed, and keeps serving", async () => {
     const [, serveOnly] = lines("nnserve is ready")[0]!.processes as number[];
-    const runner = lines("job runner started")[0]!.pid;
+    const runner = await waitFor(
+      "the job runner's start line",
+      () => lines("job runner started")[0]?.pid,
+    );
     const victim =
       serveOnly === runner ? (lines("nnserve is ready")[0]!.processes as number[])[0]! : serveOnly!;
     process.kill(victim, "SIGKILL");
@@ -214,7 +221,11 @@ describe("a serving process whose replacements cannot start", () => {
         readyTimeoutMs: 60_000,
       });
       const ready = server.logs.find((l) => l.msg === "nnserve is ready")!;
-      const runner = server.logs.find((l) => l.msg === "job runner started")!.pid;
+      // The runner's log line and the ready message travel apart (stdout, IPC).
+      const runner = await waitFor(
+        "the job runner's start line",
+        () => server.logs.find((l) => l.msg === "job runner started")?.pid,
+      );
       const victim = (ready.processes as number[]).find((pid) => pid !== runner)!;
       // The processes running keep their connections; a new one is refused, so every
       // replacement fails in its migration.
