@@ -73,7 +73,7 @@ export const studyEventRoutes: FastifyPluginAsyncZod<StudyEventOptions> = async 
             description: "The event stream",
             content: { "text/event-stream": { schema: z.string() } },
           },
-          204: { description: "The study has ended and no event follows Last-Event-ID" },
+          204: z.undefined().describe("The study has ended and no event follows Last-Event-ID"),
           ...problems(400, 404),
         },
       },
