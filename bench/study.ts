@@ -28,7 +28,7 @@ import { pino } from "pino";
 import { type Nnserve, startNnserve } from "../src/app.ts";
 import { loadConfig } from "../src/platform/config.ts";
 import type { Study, StudyRequestInput } from "../src/training/studies/schemas.ts";
-import type { ModelVersion } from "../src/versions/schemas.ts";
+import type { Model } from "../src/versions/schemas.ts";
 import {
   detailLines,
   pairedLines,
@@ -137,12 +137,8 @@ async function runStudy(
   }
   let testScore: number | null = null;
   if (study.best?.version != null) {
-    const version = await api<ModelVersion>(
-      nnserve,
-      "GET",
-      `/models/${model}/versions/${study.best.version}`,
-    );
-    const evaluation = version.evaluation;
+    const { versions } = await api<Model>(nnserve, "GET", `/models/${model}`);
+    const evaluation = versions.find((v) => v.version === study.best?.version)?.evaluation ?? null;
     testScore =
       evaluation === null
         ? null

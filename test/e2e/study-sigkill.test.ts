@@ -9,15 +9,16 @@
  * What is checked is what a client and an operator see: GET /studies/{id}, its event stream,
  * the jobs the study queued (by their idempotency keys) and the processes' logs.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../../src/engine/index.ts";
 import type {
   Study,
+  StudyCurves,
   StudyEvent,
   StudyRequestInput,
   TrialStatus,
 } from "../../src/training/studies/schemas.ts";
-import type { ModelVersion } from "../../src/versions/schemas.ts";
+import type { Model } from "../../src/versions/schemas.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { uploadCsv } from "../helpers/datasets.ts";
 import { readEventStream } from "../helpers/event-stream.ts";
@@ -25,6 +26,7 @@ import {
   type HttpClient,
   jobRow,
   type ServerProcess,
+  sleep,
   spawnServer,
   stopSpawnedServers,
   waitFor,
@@ -39,8 +41,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
 });
 
+// Each test's processes end with it, so that none takes the next test's jobs.
+afterEach(stopSpawnedServers);
+
 afterAll(async () => {
-  await stopSpawnedServers();
   await db?.close();
 });
 
@@ -124,18 +128,52 @@ async function segmentJobs(studyId: string): Promise<SegmentJob[]> {
   return rows;
 }
 
+/**
+ * The study's segment jobs as seen while it runs, by idempotency key. Needed because the end of
+ * a study deletes the losing candidates' versions (keep "best"), and their jobs with them; a job
+ * lives from its submission to the study's end, so polling every 20 ms sees each one.
+ */
+function watchSegments(studyId: string) {
+  const seen = new Map<string, SegmentJob>();
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      for (const job of await segmentJobs(studyId)) {
+        const before = seen.get(job.key);
+        if (before && before.id !== job.id) throw new Error(`${job.key} is a second job`);
+        seen.set(job.key, job);
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    seen,
+    async stop() {
+      stopped = true;
+      await loop;
+      return [...seen.values()];
+    },
+  };
+}
+
 const FINAL: readonly TrialStatus[] = ["completed", "pruned"];
 
 /**
- * The ended study as a whole: succeeded, every trial completed or pruned, one job per segment
- * it ran and each of them succeeded, no job left queued or running, and every event once.
+ * The ended study as a whole: succeeded, every trial completed or pruned with a result at each
+ * rung it reached and a curve with each of its epochs once, one job per segment it ran, no job
+ * left queued or running, the winner a normal ready version, and every event once.
  */
-async function expectAccountedFor(server: ServerProcess, study: Study): Promise<SegmentJob[]> {
+async function expectAccountedFor(
+  server: ServerProcess,
+  study: Study,
+  segments: SegmentJob[],
+): Promise<void> {
   expect(study.status, JSON.stringify(study)).toBe("succeeded");
   expect(study.error).toBeNull();
   expect(study.trials.map((t) => t.trial)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   for (const trial of study.trials) {
     expect(FINAL, `trial ${trial.trial}: ${JSON.stringify(trial)}`).toContain(trial.status);
+    expect(trial.job).toBeNull();
     expect(trial.rungs.map((r) => r.rung)).toEqual(trial.rungs.map((_, k) => k));
     expect(trial.rungs.map((r) => r.epochs)).toEqual(study.rungs.slice(0, trial.rungs.length));
     expect(trial.epochs).toBe(trial.rungs.at(-1)!.epochs);
@@ -145,28 +183,35 @@ async function expectAccountedFor(server: ServerProcess, study: Study): Promise<
   expect(study.epochsSpent).toBe(study.trials.reduce((n, t) => n + t.epochs, 0));
   expect(study.epochsSpent).toBeLessThan(study.epochsIfExhaustive / 2);
 
-  // One job per segment each trial ran (trial n, segments 0..rungs-1), every one succeeded.
-  const jobs = await segmentJobs(study.id);
+  // Each trial's curve: epochs 1..its epochs, once each (no rows left from a killed attempt).
+  const curves = await server.http.get<StudyCurves>(`/studies/${study.id}/curves`);
+  expect(curves.status).toBe(200);
+  for (const trial of study.trials) {
+    const curve = curves.body.trials.find((c) => c.trial === trial.trial)!;
+    expect(curve.points.map((p) => p.epoch)).toEqual(
+      Array.from({ length: trial.epochs }, (_, i) => i + 1),
+    );
+  }
+
+  // One job per segment each trial ran (trial n, segments 0..rungs-1), and no other.
   const expected = study.trials.flatMap((t) =>
     t.rungs.map((_, k) => `study:${study.id}:trial:${t.trial}:segment:${k}`),
   );
-  expect(jobs.map((j) => j.key).sort()).toEqual(expected.sort());
-  expect(new Set(jobs.map((j) => j.status))).toEqual(new Set(["succeeded"]));
+  expect(segments.map((j) => j.key).sort()).toEqual(expected.sort());
   const { rows: open } = await db.pool.query(
     "SELECT id, status FROM training_jobs WHERE status IN ('queued', 'running')",
   );
   expect(open).toEqual([]);
 
-  // The best result is a normal, ready version of the model.
+  // The best result is a normal, ready version of the model (its candidates' are gone).
   expect(study.best).not.toBeNull();
-  const version = await server.http.get<ModelVersion>(
-    `/models/${study.model}/versions/${study.best!.version}`,
-  );
-  expect(version.status).toBe(200);
-  expect(version.body.status).toBe("ready");
+  const model = await server.http.get<Model>(`/models/${study.model}`);
+  expect(model.status).toBe(200);
+  expect(model.body.versions.map((v) => v.version)).toEqual([study.best!.version]);
+  expect(model.body.versions[0]!.status).toBe("ready");
+  expect(model.body.latestVersion).toBe(study.best!.version);
 
   await expectEventsOnce(server.url, study);
-  return jobs;
 }
 
 /** The study's event stream from the start: each decision and observation exactly once. */
@@ -214,13 +259,21 @@ describe("a study on two server processes deciding at once", () => {
       spawnServer({ databaseUrl: db.url, env: STUDY_ENV }),
     ]);
     const created = await createStudy(a, "two-deciders", 16);
+    const segments = watchSegments(created.id);
     // Read through the other process: the study is in Postgres, not in a's memory.
     const study = await waitForStudyEnd(b.http, created.id);
-    const jobs = await expectAccountedFor(b, study);
-    expect(jobs.every((j) => j.attempts === 1)).toBe(true);
-    // Both processes took segments off the shared queue.
+    const jobs = await segments.stop();
+    await expectAccountedFor(b, study, jobs);
+    // Both processes took segments off the shared queue, each once.
     expect(new Set(jobs.map((j) => j.worker))).toEqual(new Set([a.workerId, b.workerId]));
-    await Promise.all([a.kill("SIGTERM"), b.kill("SIGTERM")]);
+    const ends = [...a.logs, ...b.logs].filter((l) => typeof l.end === "string");
+    expect(
+      ends
+        .filter((l) => l.end === "succeeded")
+        .map((l) => l.jobId)
+        .sort(),
+    ).toEqual(jobs.map((j) => j.id).sort());
+    expect(ends.every((l) => l.end === "succeeded" && l.attempt === 1)).toBe(true);
   });
 });
 
@@ -230,6 +283,7 @@ describe("a study whose server process is SIGKILLed mid-segment", () => {
     // One row per batch: a continuation segment (20 or 60 epochs) trains for long enough that
     // the kill lands inside it.
     const created = await createStudy(doomed, "killed-study", 1);
+    const segments = watchSegments(created.id);
 
     // A continuation (segment 1 or 2) training in the doomed process, with epochs still to go.
     const target = await waitFor(
@@ -255,23 +309,24 @@ describe("a study whose server process is SIGKILLed mid-segment", () => {
 
     const rescuer = await spawnServer({ databaseUrl: db.url, env: STUDY_ENV });
     const study = await waitForStudyEnd(rescuer.http, created.id);
-    const jobs = await expectAccountedFor(rescuer, study);
+    const jobs = await segments.stop();
+    await expectAccountedFor(rescuer, study, jobs);
 
-    // The killed segment is the same job (its idempotency key), trained again by the rescuer.
-    const reclaimed = jobs.find((j) => j.id === target.id)!;
-    expect(reclaimed).toMatchObject({ key: target.key, attempts: 2, worker: rescuer.workerId });
-    expect(
-      rescuer.logs.find((l) => l.msg === "job lease expired; reclaimed" && l.jobId === target.id),
-    ).toMatchObject({ previousWorker: doomed.workerId, workerId: rescuer.workerId });
+    // The killed segment is the same job (its idempotency key), trained again by the rescuer:
+    // reclaimed once its lease expired, then its second attempt succeeded.
+    expect(jobs.find((j) => j.key === target.key)?.id).toBe(target.id);
+    const about = rescuer.logs.filter((l) => l.jobId === target.id);
+    expect(about.find((l) => l.msg === "job lease expired; reclaimed")).toMatchObject({
+      attempt: 1,
+      previousWorker: doomed.workerId,
+      workerId: rescuer.workerId,
+    });
+    expect(about.filter((l) => typeof l.end === "string")).toEqual([
+      expect.objectContaining({ end: "succeeded", attempt: 2 }),
+    ]);
     // Segments the dead process had queued or finished are the same jobs now, not new ones.
     for (const before of midway) {
       expect(jobs.find((j) => j.key === before.key)?.id).toBe(before.id);
     }
-    const { rows } = await db.pool.query<{ epoch: number }>(
-      "SELECT epoch FROM epoch_metrics WHERE job_id = $1 ORDER BY epoch",
-      [target.id],
-    );
-    expect(rows.length).toBe(orphan!.epochs);
-    await rescuer.kill("SIGTERM");
   });
 });
