@@ -1,14 +1,14 @@
 /**
  * `npm run bench:study`: ASHA against random search with the same trial budget, on the quality
- * fixtures (bench/quality/sklearn_baseline.py's datasets, uploaded as CSV as a user would).
- * An in-process nnserve (the composition root, startNnserve, with its job runner and study
- * conductor) on a throwaway database; everything goes through its REST API: POST /datasets,
- * POST /studies, GET /studies/{id}, GET /models/{m}/versions/{v}. For each dataset and seed the
- * two schedulers get the same request but for `scheduler` (so the same sampled trials), one
- * after the other, the first alternating with the seed. Prints the best objective each found,
- * the winner's test score (its version's evaluation: accuracy, or R²), the epochs spent,
- * epochsIfExhaustive and the wall time, as mean ± sd over the seeds, side by side. Not a test:
- * nothing here asserts.
+ * fixtures (bench/quality/sklearn_baseline.py's datasets and 75/25 split; bench/study/
+ * datasets.py). An in-process nnserve (the composition root, startNnserve, with its job runner
+ * and study conductor) on a throwaway database, driven through its REST API only (bench/study/
+ * run.ts). For each dataset and seed the two schedulers get the same request but for
+ * `scheduler`, so the same sampled trials; they run one after the other, the first alternating
+ * with the seed. Printed side by side, as mean ± sd over the seeds: the best objective each
+ * found, its winner's test score (the version's evaluation on the rows its trial held back, and
+ * on the common 25% holdout no study saw), the epochs spent, epochsIfExhaustive and the wall
+ * time. Not a test: nothing here asserts.
  *
  *   ONLY=digits,breast_cancer,friedman1   datasets (any of bench:quality's but large100k)
  *   SEEDS=1,2,3                           study seeds
@@ -19,7 +19,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +27,8 @@ import pg from "pg";
 import { pino } from "pino";
 import { type Nnserve, startNnserve } from "../src/app.ts";
 import { loadConfig } from "../src/platform/config.ts";
-import type { Study, StudyRequestInput } from "../src/training/studies/schemas.ts";
-import type { Model } from "../src/versions/schemas.ts";
+import type { Study } from "../src/training/studies/schemas.ts";
+import { type Fixture, runStudy, type StudySettings, upload } from "./study/run.ts";
 import {
   detailLines,
   pairedLines,
@@ -37,44 +37,37 @@ import {
   summaryTable,
 } from "./study/summary.ts";
 
-interface Fixture {
-  name: string;
-  task: "classification" | "regression";
-  rows: number;
-  features: number;
-  classes: number;
-  file: string;
-}
-
 const env = process.env;
 const ADMIN = env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const ONLY = (env.ONLY ?? "digits,breast_cancer,friedman1").split(",");
 const SEEDS = (env.SEEDS ?? "1,2,3").split(",").map(Number);
-const BUDGET = {
-  trials: Number(env.TRIALS ?? 27),
-  minEpochs: Number(env.MIN_EPOCHS ?? 3),
-  maxEpochs: Number(env.MAX_EPOCHS ?? 81),
-  reductionFactor: Number(env.ETA ?? 3),
-  maxConcurrent: Number(env.CONCURRENCY ?? 2),
-};
 const WORKERS = env.WORKERS ?? "2";
 const PYTHON = env.PYTHON ?? "/usr/bin/python3";
 const here = dirname(fileURLToPath(import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The issue's example space: every trial of every scheduler is drawn from it. */
-const SPACE: StudyRequestInput["space"] = {
-  layers: { choice: [[64], [128, 64], [256, 128, 64]] },
-  activation: { choice: ["relu", "elu"] },
-  learningRate: { logUniform: [1e-4, 3e-2] },
-  dropout: { uniform: [0, 0.4] },
-  batchSize: { choice: [32, 64, 128] },
-  weightDecay: { logUniform: [1e-6, 1e-2] },
+const SETTINGS: StudySettings = {
+  // The issue's example space.
+  space: {
+    layers: { choice: [[64], [128, 64], [256, 128, 64]] },
+    activation: { choice: ["relu", "elu"] },
+    learningRate: { logUniform: [1e-4, 3e-2] },
+    dropout: { uniform: [0, 0.4] },
+    batchSize: { choice: [32, 64, 128] },
+    weightDecay: { logUniform: [1e-6, 1e-2] },
+  },
+  budget: {
+    trials: Number(env.TRIALS ?? 27),
+    minEpochs: Number(env.MIN_EPOCHS ?? 3),
+    maxEpochs: Number(env.MAX_EPOCHS ?? 81),
+    reductionFactor: Number(env.ETA ?? 3),
+    maxConcurrent: Number(env.CONCURRENCY ?? 2),
+  },
 };
 
 function machine(when: string): string {
   const load = loadavg().map((l) => l.toFixed(2));
-  return `${when}: ${new Date().toISOString()}, CPU ${cpus()[0]?.model ?? "?"} (${cpus().length} cores), load average ${load.join(" ")}, Node ${process.version}`;
+  const cpu = `${cpus()[0]?.model ?? "?"} (${cpus().length} cores)`;
+  return `${when}: ${new Date().toISOString()}, CPU ${cpu}, load average ${load.join(" ")}, Node ${process.version}`;
 }
 
 function makeFixtures(dir: string): Fixture[] {
@@ -82,116 +75,36 @@ function makeFixtures(dir: string): Fixture[] {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
-  if (made.status !== 0)
-    throw new Error(`${PYTHON} bench/study/datasets.py failed (${made.status})`);
+  if (made.status !== 0) throw new Error(`${PYTHON} bench/study/datasets.py failed`);
   return JSON.parse(made.stdout) as Fixture[];
 }
 
-async function api<T>(nnserve: Nnserve, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${nnserve.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as T;
-  if (response.status >= 300)
-    throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function upload(nnserve: Nnserve, fixture: Fixture): Promise<string> {
-  const response = await fetch(`${nnserve.url}/datasets?name=${fixture.name}`, {
-    method: "POST",
-    headers: { "content-type": "text/csv" },
-    body: readFileSync(fixture.file),
-  });
-  const json = (await response.json()) as { id: string };
-  if (response.status !== 201) throw new Error(`upload ${fixture.name}: ${JSON.stringify(json)}`);
-  return json.id;
-}
-
-/** One study through the REST API, polled until it ends, and its winner's test score. */
-async function runStudy(
-  nnserve: Nnserve,
-  fixture: Fixture,
-  dataset: string,
-  scheduler: SchedulerName,
-  seed: number,
-): Promise<{ run: Run; study: Study }> {
-  const model = `${fixture.name}-${scheduler}-${seed}`.replaceAll("_", "-");
-  const created = await api<Study>(nnserve, "POST", "/studies", {
-    name: `bench ${fixture.name} ${scheduler} seed ${seed}`,
-    model,
-    dataset,
-    target: "target",
-    objective: { metric: "valLoss" },
-    space: SPACE,
-    budget: BUDGET,
-    scheduler,
-    seed,
-  } satisfies StudyRequestInput);
-  let study = created;
-  while (study.status === "running") {
-    await sleep(250);
-    study = await api<Study>(nnserve, "GET", `/studies/${created.id}`);
-  }
-  let testScore: number | null = null;
-  if (study.best?.version != null) {
-    const { versions } = await api<Model>(nnserve, "GET", `/models/${model}`);
-    const evaluation = versions.find((v) => v.version === study.best?.version)?.evaluation ?? null;
-    testScore =
-      evaluation === null
-        ? null
-        : evaluation.task === "classification"
-          ? evaluation.accuracy
-          : evaluation.r2;
-  }
-  const run: Run = {
-    dataset: fixture.name,
-    scheduler,
-    seed,
-    status: study.status,
-    bestMetric: study.best?.metric ?? null,
-    bestTrial: study.best?.trial ?? null,
-    bestEpochs: study.best?.epochs ?? null,
-    testScore,
-    epochsSpent: study.epochsSpent,
-    epochsIfExhaustive: study.epochsIfExhaustive,
-    segments: study.trials.reduce(
-      (n, t) => n + Math.max(t.rungs.length, t.status === "failed" ? 1 : 0),
-      0,
-    ),
-    seconds:
-      (Date.parse(study.finishedAt ?? new Date().toISOString()) - Date.parse(study.createdAt)) /
-      1000,
-  };
-  return { run, study };
-}
-
-/** Both schedulers on one dataset and seed; checks they sampled the same trials. */
-async function pair(
-  nnserve: Nnserve,
-  fixture: Fixture,
-  dataset: string,
-  seed: number,
-  first: number,
-) {
-  const order: SchedulerName[] = first % 2 === 0 ? ["asha", "random"] : ["random", "asha"];
+/** Both schedulers on one dataset and seed; warns unless they sampled the same trials. */
+async function pair(base: string, fixture: Fixture, dataset: string, seed: number, i: number) {
+  const order: SchedulerName[] = i % 2 === 0 ? ["asha", "random"] : ["random", "asha"];
   const done: { run: Run; study: Study }[] = [];
   for (const scheduler of order) {
-    const result = await runStudy(nnserve, fixture, dataset, scheduler, seed);
+    const result = await runStudy(base, fixture, dataset, scheduler, seed, SETTINGS);
     const r = result.run;
     console.error(
-      `${r.dataset} ${r.scheduler} seed ${r.seed}: ${r.status}, best valLoss ${r.bestMetric?.toFixed(4)} (trial ${r.bestTrial}, ${r.bestEpochs} epochs), test ${r.testScore?.toFixed(4)}, epochs ${r.epochsSpent}/${r.epochsIfExhaustive}, ${r.seconds.toFixed(1)} s`,
+      `${r.dataset} ${r.scheduler} seed ${r.seed}: ${r.status}, best valLoss ${r.bestMetric?.toFixed(4)} (trial ${r.bestTrial}, ${r.bestEpochs} epochs), test ${r.testScore?.toFixed(4)}, holdout ${r.holdoutScore?.toFixed(4)}, epochs ${r.epochsSpent}/${r.epochsIfExhaustive}, ${r.seconds.toFixed(1)} s`,
     );
     done.push(result);
   }
-  const params = done.map((d) => JSON.stringify(d.study.trials.map((t) => t.params)));
-  if (params[0] !== params[1])
-    console.error(
-      `WARNING: ${fixture.name} seed ${seed}: the two studies sampled different trials`,
-    );
+  const [x, y] = done.map((d) => JSON.stringify(d.study.trials.map((t) => t.params)));
+  if (x !== y) console.error(`WARNING: ${fixture.name} seed ${seed}: different trials sampled`);
   return done.map((d) => d.run);
+}
+
+async function runAll(nnserve: Nnserve, fixtures: Fixture[]): Promise<Run[]> {
+  const runs: Run[] = [];
+  for (const fixture of fixtures) {
+    const dataset = await upload(nnserve.url, fixture);
+    for (const [i, seed] of SEEDS.entries()) {
+      runs.push(...(await pair(nnserve.url, fixture, dataset, seed, i)));
+    }
+  }
+  return runs;
 }
 
 async function main() {
@@ -218,25 +131,16 @@ async function main() {
       LOG_LEVEL: "warn",
     });
     nnserve = await startNnserve({ config, logger: pino({ level: "warn" }) });
-    const runs: Run[] = [];
-    for (const fixture of fixtures) {
-      const dataset = await upload(nnserve, fixture);
-      for (const [i, seed] of SEEDS.entries())
-        runs.push(...(await pair(nnserve, fixture, dataset, seed, i)));
-    }
+    const runs = await runAll(nnserve, fixtures);
     const scoreName = (d: string) =>
       fixtures.find((f) => f.name === d)?.task === "classification" ? "accuracy" : "R²";
-    const b = BUDGET;
-    console.log(start);
-    console.log(machine("end"));
+    const b = SETTINGS.budget;
+    console.log(`${start}\n${machine("end")}`);
     console.log(
       `budget: ${b.trials} trials, minEpochs ${b.minEpochs}, maxEpochs ${b.maxEpochs}, η ${b.reductionFactor}, maxConcurrent ${b.maxConcurrent}; WORKERS ${WORKERS}; objective valLoss; seeds ${SEEDS.join(",")}; mean ± sd over the seeds\n`,
     );
-    console.log(
-      [...summaryTable(runs, scoreName), "", ...pairedLines(runs), "", ...detailLines(runs)].join(
-        "\n",
-      ),
-    );
+    const tables = [summaryTable(runs, scoreName), pairedLines(runs), detailLines(runs)];
+    console.log(tables.map((t) => t.join("\n")).join("\n\n"));
   } finally {
     await nnserve?.close();
     await admin.query(`DROP DATABASE "${name}" WITH (FORCE)`);

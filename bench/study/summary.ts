@@ -16,8 +16,12 @@ export interface Run {
   bestTrial: number | null;
   /** Epochs the winning result had trained. */
   bestEpochs: number | null;
-  /** The winner's version's evaluation on the held-back test rows: accuracy, or R². */
+  /** The winner's version's evaluation on its own held-back test rows: accuracy, or R². */
   testScore: number | null;
+  /** The winner on the bench's holdout (the same rows for every study): accuracy, or R². */
+  holdoutScore: number | null;
+  /** The best trial by its top-rung objective, on the holdout (random: the winner). */
+  topRungHoldout: number | null;
   epochsSpent: number;
   epochsIfExhaustive: number;
   /** Segments (training jobs) the study ran. */
@@ -45,49 +49,64 @@ function ofRuns(runs: Run[], dataset: string, scheduler: SchedulerName): Run[] {
   return runs.filter((r) => r.dataset === dataset && r.scheduler === scheduler);
 }
 
-/** The side-by-side table: one row per dataset and scheduler, then ASHA's share of the epochs. */
+/** The side-by-side table: one row per dataset and scheduler. */
 export function summaryTable(runs: Run[], scoreName: (dataset: string) => string): string[] {
   const lines = [
-    "| dataset | scheduler | best valLoss | winner's test score | epochs spent | epochs if exhaustive | share | segments | wall s |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| dataset | scheduler | best valLoss | winner: own test rows | winner: holdout | epochs spent | epochs if exhaustive | share | segments | wall s |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const datasets = [...new Set(runs.map((r) => r.dataset))];
   for (const dataset of datasets) {
     for (const scheduler of ["asha", "random"] as const) {
       const rs = ofRuns(runs, dataset, scheduler);
       if (rs.length === 0) continue;
-      const share = rs.map((r) => r.epochsSpent / r.epochsIfExhaustive);
-      lines.push(
-        `| ${dataset} | ${scheduler} | ${spread(
+      const cells = [
+        dataset,
+        scheduler,
+        spread(
           rs.map((r) => r.bestMetric),
           4,
-        )} | ${spread(
+        ),
+        `${spread(
           rs.map((r) => r.testScore),
           4,
-        )} (${scoreName(dataset)}) | ${spread(
+        )} (${scoreName(dataset)})`,
+        spread(
+          rs.map((r) => r.holdoutScore),
+          4,
+        ),
+        spread(
           rs.map((r) => r.epochsSpent),
           0,
-        )} | ${rs[0]!.epochsIfExhaustive} | ${spread(share, 2)} | ${spread(
+        ),
+        String(rs[0]!.epochsIfExhaustive),
+        spread(
+          rs.map((r) => r.epochsSpent / r.epochsIfExhaustive),
+          2,
+        ),
+        spread(
           rs.map((r) => r.segments),
           1,
-        )} | ${spread(
+        ),
+        spread(
           rs.map((r) => r.seconds),
           1,
-        )} |`,
-      );
+        ),
+      ];
+      lines.push(`| ${cells.join(" | ")} |`);
     }
   }
   return lines;
 }
 
 /**
- * Per dataset, paired by seed (the same sampled trials): ASHA's epochs over random search's,
- * and the difference of the winners' test scores (ASHA − random), as mean ± sd over seeds.
+ * Per dataset, paired by seed (the same sampled trials): ASHA's epochs over random search's and
+ * the differences ASHA − random of the winners' scores, as mean ± sd over the seeds.
  */
 export function pairedLines(runs: Run[]): string[] {
   const lines = [
-    "| dataset | seeds | ASHA epochs / random epochs | test score ASHA − random | best valLoss ASHA − random | wall ASHA / random |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| dataset | seeds | ASHA epochs / random | holdout ASHA − random | own test rows ASHA − random | holdout, ASHA's top-rung winner − random | best valLoss ASHA − random | wall ASHA / random |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const datasets = [...new Set(runs.map((r) => r.dataset))];
   for (const dataset of datasets) {
@@ -96,27 +115,34 @@ export function pairedLines(runs: Run[]): string[] {
       return r ? [{ a, r }] : [];
     });
     if (pairs.length === 0) continue;
-    const diff = (f: (run: Run) => number | null) =>
-      pairs.map(({ a, r }) => {
-        const x = f(a);
-        const y = f(r);
-        return x === null || y === null ? null : x - y;
-      });
-    lines.push(
-      `| ${dataset} | ${pairs.map((p) => p.a.seed).join(",")} | ${spread(
-        pairs.map(({ a, r }) => a.epochsSpent / r.epochsSpent),
-        3,
-      )} | ${spread(
-        diff((run) => run.testScore),
+    const diff = (f: (run: Run) => number | null, g = f) =>
+      spread(
+        pairs.map(({ a, r }) => {
+          const x = f(a);
+          const y = g(r);
+          return x === null || y === null ? null : x - y;
+        }),
         4,
-      )} | ${spread(
-        diff((run) => run.bestMetric),
-        4,
-      )} | ${spread(
-        pairs.map(({ a, r }) => a.seconds / r.seconds),
-        2,
-      )} |`,
-    );
+      );
+    const ratio = (f: (run: Run) => number, digits: number) =>
+      spread(
+        pairs.map(({ a, r }) => f(a) / f(r)),
+        digits,
+      );
+    const cells = [
+      dataset,
+      pairs.map((p) => p.a.seed).join(","),
+      ratio((run) => run.epochsSpent, 3),
+      diff((run) => run.holdoutScore),
+      diff((run) => run.testScore),
+      diff(
+        (run) => run.topRungHoldout,
+        (run) => run.holdoutScore,
+      ),
+      diff((run) => run.bestMetric),
+      ratio((run) => run.seconds, 2),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines;
 }
@@ -124,13 +150,27 @@ export function pairedLines(runs: Run[]): string[] {
 /** Every run on its own line. */
 export function detailLines(runs: Run[]): string[] {
   const lines = [
-    "| dataset | scheduler | seed | status | best valLoss | best trial | its epochs | test score | epochs spent | segments | wall s |",
-    "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| dataset | scheduler | seed | status | best valLoss | best trial | its epochs | own test rows | holdout | top-rung winner holdout | epochs spent | segments | wall s |",
+    "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
+  const f = (v: number | null, digits = 4) => (v === null ? "n/a" : v.toFixed(digits));
   for (const r of runs) {
-    lines.push(
-      `| ${r.dataset} | ${r.scheduler} | ${r.seed} | ${r.status} | ${r.bestMetric?.toFixed(4) ?? "n/a"} | ${r.bestTrial ?? "n/a"} | ${r.bestEpochs ?? "n/a"} | ${r.testScore?.toFixed(4) ?? "n/a"} | ${r.epochsSpent} | ${r.segments} | ${r.seconds.toFixed(1)} |`,
-    );
+    const cells = [
+      r.dataset,
+      r.scheduler,
+      r.seed,
+      r.status,
+      f(r.bestMetric),
+      r.bestTrial ?? "n/a",
+      r.bestEpochs ?? "n/a",
+      f(r.testScore),
+      f(r.holdoutScore),
+      f(r.topRungHoldout),
+      r.epochsSpent,
+      r.segments,
+      r.seconds.toFixed(1),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines;
 }
