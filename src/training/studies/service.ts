@@ -9,7 +9,7 @@ import { pageAfter, toPage } from "../../platform/cursor.ts";
 import type { Database } from "../../platform/db/client.ts";
 import { notFound, validationError } from "../../platform/errors.ts";
 import type { TrainingService } from "../contract.ts";
-import { cancelStudy } from "./cancel.ts";
+import { stopStudy } from "./cancel.ts";
 import { checkAgainstDataset, type DatasetLimits } from "./check-dataset.ts";
 import type { StudyService } from "./contract.ts";
 import { insertStudy } from "./create-study.ts";
@@ -97,7 +97,7 @@ export function createStudyService({
     },
 
     async cancel(id) {
-      await cancelStudy(prisma, training, id);
+      await stopStudy(prisma, training, id);
       return get(id);
     },
 

@@ -4,14 +4,21 @@
  * starts once, every promotion makes one continuation job, every event is written once. On the
  * way: the study's candidate versions are not the model's newest ready version (resolver,
  * version lookup, model view) but answer when pinned, until the study ends and its winner does.
- * Then cancel: queued segments cancelled, a running one asked to stop, nothing queued after.
+ * Then cancel: queued segments cancelled, a running one asked to stop, nothing queued after;
+ * a segment submitted before a crash kept the job its key made; a study whose model or
+ * dataset is deleted under it fails, saying which.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readStored } from "../../../src/platform/db/stored-json.ts";
 import { isAppError } from "../../../src/platform/errors.ts";
 import { Resolver } from "../../../src/prediction/resolver.ts";
 import { lookupVersion } from "../../../src/prediction/tabular/version-lookup.ts";
 import { createJobQueue } from "../../../src/training/jobs/job-queue.ts";
+import { reconcileStudy } from "../../../src/training/studies/reconcile.ts";
 import type { StudyEvent } from "../../../src/training/studies/schemas.ts";
+import { storedStudyRequest } from "../../../src/training/studies/stored.ts";
+import { segmentKey } from "../../../src/training/studies/submit-segments.ts";
+import { trialRequest } from "../../../src/training/studies/trial-request.ts";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
 import { irisCsv, uploadCsv } from "../../helpers/datasets.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
@@ -194,5 +201,72 @@ describe("cancel", () => {
       expect.objectContaining({ status: "cancelled" }),
     ]);
     expect(await refusal(studies().get("00000000-0000-4000-8000-000000000000"))).toBe("NOT_FOUND");
+  });
+});
+
+describe("exactly once across a crash", () => {
+  it("a segment submitted before a crash keeps the job its key made", async () => {
+    const study = await studies().create(irisStudy(irisId, { model: "iris-crash" }));
+    // The decision is recorded; the conductor then "dies" before submitting. Someone (a
+    // conductor that crashed after its submit, before storing the job) submitted trial 1's.
+    const decided = await reconcileStudy(db.prisma, study.id);
+    expect(decided.toSubmit).toBe(2);
+    const row = await db.prisma.study.findUniqueOrThrow({ where: { id: study.id } });
+    const trial = study.trials[0]!;
+    const early = await server.services.training.submit(
+      trialRequest(readStored(storedStudyRequest, row.request, "request"), {
+        trial: trial.trial,
+        params: trial.params,
+        toEpochs: 1,
+        fromEpochs: 0,
+      }),
+      { idempotencyKey: segmentKey(study.id, 1, 0), studyId: study.id },
+    );
+    await a.conductor.reconcile(study.id);
+    const after = await studies().get(study.id);
+    expect(after.trials[0]!.job).toBe(early.job.id);
+    const jobs = await db.pool.query(
+      `SELECT 1 FROM training_jobs j JOIN model_versions v ON v.id = j.version_id WHERE v.study_id = $1`,
+      [study.id],
+    );
+    expect(jobs.rowCount).toBe(2);
+    await studies().cancel(study.id);
+  });
+});
+
+describe("inputs deleted under a study", () => {
+  it("fails the study when its model is deleted", async () => {
+    const study = await studies().create(irisStudy(irisId, { model: "iris-gone" }));
+    await a.conductor.reconcile(study.id);
+    await completeQueued(db);
+    await a.conductor.reconcile(study.id);
+    await server.services.models.delete("iris-gone");
+    await Promise.all([a.conductor.reconcile(study.id), b.conductor.reconcile(study.id)]);
+    const failed = await studies().get(study.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/model "iris-gone" was deleted/);
+    const events = await studies().events(study.id);
+    expect(events.filter((e) => e.type === "study.finished")).toEqual([
+      expect.objectContaining({ status: "failed" }),
+    ]);
+    expect(await server.services.models.get("iris-gone").catch((e) => e.code)).toBe("NOT_FOUND");
+  });
+
+  it("fails the study and cancels its queued segments when its dataset is deleted", async () => {
+    const copy = (await uploadCsv(server.url, "iris-copy", await irisCsv())).id;
+    const study = await studies().create(irisStudy(copy, { model: "iris-nodata" }));
+    await a.conductor.reconcile(study.id);
+    await server.services.datasets.delete(copy);
+    await a.conductor.reconcile(study.id);
+    const failed = await studies().get(study.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/dataset was deleted/);
+    expect(failed.dataset).toBeNull();
+    const queued = await db.pool.query(
+      `SELECT 1 FROM training_jobs j JOIN model_versions v ON v.id = j.version_id
+        WHERE v.study_id = $1 AND j.status = 'queued'`,
+      [study.id],
+    );
+    expect(queued.rowCount).toBe(0);
   });
 });
