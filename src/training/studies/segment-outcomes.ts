@@ -112,7 +112,7 @@ async function succeeded(
       ? {}
       : readStored(storedMetricsColumn, job.version.metrics, `metrics of job ${job.id}`);
   const metric = finite(metrics[ctx.stored.request.objective.metric] ?? null);
-  t.curve.push(...(await segmentCurve(tx, job.id, t.epochs)));
+  t.newPoints.push(...(await segmentCurve(tx, job.id, t.epochs)));
   t.epochs += job.epochs;
   t.epochsSpent += job.epochs;
   const version = job.version.version;
@@ -137,7 +137,7 @@ async function succeeded(
 
 async function failed(tx: Tx, t: TrialState, job: SegmentJob | undefined, events: EventInput[]) {
   if (job) {
-    t.curve.push(...(await segmentCurve(tx, job.id, t.epochs)));
+    t.newPoints.push(...(await segmentCurve(tx, job.id, t.epochs)));
     t.epochsSpent += job.epoch;
   }
   t.error = !job

@@ -16,7 +16,7 @@ import { insertStudy } from "./create-study.ts";
 import { listEvents } from "./events.ts";
 import { followEvents } from "./follow.ts";
 import type { StudySignals } from "./signals.ts";
-import { loadTrials } from "./study-rows.ts";
+import { loadCurves, loadTrials } from "./study-rows.ts";
 import { trainingSeed } from "./trial-request.ts";
 import { inFlightEpochs, toCurvesView, toStudyView, toSummaryView } from "./views.ts";
 
@@ -103,7 +103,8 @@ export function createStudyService({
 
     async curves(id) {
       await findRow(id);
-      return toCurvesView(prisma, await loadTrials(prisma, id));
+      const trials = await loadTrials(prisma, id);
+      return toCurvesView(prisma, trials, await loadCurves(prisma, id));
     },
 
     async events(id, afterId = 0) {
