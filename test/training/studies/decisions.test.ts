@@ -5,8 +5,9 @@
  * way: the study's candidate versions are not the model's newest ready version (resolver,
  * version lookup, model view) but answer when pinned, until the study ends and its winner does.
  * Then cancel: queued segments cancelled, a running one asked to stop, nothing queued after;
- * a segment submitted before a crash kept the job its key made; a study whose model or
- * dataset is deleted under it fails, saying which.
+ * a segment submitted before a crash kept the job its key made; a segment that finds its API
+ * key at the job limit waits for a later round; a study whose model or dataset is deleted
+ * under it fails, saying which.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readStored } from "../../../src/platform/db/stored-json.ts";
@@ -231,6 +232,54 @@ describe("exactly once across a crash", () => {
     );
     expect(jobs.rowCount).toBe(2);
     await studies().cancel(study.id);
+  });
+});
+
+describe("the submitter's job limit", () => {
+  it("a segment past the key's limit waits, and is queued once a job of the key ends", async () => {
+    const key = await db.pool.query<{ id: string }>(
+      `INSERT INTO api_keys (name, prefix, hash, scopes) VALUES ('t', 'nns_limit01', 'x', 'train')
+       RETURNING id::text`,
+    );
+    const submitter = { keyId: key.rows[0]!.id, prefix: "nns_limit01" };
+    const limited = decider(db.url, 2);
+    try {
+      const other = await limited.training.submit(
+        {
+          model: "iris-other",
+          dataset: irisId,
+          target: "species",
+          network: { layers: [{ units: 3, activation: "softmax" }] },
+          loss: "sparseCategoricalCrossentropy",
+          optimizer: { name: "adam", learningRate: 0.01 },
+          training: { epochs: 1, batchSize: 32, shuffle: true, validationSplit: 0 },
+        },
+        { submitter },
+      );
+      const study = await studies().create(irisStudy(irisId, { model: "iris-limit" }), {
+        submitter,
+      });
+      const first = await limited.conductor.reconcile(study.id);
+      expect(first).toMatchObject({ submitted: 1, failed: 0 });
+      let view = await studies().get(study.id);
+      expect(view.trials.slice(0, 2).map((t) => [t.status, t.job !== null])).toEqual([
+        ["running", true],
+        ["running", false],
+      ]);
+      await server.services.training.cancel(other.job.id);
+      expect(await limited.conductor.reconcile(study.id)).toMatchObject({ submitted: 1 });
+      view = await studies().get(study.id);
+      expect(view.trials.slice(0, 2).every((t) => t.job !== null)).toBe(true);
+      const owned = await db.pool.query(
+        `SELECT 1 FROM training_jobs j JOIN model_versions v ON v.id = j.version_id
+          WHERE v.study_id = $1 AND j.api_key_id = $2`,
+        [study.id, submitter.keyId],
+      );
+      expect(owned.rowCount).toBe(2);
+      await studies().cancel(study.id);
+    } finally {
+      await limited.db.close();
+    }
   });
 });
 

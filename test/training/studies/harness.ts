@@ -8,27 +8,31 @@ import { createDatasetService } from "../../../src/datasets/service.ts";
 import { createDatabase, type Database } from "../../../src/platform/db/client.ts";
 import { toStoredJson } from "../../../src/platform/db/stored-json.ts";
 import { createLogger } from "../../../src/platform/logger.ts";
+import type { TrainingService } from "../../../src/training/contract.ts";
 import { createJobQueue } from "../../../src/training/jobs/job-queue.ts";
 import { createTrainingService } from "../../../src/training/service.ts";
 import { StudyConductor } from "../../../src/training/studies/conductor.ts";
 
 export interface Decider {
   db: Database;
+  training: TrainingService;
   conductor: StudyConductor;
 }
 
 /** A conductor on its own pool, not started: the test calls reconcile() itself. */
-export function decider(url: string): Decider {
+export function decider(url: string, maxQueuedJobsPerKey = 0): Decider {
   const db = createDatabase({ url, poolSize: 4 });
   const training = createTrainingService({
     db,
     queue: createJobQueue({ pool: db.pool }),
     datasets: createDatasetService({ db }),
     maxAttempts: 3,
+    maxQueuedJobsPerKey,
   });
   const logger = createLogger({ level: "silent" });
   return {
     db,
+    training,
     conductor: new StudyConductor({ prisma: db.prisma, training, logger, tickMs: 60_000 }),
   };
 }
