@@ -15,10 +15,14 @@ import type { StudyService } from "./contract.ts";
 import { insertStudy } from "./create-study.ts";
 import { listEvents } from "./events.ts";
 import { followEvents } from "./follow.ts";
+import { exhaustiveEpochs } from "./rungs.ts";
 import type { StudySignals } from "./signals.ts";
 import { loadCurves, loadTrials } from "./study-rows.ts";
 import { trainingSeed } from "./trial-request.ts";
 import { inFlightEpochs, toCurvesView, toStudyView, toSummaryView } from "./views.ts";
+
+/** trials × maxEpochs at most: the epochs (and curve points) a study may come to. */
+export const MAX_STUDY_EPOCHS = 100_000;
 
 export interface StudyServiceDeps {
   db: Database;
@@ -67,6 +71,16 @@ export function createStudyService({
           {
             path: "budget.maxConcurrent",
             message: `is ${req.budget.maxConcurrent}, above the ${maxQueuedJobsPerKey} queued or running jobs one API key may have (MAX_QUEUED_JOBS_PER_KEY)`,
+          },
+        ]);
+      }
+      const exhaustive = exhaustiveEpochs(req.budget.trials, req.budget.maxEpochs);
+      if (exhaustive > MAX_STUDY_EPOCHS) {
+        // What a study stores (every epoch's curve) and may train grows with this product.
+        throw validationError([
+          {
+            path: "budget",
+            message: `trials × maxEpochs is ${exhaustive}; a study may plan at most ${MAX_STUDY_EPOCHS} epochs (fewer trials or epochs)`,
           },
         ]);
       }

@@ -119,6 +119,15 @@ describe("create refuses, storing nothing", () => {
   });
 });
 
+describe("create refuses a plan too large, storing nothing", () => {
+  it("trials × maxEpochs above MAX_STUDY_EPOCHS, on budget", async () => {
+    const error = await refused({
+      budget: { trials: 500, maxEpochs: 1_000, minEpochs: 1, reductionFactor: 3, maxConcurrent: 2 },
+    });
+    expect(paths(error)).toEqual(["budget"]);
+  });
+});
+
 describe("the request schema refuses", () => {
   const issues = (input: Partial<StudyRequestInput>) => {
     const parsed = studySchema.safeParse({
