@@ -123,7 +123,8 @@ export function createStudyService({
 
     async events(id, afterId = 0) {
       await findRow(id);
-      return listEvents(prisma, id, afterId);
+      // All of them: a study's events are bounded by its trials and rungs (a few per rung).
+      return listEvents(prisma, id, afterId, null);
     },
 
     async *follow(id, afterId, signal) {
