@@ -1,7 +1,8 @@
 /**
- * Cancelling a study, under its row lock (a submission round in progress finishes first, so
- * every job it queued is seen here): the study and its open trials become cancelled, the
- * segments in flight are cancelled (queued ones at once, running ones at their next epoch), and
+ * Stopping a study, under its row lock (a submission round in progress finishes first, so
+ * every job it queued is seen here): the study ends (cancelled by its user, or failed when its
+ * dataset or model was deleted under it), its open trials become cancelled, the segments in
+ * flight are cancelled (queued ones at once, running ones at their next epoch), and
  * study.finished says so. Versions are left as they are: candidates stay pinnable, none wins.
  */
 import type { PrismaClient } from "../../generated/prisma/client.ts";
@@ -14,10 +15,16 @@ import { loadTrials, lockStudy, saveTrials } from "./study-rows.ts";
 
 const OPEN: readonly TrialStatus[] = ["pending", "running", "paused", "promoted"];
 
-export async function cancelStudy(
+export interface StudyStop {
+  status: "cancelled" | "failed";
+  error?: string;
+}
+
+export async function stopStudy(
   prisma: PrismaClient,
   training: TrainingService,
   studyId: string,
+  stop: StudyStop = { status: "cancelled" },
 ): Promise<void> {
   await prisma.$transaction(async (tx) => {
     const ctx = await lockStudy(tx, studyId);
@@ -38,13 +45,13 @@ export async function cancelStudy(
     await saveTrials(tx, studyId, trials);
     await tx.study.update({
       where: { id: studyId },
-      data: { status: "cancelled", finishedAt: new Date() },
+      data: { status: stop.status, error: stop.error ?? null, finishedAt: new Date() },
     });
     const best = bestOf(ctx);
     await appendEvents(tx, studyId, [
       {
         type: "study.finished",
-        status: "cancelled",
+        status: stop.status,
         trial: best?.trial ?? null,
         metric: best?.metric ?? null,
         epochs: best?.epochs ?? null,

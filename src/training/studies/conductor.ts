@@ -13,8 +13,10 @@
  */
 import type { Logger } from "pino";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
+import { isAppError } from "../../platform/errors.ts";
 import { LogThrottle } from "../../platform/log-throttle.ts";
 import type { TrainingService } from "../contract.ts";
+import { stopStudy } from "./cancel.ts";
 import { type Reconciled, reconcileStudy } from "./reconcile.ts";
 import { type Submitted, submitSegments } from "./submit-segments.ts";
 
@@ -131,6 +133,16 @@ export class StudyConductor {
       report.events += decided.events;
       report.running = decided.running;
       if (decided.routingChanged) onRoutingChanged?.(decided.routingChanged);
+      if (decided.stop) {
+        await stopStudy(prisma, training, studyId, { status: "failed", error: decided.stop }).catch(
+          (error: unknown) => {
+            // Another replica stopped it first.
+            if (!isAppError(error) || error.code !== "CONFLICT") throw error;
+          },
+        );
+        report.running = false;
+        return report;
+      }
       if (decided.toSubmit === 0) return report;
       const sent: Submitted = await submitSegments(prisma, training, studyId);
       report.submitted += sent.submitted;

@@ -66,17 +66,17 @@ export function toEventView(row: StudyEventRow): StudyEvent {
   };
 }
 
-/** Events after `afterId`, oldest first, at most `limit`. */
+/** Events after `afterId`, oldest first, at most `limit` (null: all). */
 export async function listEvents(
   prisma: PrismaClient,
   studyId: string,
   afterId: number,
-  limit = 1_000,
+  limit: number | null = 1_000,
 ): Promise<StudyEvent[]> {
   const rows = await prisma.studyEvent.findMany({
     where: { studyId, id: { gt: BigInt(afterId) } },
     orderBy: { id: "asc" },
-    take: limit,
+    ...(limit === null ? {} : { take: limit }),
   });
   return rows.map(toEventView);
 }

@@ -28,9 +28,17 @@ export interface Reconciled {
   events: number;
   /** A model whose routing changed (the study ended and a winner was cleared or promoted). */
   routingChanged: string | null;
+  /** Why the study cannot go on (its dataset or model was deleted): stop it as failed. */
+  stop: string | null;
 }
 
-const NOTHING: Reconciled = { running: false, toSubmit: 0, events: 0, routingChanged: null };
+const NOTHING: Reconciled = {
+  running: false,
+  toSubmit: 0,
+  events: 0,
+  routingChanged: null,
+  stop: null,
+};
 
 /** Long enough for a study's end, which may delete many candidate versions. */
 export const STUDY_TRANSACTION = { maxWait: 30_000, timeout: 120_000 };
@@ -51,6 +59,8 @@ export async function reconcileStudy(prisma: PrismaClient, studyId: string): Pro
     const ctx = await lockStudy(tx, studyId);
     if (ctx?.row.status !== "running") return NOTHING;
     const trials = await loadTrials(tx, studyId);
+    const stop = await lostInputs(tx, ctx, trials);
+    if (stop) return { ...NOTHING, running: true, stop };
     const events: EventInput[] = [];
     const before = bestOf(ctx);
     const best = await recordOutcomes(tx, ctx, trials, events, before);
@@ -91,8 +101,27 @@ export async function reconcileStudy(prisma: PrismaClient, studyId: string): Pro
       toSubmit: decision.finished ? 0 : awaitingSubmission(trials).length,
       events: events.length,
       routingChanged,
+      stop: null,
     };
   }, STUDY_TRANSACTION);
+}
+
+/**
+ * The dataset deleted (its id set null), or the model deleted once segments had been queued
+ * (their jobs went with it): no further segment could train, so the study stops as failed
+ * rather than failing trial by trial (or re-creating the model with its next trial).
+ */
+async function lostInputs(
+  tx: Prisma.TransactionClient,
+  ctx: StudyContext,
+  trials: readonly TrialState[],
+): Promise<string | null> {
+  const { row } = ctx;
+  if (row.datasetId === null) return "its dataset was deleted during the study";
+  const submitted = trials.some((t) => t.jobId !== null || t.results.length > 0);
+  if (!submitted) return null;
+  const model = await tx.model.findUnique({ where: { name: row.model }, select: { id: true } });
+  return model ? null : `its model "${row.model}" was deleted during the study`;
 }
 
 /** Trials whose segment is decided but not yet a job. */

@@ -9,16 +9,20 @@ import { pageAfter, toPage } from "../../platform/cursor.ts";
 import type { Database } from "../../platform/db/client.ts";
 import { notFound, validationError } from "../../platform/errors.ts";
 import type { TrainingService } from "../contract.ts";
-import { cancelStudy } from "./cancel.ts";
+import { stopStudy } from "./cancel.ts";
 import { checkAgainstDataset, type DatasetLimits } from "./check-dataset.ts";
 import type { StudyService } from "./contract.ts";
 import { insertStudy } from "./create-study.ts";
 import { listEvents } from "./events.ts";
-import type { StudyEvent } from "./schemas.ts";
+import { followEvents } from "./follow.ts";
+import { exhaustiveEpochs } from "./rungs.ts";
 import type { StudySignals } from "./signals.ts";
-import { loadTrials } from "./study-rows.ts";
+import { loadCurves, loadTrials } from "./study-rows.ts";
 import { trainingSeed } from "./trial-request.ts";
 import { inFlightEpochs, toCurvesView, toStudyView, toSummaryView } from "./views.ts";
+
+/** trials × maxEpochs at most: the epochs (and curve points) a study may come to. */
+export const MAX_STUDY_EPOCHS = 100_000;
 
 export interface StudyServiceDeps {
   db: Database;
@@ -60,22 +64,6 @@ export function createStudyService({
     return toStudyView(row, trials, inFlight);
   }
 
-  /** Resolves after the study's next signal or the poll interval (or at once when aborted). */
-  function pause(id: string, signal: AbortSignal) {
-    if (signals) return signals.waiter(id, followPollMs, signal);
-    let cancel = () => {};
-    const wait = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, followPollMs);
-      const stop = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      signal.addEventListener("abort", stop, { once: true });
-      cancel = stop;
-    });
-    return { wait, cancel };
-  }
-
   return {
     async create(req, { submitter } = {}) {
       if (maxQueuedJobsPerKey > 0 && req.budget.maxConcurrent > maxQueuedJobsPerKey) {
@@ -83,6 +71,16 @@ export function createStudyService({
           {
             path: "budget.maxConcurrent",
             message: `is ${req.budget.maxConcurrent}, above the ${maxQueuedJobsPerKey} queued or running jobs one API key may have (MAX_QUEUED_JOBS_PER_KEY)`,
+          },
+        ]);
+      }
+      const exhaustive = exhaustiveEpochs(req.budget.trials, req.budget.maxEpochs);
+      if (exhaustive > MAX_STUDY_EPOCHS) {
+        // What a study stores (every epoch's curve) and may train grows with this product.
+        throw validationError([
+          {
+            path: "budget",
+            message: `trials × maxEpochs is ${exhaustive}; a study may plan at most ${MAX_STUDY_EPOCHS} epochs (fewer trials or epochs)`,
           },
         ]);
       }
@@ -113,49 +111,25 @@ export function createStudyService({
     },
 
     async cancel(id) {
-      await cancelStudy(prisma, training, id);
+      await stopStudy(prisma, training, id);
       return get(id);
     },
 
     async curves(id) {
       await findRow(id);
-      return toCurvesView(prisma, await loadTrials(prisma, id));
+      const trials = await loadTrials(prisma, id);
+      return toCurvesView(prisma, trials, await loadCurves(prisma, id));
     },
 
     async events(id, afterId = 0) {
       await findRow(id);
-      return listEvents(prisma, id, afterId);
+      // All of them: a study's events are bounded by its trials and rungs (a few per rung).
+      return listEvents(prisma, id, afterId, null);
     },
 
-    async *follow(id, afterId, signal): AsyncIterable<StudyEvent> {
+    async *follow(id, afterId, signal) {
       await findRow(id);
-      let last = afterId;
-      while (!signal.aborted) {
-        // Waiting starts before the read, so a change committed in between is not missed.
-        const pending = pause(id, signal);
-        const events = await listEvents(prisma, id, last);
-        for (const event of events) {
-          if (signal.aborted) break;
-          yield event;
-          last = event.id;
-          if (event.type === "study.finished") {
-            pending.cancel();
-            return;
-          }
-        }
-        if (events.length > 0) {
-          pending.cancel();
-          continue;
-        }
-        if ((await findRow(id)).status !== "running") {
-          pending.cancel();
-          // Ended: read once more (it may have ended since the read); with nothing after
-          // `last`, its study.finished came before afterId and nothing more will come.
-          if ((await listEvents(prisma, id, last, 1)).length === 0) return;
-          continue;
-        }
-        await pending.wait;
-      }
+      yield* followEvents(prisma, { id, afterId, signal, signals, pollMs: followPollMs });
     },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * Reading and writing a study's rows: the study (locked for a decision), its trials as mutable
- * states (written back when changed), with their JSON columns read through stored.ts.
+ * states (written back when changed), with their JSON columns read through stored.ts. The
+ * curves (every epoch of every trial, the bulk of a study) are not read for decisions: new
+ * points are appended in SQL, and only the curves view reads them.
  */
 import type {
   Prisma,
@@ -67,13 +69,14 @@ export interface TrialState {
   epochsSpent: number;
   segment: number | null;
   jobId: string | null;
-  curve: CurvePoint[];
+  /** Epochs to append to the stored curve when saved. */
+  newPoints: CurvePoint[];
   error: string | null;
   /** Changed since read: written back by saveTrials. */
   dirty: boolean;
 }
 
-export function toTrialState(row: TrialRow): TrialState {
+export function toTrialState(row: Omit<TrialRow, "curve">): TrialState {
   const of = `of trial ${row.trial} of study ${row.studyId}`;
   return {
     trial: row.trial,
@@ -84,15 +87,33 @@ export function toTrialState(row: TrialRow): TrialState {
     epochsSpent: row.epochsSpent,
     segment: row.segment,
     jobId: row.jobId,
-    curve: readStored(storedTrialCurve, row.curve, `curve ${of}`).points,
+    newPoints: [],
     error: row.error,
     dirty: false,
   };
 }
 
 export async function loadTrials(db: Reader, studyId: string): Promise<TrialState[]> {
-  const rows = await db.studyTrial.findMany({ where: { studyId }, orderBy: { trial: "asc" } });
+  const rows = await db.studyTrial.findMany({
+    where: { studyId },
+    orderBy: { trial: "asc" },
+    omit: { curve: true },
+  });
   return rows.map(toTrialState);
+}
+
+/** Every trial's stored curve, by trial number. */
+export async function loadCurves(db: Reader, studyId: string): Promise<Map<number, CurvePoint[]>> {
+  const rows = await db.studyTrial.findMany({
+    where: { studyId },
+    select: { trial: true, curve: true },
+  });
+  return new Map(
+    rows.map((r) => [
+      r.trial,
+      readStored(storedTrialCurve, r.curve, `curve of trial ${r.trial} of study ${studyId}`).points,
+    ]),
+  );
 }
 
 export function trialColumns(t: TrialState) {
@@ -104,7 +125,6 @@ export function trialColumns(t: TrialState) {
     epochsSpent: t.epochsSpent,
     segment: t.segment,
     jobId: t.jobId,
-    curve: toStoredJson({ points: t.curve }),
     error: t.error,
   };
 }
@@ -120,6 +140,14 @@ export async function saveTrials(
       where: { studyId_trial: { studyId, trial: t.trial } },
       data: trialColumns(t),
     });
+    if (t.newPoints.length > 0) {
+      const points = JSON.stringify(t.newPoints);
+      await tx.$executeRaw`
+        UPDATE study_trials
+           SET curve = jsonb_set(curve, '{points}', (curve -> 'points') || ${points}::jsonb)
+         WHERE study_id = ${studyId}::uuid AND trial = ${t.trial}`;
+      t.newPoints = [];
+    }
     t.dirty = false;
   }
 }

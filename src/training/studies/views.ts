@@ -7,6 +7,7 @@ import type { PrismaClient, Study as StudyRow } from "../../generated/prisma/cli
 import { exhaustiveEpochs } from "./rungs.ts";
 import type { Study, StudyCurves, StudySummary, Trial } from "./schemas.ts";
 import { segmentCurve } from "./segment-outcomes.ts";
+import type { CurvePoint } from "./stored.ts";
 import { type StudyContext, type TrialState, toContext } from "./study-rows.ts";
 
 /** The progress (epochs finished) of each job still named by a trial. */
@@ -111,16 +112,18 @@ export function toSummaryView(
 export async function toCurvesView(
   prisma: PrismaClient,
   trials: readonly TrialState[],
+  curves: Map<number, CurvePoint[]>,
 ): Promise<StudyCurves> {
   const out: StudyCurves = { trials: [] };
   for (const t of trials) {
+    const recorded = curves.get(t.trial) ?? [];
     const live = t.jobId ? await segmentCurve(prisma, t.jobId, t.epochs) : [];
     // A finished segment not yet recorded is not appended twice: recorded points come first.
-    const last = t.curve.at(-1)?.epoch ?? 0;
+    const last = recorded.at(-1)?.epoch ?? 0;
     out.trials.push({
       trial: t.trial,
       status: t.status,
-      points: [...t.curve, ...live.filter((p) => p.epoch > last)],
+      points: [...recorded, ...live.filter((p) => p.epoch > last)],
     });
   }
   return out;
