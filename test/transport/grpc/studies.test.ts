@@ -59,7 +59,7 @@ function tinyMessage(datasetId: string, patch: Partial<CreateStudyRequest> = {})
       layers: { choice: [{ units: [4] }, { units: [8] }] },
       learningRate: { logUniform: { low: 0.001, high: 0.1 } },
     },
-    budget: { trials: 3, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
+    budget: { trials: 4, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
     seed: 7,
     ...patch,
   } satisfies CreateStudyRequest;
@@ -81,8 +81,8 @@ describe("nnserve.v1.Studies", () => {
       seed: 7,
       rungs: [1, 2, 4],
       objective: { metric: "valLoss", direction: "minimize" },
-      budget: { trials: 3, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
-      epochsIfExhaustive: 12,
+      budget: { trials: 4, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
+      epochsIfExhaustive: 16,
       space: {
         layers: { choice: [{ units: [4] }, { units: [8] }] },
         learningRate: { logUniform: { low: 0.001, high: 0.1 }, choice: [] },
@@ -146,7 +146,7 @@ describe("nnserve.v1.Studies", () => {
     );
     expect(page.items.map((s) => s.id)).toEqual([created.id]);
     expect(page.items[0]!.trials).toEqual([]);
-    expect(Object.values(page.items[0]!.trialCounts).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(Object.values(page.items[0]!.trialCounts).reduce((a, b) => a + b, 0)).toBe(4);
   });
 
   it("answers NOT_FOUND, FAILED_PRECONDITION and INVALID_ARGUMENT as REST answers 404, 409, 400", async () => {
