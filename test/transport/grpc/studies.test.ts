@@ -5,7 +5,8 @@
  * FAILED_PRECONDITION as REST's 404 and 409.
  */
 import { credentials } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import descriptor from "protobufjs/ext/descriptor/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Dataset } from "../../../src/datasets/schemas.ts";
 import type { CreateStudyRequest } from "../../../src/generated/grpc/nnserve/v1/CreateStudyRequest.ts";
 import type { ListStudiesResponse__Output } from "../../../src/generated/grpc/nnserve/v1/ListStudiesResponse.ts";
@@ -19,7 +20,15 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts
 import { uploadCsv } from "../../helpers/datasets.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
 import { studyCsv, tinyStudy } from "../../helpers/studies.ts";
-import { failure, fieldIssues, readAll, status, unary } from "./helpers.ts";
+import {
+  failure,
+  fieldIssues,
+  readAll,
+  reflect,
+  reflectionClient,
+  status,
+  unary,
+} from "./helpers.ts";
 
 const PER_KEY_JOBS = 3;
 
@@ -163,6 +172,33 @@ describe("nnserve.v1.Studies", () => {
   });
 });
 
+describe("WatchStudy and CancelStudy on a running study", () => {
+  it("stops watching when the client cancels, and cancels the study", async () => {
+    const long = await create(
+      tinyMessage(dataset.id, {
+        model: "grpc-long-study",
+        budget: {
+          trials: 4,
+          maxEpochs: 4000,
+          minEpochs: 2000,
+          reductionFactor: 2,
+          maxConcurrent: 1,
+        },
+      }),
+    );
+    const call = studies.WatchStudy({ id: long.id });
+    const ended = readAll<StudyEvent__Output>(call, () => call.cancel());
+    expect((await failure(ended)).code).toBe(status.CANCELLED);
+    await vi.waitFor(() => expect(server.grpc.activeWatches()).toBe(0));
+
+    const cancelled = await unary<Study__Output>((cb) => studies.CancelStudy({ id: long.id }, cb));
+    expect(cancelled.status).toBe("cancelled");
+    const events = await readAll<StudyEvent__Output>(studies.WatchStudy({ id: long.id }));
+    expect(events.at(-1)).toMatchObject({ type: "study.finished", status: "cancelled" });
+    expect(server.grpc.activeWatches()).toBe(0);
+  });
+});
+
 describe("bad input over gRPC", () => {
   const refusals = () => [
     {
@@ -233,5 +269,36 @@ describe("bad input over gRPC", () => {
       readAll(studies.WatchStudy({ id: "00000000-0000-4000-8000-000000000000", afterId: "-1" })),
     );
     expect(error.code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe("reflection", () => {
+  it("describes nnserve.v1.Studies from its own file, with the files it imports", async () => {
+    const client = reflectionClient(server.grpcAddress);
+    try {
+      const listed = await reflect(client, { list_services: "" });
+      const names = listed.list_services_response.service.map((s: { name: string }) => s.name);
+      expect(names).toContain("nnserve.v1.Studies");
+      const answer = await reflect(client, { file_containing_symbol: "nnserve.v1.Studies" });
+      const files = answer.file_descriptor_response.file_descriptor_proto.map((bytes: Uint8Array) =>
+        descriptor.FileDescriptorProto.decode(bytes),
+      );
+      const studiesFile = files.find(
+        (f: { name: string }) => f.name === "nnserve/v1/studies.proto",
+      );
+      expect(studiesFile.dependency).toEqual(
+        expect.arrayContaining(["nnserve/v1/training.proto", "nnserve/v1/metrics.proto"]),
+      );
+      expect(studiesFile.service[0].method.map((m: { name: string }) => m.name)).toEqual([
+        "CreateStudy",
+        "GetStudy",
+        "ListStudies",
+        "CancelStudy",
+        "GetStudyCurves",
+        "WatchStudy",
+      ]);
+    } finally {
+      client.close();
+    }
   });
 });
