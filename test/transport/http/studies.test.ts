@@ -5,6 +5,7 @@
  * with problem+json and the field path, with nothing stored or queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore } from "../../../src/auth/key-store.ts";
 import type { Dataset } from "../../../src/datasets/schemas.ts";
 import type { Problem } from "../../../src/platform/validation/problem.ts";
 import type { JobPage } from "../../../src/training/jobs/schemas.ts";
@@ -287,5 +288,52 @@ describe("bad input", () => {
     expect(Object.keys(create.requestBody.content["application/json"]!.schema.properties)).toEqual(
       expect.arrayContaining(["model", "dataset", "target", "objective", "space", "budget"]),
     );
+  });
+});
+
+describe("with AUTH on", () => {
+  let authDb: TestDatabase;
+  let authed: TestServer;
+
+  beforeAll(async () => {
+    authDb = await createTestDatabase();
+    authed = await startTestServer({
+      databaseUrl: authDb.url,
+      env: { AUTH: "on", STUDY_TICK_MS: "100" },
+    });
+  });
+
+  afterAll(async () => {
+    await authed?.close();
+    await authDb?.close();
+  });
+
+  it("needs the train scope, as the jobs routes do", async () => {
+    const keys = createKeyStore({ db: authDb });
+    const predictKey = (await keys.create({ name: "reader", scopes: ["predict"] })).key;
+    const trainKey = (await keys.create({ name: "searcher", scopes: ["train"] })).key;
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+    expect((await authed.http.get("/studies")).status).toBe(401);
+    const refused = await authed.http.request<Problem>("POST", "/studies", {
+      json: tinyStudy("00000000-0000-4000-8000-000000000000"),
+      headers: as(predictKey),
+    });
+    expect(refused.status).toBe(403);
+    expect((await authed.http.request("GET", "/studies", { headers: as(predictKey) })).status).toBe(
+      403,
+    );
+
+    const listed = await authed.http.request<StudyPage>("GET", "/studies", {
+      headers: as(trainKey),
+    });
+    expect(listed.status).toBe(200);
+    // Past the scope check, the request itself is judged: an unknown dataset, 400.
+    const judged = await authed.http.request<Problem>("POST", "/studies", {
+      json: tinyStudy("00000000-0000-4000-8000-000000000000"),
+      headers: as(trainKey),
+    });
+    expect(judged.status).toBe(400);
+    expect(judged.body.errors?.[0]?.path).toBe("dataset");
   });
 });
