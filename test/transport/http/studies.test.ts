@@ -5,6 +5,7 @@
  * with problem+json and the field path, with nothing stored or queued.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyStore } from "../../../src/auth/key-store.ts";
 import type { Dataset } from "../../../src/datasets/schemas.ts";
 import type { Problem } from "../../../src/platform/validation/problem.ts";
 import type { JobPage } from "../../../src/training/jobs/schemas.ts";
@@ -59,9 +60,9 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
       seed: 7,
       rungs: [1, 2, 4],
       objective: { metric: "valLoss", direction: "minimize" },
-      epochsIfExhaustive: 12,
+      epochsIfExhaustive: 16,
     });
-    expect(study.trials.map((t) => t.trial)).toEqual([1, 2, 3]);
+    expect(study.trials.map((t) => t.trial)).toEqual([1, 2, 3, 4]);
   });
 
   it("follows the study live, resumes after Last-Event-ID, and ends after study.finished", async () => {
@@ -93,6 +94,13 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
     expect(all[0]!.type).toBe("trial.started");
     expect(all.filter((e) => e.type === "study.finished")).toHaveLength(1);
     expect(all.some((e) => e.type === "best.changed")).toBe(true);
+    // 4 trials at 1 epoch, the top half of the results so far on to 2, of those on to 4 (which
+    // trials, and whether one more goes on, depends on the order the segments end).
+    expect(all.filter((e) => e.type === "trial.started")).toHaveLength(4);
+    const promotedTo = all.filter((e) => e.type === "trial.promoted").map((e) => e.rung);
+    expect(promotedTo.filter((rung) => rung === 1).length).toBeGreaterThanOrEqual(2);
+    expect(promotedTo.filter((rung) => rung === 2).length).toBeGreaterThanOrEqual(1);
+    expect(all.filter((e) => e.type === "trial.completed").length).toBeGreaterThanOrEqual(1);
   });
 
   it("resumes in the middle with only the events after Last-Event-ID, and 204 after the last", async () => {
@@ -113,9 +121,12 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
     expect(done.status).toBe("succeeded");
     expect(done.finishedAt).not.toBeNull();
     expect(done.best).not.toBeNull();
-    expect(done.epochsSpent).toBeGreaterThan(0);
-    expect(done.epochsSpent).toBeLessThanOrEqual(done.epochsIfExhaustive);
     for (const trial of done.trials) expect(["completed", "pruned"]).toContain(trial.status);
+    expect(done.trials.some((t) => t.status === "completed" && t.epochs === 4)).toBe(true);
+    // At least 4 × 1 epoch, 2 × 1 more and 1 × 2 more; below the 4 × 4 of training every trial.
+    expect(done.epochsSpent).toBe(done.trials.reduce((sum, t) => sum + t.epochs, 0));
+    expect(done.epochsSpent).toBeGreaterThanOrEqual(8);
+    expect(done.epochsSpent).toBeLessThan(done.epochsIfExhaustive);
     const winner = done.trials.find((t) => t.trial === done.best!.trial)!;
     expect(winner.rungs.some((r) => r.metric === done.best!.metric)).toBe(true);
 
@@ -277,5 +288,52 @@ describe("bad input", () => {
     expect(Object.keys(create.requestBody.content["application/json"]!.schema.properties)).toEqual(
       expect.arrayContaining(["model", "dataset", "target", "objective", "space", "budget"]),
     );
+  });
+});
+
+describe("with AUTH on", () => {
+  let authDb: TestDatabase;
+  let authed: TestServer;
+
+  beforeAll(async () => {
+    authDb = await createTestDatabase();
+    authed = await startTestServer({
+      databaseUrl: authDb.url,
+      env: { AUTH: "on", STUDY_TICK_MS: "100" },
+    });
+  });
+
+  afterAll(async () => {
+    await authed?.close();
+    await authDb?.close();
+  });
+
+  it("needs the train scope, as the jobs routes do", async () => {
+    const keys = createKeyStore({ db: authDb });
+    const predictKey = (await keys.create({ name: "reader", scopes: ["predict"] })).key;
+    const trainKey = (await keys.create({ name: "searcher", scopes: ["train"] })).key;
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+    expect((await authed.http.get("/studies")).status).toBe(401);
+    const refused = await authed.http.request<Problem>("POST", "/studies", {
+      json: tinyStudy("00000000-0000-4000-8000-000000000000"),
+      headers: as(predictKey),
+    });
+    expect(refused.status).toBe(403);
+    expect((await authed.http.request("GET", "/studies", { headers: as(predictKey) })).status).toBe(
+      403,
+    );
+
+    const listed = await authed.http.request<StudyPage>("GET", "/studies", {
+      headers: as(trainKey),
+    });
+    expect(listed.status).toBe(200);
+    // Past the scope check, the request itself is judged: an unknown dataset, 400.
+    const judged = await authed.http.request<Problem>("POST", "/studies", {
+      json: tinyStudy("00000000-0000-4000-8000-000000000000"),
+      headers: as(trainKey),
+    });
+    expect(judged.status).toBe(400);
+    expect(judged.body.errors?.[0]?.path).toBe("dataset");
   });
 });
