@@ -274,6 +274,8 @@ describe("a study on two server processes deciding at once", () => {
         .sort(),
     ).toEqual(jobs.map((j) => j.id).sort());
     expect(ends.every((l) => l.end === "succeeded" && l.attempt === 1)).toBe(true);
+    // Taking turns on the study's lock is not an error: neither conductor logged one.
+    expect([...a.logs, ...b.logs].filter((l) => Number(l.level) >= 50)).toEqual([]);
   });
 });
 
@@ -324,6 +326,7 @@ describe("a study whose server process is SIGKILLed mid-segment", () => {
     expect(about.filter((l) => typeof l.end === "string")).toEqual([
       expect.objectContaining({ end: "succeeded", attempt: 2 }),
     ]);
+    expect(rescuer.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
     // Segments the dead process had queued or finished are the same jobs now, not new ones.
     for (const before of midway) {
       expect(jobs.find((j) => j.key === before.key)?.id).toBe(before.id);
