@@ -49,10 +49,18 @@ export function gatherBatch(
   }
 }
 
+/** The rows of a batch of `count` the first thread takes; the second takes the rest. */
+export function firstShare(count: number): number {
+  return count - (count >> 1);
+}
+
 /**
  * Forward over the `rows` rows already gathered, the loss and its gradient at the head, and the
  * tally; writes them to `out` (and returns it). Backward is left to the caller, which may first
  * check the loss. `dropout` draws the batch's dropout masks (networks with setDropout).
+ *
+ * The tally's sums are taken as two parts, the rows two threads would take (firstShare), added
+ * in that order: the same bits as two-thread training's (parallel-trainer.ts).
  */
 export function forwardAndLoss(
   net: Network,
@@ -62,25 +70,38 @@ export function forwardAndLoss(
   settings: LossSettings = PLAIN_LOSS,
   dropout?: Random,
 ): BatchSums {
+  net.forward(rows, dropout);
+  const own = firstShare(rows);
+  const { lossSum, correct, absSum } = lossPart(net, loss, 0, own, rows, out, settings);
+  lossPart(net, loss, own, rows - own, rows, out, settings);
+  out.lossSum = lossSum + out.lossSum;
+  out.correct = correct + out.correct;
+  out.absSum = absSum + out.absSum;
+  return out;
+}
+
+/**
+ * The loss, its gradient (of the mean over the whole batch of `total` rows) and the tally of
+ * rows [first, first + rows), already forwarded; written to `out`.
+ */
+export function lossPart(
+  net: Network,
+  loss: LossInfo,
+  first: number,
+  rows: number,
+  total: number,
+  out: BatchSums,
+  settings: LossSettings = PLAIN_LOSS,
+): BatchSums {
   const m = net.memory;
   const N = net.outputs;
-  const a = net.forward(rows, dropout);
   const h = net.head;
-  out.lossSum = lossAndGradient(
-    m,
-    loss.code,
-    h.act,
-    h.alpha,
-    net.lossBuffers(),
-    rows,
-    N,
-    true,
-    settings,
-  );
+  const buf = net.lossBuffersFrom(first);
+  out.lossSum = lossAndGradient(m, loss.code, h.act, h.alpha, buf, rows, N, true, settings, total);
   out.correct = loss.classification
-    ? countCorrect(m, loss.code, a, net.targets, net.labels, rows, N)
+    ? countCorrect(m, loss.code, buf.a, buf.t, buf.labels, rows, N)
     : 0;
-  out.absSum = loss.classification ? 0 : absoluteErrorSum(m, a, net.targets, rows * N);
+  out.absSum = loss.classification ? 0 : absoluteErrorSum(m, buf.a, buf.t, rows * N);
   return out;
 }
 
