@@ -241,6 +241,28 @@ describe("the three copies", () => {
     expect(new Set(sums).size).toBe(1);
   });
 
+  it("give the same softmax bits for rows longer than a chunk and logits exp under- and overflows", () => {
+    // Vectors of exp across rows (a group of short rows), a 700-wide row in pieces, and
+    // differences from the row maximum past −745 (exp is 0) and near it.
+    const results: Float32Array[] = [];
+    for (const k of copies()) {
+      const m = filled(k, 4 * 1400 + 64, 8);
+      for (let i = 0; i < 1400; i += 7) m[i] = -760 + (i % 30);
+      m[3] = 90;
+      k.activateInto(m, 0, 1400, 2, 700, ACT_SOFTMAX, 0);
+      k.activateInto(m, 2800, 4200, 1400 / 7, 7, ACT_SOFTMAX, 0);
+      results.push(m);
+    }
+    for (const m of results.slice(1)) expect(bits(m).equals(bits(results[0]!))).toBe(true);
+    const j = filled(JS_KERNELS, 4 * 1400 + 64, 8);
+    for (let i = 0; i < 1400; i += 7) j[i] = -760 + (i % 30);
+    j[3] = 90;
+    JS_KERNELS.activateInto(j, 0, 1400, 2, 700, ACT_SOFTMAX, 0);
+    JS_KERNELS.activateInto(j, 2800, 4200, 1400 / 7, 7, ACT_SOFTMAX, 0);
+    expectClose(results[0]!, j, 1400, 1400);
+    expectClose(results[0]!, j, 4200, 1400);
+  });
+
   it("give JavaScript's softmax within float tolerance, rows summing to 1", () => {
     for (const k of copies()) {
       const m = filled(k, 2 * 37 * 10, 3);
