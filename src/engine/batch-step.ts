@@ -1,9 +1,10 @@
 /**
  * The pieces of one mini-batch step that the one-thread trainer (backprop-trainer.ts) and both
- * halves of the two-thread one (parallel-trainer.ts, parallel-worker.ts) share: gather the rows,
- * forward with loss gradient and tally, and the global-norm clip and update. They run once per
- * batch on the training hot path, so nothing here allocates: the tally goes into an object the
- * caller made once.
+ * threads of the two-thread one (parallel-trainer.ts, parallel-worker.ts) share: gather the rows,
+ * forward with loss gradient and tally (whole, or a thread's share of the rows), and the
+ * global-norm clip and update. They run once per batch on the training hot path, so nothing here
+ * allocates (but for a shifted view of the loss buffers when a share's first row changes): the
+ * tally goes into an object the caller made once.
  */
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
@@ -14,7 +15,7 @@ import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { Random } from "./random.ts";
 
-/** One batch's (or half-batch's) sums, before they join the epoch's. */
+/** One batch's (or a thread's share's) sums, before they join the epoch's. */
 export interface BatchSums {
   lossSum: number;
   /** Correct judgements (classification losses; otherwise 0). */
