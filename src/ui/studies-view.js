@@ -2,8 +2,8 @@
 // trials done of the budget, the best metric so far and the epochs spent against running every
 // trial to the end. Refreshed every 3 s while one on the page runs (and the tab is visible).
 import { api } from "./api.js";
-import { formatTime, h, heading, metricLabel, replace, scrollBox, statusBadge } from "./dom.js";
-import { bestText, epochsText, studyTitle, trialsDoneText } from "./study-text.js";
+import { formatTime, h, heading, replace, scrollBox, statusBadge } from "./dom.js";
+import { bestText, epochsText, objectiveLabel, studyTitle, trialsDoneText } from "./study-text.js";
 import { problemView } from "./try-it.js";
 
 /** @typedef {import("./types.js").StudySummary} StudySummary */
@@ -133,7 +133,7 @@ function studyRow(s) {
     h(
       "td",
       { "data-label": "best" },
-      s.best ? `${metricLabel(s.objective.metric)} ${bestText(s)}` : "none yet",
+      s.best ? `${objectiveLabel(s.objective.metric)} ${bestText(s)}` : "none yet",
     ),
     h("td", { "data-label": "epochs of exhaustive" }, epochsText(s)),
     h("td", { "data-label": "created" }, formatTime(s.createdAt)),

@@ -3,26 +3,56 @@
 // alias on a trial's version (PUT /models/{model}/aliases/{alias}) after a confirmation that says
 // what it does and asks for the reason the model's history keeps (filled in from the trial).
 import { api } from "./api.js";
-import { announce, formatNumber, h, metricLabel, replace, scrollBox, statusBadge } from "./dom.js";
-import { lowerIsBetter, paramsText, studyTitle } from "./study-text.js";
+import { announce, formatNumber, h, replace, scrollBox, statusBadge } from "./dom.js";
+import { lowerIsBetter, objectiveLabel, paramsText, studyTitle } from "./study-text.js";
 import { problemView } from "./try-it.js";
 
 /** @typedef {import("./types.js").Study} Study */
 /** @typedef {import("./types.js").Trial} Trial */
 /** @typedef {import("./types.js").AliasView} AliasView */
 
+/** @typedef {{ metric: number | null, epochs: number | null, version: number | null }} TrialResult */
+
 /**
- * Best first in the objective's direction; trials without a metric yet last, by number.
- * @param {Trial[]} trials
+ * A trial's best judgement over the rungs it reached, as the study's `best` is the best over
+ * every trial's: its metric, the epochs it was judged at and the version holding those weights
+ * (null once dropped: `keep` decides what stays when the study ends). Ties go to the later rung.
+ * @param {Trial} t
  * @param {string} metric
+ * @returns {TrialResult}
  */
-export function ranked(trials, metric) {
+export function trialResult(t, metric) {
   const sign = lowerIsBetter(metric) ? 1 : -1;
-  return [...trials].sort((a, b) => {
+  /** @type {TrialResult} */
+  let best = { metric: null, epochs: null, version: null };
+  for (const r of t.rungs) {
+    if (r.metric === null) continue;
+    if (best.metric === null || sign * (r.metric - best.metric) <= 0) best = r;
+  }
+  return best;
+}
+
+/**
+ * Best first in the objective's direction (the study's best trial first among equals, with the
+ * result the study itself names); trials without a metric yet last, by number.
+ * @param {Study} study
+ * @returns {[Trial, TrialResult][]}
+ */
+export function ranked(study) {
+  const { metric } = study.objective;
+  const sign = lowerIsBetter(metric) ? 1 : -1;
+  const top = study.best;
+  /** @type {[Trial, TrialResult][]} */
+  const rows = study.trials.map((t) => [
+    t,
+    top?.trial === t.trial ? { ...top } : trialResult(t, metric),
+  ]);
+  const first = (/** @type {Trial} */ t) => (t.trial === top?.trial ? 0 : 1);
+  return rows.sort(([ta, a], [tb, b]) => {
     if (a.metric === null || b.metric === null) {
-      return (a.metric === null ? 1 : 0) - (b.metric === null ? 1 : 0) || a.trial - b.trial;
+      return (a.metric === null ? 1 : 0) - (b.metric === null ? 1 : 0) || ta.trial - tb.trial;
     }
-    return sign * (a.metric - b.metric) || a.trial - b.trial;
+    return sign * (a.metric - b.metric) || first(ta) - first(tb) || ta.trial - tb.trial;
   });
 }
 
@@ -50,7 +80,11 @@ export class Leaderboard {
         h(
           "table",
           { class: "stack trials" },
-          h("caption", { class: "visually-hidden" }, "Trials, best first"),
+          h(
+            "caption",
+            {},
+            "Trials, best first: each by its best judgement over the rungs it reached.",
+          ),
           h(
             "thead",
             {},
@@ -81,10 +115,10 @@ export class Leaderboard {
   show(study, aliases) {
     this.study = study;
     this.aliases = aliases;
-    this.metricHead.textContent = metricLabel(study.objective.metric);
+    this.metricHead.textContent = objectiveLabel(study.objective.metric);
     const focused = document.activeElement?.closest("tr[data-trial]");
     const trial = focused instanceof HTMLElement ? focused.dataset.trial : undefined;
-    const rows = ranked(study.trials, study.objective.metric).map((t) => this.row(study, t));
+    const rows = ranked(study).map(([t, r]) => this.row(study, t, r));
     replace(this.body, rows.length ? rows : h("tr", {}, h("td", { colspan: 7 }, "No trials yet.")));
     if (trial !== undefined) {
       const again = this.body.querySelector(`tr[data-trial="${trial}"] button`);
@@ -92,25 +126,28 @@ export class Leaderboard {
     }
   }
 
-  /** @param {Study} study @param {Trial} t */
-  row(study, t) {
+  /**
+   * @param {Study} study
+   * @param {Trial} t
+   * @param {TrialResult} r its best judgement
+   */
+  row(study, t, r) {
     const best = study.best?.trial === t.trial;
     const model = encodeURIComponent(study.model);
-    const label = metricLabel(study.objective.metric);
+    const version = r.version;
     /** @type {HTMLButtonElement | null} */
     let promote = null;
-    if (t.version !== null) {
-      const version = t.version;
+    if (version !== null) {
       const button = h(
         "button",
         { type: "button", "aria-label": `Promote trial ${t.trial}'s v${version}` },
         "Promote",
       );
-      button.addEventListener("click", () => this.askPromote(t, version, button));
+      button.addEventListener("click", () => this.askPromote(t, r, version, button));
       promote = button;
     }
     const chips = this.aliases
-      .filter((a) => t.version !== null && a.version === t.version)
+      .filter((a) => version !== null && a.version === version)
       .map((a) => h("span", { class: "alias" }, a.alias));
     return h(
       "tr",
@@ -131,15 +168,18 @@ export class Leaderboard {
       h("td", { "data-label": "epochs", class: "num" }, String(t.epochs)),
       h(
         "td",
-        { "data-label": label, class: "num" },
-        t.metric === null && t.rungs.length === 0 ? "—" : formatNumber(t.metric),
+        { "data-label": objectiveLabel(study.objective.metric), class: "num" },
+        r.epochs === null ? "—" : formatNumber(r.metric),
+        r.epochs !== null && r.epochs !== t.epochs
+          ? h("span", { class: "meta at-epochs" }, ` at ${r.epochs} epochs`)
+          : null,
       ),
       h(
         "td",
         { "data-label": "version" },
-        t.version === null
+        version === null
           ? "—"
-          : h("a", { href: `#/models/${model}/versions/${t.version}` }, `v${t.version}`),
+          : h("a", { href: `#/models/${model}/versions/${version}` }, `v${version}`),
         chips,
       ),
       h("td", { "data-label": "" }, promote),
@@ -150,10 +190,11 @@ export class Leaderboard {
    * The confirmation: the alias (the study's own, else production), the reason (the trial's
    * result, editable), Promote and Cancel. Nothing is sent before Promote.
    * @param {Trial} t
+   * @param {TrialResult} r
    * @param {number} version
    * @param {HTMLButtonElement} opener
    */
-  askPromote(t, version, opener) {
+  askPromote(t, r, version, opener) {
     const study = /** @type {Study} */ (this.study);
     const alias = /** @type {HTMLInputElement} */ (
       h("input", {
@@ -164,14 +205,14 @@ export class Leaderboard {
         list: "study-aliases",
       })
     );
-    const metric = `${metricLabel(study.objective.metric)} ${formatNumber(t.metric)}`;
+    const metric = `${objectiveLabel(study.objective.metric)} ${formatNumber(r.metric)}`;
     const reason = /** @type {HTMLInputElement} */ (
       h("input", {
         id: "promote-reason",
         name: "reason",
         maxlength: 500,
         autocomplete: "off",
-        value: `Study ${studyTitle(study)}: trial ${t.trial}, ${metric} at ${t.epochs} epochs`,
+        value: `Study ${studyTitle(study)}: trial ${t.trial}, ${metric} at ${r.epochs} epochs`,
       })
     );
     const known = new Set(["production", "staging", ...this.aliases.map((a) => a.alias)]);

@@ -15,9 +15,18 @@ export function lowerIsBetter(metric) {
   return !metric.toLowerCase().endsWith("accuracy");
 }
 
+/**
+ * The objective's name: a regressor's MAE is in the standardised units every trial learnt
+ * (its own training rows' scale: no one factor converts all trials to the target's units).
+ * @param {string} metric
+ */
+export function objectiveLabel(metric) {
+  return /mae$/i.test(metric) ? `${metricLabel(metric)} (standardised)` : metricLabel(metric);
+}
+
 /** "val loss (lower is better)" @param {string} metric */
 export function objectiveText(metric) {
-  return `${metricLabel(metric)} (${lowerIsBetter(metric) ? "lower" : "higher"} is better)`;
+  return `${objectiveLabel(metric)} (${lowerIsBetter(metric) ? "lower" : "higher"} is better)`;
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   formatTime,
   h,
   heading,
-  metricLabel,
   replace,
   statusBadge,
 } from "./dom.js";
@@ -23,6 +22,7 @@ import {
   bestText,
   countTrials,
   epochsText,
+  objectiveLabel,
   objectiveText,
   studyTitle,
   TRIAL_STOPPED,
@@ -59,6 +59,8 @@ export async function studyView(main, id, signal) {
 class StudyPage {
   /** @type {Study | undefined} */
   study;
+  /** @type {ReturnType<typeof trialsChart> | undefined} made when the objective is known */
+  chart;
   /** @type {StudyEvent[]} newest first */
   events = [];
   loading = false;
@@ -74,8 +76,6 @@ class StudyPage {
     this.errorSlot = h("div");
     this.figures = h("div", { id: "study-figures" });
     this.cancelSlot = h("div");
-    this.chart = trialsChart("Objective per epoch");
-    this.chart.el.id = "study-chart";
     this.leaderboard = new Leaderboard(() => void this.refresh());
     this.decisions = h("ol", { class: "timeline", id: "study-events" });
     this.connection = h("p", { class: "chart-latest", "aria-live": "polite" });
@@ -99,6 +99,8 @@ class StudyPage {
 
   /** @param {Study} study */
   render(study) {
+    this.chart = trialsChart(`${objectiveLabel(study.objective.metric)} per epoch, every trial`);
+    this.chart.el.id = "study-chart";
     return [
       backLink("#/studies", "All studies"),
       h("div", { class: "page-head" }, heading(studyTitle(study)), this.cancelSlot),
@@ -129,7 +131,7 @@ class StudyPage {
       this.figures,
       figures([
         ["Trials done", trialsDoneText(countTrials(study), study.budget.trials)],
-        [`Best ${metricLabel(study.objective.metric)}`, bestText(study)],
+        [`Best ${objectiveLabel(study.objective.metric)}`, bestText(study)],
         ["Epochs spent of exhaustive", epochsText(study)],
       ]),
     );
@@ -146,7 +148,7 @@ class StudyPage {
     );
     if (before?.status !== study.status) this.showCancel(study);
     const { lines, description } = chartLines(study, curves);
-    this.chart.show(lines, description);
+    this.chart?.show(lines, description);
     this.leaderboard.show(study, aliases);
     if (this.events.length === 0) {
       replace(
@@ -233,7 +235,7 @@ class StudyPage {
     this.events.length = Math.min(this.events.length, SHOWN_EVENTS);
     replace(this.decisions, this.events.map(eventItem));
     if (!this.live) return;
-    const metric = metricLabel(this.study?.objective.metric ?? "");
+    const metric = objectiveLabel(this.study?.objective.metric ?? "");
     if (event.type === "best.changed") {
       announce(`New best: trial ${event.trial}, ${metric} ${formatNumber(event.metric)}`);
     } else if (event.type === "study.finished") {
@@ -284,7 +286,7 @@ function chartLines(study, curves) {
   if (lines.length === 0) return { lines, description: "no epochs yet" };
   const faded = lines.filter((l) => l.look === "faded").length;
   const best = study.best
-    ? `the best, trial ${study.best.trial} (thick line), reached ${metricLabel(metric)} ${formatNumber(study.best.metric)} at ${study.best.epochs} epochs`
+    ? `the best, trial ${study.best.trial} (thick line), reached ${objectiveLabel(metric)} ${formatNumber(study.best.metric)} at ${study.best.epochs} epochs`
     : "no trial has reached a rung yet";
   return {
     lines,
