@@ -11,15 +11,7 @@ import { problemView } from "./try-it.js";
 
 const PAGE = 20;
 const REFRESH_MS = 3000;
-const COLUMNS = [
-  "study",
-  "status",
-  "model",
-  "trials done",
-  "best",
-  "epochs of exhaustive",
-  "created",
-];
+const COLUMNS = ["study", "status", "model", "trials done", "best", "epochs spent", "created"];
 
 /**
  * @param {HTMLElement} main
@@ -135,7 +127,7 @@ function studyRow(s) {
       { "data-label": "best" },
       s.best ? `${objectiveLabel(s.objective.metric)} ${bestText(s)}` : "none yet",
     ),
-    h("td", { "data-label": "epochs of exhaustive" }, epochsText(s)),
+    h("td", { "data-label": "epochs spent" }, epochsText(s)),
     h("td", { "data-label": "created" }, formatTime(s.createdAt)),
   );
 }

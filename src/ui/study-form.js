@@ -192,7 +192,12 @@ class StudyForm {
           field("scheduler", "Scheduler", this.scheduler, "asha stops weak trials early."),
           field("budget.minEpochs", "Min epochs", b.minEpochs, "Before the first judgement."),
           field("budget.maxEpochs", "Max epochs", b.maxEpochs, "What the best trials reach."),
-          field("budget.reductionFactor", "η", b.reductionFactor, "The top 1/η of a rung go on."),
+          field(
+            "budget.reductionFactor",
+            "Reduction factor η",
+            b.reductionFactor,
+            "The top 1/η of a rung go on.",
+          ),
           field(
             "budget.maxConcurrent",
             "At once",

@@ -244,7 +244,7 @@ export class Leaderboard {
         ),
         h(
           "div",
-          { class: "field" },
+          { class: "field reason" },
           h("label", { for: reason.id }, "Reason (kept in the history)"),
           reason,
         ),

@@ -16,12 +16,9 @@ import {
   replace,
   statusBadge,
 } from "./dom.js";
-import { figures } from "./evaluation.js";
 import { Leaderboard } from "./study-leaderboard.js";
 import {
-  bestText,
   countTrials,
-  epochsText,
   objectiveLabel,
   objectiveText,
   studyTitle,
@@ -127,14 +124,7 @@ class StudyPage {
     this.study = study;
     replace(this.statusLine, "Status: ", statusBadge(study.status));
     replace(this.meta, ...describe(study));
-    replace(
-      this.figures,
-      figures([
-        ["Trials done", trialsDoneText(countTrials(study), study.budget.trials)],
-        [`Best ${objectiveLabel(study.objective.metric)}`, bestText(study)],
-        ["Epochs spent of exhaustive", epochsText(study)],
-      ]),
-    );
+    replace(this.figures, headline(study));
     replace(
       this.errorSlot,
       study.error
@@ -243,6 +233,40 @@ class StudyPage {
     }
     void this.refresh();
   }
+}
+
+/**
+ * The headline figures, each a number and a line that says what it is made of.
+ * @param {Study} study
+ */
+function headline(study) {
+  const counts = countTrials(study);
+  const made = Object.entries(counts).map(([status, n]) => `${n} ${status}`);
+  const best = study.best;
+  const { epochsSpent: spent, epochsIfExhaustive: all } = study;
+  /** @type {[string, string, string][]} */
+  const items = [
+    ["Trials done", trialsDoneText(counts, study.budget.trials), made.join(", ")],
+    [
+      `Best ${objectiveLabel(study.objective.metric)}`,
+      best ? formatNumber(best.metric) : "none yet",
+      best
+        ? `trial ${best.trial}${best.version === null ? "" : `, v${best.version}`}, at ${best.epochs} epochs`
+        : "no trial has reached a rung",
+    ],
+    [
+      "Epochs spent",
+      String(spent),
+      `of ${all} to run every trial to the end (${all > 0 ? Math.round((100 * spent) / all) : 0} %)`,
+    ],
+  ];
+  return h(
+    "dl",
+    { class: "figures study-figures" },
+    items.map(([label, value, sub]) =>
+      h("div", {}, h("dt", {}, label), h("dd", {}, value, h("span", { class: "figure-sub" }, sub))),
+    ),
+  );
 }
 
 /** The study's settings in a line, with links to its model and dataset. @param {Study} study */

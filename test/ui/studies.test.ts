@@ -113,7 +113,7 @@ describe("the Studies pages", () => {
       Trials: "4",
       "Min epochs": "1",
       "Max epochs": "4",
-      η: "2",
+      "Reduction factor η": "2",
       "At once": "2",
       Seed: "7",
     });
@@ -169,7 +169,7 @@ describe("the Studies pages", () => {
     expect(await figures.textContent()).toContain("Trials done4 of 4");
     const share = Math.round((100 * study.epochsSpent) / study.epochsIfExhaustive);
     expect(await figures.textContent()).toContain(
-      `${study.epochsSpent} of ${study.epochsIfExhaustive} (${share} %)`,
+      `Epochs spent${study.epochsSpent}of ${study.epochsIfExhaustive} to run every trial to the end (${share} %)`,
     );
     const rows = page.locator("table.trials tbody tr");
     await waitFor("every trial's row", async () => ((await rows.count()) === 4 ? true : undefined));
