@@ -78,7 +78,10 @@ export function createTrainingService({
   }
 
   return {
-    async submit(request: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
+    async submit(
+      request: TrainRequest,
+      { idempotencyKey, submitter, studyId }: SubmitOptions = {},
+    ) {
       const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(prisma, idempotencyKey, requestHash);
@@ -111,6 +114,7 @@ export function createTrainingService({
               idempotencyKey,
               requestHash,
               submitter,
+              studyId,
             });
           },
           bulkTransactionOptions(trainingDataBytes(data)),
@@ -313,6 +317,7 @@ async function createVersionAndJob(
     idempotencyKey: string | undefined;
     requestHash: string | undefined;
     submitter: Submitter | undefined;
+    studyId: string | undefined;
   },
 ) {
   const { fromDataset, classWeights, source } = o;
@@ -336,6 +341,7 @@ async function createVersionAndJob(
           }
         : {}),
       ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
+      ...(o.studyId ? { studyId: o.studyId } : {}),
     },
   });
   const job = await createJob(tx, {

@@ -1,0 +1,161 @@
+/**
+ * The studies feature behind contract.ts: create (checked against the dataset, then stored
+ * with its sampled trials), reads, cancel, and the event stream. The decisions themselves are
+ * the conductor's (conductor.ts), on whichever replica takes the study's lock first.
+ */
+import { randomInt } from "node:crypto";
+import type { DatasetService } from "../../datasets/service.ts";
+import { pageAfter, toPage } from "../../platform/cursor.ts";
+import type { Database } from "../../platform/db/client.ts";
+import { notFound, validationError } from "../../platform/errors.ts";
+import type { TrainingService } from "../contract.ts";
+import { cancelStudy } from "./cancel.ts";
+import { checkAgainstDataset, type DatasetLimits } from "./check-dataset.ts";
+import type { StudyService } from "./contract.ts";
+import { insertStudy } from "./create-study.ts";
+import { listEvents } from "./events.ts";
+import type { StudyEvent } from "./schemas.ts";
+import type { StudySignals } from "./signals.ts";
+import { loadTrials } from "./study-rows.ts";
+import { trainingSeed } from "./trial-request.ts";
+import { inFlightEpochs, toCurvesView, toStudyView, toSummaryView } from "./views.ts";
+
+export interface StudyServiceDeps {
+  db: Database;
+  datasets: DatasetService;
+  training: TrainingService;
+  limits: DatasetLimits;
+  /** MAX_QUEUED_JOBS_PER_KEY: a study's maxConcurrent may not exceed it (0: no limit). */
+  maxQueuedJobsPerKey?: number;
+  /** Wake-ups for followers (the studies channel); without, they poll. */
+  signals?: StudySignals;
+  /** How often a follower reads the events when no signal comes (the source of truth). */
+  followPollMs?: number;
+}
+
+export function createStudyService({
+  db,
+  datasets,
+  training,
+  limits,
+  maxQueuedJobsPerKey = 0,
+  signals,
+  followPollMs = 1_000,
+}: StudyServiceDeps): StudyService {
+  const { prisma } = db;
+
+  async function findRow(id: string) {
+    const row = await prisma.study.findUnique({ where: { id } });
+    if (!row) throw notFound("study", id);
+    return row;
+  }
+
+  async function get(id: string) {
+    const row = await findRow(id);
+    const trials = await loadTrials(prisma, id);
+    const inFlight = await inFlightEpochs(
+      prisma,
+      trials.flatMap((t) => (t.jobId ? [t.jobId] : [])),
+    );
+    return toStudyView(row, trials, inFlight);
+  }
+
+  /** Resolves after the study's next signal or the poll interval (or at once when aborted). */
+  function pause(id: string, signal: AbortSignal) {
+    if (signals) return signals.waiter(id, followPollMs, signal);
+    let cancel = () => {};
+    const wait = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, followPollMs);
+      const stop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      signal.addEventListener("abort", stop, { once: true });
+      cancel = stop;
+    });
+    return { wait, cancel };
+  }
+
+  return {
+    async create(req, { submitter } = {}) {
+      if (maxQueuedJobsPerKey > 0 && req.budget.maxConcurrent > maxQueuedJobsPerKey) {
+        throw validationError([
+          {
+            path: "budget.maxConcurrent",
+            message: `is ${req.budget.maxConcurrent}, above the ${maxQueuedJobsPerKey} queued or running jobs one API key may have (MAX_QUEUED_JOBS_PER_KEY)`,
+          },
+        ]);
+      }
+      const seed = req.seed ?? randomInt(0, 2 ** 31 - 1);
+      // Trial 1's data split: the fit every trial makes, up to its own seed's shuffle.
+      const shape = await checkAgainstDataset(datasets, req, trainingSeed(seed, 1), limits);
+      const id = await insertStudy(db, req, seed, shape, submitter);
+      return get(id);
+    },
+
+    get,
+
+    async list(query) {
+      const { where, orderBy } = pageAfter(query.cursor);
+      const rows = await prisma.study.findMany({
+        where: {
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.model ? { model: query.model } : {}),
+          ...where,
+        },
+        orderBy,
+        take: query.limit + 1,
+        include: { trials: { select: { status: true, epochsSpent: true, jobId: true } } },
+      });
+      const jobIds = rows.flatMap((r) => r.trials.flatMap((t) => (t.jobId ? [t.jobId] : [])));
+      const inFlight = await inFlightEpochs(prisma, jobIds);
+      return toPage(rows, query.limit, (row) => toSummaryView(row, row.trials, inFlight));
+    },
+
+    async cancel(id) {
+      await cancelStudy(prisma, training, id);
+      return get(id);
+    },
+
+    async curves(id) {
+      await findRow(id);
+      return toCurvesView(prisma, await loadTrials(prisma, id));
+    },
+
+    async events(id, afterId = 0) {
+      await findRow(id);
+      return listEvents(prisma, id, afterId);
+    },
+
+    async *follow(id, afterId, signal): AsyncIterable<StudyEvent> {
+      await findRow(id);
+      let last = afterId;
+      while (!signal.aborted) {
+        // Waiting starts before the read, so a change committed in between is not missed.
+        const pending = pause(id, signal);
+        const events = await listEvents(prisma, id, last);
+        for (const event of events) {
+          if (signal.aborted) break;
+          yield event;
+          last = event.id;
+          if (event.type === "study.finished") {
+            pending.cancel();
+            return;
+          }
+        }
+        if (events.length > 0) {
+          pending.cancel();
+          continue;
+        }
+        if ((await findRow(id)).status !== "running") {
+          pending.cancel();
+          // Ended: read once more (it may have ended since the read); with nothing after
+          // `last`, its study.finished came before afterId and nothing more will come.
+          if ((await listEvents(prisma, id, last, 1)).length === 0) return;
+          continue;
+        }
+        await pending.wait;
+      }
+    },
+  };
+}
