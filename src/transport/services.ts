@@ -56,6 +56,6 @@ export interface Services {
   drift?: DriftService;
   /** Feedback and live accuracy (src/prediction/feedback). */
   feedback?: FeedbackService;
-  /** Hyper-parameter studies (src/training/studies); absent, their routes are too. */
+  /** Hyper-parameter studies (src/training/studies); absent, the /studies routes are too. */
   studies?: StudyService;
 }

@@ -1,5 +1,5 @@
 /**
- * The gRPC transport: nnserve.v1 (Training, Prediction, Models), the Open Inference Protocol
+ * The gRPC transport: nnserve.v1 (Training, Prediction, Models, Studies...), the Open Inference Protocol
  * (inference.GRPCInferenceService), the standard health service following readiness, and server
  * reflection over all of them. Built by a function like the REST app; startNnserve (src/app.ts)
  * binds it next to HTTP and closes it in the same shutdown.
@@ -28,6 +28,7 @@ import {
   PROTO_FILES,
 } from "./protos.ts";
 import { fileDescriptorProtos } from "./reflection-descriptors.ts";
+import { studiesHandlers } from "./studies.ts";
 import { trainingHandlers } from "./training.ts";
 
 /** The services served, by full name, as reflection and the health service know them. */
@@ -172,6 +173,12 @@ function addFeatureServices(
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
   );
+  if (services.studies) {
+    server.addService(
+      grpc.nnserve.v1.Studies.service,
+      studiesHandlers({ studies: services.studies, schemas, logger, shutdown, watches }),
+    );
+  }
   server.addService(
     grpc.nnserve.v1.Operate.service,
     operateHandlers({ services, schemas, logger }),
