@@ -302,19 +302,24 @@ export function trialsChart(title) {
     opts.legend = { show: false, live: false };
     opts.series = [
       { label: "epoch" },
-      ...ordered.map((l) => ({
-        label: l.label,
-        stroke:
+      ...ordered.map((l) => {
+        const stroke =
           l.look === "best"
             ? colour(0)
             : l.look === "faded"
               ? cssVar("--fg-muted")
-              : colour(1 + (normal++ % 3)),
-        width: l.look === "best" ? 3 : l.look === "faded" ? 1 : 1.5,
-        alpha: l.look === "faded" ? 0.4 : 1,
-        spanGaps: true,
-        points: { show: false },
-      })),
+              : colour(1 + (normal++ % 3));
+        // A trial judged after one epoch has no line to draw: a dot, then.
+        const single = l.values.filter((v) => v !== null).length === 1;
+        return {
+          label: l.label,
+          stroke,
+          width: l.look === "best" ? 3 : l.look === "faded" ? 1 : 1.5,
+          alpha: l.look === "faded" ? 0.4 : 1,
+          spanGaps: true,
+          points: { show: single, size: 6, fill: stroke, stroke },
+        };
+      }),
     ];
     const data = [xs, ...ordered.map((l) => xs.map((_, i) => l.values[i] ?? null))];
     return new uPlot(opts, /** @type {any} */ (data), plot);

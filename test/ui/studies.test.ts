@@ -107,6 +107,16 @@ describe("the Studies pages", () => {
       "true",
     );
     expect((await server.http.get<StudyPage>("/studies")).body.items).toEqual([]);
+    await screenshot(page, "study-new-error-light-wide");
+
+    // A learning-rate range the wrong way round: its message under the range's first field.
+    await fillBudget(page, { "Min epochs": "1", "Learning rate from": "0.5" });
+    await page.getByRole("button", { name: "Start study" }).click();
+    const rateError = page.locator('[data-field="space.learningRate.logUniform[0]"] .field-error');
+    await rateError.waitFor();
+    expect(await rateError.textContent()).toContain("is greater than high");
+    expect(await minError.count()).toBe(0);
+    await page.getByLabel("Learning rate from").fill("0.001");
 
     // A small study: 4 trials judged at 1, 2 and 4 epochs.
     await fillBudget(page, {
@@ -119,7 +129,7 @@ describe("the Studies pages", () => {
     });
     await page.getByLabel("Hidden layers").fill("4; 8, 4");
     await page.getByLabel("Batch sizes").fill("16, 32");
-    await page.getByLabel("elu").uncheck();
+    await page.getByRole("checkbox", { name: "elu", exact: true }).uncheck();
     const preview = await page.locator("#rung-preview").textContent();
     expect(preview).toContain("judged at 1, 2, 4 epochs");
     expect(preview).toContain("Every trial to the end: 16 epochs.");
@@ -142,7 +152,9 @@ describe("the Studies pages", () => {
     ]);
     for (const t of started.trials) expect([[4], [8, 4]]).toContainEqual(t.params.layers);
 
-    // Followed live: the page is never loaded again, yet it ends showing the finished study.
+    // Followed live: the page opened on a running study is never loaded again, yet it ends
+    // showing the finished study.
+    expect(await page.locator("#study-status").textContent()).toBe("Status: running");
     await page.evaluate("window.__sameDocument = true");
     await page
       .locator("#study-status")
@@ -207,9 +219,9 @@ describe("the Studies pages", () => {
     await screenshot(page, "study-promote-light-wide");
     await confirm.getByRole("button", { name: "Promote", exact: true }).click();
     await page.getByText(`v${best.version} of ${MODEL} is now staging.`).waitFor();
-    const { body: aliases } = await server.http.get<{ aliases: AliasView[] }>(
-      `/models/${MODEL}/aliases`,
-    );
+    const {
+      body: { aliases },
+    } = await server.http.get<{ aliases: AliasView[] }>(`/models/${MODEL}/aliases`);
     expect(aliases.find((a) => a.alias === "staging")?.version).toBe(best.version);
     await bestRow.locator(".alias").getByText("staging").waitFor();
 
