@@ -78,10 +78,8 @@ export function createTrainingService({
   }
 
   return {
-    async submit(
-      request: TrainRequest,
-      { idempotencyKey, submitter, studyId }: SubmitOptions = {},
-    ) {
+    async submit(request: TrainRequest, options: SubmitOptions = {}) {
+      const { idempotencyKey, submitter, studyId } = options;
       const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(prisma, idempotencyKey, requestHash);

@@ -26,6 +26,8 @@ interface SegmentJob {
   status: JobStatus;
   /** Epochs it trained (its progress). */
   epoch: number;
+  /** Epochs it was asked for: all trained once it succeeded (a study never stops early). */
+  epochs: number;
   error: string | null;
   version: { id: string; version: number; metrics: Prisma.JsonValue };
 }
@@ -37,6 +39,7 @@ async function readSegmentJobs(tx: Tx, ids: string[]): Promise<Map<string, Segme
       id: true,
       status: true,
       epoch: true,
+      epochs: true,
       error: true,
       version: { select: { id: true, version: true, metrics: true } },
     },
@@ -110,8 +113,8 @@ async function succeeded(
       : readStored(storedMetricsColumn, job.version.metrics, `metrics of job ${job.id}`);
   const metric = finite(metrics[ctx.stored.request.objective.metric] ?? null);
   t.curve.push(...(await segmentCurve(tx, job.id, t.epochs)));
-  t.epochs += job.epoch;
-  t.epochsSpent += job.epoch;
+  t.epochs += job.epochs;
+  t.epochsSpent += job.epochs;
   const version = job.version.version;
   t.results.push({ rung, epochs: t.epochs, metric, version, versionId: job.version.id });
   const top = rung >= ctx.rungs.length - 1;

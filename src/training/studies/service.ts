@@ -14,7 +14,7 @@ import { checkAgainstDataset, type DatasetLimits } from "./check-dataset.ts";
 import type { StudyService } from "./contract.ts";
 import { insertStudy } from "./create-study.ts";
 import { listEvents } from "./events.ts";
-import type { StudyEvent } from "./schemas.ts";
+import { followEvents } from "./follow.ts";
 import type { StudySignals } from "./signals.ts";
 import { loadTrials } from "./study-rows.ts";
 import { trainingSeed } from "./trial-request.ts";
@@ -58,22 +58,6 @@ export function createStudyService({
       trials.flatMap((t) => (t.jobId ? [t.jobId] : [])),
     );
     return toStudyView(row, trials, inFlight);
-  }
-
-  /** Resolves after the study's next signal or the poll interval (or at once when aborted). */
-  function pause(id: string, signal: AbortSignal) {
-    if (signals) return signals.waiter(id, followPollMs, signal);
-    let cancel = () => {};
-    const wait = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, followPollMs);
-      const stop = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      signal.addEventListener("abort", stop, { once: true });
-      cancel = stop;
-    });
-    return { wait, cancel };
   }
 
   return {
@@ -127,35 +111,9 @@ export function createStudyService({
       return listEvents(prisma, id, afterId);
     },
 
-    async *follow(id, afterId, signal): AsyncIterable<StudyEvent> {
+    async *follow(id, afterId, signal) {
       await findRow(id);
-      let last = afterId;
-      while (!signal.aborted) {
-        // Waiting starts before the read, so a change committed in between is not missed.
-        const pending = pause(id, signal);
-        const events = await listEvents(prisma, id, last);
-        for (const event of events) {
-          if (signal.aborted) break;
-          yield event;
-          last = event.id;
-          if (event.type === "study.finished") {
-            pending.cancel();
-            return;
-          }
-        }
-        if (events.length > 0) {
-          pending.cancel();
-          continue;
-        }
-        if ((await findRow(id)).status !== "running") {
-          pending.cancel();
-          // Ended: read once more (it may have ended since the read); with nothing after
-          // `last`, its study.finished came before afterId and nothing more will come.
-          if ((await listEvents(prisma, id, last, 1)).length === 0) return;
-          continue;
-        }
-        await pending.wait;
-      }
+      yield* followEvents(prisma, { id, afterId, signal, signals, pollMs: followPollMs });
     },
   };
 }
