@@ -1,6 +1,7 @@
 /**
  * Studies for the transport tests: a small table with a class target and a numeric one, and a
- * request whose study trains in a few seconds (3 trials, rungs 1, 2, 4 epochs).
+ * request whose study trains in a few seconds (4 trials, rungs 1, 2, 4 epochs: with η 2, two
+ * trials go on to 2 epochs and one to 4).
  */
 import type { StudyRequestInput } from "../../src/training/studies/schemas.ts";
 
@@ -16,7 +17,7 @@ export function studyCsv(): string {
   return lines.join("\n");
 }
 
-/** A study of 3 trials over rungs 1, 2, 4 (η 2), two segments at once. */
+/** A study of 4 trials over rungs 1, 2, 4 (η 2), two segments at once. */
 export function tinyStudy(dataset: string, overrides: Partial<StudyRequestInput> = {}) {
   return {
     name: "tiny",
@@ -29,7 +30,7 @@ export function tinyStudy(dataset: string, overrides: Partial<StudyRequestInput>
       layers: { choice: [[4], [8]] },
       learningRate: { logUniform: [0.001, 0.1] },
     },
-    budget: { trials: 3, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
+    budget: { trials: 4, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
     seed: 7,
     ...overrides,
   } satisfies StudyRequestInput;

@@ -5,7 +5,8 @@
  * FAILED_PRECONDITION as REST's 404 and 409.
  */
 import { credentials } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import descriptor from "protobufjs/ext/descriptor/index.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Dataset } from "../../../src/datasets/schemas.ts";
 import type { CreateStudyRequest } from "../../../src/generated/grpc/nnserve/v1/CreateStudyRequest.ts";
 import type { ListStudiesResponse__Output } from "../../../src/generated/grpc/nnserve/v1/ListStudiesResponse.ts";
@@ -19,7 +20,15 @@ import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts
 import { uploadCsv } from "../../helpers/datasets.ts";
 import { startTestServer, type TestServer } from "../../helpers/server.ts";
 import { studyCsv, tinyStudy } from "../../helpers/studies.ts";
-import { failure, fieldIssues, readAll, status, unary } from "./helpers.ts";
+import {
+  failure,
+  fieldIssues,
+  readAll,
+  reflect,
+  reflectionClient,
+  status,
+  unary,
+} from "./helpers.ts";
 
 const PER_KEY_JOBS = 3;
 
@@ -59,7 +68,7 @@ function tinyMessage(datasetId: string, patch: Partial<CreateStudyRequest> = {})
       layers: { choice: [{ units: [4] }, { units: [8] }] },
       learningRate: { logUniform: { low: 0.001, high: 0.1 } },
     },
-    budget: { trials: 3, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
+    budget: { trials: 4, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
     seed: 7,
     ...patch,
   } satisfies CreateStudyRequest;
@@ -81,8 +90,8 @@ describe("nnserve.v1.Studies", () => {
       seed: 7,
       rungs: [1, 2, 4],
       objective: { metric: "valLoss", direction: "minimize" },
-      budget: { trials: 3, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
-      epochsIfExhaustive: 12,
+      budget: { trials: 4, maxEpochs: 4, minEpochs: 1, reductionFactor: 2, maxConcurrent: 2 },
+      epochsIfExhaustive: 16,
       space: {
         layers: { choice: [{ units: [4] }, { units: [8] }] },
         learningRate: { logUniform: { low: 0.001, high: 0.1 }, choice: [] },
@@ -146,7 +155,7 @@ describe("nnserve.v1.Studies", () => {
     );
     expect(page.items.map((s) => s.id)).toEqual([created.id]);
     expect(page.items[0]!.trials).toEqual([]);
-    expect(Object.values(page.items[0]!.trialCounts).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(Object.values(page.items[0]!.trialCounts).reduce((a, b) => a + b, 0)).toBe(4);
   });
 
   it("answers NOT_FOUND, FAILED_PRECONDITION and INVALID_ARGUMENT as REST answers 404, 409, 400", async () => {
@@ -160,6 +169,33 @@ describe("nnserve.v1.Studies", () => {
     const badId = await failure(unary((cb) => studies.GetStudy({ id: "nope" }, cb)));
     expect(badId.code).toBe(status.INVALID_ARGUMENT);
     expect(fieldIssues(badId.metadata).map((i) => i.path)).toEqual(["id"]);
+  });
+});
+
+describe("WatchStudy and CancelStudy on a running study", () => {
+  it("stops watching when the client cancels, and cancels the study", async () => {
+    const long = await create(
+      tinyMessage(dataset.id, {
+        model: "grpc-long-study",
+        budget: {
+          trials: 4,
+          maxEpochs: 4000,
+          minEpochs: 2000,
+          reductionFactor: 2,
+          maxConcurrent: 1,
+        },
+      }),
+    );
+    const call = studies.WatchStudy({ id: long.id });
+    const ended = readAll<StudyEvent__Output>(call, () => call.cancel());
+    expect((await failure(ended)).code).toBe(status.CANCELLED);
+    await vi.waitFor(() => expect(server.grpc.activeWatches()).toBe(0));
+
+    const cancelled = await unary<Study__Output>((cb) => studies.CancelStudy({ id: long.id }, cb));
+    expect(cancelled.status).toBe("cancelled");
+    const events = await readAll<StudyEvent__Output>(studies.WatchStudy({ id: long.id }));
+    expect(events.at(-1)).toMatchObject({ type: "study.finished", status: "cancelled" });
+    expect(server.grpc.activeWatches()).toBe(0);
   });
 });
 
@@ -233,5 +269,36 @@ describe("bad input over gRPC", () => {
       readAll(studies.WatchStudy({ id: "00000000-0000-4000-8000-000000000000", afterId: "-1" })),
     );
     expect(error.code).toBe(status.INVALID_ARGUMENT);
+  });
+});
+
+describe("reflection", () => {
+  it("describes nnserve.v1.Studies from its own file, with the files it imports", async () => {
+    const client = reflectionClient(server.grpcAddress);
+    try {
+      const listed = await reflect(client, { list_services: "" });
+      const names = listed.list_services_response.service.map((s: { name: string }) => s.name);
+      expect(names).toContain("nnserve.v1.Studies");
+      const answer = await reflect(client, { file_containing_symbol: "nnserve.v1.Studies" });
+      const files = answer.file_descriptor_response.file_descriptor_proto.map((bytes: Uint8Array) =>
+        descriptor.FileDescriptorProto.decode(bytes),
+      );
+      const studiesFile = files.find(
+        (f: { name: string }) => f.name === "nnserve/v1/studies.proto",
+      );
+      expect(studiesFile.dependency).toEqual(
+        expect.arrayContaining(["nnserve/v1/training.proto", "nnserve/v1/metrics.proto"]),
+      );
+      expect(studiesFile.service[0].method.map((m: { name: string }) => m.name)).toEqual([
+        "CreateStudy",
+        "GetStudy",
+        "ListStudies",
+        "CancelStudy",
+        "GetStudyCurves",
+        "WatchStudy",
+      ]);
+    } finally {
+      client.close();
+    }
   });
 });

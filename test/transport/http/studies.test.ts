@@ -59,9 +59,9 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
       seed: 7,
       rungs: [1, 2, 4],
       objective: { metric: "valLoss", direction: "minimize" },
-      epochsIfExhaustive: 12,
+      epochsIfExhaustive: 16,
     });
-    expect(study.trials.map((t) => t.trial)).toEqual([1, 2, 3]);
+    expect(study.trials.map((t) => t.trial)).toEqual([1, 2, 3, 4]);
   });
 
   it("follows the study live, resumes after Last-Event-ID, and ends after study.finished", async () => {
@@ -93,6 +93,13 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
     expect(all[0]!.type).toBe("trial.started");
     expect(all.filter((e) => e.type === "study.finished")).toHaveLength(1);
     expect(all.some((e) => e.type === "best.changed")).toBe(true);
+    // 4 trials at 1 epoch, the top half of the results so far on to 2, of those on to 4 (which
+    // trials, and whether one more goes on, depends on the order the segments end).
+    expect(all.filter((e) => e.type === "trial.started")).toHaveLength(4);
+    const promotedTo = all.filter((e) => e.type === "trial.promoted").map((e) => e.rung);
+    expect(promotedTo.filter((rung) => rung === 1).length).toBeGreaterThanOrEqual(2);
+    expect(promotedTo.filter((rung) => rung === 2).length).toBeGreaterThanOrEqual(1);
+    expect(all.filter((e) => e.type === "trial.completed").length).toBeGreaterThanOrEqual(1);
   });
 
   it("resumes in the middle with only the events after Last-Event-ID, and 204 after the last", async () => {
@@ -113,9 +120,12 @@ describe("POST /studies, then GET /studies/{id}/events", () => {
     expect(done.status).toBe("succeeded");
     expect(done.finishedAt).not.toBeNull();
     expect(done.best).not.toBeNull();
-    expect(done.epochsSpent).toBeGreaterThan(0);
-    expect(done.epochsSpent).toBeLessThanOrEqual(done.epochsIfExhaustive);
     for (const trial of done.trials) expect(["completed", "pruned"]).toContain(trial.status);
+    expect(done.trials.some((t) => t.status === "completed" && t.epochs === 4)).toBe(true);
+    // At least 4 × 1 epoch, 2 × 1 more and 1 × 2 more; below the 4 × 4 of training every trial.
+    expect(done.epochsSpent).toBe(done.trials.reduce((sum, t) => sum + t.epochs, 0));
+    expect(done.epochsSpent).toBeGreaterThanOrEqual(8);
+    expect(done.epochsSpent).toBeLessThan(done.epochsIfExhaustive);
     const winner = done.trials.find((t) => t.trial === done.best!.trial)!;
     expect(winner.rungs.some((r) => r.metric === done.best!.metric)).toBe(true);
 
