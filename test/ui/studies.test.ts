@@ -2,8 +2,10 @@
  * The dashboard's Studies pages in a real browser against a whole nnserve and a real database
  * (issue 22): a CSV uploaded with the file picker, a study started from it (the objectives on
  * offer follow the target's type; a budget whose rungs do not fit is refused under its field and
- * stores nothing), watched live to the end on one page load (leaderboard, curves, figures equal
- * to the API's), the winner promoted to an alias, and a second study cancelled from its page.
+ * stores nothing), its page opened while no replica runs it, then watched live to the end on that
+ * one page load while a second replica (in this process) trains and decides (leaderboard, curves,
+ * figures equal to the API's), the winner promoted to an alias, and a second study cancelled
+ * from its page.
  * The pages are then screenshotted in four looks (light and dark, wide and 360 px) and scanned
  * with axe-core.
  */
@@ -25,18 +27,24 @@ import { waitFor } from "../helpers/wait.ts";
 
 const MODEL = "search-ui";
 
+const ENV = { STUDY_TICK_MS: "100" };
+
 let db: TestDatabase;
+/** The replica the browser talks to: it neither runs jobs nor decides for studies. */
 let server: TestServer;
+/** Started once the page shows the study waiting: it runs the segments and decides. */
+let worker: TestServer | undefined;
 let browser: Browser;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startTestServer({ databaseUrl: db.url, env: { STUDY_TICK_MS: "100" } });
+  server = await startTestServer({ databaseUrl: db.url, env: ENV, runJobs: false });
   browser = await launchBrowser();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
+  await worker?.close();
   await server?.close();
   await db?.close();
 });
@@ -152,10 +160,20 @@ describe("the Studies pages", () => {
     ]);
     for (const t of started.trials) expect([[4], [8, 4]]).toContainEqual(t.params.layers);
 
-    // Followed live: the page opened on a running study is never loaded again, yet it ends
-    // showing the finished study.
+    // Nothing runs the study yet: its trials wait, sampled, and the chart has no epoch.
     expect(await page.locator("#study-status").textContent()).toBe("Status: running");
+    const statuses = page.locator("table.trials tbody tr[data-status]");
+    await waitFor("the sampled trials", async () =>
+      (await statuses.count()) === 4 ? true : undefined,
+    );
+    for (const row of await statuses.all())
+      expect(await row.getAttribute("data-status")).toBe("pending");
+    expect(await page.locator("#study-chart").getAttribute("data-series")).toBe("0");
+
+    // Followed live from another replica's decisions: the page is never loaded again, yet it
+    // ends showing the finished study.
     await page.evaluate("window.__sameDocument = true");
+    worker = await startTestServer({ databaseUrl: db.url, env: ENV });
     await page
       .locator("#study-status")
       .getByText("succeeded")
@@ -218,7 +236,10 @@ describe("the Studies pages", () => {
     await confirm.getByLabel("Alias").fill("staging");
     await screenshot(page, "study-promote-light-wide");
     await confirm.getByRole("button", { name: "Promote", exact: true }).click();
-    await page.getByText(`v${best.version} of ${MODEL} is now staging.`).waitFor();
+    await page
+      .locator(".leaderboard")
+      .getByText(`v${best.version} of ${MODEL} is now staging.`)
+      .waitFor();
     const {
       body: { aliases },
     } = await server.http.get<{ aliases: AliasView[] }>(`/models/${MODEL}/aliases`);
