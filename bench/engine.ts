@@ -153,7 +153,8 @@ async function ours(kernels: KernelBackend): Promise<Row[]> {
   const yte = idx("t10k-labels-idx1-ubyte.gz").data as Int32Array;
 
   // Case 1: 784-256-128-10, ReLU hidden, softmax + cross-entropy (class indices), Adam 1e-3, batch 64;
-  // on one thread, and (WebAssembly kernels) on two: halves of each batch over shared memory.
+  // on one thread, and (native or WebAssembly kernels) on two: each batch split by rows, then by
+  // parameter ranges, over shared memory (the same bits as one thread).
   const fmnist = async (threads: 1 | 2, runSeed = seed) => {
     const net = createNetwork(
       {

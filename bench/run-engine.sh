@@ -12,7 +12,7 @@
 #                   OpenBLAS cannot tell the CPU (a VM hiding its model makes it pick Prescott)
 #   TFJS_BACKENDS   TF.js backends to run as anchors (default "wasm"; "wasm cpu" for both)
 #   THREADS         thread counts of the Fashion-MNIST training case (default "1 2"; 2 runs only
-#                   on native or WebAssembly kernels: data-parallel halves of each batch)
+#                   on native or WebAssembly kernels: rows, then parameter ranges of each batch)
 #   KERNELS         engine kernel backends to run, e.g. "native-avx512 relaxed js" (default: the one the
 #                   engine picks: NNSERVE_KERNELS, else the fastest available)
 set -euo pipefail

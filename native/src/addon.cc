@@ -194,6 +194,34 @@ napi_value BackwardWeights(napi_env env, napi_callback_info info) {
   return c.result(squares ? c.t->sumOfSquares(g.c, K * N) + c.t->sumOfSquares(dbp, N) : 0);
 }
 
+// weightGradient(m, x, dz, dw, db, rows, K, N, k0, k1, bias): rows [k0, k1) of dW = Xᵀ·dZ and,
+// with `bias`, db = column sums of dZ: one thread's share of a layer's weight gradient when two
+// threads split the gradients by outputs (each output is still summed over every row in order,
+// so the bits do not depend on the split).
+napi_value WeightGradient(napi_env env, napi_callback_info info) {
+  Call c(env, info, "weightGradient", 11);
+  const idx x = c.count(1, "x"), dz = c.count(2, "dz"), dw = c.count(3, "dw");
+  const idx db = c.count(4, "db"), rows = c.count(5, "rows"), K = c.count(6, "K");
+  const idx N = c.count(7, "N"), k0 = c.count(8, "k0"), k1 = c.count(9, "k1");
+  const bool bias = c.flag(10);
+  if (c.ok && !(k0 <= k1 && k1 <= K))
+    c.fail("RangeError", "rows [%lld, %lld) of dW are not within [0, K = %lld)",
+           static_cast<long long>(k0), static_cast<long long>(k1), static_cast<long long>(K));
+  nns::Gemm g{};
+  g.a = c.region(x, rows * K, "x");
+  g.b = c.region(dz, rows * N, "dz");
+  float* dwp = c.region(dw, K * N, "dw");
+  float* dbp = bias ? c.region(db, N, "db") : nullptr;
+  if (!c.ok) return nullptr;
+  g.a += k0;
+  g.c = dwp + k0 * N;
+  g.ars = 1, g.acs = K, g.ldb = N, g.ldc = N, g.M = k1 - k0, g.K = rows, g.N = N;
+  g.mode = nns::EPI_NONE;
+  c.t->gemm(g);
+  if (bias) c.t->columnSums(g.b, dbp, rows, N);
+  return c.undefined();
+}
+
 // activate(m, z, a, n, act, alpha): A = f(Z) element-wise (not softmax).
 napi_value Activate(napi_env env, napi_callback_info info) {
   Call c(env, info, "activate", 6);
@@ -244,18 +272,6 @@ napi_value Scale(napi_env env, napi_callback_info info) {
   if (!c.ok) return nullptr;
   c.t->scale(p, n, f);
   return c.undefined();
-}
-
-// combine(m, d, s, n, a, b, squares): d = a·d + b·s; returns Σ d² with `squares`, else 0.
-napi_value Combine(napi_env env, napi_callback_info info) {
-  Call c(env, info, "combine", 7);
-  const idx d = c.count(1, "d"), s = c.count(2, "s"), n = c.count(3, "n");
-  const float a = c.real(4, "a"), b = c.real(5, "b");
-  const bool squares = c.flag(6);
-  float* dp = c.region(d, n, "d");
-  const float* sp = c.region(s, n, "s");
-  if (!c.ok) return nullptr;
-  return c.result(c.t->combine(dp, sp, n, a, b, squares));
 }
 
 napi_value Sgd(napi_env env, napi_callback_info info) {
@@ -348,9 +364,10 @@ struct Entry {
 
 const Entry ENTRIES[] = {
     {"denseForward", DenseForward}, {"backwardInput", BackwardInput},
-    {"backwardWeights", BackwardWeights}, {"activate", Activate}, {"softmax", Softmax},
+    {"backwardWeights", BackwardWeights}, {"weightGradient", WeightGradient},
+    {"activate", Activate}, {"softmax", Softmax},
     {"sumOfSquares", SumOfSquares}, {"scale", Scale}, {"allFinite", AllFinite},
-    {"combine", Combine}, {"sgdUpdate", Sgd},
+    {"sgdUpdate", Sgd},
     {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},
     {"adamUpdate", Adam},
 };

@@ -52,7 +52,6 @@ struct Table {
   void (*activate)(const float* z, float* a, idx n, int act, float alpha);
   void (*softmax)(const float* z, float* a, idx rows, idx N);
   void (*scale)(float* p, idx n, float f);
-  double (*combine)(float* d, const float* s, idx n, float a, float b, bool squares);
   void (*sgd)(float* p, const float* g, idx n, float lr, float wd);
   void (*momentum)(float* p, const float* g, float* buf, idx n, float lr, float mu, float wd,
                    bool nesterov);

@@ -83,8 +83,8 @@ export class BackpropTrainer {
     tally.lossSum += lossSum;
     if (loss.classification) tally.correct += correct;
     else tally.absSum += absSum;
-    const squares = net.backward(count, true);
-    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch, squares);
+    net.backward(count);
+    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch, net.gradientSquares());
     return lossSum / count;
   }
 }

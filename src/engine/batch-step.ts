@@ -1,9 +1,10 @@
 /**
  * The pieces of one mini-batch step that the one-thread trainer (backprop-trainer.ts) and both
- * halves of the two-thread one (parallel-trainer.ts, parallel-worker.ts) share: gather the rows,
- * forward with loss gradient and tally, and the global-norm clip and update. They run once per
- * batch on the training hot path, so nothing here allocates: the tally goes into an object the
- * caller made once.
+ * threads of the two-thread one (parallel-trainer.ts, parallel-worker.ts) share: gather the rows,
+ * forward with loss gradient and tally (whole, or a thread's share of the rows), and the
+ * global-norm clip and update. They run once per batch on the training hot path, so nothing here
+ * allocates (but for a shifted view of the loss buffers when a share's first row changes): the
+ * tally goes into an object the caller made once.
  */
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
@@ -14,7 +15,7 @@ import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
 import type { Random } from "./random.ts";
 
-/** One batch's (or half-batch's) sums, before they join the epoch's. */
+/** One batch's (or a thread's share's) sums, before they join the epoch's. */
 export interface BatchSums {
   lossSum: number;
   /** Correct judgements (classification losses; otherwise 0). */
@@ -49,10 +50,18 @@ export function gatherBatch(
   }
 }
 
+/** The rows of a batch of `count` the first thread takes; the second takes the rest. */
+export function firstShare(count: number): number {
+  return count - (count >> 1);
+}
+
 /**
  * Forward over the `rows` rows already gathered, the loss and its gradient at the head, and the
  * tally; writes them to `out` (and returns it). Backward is left to the caller, which may first
  * check the loss. `dropout` draws the batch's dropout masks (networks with setDropout).
+ *
+ * The tally's sums are taken as two parts, the rows two threads would take (firstShare), added
+ * in that order: the same bits as two-thread training's (parallel-trainer.ts).
  */
 export function forwardAndLoss(
   net: Network,
@@ -62,25 +71,38 @@ export function forwardAndLoss(
   settings: LossSettings = PLAIN_LOSS,
   dropout?: Random,
 ): BatchSums {
+  net.forward(rows, dropout);
+  const own = firstShare(rows);
+  const { lossSum, correct, absSum } = lossPart(net, loss, 0, own, rows, out, settings);
+  lossPart(net, loss, own, rows - own, rows, out, settings);
+  out.lossSum = lossSum + out.lossSum;
+  out.correct = correct + out.correct;
+  out.absSum = absSum + out.absSum;
+  return out;
+}
+
+/**
+ * The loss, its gradient (of the mean over the whole batch of `total` rows) and the tally of
+ * rows [first, first + rows), already forwarded; written to `out`.
+ */
+export function lossPart(
+  net: Network,
+  loss: LossInfo,
+  first: number,
+  rows: number,
+  total: number,
+  out: BatchSums,
+  settings: LossSettings = PLAIN_LOSS,
+): BatchSums {
   const m = net.memory;
   const N = net.outputs;
-  const a = net.forward(rows, dropout);
   const h = net.head;
-  out.lossSum = lossAndGradient(
-    m,
-    loss.code,
-    h.act,
-    h.alpha,
-    net.lossBuffers(),
-    rows,
-    N,
-    true,
-    settings,
-  );
+  const buf = net.lossBuffersFrom(first);
+  out.lossSum = lossAndGradient(m, loss.code, h.act, h.alpha, buf, rows, N, true, settings, total);
   out.correct = loss.classification
-    ? countCorrect(m, loss.code, a, net.targets, net.labels, rows, N)
+    ? countCorrect(m, loss.code, buf.a, buf.t, buf.labels, rows, N)
     : 0;
-  out.absSum = loss.classification ? 0 : absoluteErrorSum(m, a, net.targets, rows * N);
+  out.absSum = loss.classification ? 0 : absoluteErrorSum(m, buf.a, buf.t, rows * N);
   return out;
 }
 

@@ -145,7 +145,9 @@ export function rowClassWeights(
 
 /**
  * Returns the SUM over rows of the per-row loss (divide by rows for the batch mean) and, when
- * `gradient` is true, writes dL/dZ of the batch-mean loss to buf.d.
+ * `gradient` is true, writes dL/dZ of the batch-mean loss to buf.d. `meanRows` is the batch's
+ * rows when these `rows` are a part of it (a thread's share): the gradient is of the whole
+ * batch's mean, so each value is what the whole batch's call would write.
  */
 export function lossAndGradient(
   m: Float32Array,
@@ -157,9 +159,12 @@ export function lossAndGradient(
   N: number,
   gradient: boolean,
   settings: LossSettings = PLAIN_LOSS,
+  meanRows = rows,
 ): number {
   const { z, a, t, d, labels } = buf;
   const n = rows * N;
+  // The mean's divisor: every output value (mse, mae, binaryCrossentropy) or row of the batch.
+  const meanValues = meanRows * N;
   let sum = 0;
   const smoothing = settings.smoothing;
   const weighted = settings.classWeights !== null;
@@ -169,7 +174,7 @@ export function lossAndGradient(
   const w = buf.weights;
   switch (loss) {
     case LOSS_MSE: {
-      const g = 2 / n;
+      const g = 2 / meanValues;
       for (let i = 0; i < n; i++) {
         const e = m[a + i] - m[t + i];
         sum += e * e;
@@ -179,7 +184,7 @@ export function lossAndGradient(
       break;
     }
     case LOSS_MAE: {
-      const g = 1 / n;
+      const g = 1 / meanValues;
       for (let i = 0; i < n; i++) {
         const e = m[a + i] - m[t + i];
         sum += Math.abs(e);
@@ -191,7 +196,7 @@ export function lossAndGradient(
     case LOSS_BCE: {
       // The output is a sigmoid (lossOutputProblem), so from logits:
       // max(z,0) − z·t + log(1 + e^−|z|); dL/dz = σ(z) − t.
-      const g = 1 / n;
+      const g = 1 / meanValues;
       for (let i = 0; i < n; i++) {
         const zi = m[z + i];
         const ti = m[t + i] * keep + smoothing / 2;
@@ -218,7 +223,7 @@ export function lossAndGradient(
         const ar = a + r * N;
         const dr = d + r * N;
         const wr = weighted ? w[r] : 1;
-        const g = wr / rows;
+        const g = wr / meanRows;
         if (loss === LOSS_SCCE) {
           const y = labels[r];
           if (smoothing > 0) {

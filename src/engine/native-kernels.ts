@@ -41,15 +41,19 @@ interface NativeFunctions
   softmax(m: Float32Array, z: number, a: number, rows: number, N: number): void;
   allFinite(values: Float32Array): boolean;
   scale: KernelSet["scaleInPlace"];
-  combine(
+  weightGradient(
     m: Float32Array,
-    d: number,
-    s: number,
-    n: number,
-    a: number,
-    b: number,
-    squares: boolean,
-  ): number;
+    x: number,
+    dz: number,
+    dw: number,
+    db: number,
+    rows: number,
+    K: number,
+    N: number,
+    k0: number,
+    k1: number,
+    bias: boolean,
+  ): void;
 }
 
 export interface NativeAddon {
@@ -155,8 +159,6 @@ export class NativeKernels implements KernelSet {
   /** For two threads: the shared memory and the byte offset of arena offset 0. */
   readonly memory: { readonly buffer: ArrayBufferLike } | undefined;
   readonly base: number;
-  /** The whole shared memory from `base` (combine reads past this set's arena). */
-  private whole: Float32Array | undefined;
   /*
    * The kernels whose arguments the addon takes as KernelSet passes them: its own functions
    * (they ignore `this`), not wrappers that forward each argument.
@@ -201,20 +203,24 @@ export class NativeKernels implements KernelSet {
     return view;
   }
 
-  private all(): Float32Array {
-    if (!this.memory) throw new Error("combine needs a shared memory");
-    if (!this.whole) this.whole = new Float32Array(this.memory.buffer, this.base);
-    return this.whole;
-  }
-
-  /** d = a·d + b·s over n floats; offsets from this set's base, s may lie past its arena. */
-  combine(d: number, s: number, n: number, a: number, b: number): void {
-    this.k.combine(this.all(), d, s, n, a, b, false);
-  }
-
-  /** combine, returning the sum of squares of the combined floats (the same pass). */
-  combineSquares(d: number, s: number, n: number, a: number, b: number): number {
-    return this.k.combine(this.all(), d, s, n, a, b, true);
+  /**
+   * Rows [k0, k1) of a layer's weight gradient dW = Xᵀ·dZ, and its bias gradient with `bias`:
+   * one thread's share when two threads split the gradients by outputs (parallel-step.ts).
+   */
+  weightGradientRows(
+    m: Float32Array,
+    x: number,
+    dz: number,
+    dw: number,
+    db: number,
+    rows: number,
+    K: number,
+    N: number,
+    k0: number,
+    k1: number,
+    bias: boolean,
+  ): void {
+    this.k.weightGradient(m, x, dz, dw, db, rows, K, N, k0, k1, bias);
   }
 
   readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {

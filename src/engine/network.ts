@@ -16,7 +16,7 @@
  *
  * Growing the batch capacity or the optimizer slots re-plans the arena and keeps the front.
  */
-import { ArenaPlanner } from "./arena.ts";
+import { ALIGN, ArenaPlanner } from "./arena.ts";
 import { requireOneOf } from "./checks.ts";
 import { checkDataset, type Dataset } from "./dataset.ts";
 import { DenseLayer } from "./dense-layer.ts";
@@ -74,6 +74,12 @@ export class Network {
    */
   /** Floats in the parameter block (parameters plus alignment padding). */
   readonly parameterBlock: number;
+  /**
+   * Where two threads split the parameter block's gradients and update (threadSplit): one
+   * thread takes [0, split), the other [split, P). The norm's sum of squares is always summed
+   * as these two parts (gradientSquares), so one thread and two give the same bits.
+   */
+  readonly split: number;
   /** The arena. Replaced when it grows: read it again after reserve(). */
   memory: Float32Array;
   capacity = 0;
@@ -105,6 +111,8 @@ export class Network {
    * A layer with dropout feeds its dropped copy to the next layer during training only.
    */
   private dropout: Dropout | null = null;
+  /** lossBuffersFrom's last answer, and the buffers it shifted. */
+  private shifted: { first: number; from: LossBuffers; buffers: LossBuffers } | null = null;
 
   /** Use createNetwork or loadNetwork; `spec` must already be normalised. */
   constructor(
@@ -133,6 +141,7 @@ export class Network {
     });
     this.parameterBlock = planner.size;
     this.parameterCount = this.layers.reduce((n, l) => n + l.parameterCount, 0);
+    this.split = threadSplit(this.layers, this.parameterBlock);
     this.memory = this.kernels.arena(undefined, this.parameterBlock, 0);
   }
 
@@ -169,17 +178,26 @@ export class Network {
   }
 
   /**
-   * For the helper thread of two-thread training (parallel-worker.ts), on the same memory and
-   * base as the main network: the parameters are the main network's [0, P), read in place;
-   * this view's gradients and batch buffers go past `origin` (past the main network's arena).
+   * For the helper thread of two-thread training (parallel-worker.ts), on the same shared memory
+   * and base as the main network: the main network's layout exactly (the same `capacity` and
+   * `slots`, so every offset agrees), without touching the memory, but for the scratch block,
+   * which is the helper's own at `scratch` (past the main network's arena).
    */
-  reserveHelper(capacity: number, origin: number): void {
+  reserveHelper(capacity: number, slots: number, scratch: number): void {
     const planner = new ArenaPlanner();
-    planner.take(origin);
-    this.gradients = planner.take(this.parameterBlock);
+    planner.take(this.parameterBlock * (2 + slots));
+    this.gradients = this.parameterBlock;
     this.planBatch(planner, capacity, true);
-    this.memory = this.kernels.arena(this.memory, planner.size, origin);
-    this.slots = 0;
+    this.scratch = scratch;
+    this.memory = this.kernels.arena(undefined, scratch + this.scratchSize, 0);
+    this.slots = slots;
+  }
+
+  /** Floats of the scratch block (the largest W of a layer past the first). */
+  get scratchSize(): number {
+    let most = 0;
+    for (const l of this.layers.slice(1)) most = Math.max(most, l.inputs * l.units);
+    return most;
   }
 
   /** Lays out the batch buffers (and the scratch block when there are gradients). */
@@ -198,11 +216,7 @@ export class Network {
       drop.masks = rates.map((rate, i) => (rate > 0 ? planner.take(cap * widths[i]!) : -1));
       drop.dropped = rates.map((rate, i) => (rate > 0 ? planner.take(cap * widths[i]!) : -1));
     }
-    if (scratch) {
-      let most = 0;
-      for (const l of this.layers.slice(1)) most = Math.max(most, l.inputs * l.units);
-      this.scratch = planner.take(most);
-    }
+    if (scratch) this.scratch = planner.take(this.scratchSize);
     this.capacity = cap;
     if (this.labels.length < cap) this.labels = new Int32Array(cap);
     if (this.rowWeights.length < cap) this.rowWeights = new Float32Array(cap);
@@ -283,80 +297,123 @@ export class Network {
   }
 
   /**
-   * Forward pass over the `rows` rows already in the input buffer; returns A's offset. With
-   * `dropout` (training, after setDropout) the masks are drawn from it, in the order inputs,
-   * then each hidden layer, row-major.
+   * Forward pass over the `rows` rows already in the input buffer from row `first` on (a
+   * thread's share of a batch; 0 otherwise); returns A's offset (of row 0). With `dropout`
+   * (training, after setDropout; one thread, so `first` 0) the masks are drawn from it, in the
+   * order inputs, then each hidden layer, row-major.
    */
-  forward(rows: number, dropout?: Random): number {
+  forward(rows: number, dropout?: Random, first = 0): number {
     const m = this.memory;
     const k = this.kernels;
     const dropping = dropout !== undefined && this.dropout !== null;
     let x = dropping ? this.drop(0, this.input, rows, this.inputs, dropout) : this.input;
+    x += first * this.inputs;
     const last = this.layers.length - 1;
     for (let i = 0; i < last; i++) {
       const l = this.layers[i]!;
-      k.denseForward(m, x, l.weights, l.bias, l.output, rows, l.inputs, l.units, l.act, l.alpha);
-      x = dropping ? this.drop(i + 1, l.output, rows, l.units, dropout) : l.output;
+      const y = l.output + first * l.units;
+      k.denseForward(m, x, l.weights, l.bias, y, rows, l.inputs, l.units, l.act, l.alpha);
+      x = dropping ? this.drop(i + 1, l.output, rows, l.units, dropout) : y;
     }
     // The output layer keeps its logits Z: the losses work from them for stability.
     const h = this.head;
-    k.denseForward(m, x, h.weights, h.bias, this.logits, rows, h.inputs, h.units, 0, 0);
-    k.activateInto(m, this.logits, h.output, rows, h.units, h.act, h.alpha);
+    const z = this.logits + first * h.units;
+    k.denseForward(m, x, h.weights, h.bias, z, rows, h.inputs, h.units, 0, 0);
+    k.activateInto(m, z, h.output + first * h.units, rows, h.units, h.act, h.alpha);
     return h.output;
   }
 
-  /**
-   * Backpropagates the head's delta (dL/dZ) into every layer's gradients. With `squares`, returns
-   * the sum of the squared gradients (the norm's square, summed as they are written), else 0.
-   */
-  backward(rows: number, squares = false): number {
+  /** Backpropagates the head's delta (dL/dZ) of `rows` rows into every layer's gradients. */
+  backward(rows: number): void {
     const m = this.memory;
     const k = this.kernels;
     const G = this.gradients;
-    const d = this.dropout;
-    let sum = 0;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
-      const x = this.layerInput(i);
-      sum += k.backwardWeights(
+      k.backwardWeights(
         m,
-        x,
+        this.layerInput(i),
         l.delta,
         l.weights + G,
         l.bias + G,
         rows,
         l.inputs,
         l.units,
-        squares,
       );
-      if (i > 0) {
-        const p = this.layers[i - 1]!;
-        k.backwardInput(
-          m,
-          l.delta,
-          l.weights,
-          p.delta,
-          p.output,
-          rows,
-          l.units,
-          l.inputs,
-          p.act,
-          p.alpha,
-          this.scratch,
-        );
-        // Through the mask: the dropped units had no effect downstream.
-        const mask = d ? d.masks[i]! : -1;
-        if (mask >= 0) {
-          for (let j = 0; j < rows * p.units; j++) m[p.delta + j] *= m[mask + j];
-        }
-      }
+      if (i > 0) this.backwardDelta(i, 0, rows, this.scratch);
     }
-    return sum;
+  }
+
+  /**
+   * The deltas of every layer below the head for rows [first, first + rows): a thread's share
+   * of backward when two threads split a batch (the weight gradients follow over all rows,
+   * split by outputs: parallel-step.ts). `scratch` is the calling thread's own scratch block.
+   */
+  backwardDeltas(first: number, rows: number, scratch: number): void {
+    for (let i = this.layers.length - 1; i > 0; i--) this.backwardDelta(i, first, rows, scratch);
+  }
+
+  /** Layer i−1's delta from layer i's, for rows [first, first + rows). */
+  private backwardDelta(i: number, first: number, rows: number, scratch: number): void {
+    const m = this.memory;
+    const l = this.layers[i]!;
+    const p = this.layers[i - 1]!;
+    const at = first * p.units;
+    this.kernels.backwardInput(
+      m,
+      l.delta + first * l.units,
+      l.weights,
+      p.delta + at,
+      p.output + at,
+      rows,
+      l.units,
+      l.inputs,
+      p.act,
+      p.alpha,
+      scratch,
+    );
+    // Through the mask: the dropped units had no effect downstream.
+    const d = this.dropout;
+    const mask = d ? d.masks[i]! : -1;
+    if (mask >= 0) {
+      for (let j = at; j < at + rows * p.units; j++) m[p.delta + j] *= m[mask + j];
+    }
+  }
+
+  /**
+   * Σ of the squared gradients (the norm's square), in a fixed order: [0, split) then
+   * [split, P), each summed by the kernels' fixed lane order; the two threads each sum one part.
+   */
+  gradientSquares(): number {
+    const k = this.kernels;
+    const m = this.memory;
+    const G = this.gradients;
+    const s = this.split;
+    return k.sumOfSquares(m, G, s) + k.sumOfSquares(m, G + s, this.parameterBlock - s);
   }
 
   /** Where the loss functions find a batch in the arena (kept, so training allocates nothing). */
   lossBuffers(): LossBuffers {
     return this.buffers;
+  }
+
+  /** The loss buffers of rows from `first` on (a thread's share of a batch); kept while it lasts. */
+  lossBuffersFrom(first: number): LossBuffers {
+    if (first === 0) return this.buffers;
+    const b = this.buffers;
+    const shifted = this.shifted;
+    if (shifted?.first === first && shifted.from === b) return shifted.buffers;
+    const N = this.outputs;
+    const buffers = {
+      z: b.z + first * N,
+      a: b.a + first * N,
+      t: b.t + first * N,
+      labels: b.labels.subarray(first),
+      d: b.d + first * N,
+      weights: b.weights.subarray(first),
+    };
+    this.shifted = { first, from: b, buffers };
+    return buffers;
   }
 
   /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
@@ -476,6 +533,26 @@ interface Dropout {
   /** Per dropout site k (0: inputs, i + 1: layer i's outputs): offsets, -1 where rate is 0. */
   masks: number[];
   dropped: number[];
+}
+
+/**
+ * Where two threads split the parameter block: the boundary nearest its middle that falls on a
+ * tensor's start or between two rows of a weight matrix (so each thread's weight gradient is
+ * whole rows of dW), at a multiple of 4 floats (so the update's vector boundaries stay where
+ * one whole update has them).
+ */
+export function threadSplit(layers: readonly DenseLayer[], P: number): number {
+  const target = P / 2;
+  let best = 0;
+  const consider = (at: number) => {
+    if (at % ALIGN === 0 && Math.abs(at - target) < Math.abs(best - target)) best = at;
+  };
+  for (const l of layers) {
+    for (let r = 0; r <= l.inputs; r++) consider(l.weights + r * l.units);
+    consider(l.bias);
+  }
+  consider(P);
+  return best;
 }
 
 /** The loss <-> output rule of losses.ts (lossOutputProblem), as an EngineError on `loss`. */

@@ -1,22 +1,19 @@
 /**
- * Two threads on one mini-batch (data parallel): this thread trains on the first half of each
- * batch, a helper thread (parallel-worker.ts) on the second, both over ONE shared memory (a
- * SharedArrayBuffer for the native kernels, else a WebAssembly memory); the gradients are
- * summed, weighted by each half's rows, before the one update here. The result equals one
- * thread's within float tolerance (the sums are split differently).
+ * Two threads on one mini-batch, over ONE shared memory (a SharedArrayBuffer for the native
+ * kernels, else a WebAssembly memory) holding the network's arena, which both threads address
+ * from the same base with the same layout (Network.reserveHelper); the helper thread
+ * (parallel-worker.ts) has only its own scratch block past the arena. The threads split outputs,
+ * never a sum (parallel-step.ts), so the model is the one thread's bit for bit.
  *
- * Shared memory layout: [module static data][this network's arena][the helper's region]. Both
- * threads address it from the same base, so the helper reads the parameters in place; its
- * region holds only its own gradients and batch buffers (Network.reserveHelper).
- *
- * Per batch: gather the helper's half into its arena → signal → forward/loss/backward our half
- * → wait → the update, split by parameter ranges: each thread combines its range of the two
- * gradients and sums its squares → wait → norm check and clip here → each thread runs the
- * optimizer over its range; the wait for the helper's range comes at the next read of the
- * parameters (the next batch's forward pass, or settle()), so it overlaps our gathers. The ranges are cut at a multiple of 4 floats, so the update
- * writes exactly what one thread's would from the same gradients. Signals are Atomics on a small
- * shared Int32Array; a waiting thread spins briefly (the other's part is usually a few
- * microseconds from done), then blocks in Atomics.wait, so no event-loop turn sits in the step.
+ * Per batch: gather the helper's rows (the batch's second share, firstShare) → signal → gather
+ * ours → forward, loss gradient and deltas of our rows, while the helper does its rows → each
+ * thread signals that its deltas are written and waits for the other's → each computes the
+ * weight gradients of its parameter range (Network.split) over all rows, and their squares →
+ * wait → norm check and clip here → each thread runs the optimizer over its range; the wait for
+ * the helper's range comes at the next read of the parameters (the next batch's forward pass,
+ * or settle()), so it overlaps our gathers. Signals are Atomics on a small shared Int32Array; a
+ * waiting thread spins briefly (the other's part is usually a few microseconds from done), then
+ * blocks in Atomics.wait, so no event-loop turn sits in the step.
  *
  * The network moves onto the shared memory when training starts and back onto a private one
  * when it ends (close), so its arena may grow freely afterwards.
@@ -24,7 +21,7 @@
 import { Worker } from "node:worker_threads";
 import type { EpochTally } from "./backprop-trainer.ts";
 import { BackpropTrainer } from "./backprop-trainer.ts";
-import { type BatchSums, forwardAndLoss, gatherBatch } from "./batch-step.ts";
+import { type BatchSums, firstShare, gatherBatch, lossPart } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
 import type { KernelBackend } from "./kernel-set.ts";
@@ -32,11 +29,9 @@ import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losse
 import { NativeKernels } from "./native-kernels.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
+import { rangeGradients, type SharedKernels } from "./parallel-step.ts";
 import type { LossName } from "./spec.ts";
 import { createKernels, sharedMemory, WasmKernels, wasmModule } from "./wasm-kernels.ts";
-
-/** A kernel set over a memory both threads share (WebAssembly or native). */
-export type SharedKernels = WasmKernels | NativeKernels;
 
 /** Slots of the control array (Int32). */
 export const SEQ = 0;
@@ -44,16 +39,17 @@ export const COUNT = 1;
 export const DONE = 2;
 export const STOP = 3;
 export const FAILED = 4;
-/** The batch's rows (both halves), for the weights of the gradient combination. */
+/** The batch's rows (both shares): the helper's start at TOTAL − COUNT. */
 export const TOTAL = 5;
-/** Update phases, each set to the batch's SEQ: go combine (GO), helper's range combined (PART),
- * go update (UPDATE), helper's range updated (UPDATED). close() sets GO and UPDATE to -1. */
+/** Phases, each set to the batch's SEQ: our deltas written (GO), the helper's range's gradients
+ * written (PART), go update (UPDATE), helper's range updated (UPDATED). close() sets GO and
+ * UPDATE to -1. */
 export const GO = 6;
 export const PART = 7;
 export const UPDATE = 8;
 export const UPDATED = 9;
 const CTRL_SLOTS = 16;
-/** Slots of the results array (Float64): the helper's half of the batch tally, its range's
+/** Slots of the results array (Float64): the helper's share of the batch tally, its range's
  * sum of squared gradients, and (from this thread) the update's learning rate and Adam's bias
  * corrections. */
 export const LOSS_SUM = 0;
@@ -82,14 +78,6 @@ export function spinFor(ctrl: Int32Array, slot: number, value: number): boolean 
   return false;
 }
 
-/**
- * Where the parameter block [0, P) splits between the threads: this thread updates [0, split),
- * the helper [split, P). A multiple of 16 floats near the middle (see the file comment).
- */
-export function splitPoint(parameterBlock: number): number {
-  return Math.floor(parameterBlock / 32) * 16;
-}
-
 /** Ten-second waits for the helper's half of one batch before it counts as dead. */
 const HELPER_SILENCE_WAITS = 30;
 const PAGE = 65536;
@@ -102,15 +90,15 @@ export interface HelperData {
   memory: unknown;
   backend: KernelBackend;
   spec: Network["spec"];
+  /** The network's batch capacity and optimizer slots: its layout (Network.reserveHelper). */
   capacity: number;
-  /** Where the helper's region starts (floats from the common base): past our arena. */
-  origin: number;
+  slots: number;
+  /** Where the helper's scratch block starts (floats from the common base): past our arena. */
+  scratch: number;
   loss: LossName;
   optimizer: ResolvedOptimizer;
   smoothing: number;
   classWeights: number[] | null;
-  /** Where the helper's range of the parameter block starts (splitPoint). */
-  split: number;
   ctrl: SharedArrayBuffer;
   results: SharedArrayBuffer;
   labels: SharedArrayBuffer;
@@ -126,17 +114,11 @@ export class ParallelTrainer {
   private readonly loss: LossInfo;
   private readonly clipNorm: number;
   private readonly settings: LossSettings;
-  /** Our half's sums, reused across batches. */
+  /** Our share's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly ctrl: Int32Array;
   private readonly results: Float64Array;
   private readonly labels: Int32Array;
-  /** The whole memory from the common base, and the helper's offsets in it. */
-  private readonly all: Float32Array;
-  private readonly helperInput: number;
-  private readonly helperTargets: number;
-  private readonly helperGradients: number;
-  private readonly split: number;
   private seq = 0;
   /** The batch whose update the helper may still be running on its range (0: none). */
   private pending = 0;
@@ -153,7 +135,6 @@ export class ParallelTrainer {
       ctrl: Int32Array;
       results: Float64Array;
       labels: Int32Array;
-      helper: { input: number; targets: number; gradients: number };
     },
   ) {
     this.network = network;
@@ -168,11 +149,6 @@ export class ParallelTrainer {
     this.single = new BackpropTrainer(network, data, loss, optimizer, settings);
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
-    this.all = new Float32Array(this.kernels.memory!.buffer, this.kernels.base);
-    this.helperInput = parts.helper.input;
-    this.helperTargets = parts.helper.targets;
-    this.helperGradients = parts.helper.gradients;
-    this.split = splitPoint(network.parameterBlock);
   }
 
   /**
@@ -189,22 +165,22 @@ export class ParallelTrainer {
   ): Promise<ParallelTrainer | undefined> {
     const backend = network.kernels.backend;
     if (backend === "js") return undefined;
-    // Our arena (and its padding), then the helper's region: never larger than our arena, which
-    // also holds the parameters and the optimizer state.
+    // Our arena (and its padding), then the helper's scratch block.
     const origin = Math.ceil((network.memory.length + 16) / 16) * 16;
+    const floats = origin + network.scratchSize + 64;
     let kernels: SharedKernels;
     let mod: unknown = null;
     let memory: unknown;
     if (network.kernels instanceof NativeKernels) {
       // The native kernels address a plain SharedArrayBuffer from byte 0.
-      const buffer = new SharedArrayBuffer((2 * origin + 64) * 4);
+      const buffer = new SharedArrayBuffer(floats * 4);
       kernels = network.kernels.over({ memory: { buffer }, base: 0 });
       memory = buffer;
     } else {
       const wasm = backend === "relaxed" || backend === "simd" ? wasmModule(backend, true) : null;
       if (!wasm || !(backend === "relaxed" || backend === "simd")) return undefined;
       const base = new WasmKernels(backend, wasm, sharedMemory(1)).base;
-      const pages = Math.ceil((base + (2 * origin + 64) * 4) / PAGE);
+      const pages = Math.ceil((base + floats * 4) / PAGE);
       const shared = sharedMemory(pages);
       kernels = new WasmKernels(backend, wasm, shared);
       mod = wasm;
@@ -220,12 +196,12 @@ export class ParallelTrainer {
       backend,
       spec: network.spec,
       capacity: network.capacity,
-      origin,
+      slots: network.slots,
+      scratch: origin,
       loss,
       optimizer: optimizer.config,
       smoothing: settings.smoothing,
       classWeights: settings.classWeights ? Array.from(settings.classWeights) : null,
-      split: splitPoint(network.parameterBlock),
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
       labels: labels.buffer as SharedArrayBuffer,
@@ -234,9 +210,8 @@ export class ParallelTrainer {
     const worker = new Worker(new URL(`./parallel-worker${ext}`, import.meta.url), {
       workerData: helperData,
     });
-    let helper: { input: number; targets: number; gradients: number };
     try {
-      helper = await new Promise((resolve, reject) => {
+      await new Promise((resolve, reject) => {
         worker.once("message", resolve);
         worker.once("error", reject);
         worker.once("exit", (code) => reject(new Error(`helper thread exited (${code})`)));
@@ -255,11 +230,10 @@ export class ParallelTrainer {
       ctrl,
       results,
       labels,
-      helper,
     });
   }
 
-  /** Same contract as BackpropTrainer.trainBatch. */
+  /** Same contract as BackpropTrainer.trainBatch, and the same bits. */
   trainBatch(
     order: Int32Array,
     start: number,
@@ -269,8 +243,8 @@ export class ParallelTrainer {
     epoch: number,
     batch: number,
   ): number {
-    const own = count - (count >> 1);
-    const theirs = count >> 1;
+    const own = firstShare(count);
+    const theirs = count - own;
     if (theirs === 0) {
       this.settle();
       return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
@@ -279,20 +253,25 @@ export class ParallelTrainer {
     const loss = this.loss;
     const data = this.data;
     const c = this.ctrl;
+    const m = net.memory;
 
-    // The helper's half first, so it starts while we gather ours.
+    // The helper's rows first, so it starts while we gather ours (its labels go through the
+    // shared array: each thread's are its own).
+    const K = net.inputs;
+    const N = net.outputs;
+    const at = [net.input + own * K, net.targets + own * N] as const;
     gatherBatch(
-      this.all,
-      this.helperInput,
-      this.helperTargets,
+      m,
+      at[0],
+      at[1],
       this.labels,
       data,
       loss.needsLabels,
       order,
       start + own,
       theirs,
-      net.inputs,
-      net.outputs,
+      K,
+      N,
     );
     Atomics.store(c, COUNT, theirs);
     Atomics.store(c, TOTAL, count);
@@ -301,7 +280,7 @@ export class ParallelTrainer {
     const seq = this.seq;
 
     gatherBatch(
-      net.memory,
+      m,
       net.input,
       net.targets,
       net.labels,
@@ -310,14 +289,16 @@ export class ParallelTrainer {
       order,
       start,
       own,
-      net.inputs,
-      net.outputs,
+      K,
+      N,
     );
     // The previous batch's update must be whole before the forward pass reads the parameters.
     this.settle();
-    const ours = forwardAndLoss(net, loss, own, this.sums, this.settings);
-    net.backward(own);
-
+    net.forward(own);
+    const ours = lossPart(net, loss, 0, own, count, this.sums, this.settings);
+    net.backwardDeltas(0, own, net.scratch);
+    Atomics.store(c, GO, seq);
+    Atomics.notify(c, GO);
     this.awaitHelper(DONE, seq);
     const r = this.results;
     const lossSum = ours.lossSum + r[LOSS_SUM]!;
@@ -326,26 +307,16 @@ export class ParallelTrainer {
     tally.correct += ours.correct + r[CORRECT]!;
     tally.absSum += ours.absSum + r[ABS_SUM]!;
 
-    // Each half's gradient is its own mean; weighted by rows they make the batch mean. Each
-    // thread combines its range and sums its squares (the norm), then updates that range.
-    const P = net.parameterBlock;
-    const split = this.split;
-    Atomics.store(c, GO, seq);
-    Atomics.notify(c, GO);
-    let squares = this.kernels.combineSquares(
-      P,
-      this.helperGradients,
-      split,
-      own / count,
-      theirs / count,
-    );
+    // Our range's gradients over all rows; the helper does the rest (parallel-step.ts).
+    let squares = rangeGradients(net, this.kernels, count, 0, net.split);
     this.awaitHelper(PART, seq);
     squares += r[SQUARES]!;
     // The global gradient norm doubles as the divergence check on the gradients (clipAndStep).
+    const P = net.parameterBlock;
     const norm = Math.sqrt(squares);
     if (!Number.isFinite(norm)) throw new TrainingDivergedError(epoch, batch, "the gradient");
     if (this.clipNorm > 0 && norm > this.clipNorm) {
-      this.kernels.scaleInPlace(net.memory, P, P, this.clipNorm / (norm + 1e-6));
+      this.kernels.scaleInPlace(m, P, P, this.clipNorm / (norm + 1e-6));
     }
     const o = this.optimizer;
     o.advance();
@@ -354,7 +325,7 @@ export class ParallelTrainer {
     r[BC2] = o.correction2;
     Atomics.store(c, UPDATE, seq);
     Atomics.notify(c, UPDATE);
-    o.stepRange(net, lr, 0, split, o.correction1, o.correction2);
+    o.stepRange(net, lr, 0, net.split, o.correction1, o.correction2);
     // The helper finishes its range while we return and gather the next batch (settle).
     this.pending = seq;
     return lossSum / count;

@@ -1,19 +1,20 @@
 /**
  * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
  * network over the same shared memory (WebAssembly, or a SharedArrayBuffer for the native
- * kernels) and base, reading the parameters in place,
- * with its own gradients and batch buffers past the main arena. Per batch it waits for its half,
- * runs forward, loss gradient and backward on it, writes its tally and signals; then its share
- * of the update: it combines its range of the two gradients (summing their squares), signals,
- * and once the main thread has checked the norm, runs the optimizer over that range.
+ * kernels), base and layout, with only its scratch block of its own. Per batch it waits for its
+ * rows (the batch's second share), runs forward, loss gradient and the deltas on them, writes its
+ * tally and signals; once the main thread's deltas are written too, the weight gradients of its
+ * range [split, P) over all rows and their squares, signals; and once the main thread has
+ * checked the norm, the optimizer over that range.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { type BatchSums, forwardAndLoss } from "./batch-step.ts";
+import { type BatchSums, lossPart } from "./batch-step.ts";
 import type { NativeBackend } from "./kernel-set.ts";
 import { LOSS_INFO } from "./losses.ts";
 import { nativeKernels } from "./native-kernels.ts";
 import { Network } from "./network.ts";
 import { Optimizer } from "./optimizers.ts";
+import { rangeGradients } from "./parallel-step.ts";
 import {
   ABS_SUM,
   BC1,
@@ -53,20 +54,20 @@ function sharedKernels(): WasmKernels | NonNullable<ReturnType<typeof nativeKern
 }
 const kernels = sharedKernels();
 const net = new Network(d.spec, { kernelSet: kernels });
-net.reserveHelper(d.capacity, d.origin);
+net.reserveHelper(d.capacity, d.slots, d.scratch);
 const ctrl = new Int32Array(d.ctrl);
 const results = new Float64Array(d.results);
 const labels = new Int32Array(d.labels);
 const info = LOSS_INFO[d.loss];
 const optimizer = new Optimizer(d.optimizer);
 const P = net.parameterBlock;
-const split = d.split;
+const split = net.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
 const settings = {
   smoothing: d.smoothing,
   classWeights: d.classWeights ? Float64Array.from(d.classWeights) : null,
 };
-parentPort!.postMessage({ input: net.input, targets: net.targets, gradients: net.gradients });
+parentPort!.postMessage("ready");
 
 /** Waits for ctrl[slot] to be `value`; false when told to stop instead. */
 function waitFor(slot: number, value: number): boolean {
@@ -79,30 +80,23 @@ function waitFor(slot: number, value: number): boolean {
   }
 }
 
-/** The half batch: forward, loss gradient and tally, backward. */
-function halfBatch(rows: number): void {
-  if (info.needsLabels) net.labels.set(labels.subarray(0, rows));
-  forwardAndLoss(net, info, rows, sums, settings);
+/** Our share of the batch, rows [first, first + rows): forward, loss gradient and tally, deltas. */
+function share(first: number, rows: number, total: number): void {
+  if (info.needsLabels) net.labels.set(labels.subarray(0, rows), first);
+  net.forward(rows, undefined, first);
+  lossPart(net, info, first, rows, total, sums, settings);
   results[LOSS_SUM] = sums.lossSum;
   results[CORRECT] = sums.correct;
   results[ABS_SUM] = sums.absSum;
-  net.backward(rows);
+  net.backwardDeltas(first, rows, net.scratch);
 }
 
-/** Runs one part of a batch (`which`: 0 half batch, 1 combine, 2 update); false if it threw. */
+/** Runs one part of a batch (`which`: 0 our rows, 1 our range's gradients, 2 its update); false if it threw. */
 function run(which: number, rows: number, total: number): boolean {
   try {
-    if (which === 0) halfBatch(rows);
-    else if (which === 1) {
-      // Our range of the two gradients, weighted by rows, into the main thread's gradient block.
-      results[SQUARES] = kernels.combineSquares(
-        P + split,
-        net.gradients + split,
-        P - split,
-        (total - rows) / total,
-        rows / total,
-      );
-    } else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
+    if (which === 0) share(total - rows, rows, total);
+    else if (which === 1) results[SQUARES] = rangeGradients(net, kernels, total, split, P);
+    else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
     return true;
   } catch {
     Atomics.store(ctrl, FAILED, 1);

@@ -34,7 +34,7 @@ export interface ResolvedTraining {
   shuffle: boolean;
   seed: number;
   batchProgressEvery: number;
-  /** 1, or 2 for data-parallel halves of each batch (parallel-trainer.ts). */
+  /** 1, or 2: each batch split between two threads (parallel-trainer.ts), the same bits. */
   threads: number;
   signal?: AbortSignal;
   train: Dataset;

@@ -79,8 +79,6 @@ interface KernelExports {
   activateRange(z: number, a: number, n: number, act: number, alpha: number): void;
   sumOfSquares: Exported<KernelSet["sumOfSquares"]>;
   scale: Exported<KernelSet["scaleInPlace"]>;
-  combine(d: number, s: number, n: number, a: number, b: number): void;
-  combineSquares(d: number, s: number, n: number, a: number, b: number): number;
   sgdUpdate: Exported<KernelSet["sgdUpdate"]>;
   momentumUpdate: Exported<KernelSet["momentumUpdate"]>;
   rmspropUpdate: Exported<KernelSet["rmspropUpdate"]>;
@@ -202,16 +200,6 @@ export class WasmKernels implements KernelSet {
     this.base = base ?? Math.ceil(this.k.staticDataEnd() / 64) * 64;
   }
 
-  /** d = a·d + b·s over n floats; offsets from this set's base, s may lie past its arena. */
-  combine(d: number, s: number, n: number, a: number, b: number): void {
-    this.k.combine(this.at(d), this.at(s), n, a, b);
-  }
-
-  /** combine, returning the sum of squares of the combined floats (the same pass). */
-  combineSquares(d: number, s: number, n: number, a: number, b: number): number {
-    return this.k.combineSquares(this.at(d), this.at(s), n, a, b);
-  }
-
   /**
    * Grows the memory in place (so everything is kept) and zeroes [keep, size + PAD) when
    * re-planning (`previous` given); a first arena is fresh zeroed memory, or, for a two-thread
@@ -331,6 +319,47 @@ export class WasmKernels implements KernelSet {
     this.k.columnSums(this.at(dz), this.at(db), rows, N, squares ? 1 : 0);
     return squares ? this.k.takeSquares() : 0;
   };
+
+  /** Rows [k0, k1) of dW = Xᵀ·dZ and, with `bias`, db (NativeKernels.weightGradientRows). */
+  weightGradientRows(
+    _m: Float32Array,
+    x: number,
+    dz: number,
+    dw: number,
+    db: number,
+    rows: number,
+    K: number,
+    N: number,
+    k0: number,
+    k1: number,
+    bias: boolean,
+  ): void {
+    const ld = N * 4;
+    const M = k1 - k0;
+    if (M > 0) {
+      const a = this.at(x + k0);
+      this.k.gemm(
+        a,
+        4,
+        K * 4,
+        this.at(dz),
+        ld,
+        this.at(dw + k0 * N),
+        ld,
+        M,
+        rows,
+        N,
+        0,
+        0,
+        EPI_NONE,
+        0,
+        0,
+        0,
+        0,
+      );
+    }
+    if (bias) this.k.columnSums(this.at(dz), this.at(db), rows, N, 0);
+  }
 
   /*
    * The kernels the module runs as KernelSet declares them, but for the arena's element offsets,

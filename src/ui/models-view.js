@@ -216,6 +216,11 @@ export async function modelView(main, name) {
         { class: "row" },
         h("a", { class: "button", href: `#/operate/${encodeURIComponent(model.name)}` }, "Operate"),
         h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
+        h(
+          "a",
+          { class: "button", href: `#/studies?model=${encodeURIComponent(model.name)}` },
+          "Studies",
+        ),
       ),
     ),
     h(

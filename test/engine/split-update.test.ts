@@ -1,15 +1,16 @@
 /**
- * The pieces two-thread training splits its update into (parallel-trainer.ts): the optimizer over
- * parameter ranges, and the fused gradient combination with its sum of squares. Cut at a multiple
- * of 4 floats, the pieces must write exactly what one whole call writes, on every backend.
+ * The pieces two-thread training splits a step into (parallel-step.ts): the optimizer over
+ * parameter ranges, and the weight gradients by parameter ranges at Network.split with their
+ * sums of squares. The pieces must write exactly what one whole call writes, on every backend.
  */
 import { describe, expect, it } from "vitest";
 import { createNetwork, type KernelBackend } from "../../src/engine/index.ts";
+import { nativeIsas } from "../../src/engine/native-kernels.ts";
 import type { Network } from "../../src/engine/network.ts";
+import { threadSplit } from "../../src/engine/network.ts";
 import { Optimizer, resolveOptimizer } from "../../src/engine/optimizers.ts";
-import { splitPoint } from "../../src/engine/parallel-trainer.ts";
+import { rangeGradients, type SharedKernels } from "../../src/engine/parallel-step.ts";
 import { Random } from "../../src/engine/random.ts";
-import { createKernels, WasmKernels } from "../../src/engine/wasm-kernels.ts";
 
 const SPEC = {
   inputs: 13,
@@ -50,7 +51,7 @@ describe("an update split by parameter ranges", () => {
         whole.step(ref, 0.01);
         const P = ref.parameterBlock;
         // The trainer's cut, cuts inside W0, b0 and W1, and on b0's start (W0 is 273 floats).
-        for (const cut of [splitPoint(P), 4, 100, 272, 276, 280, P - 4]) {
+        for (const cut of [ref.split, 4, 100, 272, 276, 280, P - 4]) {
           const split = new Optimizer(config);
           const net = filled(kernels, split);
           for (let s = 0; s < 2; s++) {
@@ -64,45 +65,83 @@ describe("an update split by parameter ranges", () => {
     }
   }
 
-  it("cuts the parameter block at a multiple of 16 floats near its middle", () => {
-    for (const P of [4, 16, 100, 235_148]) {
-      const s = splitPoint(P);
-      expect(s % 16).toBe(0);
-      expect(Math.abs(P - 2 * s)).toBeLessThan(32);
+  it("cuts the parameter block near its middle, between rows of a W, at a multiple of 4", () => {
+    for (const layers of [
+      [784, 256, 128, 10],
+      [13, 21, 3],
+      [3, 5, 1],
+      [2, 1],
+      [37, 300, 7],
+    ]) {
+      const net = createNetwork({
+        inputs: layers[0]!,
+        layers: layers.slice(1).map((units) => ({ units, activation: "relu" as const })),
+      });
+      const P = net.parameterBlock;
+      const s = net.split;
+      expect(s).toBe(threadSplit(net.layers, P));
+      expect(s % 4).toBe(0);
+      const onRow = net.layers.some(
+        (l) =>
+          s === l.bias ||
+          (s >= l.weights &&
+            s <= l.weights + l.inputs * l.units &&
+            (s - l.weights) % l.units === 0),
+      );
+      expect(onRow || s === P).toBe(true);
+      // Rows of at most 4·units floats apart are candidates, so the cut is that near the middle.
+      const widest = Math.max(...net.layers.map((l) => 4 * l.units + l.units));
+      expect(Math.abs(P - 2 * s)).toBeLessThanOrEqual(2 * widest);
     }
   });
 });
 
-describe("combineSquares", () => {
-  for (const backend of ["relaxed", "simd"] as const) {
-    it(`combines like combine and sums the squares (${backend}), split or whole`, () => {
-      const k = createKernels(backend);
-      expect(k).toBeInstanceOf(WasmKernels);
-      const w = k as WasmKernels;
-      const n = 203;
-      const m = w.arena(undefined, 4 * n + 16, 0);
-      const r = new Random(5);
-      for (let i = 0; i < 2 * n; i++) m[i] = r.uniform() * 2 - 1;
-      m.copyWithin(2 * n, 0, n); // a copy of d at 2n
-      const a = 5 / 9;
-      const b = 4 / 9;
-      w.combine(2 * n, n, n, a, b);
-      const expected = m.slice(2 * n, 3 * n);
-      let squares = 0;
-      for (const v of expected) squares += v * v;
+const SHARED: KernelBackend[] = [
+  ...nativeIsas().map((isa) => `native-${isa}` as KernelBackend),
+  "relaxed",
+  "simd",
+];
 
-      m.copyWithin(3 * n, 0, n);
-      const whole = w.combineSquares(3 * n, n, n, a, b);
-      expect(m.slice(3 * n, 4 * n)).toEqual(expected);
-      expect(whole).toBeCloseTo(squares, 4);
-
-      m.copyWithin(3 * n, 0, n);
-      const cut = 64;
-      const parts =
-        w.combineSquares(3 * n, n, cut, a, b) +
-        w.combineSquares(3 * n + cut, n + cut, n - cut, a, b);
-      expect(m.slice(3 * n, 4 * n)).toEqual(expected);
-      expect(parts).toBeCloseTo(squares, 4);
+describe("weight gradients split by parameter ranges", () => {
+  for (const backend of SHARED) {
+    it(`write backward's bits, and the two ranges' squares are gradientSquares (${backend})`, () => {
+      const spec = {
+        inputs: 37,
+        layers: [
+          { units: 30, activation: "tanh" as const },
+          { units: 17, activation: "relu" as const },
+          { units: 3, activation: "softmax" as const },
+        ],
+      };
+      const rows = 23;
+      const grads = (split: boolean) => {
+        const net = createNetwork(spec, { seed: 2, kernels: backend });
+        expect(net.kernels.backend).toBe(backend);
+        net.reserve(rows, 0);
+        const r = new Random(7);
+        const m = net.memory;
+        // Inputs, every layer's activations and deltas: noise (backward only reads them).
+        for (let i = net.input; i < net.scratch; i++) m[i] = r.uniform() * 2 - 1;
+        if (!split) {
+          net.backward(rows);
+          return {
+            m: m.slice(net.gradients, 2 * net.parameterBlock),
+            squares: net.gradientSquares(),
+          };
+        }
+        // backward's deltas first (the threads write them before the weight gradients).
+        net.backwardDeltas(0, 11, net.scratch);
+        net.backwardDeltas(11, rows - 11, net.scratch);
+        const k = net.kernels as SharedKernels;
+        const a = rangeGradients(net, k, rows, 0, net.split);
+        const b = rangeGradients(net, k, rows, net.split, net.parameterBlock);
+        return { m: m.slice(net.gradients, 2 * net.parameterBlock), squares: a + b };
+      };
+      const whole = grads(false);
+      const parts = grads(true);
+      expect(Buffer.from(parts.m.buffer).equals(Buffer.from(whole.m.buffer))).toBe(true);
+      expect(parts.squares).toBe(whole.squares);
+      expect(whole.squares).toBeGreaterThan(0);
     });
   }
 });

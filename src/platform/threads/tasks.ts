@@ -52,7 +52,7 @@ export interface TrainTask {
    * seed), the epochs they already had, and the optimizer state stored with them, if any.
    */
   start?: { weights: Uint8Array; initialEpoch: number; optimizerState?: Uint8Array };
-  /** 2: the thread trains each batch in halves with a helper thread (WebAssembly kernels). */
+  /** 2: the thread trains each batch with a helper thread (native or WebAssembly kernels). */
   threads?: 1 | 2;
   /** Epoch messages go out on it; a "cancel" message comes in on it. */
   port: MessagePort;
