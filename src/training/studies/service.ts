@@ -85,8 +85,8 @@ export function createStudyService({
         ]);
       }
       const seed = req.seed ?? randomInt(0, 2 ** 31 - 1);
-      // Trial 1's data split: the fit every trial makes, up to its own seed's shuffle.
-      const shape = await checkAgainstDataset(datasets, req, trainingSeed(seed, 1), limits);
+      // The data split every trial trains and is judged on.
+      const shape = await checkAgainstDataset(datasets, req, trainingSeed(seed), limits);
       const id = await insertStudy(db, req, seed, shape, submitter);
       return get(id);
     },

@@ -14,7 +14,6 @@
  */
 import { defaultRecipe } from "../recipe.ts";
 import type { TrainRequest } from "../request.ts";
-import { trialSeed } from "./sampler.ts";
 import type { TrialParams } from "./schemas.ts";
 import type { StoredStudyRequest } from "./stored.ts";
 
@@ -32,10 +31,16 @@ export interface Segment {
   from?: { model: string; version: number } | undefined;
 }
 
-/** Every segment of trial n trains with this seed: the data splits and shuffles alike. */
-export function trainingSeed(studySeed: number, trial: number): number {
-  // Not the sampler's stream seed itself: the parameters and the training draw apart.
-  return (trialSeed(studySeed, trial) ^ 0x5bd1e995) >>> 0;
+/**
+ * Every segment of every trial trains with this seed. One seed for the whole study means one
+ * test split and one validation split: trials are judged on the same rows (a seed per trial
+ * gave each its own validation rows, and the noise of the split drowned the differences
+ * between trials), and two trials that differ only in, say, the learning rate also start from
+ * the same weights (common random numbers: the comparison sees the parameter, not the draw).
+ */
+export function trainingSeed(studySeed: number): number {
+  // Not the sampler's seed itself: the parameters and the training draw apart.
+  return (studySeed ^ 0x5bd1e995) >>> 0;
 }
 
 export function validationSplitOf(stored: StoredStudyRequest): number {
@@ -87,7 +92,7 @@ export function trialRequest(stored: StoredStudyRequest, segment: Segment): Trai
       epochs: segment.toEpochs - segment.fromEpochs,
       batchSize: params.batchSize ?? recipe.training.batchSize,
       shuffle: true,
-      seed: trainingSeed(stored.seed, segment.trial),
+      seed: trainingSeed(stored.seed),
       validationSplit: validationSplitOf(stored),
       ...(study.testSplit !== undefined ? { testSplit: study.testSplit } : {}),
       ...(labelSmoothing ? { labelSmoothing } : {}),

@@ -321,6 +321,7 @@ export function versionToMessage(version: ModelVersion) {
     preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
     evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
     trainingJson: JSON.stringify(version.training),
+    study: version.study ?? "",
   };
 }
 

@@ -31,14 +31,18 @@ import { fileDescriptorProtos } from "./reflection-descriptors.ts";
 import { studiesHandlers } from "./studies.ts";
 import { trainingHandlers } from "./training.ts";
 
-/** The services served, by full name, as reflection and the health service know them. */
+/** The services always served, by full name, as reflection and the health service know them. */
 export const SERVICE_NAMES = [
   "nnserve.v1.Training",
   "nnserve.v1.Prediction",
   "nnserve.v1.Models",
   "nnserve.v1.Datasets",
+  "nnserve.v1.Operate",
   "inference.GRPCInferenceService",
 ] as const;
+
+/** Served when the process has their feature (createServices builds them everywhere). */
+export const OPTIONAL_SERVICE_NAMES = ["nnserve.v1.Lifecycle", "nnserve.v1.Studies"] as const;
 
 export interface GrpcServerOptions {
   config: Config;
@@ -84,7 +88,7 @@ export function createGrpcServer({
 
   const shutdown = new AbortController();
   const watches = { active: 0 };
-  addFeatureServices(server, grpc, {
+  const served = addFeatureServices(server, grpc, {
     config,
     logger,
     services,
@@ -94,7 +98,7 @@ export function createGrpcServer({
   });
   const health = createHealthMonitor({
     readiness: services.readiness,
-    services: SERVICE_NAMES,
+    services: served,
     pollMs: config.grpc.healthPollMs,
     logger,
   });
@@ -142,7 +146,8 @@ function addFeatureServices(
   server: Server,
   grpc: LoadedProtos["grpc"],
   { config, logger, services, jobWatch, shutdown, watches }: FeatureWiring,
-): void {
+): string[] {
+  const served: string[] = [...SERVICE_NAMES];
   const schemas = createRequestSchemas(config.limits);
   server.addService(
     grpc.nnserve.v1.Training.service,
@@ -168,6 +173,7 @@ function addFeatureServices(
       grpc.nnserve.v1.Lifecycle.service,
       lifecycleHandlers({ aliases: services.aliases, traffic: services.traffic, logger }),
     );
+    served.push("nnserve.v1.Lifecycle");
   }
   server.addService(
     grpc.nnserve.v1.Datasets.service,
@@ -178,6 +184,7 @@ function addFeatureServices(
       grpc.nnserve.v1.Studies.service,
       studiesHandlers({ studies: services.studies, schemas, logger, shutdown, watches }),
     );
+    served.push("nnserve.v1.Studies");
   }
   server.addService(
     grpc.nnserve.v1.Operate.service,
@@ -194,6 +201,7 @@ function addFeatureServices(
     grpc.inference.GRPCInferenceService.service,
     inferenceHandlers({ inference, logger }),
   );
+  return served;
 }
 
 /** Server reflection over every proto served, health and the error details included. */

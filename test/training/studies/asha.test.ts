@@ -145,3 +145,49 @@ describe("decide", () => {
     expect(done).toEqual({ actions: [], finished: true });
   });
 });
+
+describe("the last stand of a finite budget", () => {
+  it("takes the best of the highest rung to the top when a quota rounds down to nobody", () => {
+    // 10 trials, η 3: rung 0 keeps 3, rung 1 keeps floor(3/3) = 1, rung 2 keeps floor(1/3) = 0.
+    const rungs = [1, 3, 9, 27];
+    const trials: TrialState[] = Array.from({ length: 10 }, (_, i) => ({
+      trial: i + 1,
+      status: "pending",
+      results: [],
+    }));
+    const quality = [0.9, 0.2, 0.7, 0.5, 0.8, 0.1, 0.6, 0.4, 0.3, 0.95];
+    let spent = 0;
+    for (let round = 0; round < 100; round++) {
+      const d = decide({ trials, rungs, eta: 3, direction: "minimize", maxConcurrent: 2 });
+      const started: TrialState[] = [];
+      for (const a of d.actions) {
+        const t = trials[a.trial - 1]!;
+        t.status = a.type === "prune" ? "pruned" : a.type === "start" ? "running" : "promoted";
+        if (a.type !== "prune") started.push(t);
+      }
+      if (d.finished) break;
+      // The first segment in flight ends: its trial records the rung it trained to.
+      const t = trials.find((x) => x.status === "running" || x.status === "promoted")!;
+      const k = t.results.length;
+      spent += rungs[k]! - (k > 0 ? rungs[k - 1]! : 0);
+      t.results = [...t.results, quality[t.trial - 1]!];
+      t.status = k + 1 === rungs.length ? "completed" : "paused";
+    }
+    const completed = trials.filter((t) => t.status === "completed");
+    expect(completed.map((t) => t.trial)).toEqual([6]);
+    expect(trials.every((t) => t.status === "completed" || t.status === "pruned")).toBe(true);
+    expect(spent).toBeLessThan(10 * 27);
+  });
+
+  it("does not run once a trial has reached the top rung", () => {
+    const trials = [
+      { trial: 1, status: "completed", results: [0.1, 0.1, 0.1] } as TrialState,
+      paused(2, 0.2, 0.3),
+      paused(3, 0.5),
+      paused(4, 0.6),
+    ];
+    const d = decide(input(trials));
+    expect(d.actions.filter((a) => a.type === "promote")).toEqual([]);
+    expect(d.finished).toBe(true);
+  });
+});

@@ -113,6 +113,10 @@ describe("two deciders on one study", () => {
         normal.job.version,
       );
       const pinned = ready.rows[0]!.version;
+      // The model's page names the study of each candidate, and of no other version.
+      const listed = (await server.services.models.get("iris-study")).versions;
+      expect(listed.find((v) => v.version === pinned)?.study).toBe(study.id);
+      expect(listed.find((v) => v.version === normal.job.version)?.study).toBeNull();
       expect((await resolver.resolve({ model: "iris-study", version: pinned })).version).toBe(
         pinned,
       );
@@ -154,6 +158,8 @@ describe("two deciders on one study", () => {
     // keep best: the normal version and the winner are all that is left.
     const versions = (await server.services.models.get("iris-study")).versions;
     expect(versions.map((v) => v.version)).toEqual([normal.job.version, winner]);
+    // The winner is a normal version now.
+    expect(versions.map((v) => v.study)).toEqual([null, null]);
     expect(
       done.trials.flatMap((t) => t.rungs.map((r) => r.version)).filter((v) => v !== null),
     ).toEqual([winner]);
