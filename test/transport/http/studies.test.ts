@@ -178,9 +178,14 @@ describe("POST /studies/{id}/cancel", () => {
     );
     expect(created.status, JSON.stringify(created.body)).toBe(202);
     const id = created.body.id;
-    // Once the first segment is queued, cancel.
+    // Once the first segment is a queued job, cancel. (trial.started is the decision; the job
+    // is submitted just after it, and a cancel in between rightly leaves no job at all.)
     await readEventStream(eventsUrl(id), {
       until: (events) => events.some((e) => e.event === "trial.started"),
+    });
+    await waitFor("the first segment's job", async () => {
+      const study = (await server.http.get<Study>(`/studies/${id}`)).body;
+      return study.trials.some((t) => t.job !== null) || undefined;
     });
     const cancelled = await server.http.post<Study>(`/studies/${id}/cancel`);
     expect(cancelled.status).toBe(202);
