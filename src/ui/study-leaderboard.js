@@ -14,27 +14,21 @@ import { problemView } from "./try-it.js";
 /** @typedef {{ metric: number | null, epochs: number | null, version: number | null }} TrialResult */
 
 /**
- * A trial's best judgement over the rungs it reached, as the study's `best` is the best over
- * every trial's: its metric, the epochs it was judged at and the version holding those weights
- * (null once dropped: `keep` decides what stays when the study ends). Ties go to the later rung.
+ * A trial's judgement at the highest rung it reached with a finite metric, as the study's
+ * `best` compares trials: its metric, the epochs it was judged at and the version holding
+ * those weights (null once dropped: `keep` decides what stays when the study ends).
  * @param {Trial} t
- * @param {string} metric
  * @returns {TrialResult}
  */
-export function trialResult(t, metric) {
-  const sign = lowerIsBetter(metric) ? 1 : -1;
-  /** @type {TrialResult} */
-  let best = { metric: null, epochs: null, version: null };
-  for (const r of t.rungs) {
-    if (r.metric === null) continue;
-    if (best.metric === null || sign * (r.metric - best.metric) <= 0) best = r;
-  }
-  return best;
+export function trialResult(t) {
+  const last = t.rungs.filter((r) => r.metric !== null).at(-1);
+  return last ?? { metric: null, epochs: null, version: null };
 }
 
 /**
- * Best first in the objective's direction (the study's best trial first among equals, with the
- * result the study itself names); trials without a metric yet last, by number.
+ * As the study picks its best: trials judged after more epochs first, then the better metric
+ * in the objective's direction (the study's best trial first among equals); trials without a
+ * metric yet last, by number.
  * @param {Study} study
  * @returns {[Trial, TrialResult][]}
  */
@@ -43,16 +37,18 @@ export function ranked(study) {
   const sign = lowerIsBetter(metric) ? 1 : -1;
   const top = study.best;
   /** @type {[Trial, TrialResult][]} */
-  const rows = study.trials.map((t) => [
-    t,
-    top?.trial === t.trial ? { ...top } : trialResult(t, metric),
-  ]);
+  const rows = study.trials.map((t) => [t, top?.trial === t.trial ? { ...top } : trialResult(t)]);
   const first = (/** @type {Trial} */ t) => (t.trial === top?.trial ? 0 : 1);
   return rows.sort(([ta, a], [tb, b]) => {
     if (a.metric === null || b.metric === null) {
       return (a.metric === null ? 1 : 0) - (b.metric === null ? 1 : 0) || ta.trial - tb.trial;
     }
-    return sign * (a.metric - b.metric) || first(ta) - first(tb) || ta.trial - tb.trial;
+    return (
+      first(ta) - first(tb) ||
+      (b.epochs ?? 0) - (a.epochs ?? 0) ||
+      sign * (a.metric - b.metric) ||
+      ta.trial - tb.trial
+    );
   });
 }
 
@@ -83,7 +79,7 @@ export class Leaderboard {
           h(
             "caption",
             {},
-            "Trials, best first: each by its best judgement over the rungs it reached.",
+            "Trials, best first: those judged after the most epochs, then by their metric there.",
           ),
           h(
             "thead",
@@ -129,7 +125,7 @@ export class Leaderboard {
   /**
    * @param {Study} study
    * @param {Trial} t
-   * @param {TrialResult} r its best judgement
+   * @param {TrialResult} r its judgement at the highest rung it reached
    */
   row(study, t, r) {
     const best = study.best?.trial === t.trial;

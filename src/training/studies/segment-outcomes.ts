@@ -67,9 +67,16 @@ export async function segmentCurve(
   }));
 }
 
-/** Whether `metric` beats the best so far (lower trial numbers win ties, as in asha.ts). */
+/**
+ * Whether a result beats the best so far: one judged after more epochs always does (the
+ * highest rung reached is where trials are compared, as in Hyperband and ASHA's papers); at
+ * the same epochs the better metric does, lower trial numbers winning ties as in asha.ts. A
+ * 3-epoch result that is luckier on a small validation set than the 81-epoch ones is not the
+ * model to keep (bench:study saw exactly that on breast_cancer).
+ */
 export function beats(ctx: StudyContext, candidate: Best, best: Best | null): boolean {
   if (best === null) return true;
+  if (candidate.epochs !== best.epochs) return candidate.epochs > best.epochs;
   return compareResults(ctx.direction)(candidate, best) < 0;
 }
 

@@ -59,6 +59,12 @@ describe("a study through the job runner", () => {
     expect(study.status, JSON.stringify(study)).toBe("succeeded");
     expect(study.epochsSpent).toBeLessThan(study.epochsIfExhaustive);
     expect(study.best).not.toBeNull();
+    // The best is judged where trials trained the most: at the top rung, the best result there.
+    const top = study.trials.flatMap((t) =>
+      t.rungs.filter((r) => r.epochs === 9).map((r) => ({ trial: t.trial, metric: r.metric })),
+    );
+    expect(study.best!.epochs).toBe(9);
+    expect(study.best!.metric).toBe(Math.min(...top.map((r) => r.metric!)));
     // η 3 over 9 trials: the top third of each rung goes on, so most stop at rung 0 and at
     // least one trial reaches the top rung (9 epochs).
     const statuses = study.trials.map((t) => t.status);
