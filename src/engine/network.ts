@@ -32,6 +32,8 @@ import { createKernels } from "./wasm-kernels.ts";
 
 /** Rows per forward pass when predicting or evaluating outside training. */
 const DEFAULT_CHUNK = 256;
+/** Inputs from which predict checks them as it copies them (native kernels). */
+const COPY_CHECKED = 16_384;
 
 export interface EvaluateResult {
   loss: number;
@@ -418,9 +420,11 @@ export class Network {
 
   /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
   predict(inputs: Float32Array, rows: number): Float32Array {
-    // Native kernels check the inputs are finite as they copy them in (one read, not two); a
-    // chunk that is not sends the whole check again, for its error naming the value.
-    const copy = this.kernels.copyFinite;
+    // Native kernels check a large input is finite as they copy it in (one read of it, not two);
+    // a chunk that is not sends the whole check again, for its error naming the value. A small
+    // one (a row) is cheaper checked and copied apart: copyFinite's typed-array arguments cost
+    // more than the second read.
+    const copy = rows * this.inputs >= COPY_CHECKED ? this.kernels.copyFinite : undefined;
     const data = checkDataset({ inputs, rows }, this, undefined, "", 0, copy === undefined);
     const out = new Float32Array(rows * this.outputs);
     const chunk = this.chunkRows(rows);

@@ -109,7 +109,7 @@ describe("prediction's input check", () => {
         { inputs: 3, layers: [{ units: 2, activation: "softmax" }] },
         { kernels: backend },
       );
-      const rows = 300; // two chunks of 256: the bad value is in the second
+      const rows = 6000; // chunks of 256 (checked as copied, natively): the bad value in the second
       const x = new Float32Array(rows * 3).fill(0.5);
       expect(
         net.predict(x, rows).every((v) => Number.isFinite(v)),
