@@ -15,5 +15,6 @@ exec node_modules/.bin/proto-loader-gen-types \
   -I proto -I node_modules/grpc-health-check/proto -O src/generated/grpc \
   nnserve/v1/training.proto nnserve/v1/prediction.proto nnserve/v1/models.proto \
   nnserve/v1/datasets.proto nnserve/v1/lifecycle.proto nnserve/v1/operate.proto \
+  nnserve/v1/studies.proto \
   inference/grpc_predict_v2.proto health/v1/health.proto \
   google/rpc/status.proto google/rpc/error_details.proto

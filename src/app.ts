@@ -38,6 +38,10 @@ import { createJobNotifier } from "./training/jobs/notifier.ts";
 import { createJobRunner, type JobRunner } from "./training/jobs/runner.ts";
 import { loadTrainingTask } from "./training/jobs/training-task.ts";
 import { createTrainingService } from "./training/service.ts";
+import { StudyConductor } from "./training/studies/conductor.ts";
+import { studiesChannel } from "./training/studies/events.ts";
+import { createStudyService } from "./training/studies/service.ts";
+import { StudySignals } from "./training/studies/signals.ts";
 import { createJobWatch, type JobWatch } from "./training/watch.ts";
 import { createGrpcGuard } from "./transport/grpc/auth-guard.ts";
 import { createGrpcServer, type GrpcServer } from "./transport/grpc/server.ts";
@@ -56,6 +60,8 @@ export interface Nnserve {
   databaseUrl: string;
   services: Services;
   runner: JobRunner;
+  /** Runs the studies forward (started with the job runner). */
+  studyConductor: StudyConductor;
   /** Follows jobs for gRPC WatchJob and GET /jobs/{id}/events. */
   jobWatch: JobWatch;
   /** This instance's Prometheus registry; undefined with METRICS=false. */
@@ -106,20 +112,51 @@ export async function startNnserve({
     const metrics = createInstanceMetrics(config, db, pool, predictionThreads, clusterMetrics, {
       engineBackend,
     });
-    const { services, events, queue, cache, prediction } = createServices(config, logger, life, {
-      db,
-      pool,
-      metrics,
-      engineBackend,
-    });
+    const { services, events, queue, cache, prediction, studySignals } = createServices(
+      config,
+      logger,
+      life,
+      {
+        db,
+        pool,
+        metrics,
+        engineBackend,
+      },
+    );
     const batchRunner = addOperateServices(config, logger, life, db, metrics, {
       services,
       events,
       cache,
       prediction,
     });
-    const runner = createRunner(config, logger, { db, pool, queue, events, metrics });
+    const studyConductor = new StudyConductor({
+      prisma: db.prisma,
+      training: services.training,
+      logger,
+      tickMs: config.studies.tickMs,
+      onRoutingChanged: (model) => events.emit("routingChanged", { model }),
+    });
+    const runner = createRunner(config, logger, {
+      db,
+      pool,
+      queue,
+      events,
+      metrics,
+      onJobEnd: () => studyConductor.wake(),
+    });
     const notifier = createJobNotifier({ url: databaseUrl, logger, onNotify: () => runner.wake() });
+    // Every replica listens, so followers of a study's events wake here whoever decided.
+    const studyNotifier = createJobNotifier({
+      url: databaseUrl,
+      logger,
+      channel: studiesChannel,
+      onNotify: (studyId) => {
+        studySignals.notify(studyId);
+        studyConductor.wake(studyId);
+      },
+    });
+    await studyNotifier.start();
+    life.cleanups.push(() => studyNotifier.stop());
     // One poller per followed job, whether it is followed over gRPC, REST events or both.
     const jobWatch = createJobWatch({ training: services.training });
     const transports = await startTransports(config, logger, life, db, services, metrics, jobWatch);
@@ -131,6 +168,9 @@ export async function startNnserve({
       life.cleanups.push(() => runner.stop(config.shutdownGraceMs));
       batchRunner.start();
       life.cleanups.push(() => batchRunner.stop());
+      // Stopped before the runner: no decision is left half-way while the pool closes.
+      studyConductor.start();
+      life.cleanups.push(() => studyConductor.stop());
     }
 
     let closing: Promise<void> | undefined;
@@ -139,6 +179,7 @@ export async function startNnserve({
       databaseUrl,
       services,
       runner,
+      studyConductor,
       jobWatch,
       metrics,
       // Readiness turns false first, so load balancers stop sending work; then, in reverse
@@ -247,18 +288,33 @@ function createServices(
   events.on("routingChanged", ({ model }) => prediction.forgetResolutions(model));
   events.on("modelDeleted", ({ model }) => prediction.dropModel(model));
   const datasets = createDatasetService({ db });
+  const training = createTrainingService({
+    db,
+    queue,
+    datasets,
+    maxParameters: config.limits.maxParameters,
+    maxInputs: config.limits.maxUnits,
+    maxEncodedValues: config.limits.maxEncodedValues,
+    maxAttempts: config.jobs.maxAttempts,
+    maxJobSeconds: config.limits.maxJobSeconds,
+    maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+  });
+  const studySignals = new StudySignals();
   const services: Services = {
     datasets,
-    training: createTrainingService({
+    training,
+    studies: createStudyService({
       db,
-      queue,
       datasets,
-      maxParameters: config.limits.maxParameters,
-      maxInputs: config.limits.maxUnits,
-      maxEncodedValues: config.limits.maxEncodedValues,
-      maxAttempts: config.jobs.maxAttempts,
-      maxJobSeconds: config.limits.maxJobSeconds,
+      training,
+      limits: {
+        maxParameters: config.limits.maxParameters,
+        maxInputs: config.limits.maxUnits,
+        maxEncodedValues: config.limits.maxEncodedValues,
+      },
       maxQueuedJobsPerKey: config.maxQueuedJobsPerKey,
+      signals: studySignals,
+      followPollMs: config.studies.tickMs,
     }),
     prediction,
     models: createModelRegistry({ db, events }),
@@ -278,7 +334,7 @@ function createServices(
       engineBackend,
     }),
   };
-  return { services, events, queue, cache, prediction };
+  return { services, events, queue, cache, prediction, studySignals };
 }
 
 /**
@@ -358,12 +414,15 @@ function createRunner(
     queue,
     events,
     metrics,
+    onJobEnd,
   }: {
     db: Database;
     pool: WorkerPool;
     queue: JobQueue;
     events: DomainEvents;
     metrics: Metrics | undefined;
+    /** Told after every job this runner ended (the study conductor looks at its studies). */
+    onJobEnd: () => void;
   },
 ): JobRunner {
   return createJobRunner({
@@ -394,6 +453,7 @@ function createRunner(
     onJobEnd: (job, end) => {
       if (end === "succeeded") events.emit("versionReady", { versionId: job.versionId });
       metrics?.training.jobEnd(job.id, end);
+      onJobEnd();
     },
   });
 }

@@ -22,7 +22,13 @@ export function restRequirement(
   if (route === undefined) return "any";
   if (route.startsWith("/admin/")) return ["admin"];
   // Datasets are training's input: uploading, reading and deleting them is training's scope.
-  if (route === "/train" || route.startsWith("/jobs") || route.startsWith("/datasets")) {
+  // A study is training (its trials are jobs): creating, reading and cancelling one too.
+  if (
+    route === "/train" ||
+    route.startsWith("/jobs") ||
+    route.startsWith("/datasets") ||
+    route.startsWith("/studies")
+  ) {
     return ["train"];
   }
   if (route === "/predict" || route === "/v2" || route.startsWith("/v2/")) return ["predict"];
@@ -75,6 +81,7 @@ export function grpcRequirement(path: string): Requirement {
       return "open";
     case "nnserve.v1.Training":
     case "nnserve.v1.Datasets":
+    case "nnserve.v1.Studies":
       return ["train"];
     case "nnserve.v1.Prediction":
       return ["predict"];

@@ -107,6 +107,7 @@ const envVariables = z
     JOB_POLL_MS: integer(2_000, 10),
     JOB_THREADS: integer(1, 1, 2),
     JOB_MAX_SECONDS: integer(21_600, 1),
+    STUDY_TICK_MS: integer(1_000, 10),
     SHUTDOWN_GRACE_MS: integer(10_000, 0),
     BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
     IMPORT_BODY_LIMIT_BYTES: integer(64 * MiB, 1024),
@@ -225,6 +226,11 @@ function toConfig(env: Env) {
      */
     trainingThreadNice: env.TRAINING_THREAD_NICE,
     jobs: jobsConfig(env),
+    /**
+     * Studies (src/training/studies): how often every replica's conductor looks at the running
+     * studies, and a follower of a study's events reads them, when no NOTIFY wakes them sooner.
+     */
+    studies: { tickMs: env.STUDY_TICK_MS },
     /** On SIGTERM, how long running jobs may go on before they are released to the queue. */
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     limits: limitsConfig(env),

@@ -139,7 +139,7 @@ async function readRouting(prisma: PrismaClient, model: string): Promise<Routing
   const row = await prisma.model.findUnique({
     where: { name: model },
     select: {
-      versions: { select: { id: true, version: true, status: true } },
+      versions: { select: { id: true, version: true, status: true, studyId: true } },
       aliases: { select: { alias: true, version: { select: { version: true } } } },
       traffic: true,
     },
@@ -148,6 +148,9 @@ async function readRouting(prisma: PrismaClient, model: string): Promise<Routing
   const versions = new Map(row.versions.map((v) => [v.version, { id: v.id, status: v.status }]));
   let newestReady: number | undefined;
   for (const v of row.versions) {
+    // A study's candidate serves only when pinned (a version number or an alias), until the
+    // study ends and it wins.
+    if (v.studyId !== null) continue;
     if (v.status === "ready" && (newestReady === undefined || v.version > newestReady)) {
       newestReady = v.version;
     }

@@ -24,6 +24,11 @@ export interface SubmitOptions {
    * checked, in the transaction that creates the job; past the limit, throws tooManyJobs().
    */
   submitter?: Submitter;
+  /**
+   * The study this job is a trial segment of (src/training/studies): its version is created as
+   * the study's candidate, never served as the model's newest ready version until it wins.
+   */
+  studyId?: string;
 }
 
 export interface SubmitResult {

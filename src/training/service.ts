@@ -78,7 +78,8 @@ export function createTrainingService({
   }
 
   return {
-    async submit(request: TrainRequest, { idempotencyKey, submitter }: SubmitOptions = {}) {
+    async submit(request: TrainRequest, options: SubmitOptions = {}) {
+      const { idempotencyKey, submitter, studyId } = options;
       const requestHash = idempotencyKey ? hashRequest(request) : undefined;
       if (idempotencyKey && requestHash) {
         const earlier = await replay(prisma, idempotencyKey, requestHash);
@@ -111,6 +112,7 @@ export function createTrainingService({
               idempotencyKey,
               requestHash,
               submitter,
+              studyId,
             });
           },
           bulkTransactionOptions(trainingDataBytes(data)),
@@ -313,6 +315,7 @@ async function createVersionAndJob(
     idempotencyKey: string | undefined;
     requestHash: string | undefined;
     submitter: Submitter | undefined;
+    studyId: string | undefined;
   },
 ) {
   const { fromDataset, classWeights, source } = o;
@@ -336,6 +339,7 @@ async function createVersionAndJob(
           }
         : {}),
       ...(fromDataset ? { preprocessing: toJsonColumn(fromDataset.preprocessing) } : {}),
+      ...(o.studyId ? { studyId: o.studyId } : {}),
     },
   });
   const job = await createJob(tx, {

@@ -15,6 +15,7 @@ import type { FeedbackService } from "../prediction/feedback/service.ts";
 import type { TablePredictionService } from "../prediction/tabular/service.ts";
 import type { TrafficService } from "../prediction/traffic/service.ts";
 import type { TrainingService } from "../training/contract.ts";
+import type { StudyService } from "../training/studies/contract.ts";
 
 export type { PredictionService, TensorPrediction } from "../prediction/contract.ts";
 
@@ -30,6 +31,7 @@ export type {
   Submitter,
   TrainingService,
 } from "../training/contract.ts";
+export type { CreateStudyOptions, StudyService } from "../training/studies/contract.ts";
 export type { ModelRegistry } from "../versions/registry.ts";
 
 export interface Services {
@@ -54,4 +56,6 @@ export interface Services {
   drift?: DriftService;
   /** Feedback and live accuracy (src/prediction/feedback). */
   feedback?: FeedbackService;
+  /** Hyper-parameter studies (src/training/studies); absent, the /studies routes are too. */
+  studies?: StudyService;
 }

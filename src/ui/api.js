@@ -61,14 +61,39 @@ export async function api(method, path, body) {
 }
 
 /**
+ * @typedef {{ signal: AbortSignal, onEvent: (name: string, data: any, how: { resumed: boolean }) => void, onConnection?: (state: "open" | "reconnecting") => void }} StreamHandlers
+ */
+
+/**
  * Follows GET /jobs/{id}/events with fetch and a stream reader (EventSource cannot send the
  * Authorization header). Calls onEvent(name, data, { resumed }) per event; on a dropped
  * connection it reconnects with Last-Event-ID until the `end` event or until `signal` aborts. A
  * resumed stream's snapshot holds only the epochs after that id (`resumed` is true).
  * @param {string} id
- * @param {{ signal: AbortSignal, onEvent: (name: string, data: any, how: { resumed: boolean }) => void, onConnection?: (state: "open" | "reconnecting") => void }} handlers
+ * @param {StreamHandlers} handlers
  */
-export async function followJob(id, { signal, onEvent, onConnection }) {
+export function followJob(id, handlers) {
+  return followEvents(`/jobs/${encodeURIComponent(id)}/events`, "end", handlers);
+}
+
+/**
+ * Follows GET /studies/{id}/events as followJob follows a job: every decision of the study
+ * (event name = its type, data = the StudyEvent), resumed with Last-Event-ID after a dropped
+ * connection, until `study.finished` or until `signal` aborts.
+ * @param {string} id
+ * @param {StreamHandlers} handlers
+ */
+export function followStudy(id, handlers) {
+  return followEvents(`/studies/${encodeURIComponent(id)}/events`, "study.finished", handlers);
+}
+
+/**
+ * A text/event-stream read with fetch, until the event named `last` or until the signal aborts.
+ * @param {string} path
+ * @param {string} last
+ * @param {StreamHandlers} handlers
+ */
+async function followEvents(path, last, { signal, onEvent, onConnection }) {
   /** @type {string | undefined} */
   let lastEventId;
   let retryMs = 2000;
@@ -78,7 +103,9 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
       const headers = { accept: "text/event-stream", ...authHeaders() };
       const resumed = lastEventId !== undefined;
       if (lastEventId !== undefined) headers["last-event-id"] = lastEventId;
-      const response = await fetch(`/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
+      const response = await fetch(path, { headers, signal });
+      // Nothing follows: the study ended before (or right after) the last event this page saw.
+      if (response.status === 204) return;
       if (!response.ok) {
         const problem = await response.json().catch(() => undefined);
         if (response.status === 401) {
@@ -104,7 +131,7 @@ export async function followJob(id, { signal, onEvent, onConnection }) {
           if (event.id !== undefined) lastEventId = event.id;
           if (event.data === undefined) continue;
           onEvent(event.event, JSON.parse(event.data), { resumed });
-          if (event.event === "end") return;
+          if (event.event === last) return;
         }
       }
     } catch (error) {

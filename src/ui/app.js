@@ -1,6 +1,7 @@
 // The dashboard's router: hash URLs so the server serves one page and the back button works.
 //   #/datasets, #/datasets/{id}, #/train?dataset={id}, #/models, #/models/{name},
-//   #/models/{name}/versions/{n}, #/models/{name}/compare?a={n}&b={m}, #/jobs, #/jobs/{id}
+//   #/models/{name}/versions/{n}, #/models/{name}/compare?a={n}&b={m}, #/jobs, #/jobs/{id},
+//   #/studies, #/studies/new?dataset={id}, #/studies/{id}
 // Each view gets an AbortSignal that ends its streams and refreshes when the user goes elsewhere.
 import { apiKey, setApiKey } from "./api.js";
 import { datasetsView, datasetView } from "./datasets-view.js";
@@ -9,6 +10,9 @@ import { jobView } from "./job-view.js";
 import { jobsView } from "./jobs-view.js";
 import { modelsView, modelView } from "./models-view.js";
 import { operateListView, operateView } from "./operate-view.js";
+import { studiesView } from "./studies-view.js";
+import { newStudyView } from "./study-form.js";
+import { studyView } from "./study-view.js";
 import { trainView } from "./train-view.js";
 import { problemView } from "./try-it.js";
 import { compareView, versionView } from "./version-view.js";
@@ -30,6 +34,9 @@ function render(parts, params, signal) {
   if (section === "datasets") return id ? datasetView(main, id, signal) : datasetsView(main);
   if (section === "operate") return id ? operateView(main, id, signal) : operateListView(main);
   if (section === "train") return trainView(main, params, signal);
+  if (section === "studies" && id === "new") return newStudyView(main, params);
+  if (section === "studies" && id) return studyView(main, id, signal);
+  if (section === "studies") return studiesView(main, params, signal);
   if (section === "models" && id && sub === "versions" && subId)
     return versionView(main, id, Number(subId), signal);
   if (section === "models" && id && sub === "compare") return compareView(main, id, params);

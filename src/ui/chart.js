@@ -28,24 +28,25 @@ const DARK = matchMedia("(prefers-color-scheme: dark)");
  * @param {HTMLElement} el the figure
  * @param {HTMLElement} plot
  * @param {(width: number) => uPlot} make
- * @returns {() => uPlot} the chart drawn now
+ * @returns {{ chart: () => uPlot, remake: () => void }} the chart drawn now, and a way to draw
+ *   it again from scratch (new series)
  */
 function mount(el, plot, make) {
   const width = () => Math.max(200, plot.clientWidth || el.clientWidth - 24 || 300);
   let chart = make(width());
   new ResizeObserver(() => chart.setSize({ width: width(), height: HEIGHT })).observe(el);
-  const recolour = () => {
-    if (!el.isConnected) {
-      DARK.removeEventListener("change", recolour);
-      return;
-    }
+  const remake = () => {
     chart.destroy();
     chart = make(width());
     el.dataset.drawnFor = DARK.matches ? "dark" : "light";
   };
+  const recolour = () => {
+    if (el.isConnected) remake();
+    else DARK.removeEventListener("change", recolour);
+  };
   DARK.addEventListener("change", recolour);
   el.dataset.drawnFor = DARK.matches ? "dark" : "light";
-  return () => chart;
+  return { chart: () => chart, remake };
 }
 
 /**
@@ -98,7 +99,7 @@ export function metricChart(title, series) {
   );
   /** @type {(number | null)[][]} */
   const data = [[], ...series.map(() => [])];
-  /** @type {(() => uPlot) | undefined} */
+  /** @type {ReturnType<typeof mount> | undefined} */
   let chart;
   let pending = false;
 
@@ -115,7 +116,7 @@ export function metricChart(title, series) {
         (w) => new uPlot(options(w, shown, "epoch"), /** @type {any} */ (data), plot),
       );
     } else {
-      chart().setData(/** @type {any} */ (data));
+      chart.chart().setData(/** @type {any} */ (data));
     }
   };
 
@@ -150,7 +151,7 @@ export function metricChart(title, series) {
       for (const column of data) column.length = 0;
       el.dataset.points = "0";
       latest.textContent = "no epochs yet";
-      if (chart) chart().setData(/** @type {any} */ (data));
+      if (chart) chart.chart().setData(/** @type {any} */ (data));
     },
     count: () => data[0]?.length ?? 0,
   };
@@ -257,4 +258,96 @@ export function xyChart(title, spec) {
   };
   requestAnimationFrame(() => mount(el, plot, make));
   return el;
+}
+
+/**
+ * One line of a study's chart: a trial's objective per epoch (index 0 is epoch 1). `look`:
+ * "best" (thick, the first series colour, drawn last), "faded" (pruned, failed or cancelled:
+ * thin and muted) or "normal".
+ * @typedef {{ label: string, values: (number | null)[], look: "best" | "faded" | "normal" }} TrialLine
+ */
+
+/**
+ * Every trial's objective on one chart, drawn again whole on each show() (trials come and go,
+ * and uPlot fixes its series when it is made). Too many lines for a legend: the caption below
+ * says which look means what, and the figure's text alternative gives the best trial.
+ * @param {string} title
+ */
+export function trialsChart(title) {
+  const plot = h("div", { class: "plot", role: "img", "aria-label": `${title}: no epochs yet` });
+  const key = h("p", { class: "chart-latest" }, "no epochs yet");
+  const el = h(
+    "figure",
+    { class: "chart trials-chart", "data-series": "0" },
+    h("figcaption", {}, title),
+    plot,
+    key,
+  );
+  /** @type {TrialLine[]} */
+  let lines = [];
+  /** @type {ReturnType<typeof mount> | undefined} */
+  let mounted;
+  let pending = false;
+  const make = (/** @type {number} */ width) => {
+    const ordered = [
+      ...lines.filter((l) => l.look === "faded"),
+      ...lines.filter((l) => l.look === "normal"),
+      ...lines.filter((l) => l.look === "best"),
+    ];
+    const epochs = Math.max(0, ...ordered.map((l) => l.values.length));
+    const xs = Array.from({ length: epochs }, (_, i) => i + 1);
+    /** @type {any} */
+    const opts = options(width, [], "epoch");
+    let normal = 0;
+    opts.legend = { show: false, live: false };
+    opts.series = [
+      { label: "epoch" },
+      ...ordered.map((l) => {
+        const stroke =
+          l.look === "best"
+            ? colour(0)
+            : l.look === "faded"
+              ? cssVar("--fg-muted")
+              : colour(1 + (normal++ % 3));
+        // A trial judged after one epoch has no line to draw: a dot, then.
+        const single = l.values.filter((v) => v !== null).length === 1;
+        return {
+          label: l.label,
+          stroke,
+          width: l.look === "best" ? 3 : l.look === "faded" ? 1 : 1.5,
+          alpha: l.look === "faded" ? 0.4 : 1,
+          spanGaps: true,
+          points: { show: single, size: 6, fill: stroke, stroke },
+        };
+      }),
+    ];
+    const data = [xs, ...ordered.map((l) => xs.map((_, i) => l.values[i] ?? null))];
+    return new uPlot(opts, /** @type {any} */ (data), plot);
+  };
+  const draw = () => {
+    pending = false;
+    if (!el.isConnected) return;
+    if (mounted) mounted.remake();
+    else mounted = mount(el, plot, make);
+  };
+  return {
+    el,
+    /**
+     * @param {TrialLine[]} next
+     * @param {string} description the text alternative: what the chart shows
+     */
+    show(next, description) {
+      lines = next;
+      el.dataset.series = String(next.length);
+      el.dataset.faded = String(next.filter((l) => l.look === "faded").length);
+      el.dataset.best = next.find((l) => l.look === "best")?.label ?? "";
+      plot.setAttribute("aria-label", `${title}: ${description}`);
+      key.textContent = description;
+      // Several refetches can land in one frame: draw once.
+      if (!pending) {
+        pending = true;
+        requestAnimationFrame(draw);
+      }
+    },
+  };
 }

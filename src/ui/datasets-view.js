@@ -294,6 +294,11 @@ export async function datasetView(main, id, _signal) {
           { class: "button primary", href: `#/train?dataset=${encodeURIComponent(id)}` },
           "Train a model",
         ),
+        h(
+          "a",
+          { class: "button", href: `#/studies/new?dataset=${encodeURIComponent(id)}` },
+          "Search hyper-parameters",
+        ),
         confirmDelete({
           name: dataset.name,
           what: `Delete dataset "${dataset.name}"? Models trained from it keep working.`,

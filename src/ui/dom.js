@@ -138,6 +138,11 @@ const METRIC_LABELS = {
   valMae: "val MAE",
 };
 
+/** "val loss" for valLoss: an epoch metric's name as the pages write it. @param {string} key */
+export function metricLabel(key) {
+  return METRIC_LABELS[key] ?? key;
+}
+
 /**
  * The epoch metrics as shown: a regressor trained from a dataset learns a scaled target, so its
  * MAE is multiplied back by the target's scale and named with the target (the loss stays the
@@ -183,12 +188,21 @@ export function metricList(metrics, preprocessing = null) {
  * @param {{ name: string, what: string, run: () => Promise<void>, onError: (error: unknown) => void }} options
  *   name: the thing's name (in the accessible name); what: the sentence asking to confirm.
  */
-export function confirmDelete({ name, what, run, onError }) {
+export function confirmDelete(options) {
+  return confirmAction({ ...options, label: "Delete" });
+}
+
+/**
+ * confirmDelete for any action that cannot be undone ("Cancel study"): a quiet button named
+ * `${label} ${name}`, then the sentence, a red `label` button that does it, and `keep`.
+ * @param {{ label: string, name: string, what: string, keep?: string, run: () => Promise<void>, onError: (error: unknown) => void }} options
+ */
+export function confirmAction({ label, name, what, keep = "Keep it", run, onError }) {
   const slot = h("div", { class: "delete-slot" });
   const open = h(
     "button",
-    { type: "button", class: "quiet", "aria-label": `Delete ${name}`, "aria-expanded": "false" },
-    "Delete",
+    { type: "button", class: "quiet", "aria-label": `${label} ${name}`, "aria-expanded": "false" },
+    label,
   );
   const close = () => {
     replace(slot, open);
@@ -198,10 +212,10 @@ export function confirmDelete({ name, what, run, onError }) {
   open.addEventListener("click", () => {
     const yes = h(
       "button",
-      { type: "button", class: "danger", "aria-label": `Delete ${name} now` },
-      "Delete",
+      { type: "button", class: "danger", "aria-label": `${label} ${name} now` },
+      label,
     );
-    const no = h("button", { type: "button" }, "Keep it");
+    const no = h("button", { type: "button" }, keep);
     no.addEventListener("click", close);
     yes.addEventListener("click", async () => {
       yes.disabled = true;
@@ -217,7 +231,7 @@ export function confirmDelete({ name, what, run, onError }) {
       slot,
       h(
         "div",
-        { class: "confirm", role: "group", "aria-label": `Delete ${name}?` },
+        { class: "confirm", role: "group", "aria-label": `${label} ${name}?` },
         h("p", {}, what),
         yes,
         no,

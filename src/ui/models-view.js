@@ -154,7 +154,23 @@ function versionsTable(model) {
               { "data-label": "version" },
               h("a", { href: versionHref(model.name, v.version) }, `v${v.version}`),
             ),
-            h("td", { "data-label": "status" }, statusBadge(v.status)),
+            h(
+              "td",
+              { "data-label": "status" },
+              statusBadge(v.status),
+              // A study's candidate is not what /predict serves by default: say so, and whose.
+              v.study
+                ? h(
+                    "a",
+                    {
+                      class: "alias study-candidate",
+                      href: `#/studies/${v.study}`,
+                      title: "not served as newest",
+                    },
+                    "study candidate",
+                  )
+                : null,
+            ),
             h("td", { "data-label": "network" }, layerDiagram(v.network)),
             h("td", { "data-label": "final metrics" }, metricList(v.metrics, v.preprocessing)),
             h("td", { "data-label": "trained" }, formatTime(v.trainedAt)),
@@ -216,6 +232,11 @@ export async function modelView(main, name) {
         { class: "row" },
         h("a", { class: "button", href: `#/operate/${encodeURIComponent(model.name)}` }, "Operate"),
         h("a", { class: "button", href: retrainHref(model) }, "Train a new version"),
+        h(
+          "a",
+          { class: "button", href: `#/studies?model=${encodeURIComponent(model.name)}` },
+          "Studies",
+        ),
       ),
     ),
     h(

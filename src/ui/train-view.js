@@ -2,9 +2,9 @@
 // target; then either the default recipe (the server picks the network) or an architecture of
 // one's own (hidden layers, optimizer, epochs, splits). The server's field messages land next
 // to the fields they name; an accepted job opens its live page.
-import { ApiError, api } from "./api.js";
+import { api } from "./api.js";
 import { h, heading, replace } from "./dom.js";
-import { problemView } from "./try-it.js";
+import { clearErrors, field, num, number, select, showProblem } from "./form.js";
 
 /** @typedef {import("./types.js").Dataset} Dataset */
 /** @typedef {import("./types.js").DatasetSummary} DatasetSummary */
@@ -12,55 +12,6 @@ import { problemView } from "./try-it.js";
 const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leakyRelu", "elu", "linear"];
 const OPTIMIZERS = ["adam", "sgd", "momentum", "rmsprop"];
 let layerIds = 0;
-
-/**
- * A labelled control whose error line the form fills from the server's `errors[].path`.
- * @param {string} path the request field it sets, as the API names it in errors
- * @param {string} label
- * @param {HTMLInputElement | HTMLSelectElement} control
- * @param {string} [help]
- */
-function field(path, label, control, help) {
-  const id = control.id || `f-${path.replace(/[^a-zA-Z0-9]+/g, "-")}`;
-  control.id = id;
-  control.dataset.path = path;
-  const helpEl = help ? h("p", { class: "help", id: `${id}-help` }, help) : null;
-  if (helpEl) control.setAttribute("aria-describedby", helpEl.id);
-  return h(
-    "div",
-    { class: "field", "data-field": path },
-    h("label", { for: id }, label),
-    control,
-    helpEl,
-  );
-}
-
-/**
- * @param {string} name
- * @param {string[]} values
- * @param {string} [selected]
- * @param {Record<string, unknown>} [attrs]
- */
-function select(name, values, selected, attrs = {}) {
-  return /** @type {HTMLSelectElement} */ (
-    h(
-      "select",
-      { name, ...attrs },
-      values.map((v) => h("option", { value: v, selected: v === selected }, v)),
-    )
-  );
-}
-
-/**
- * @param {string} name
- * @param {string | number} value
- * @param {Record<string, unknown>} [attrs]
- */
-function number(name, value, attrs = {}) {
-  return /** @type {HTMLInputElement} */ (
-    h("input", { name, type: "number", value, step: "any", inputmode: "decimal", ...attrs })
-  );
-}
 
 /**
  * The hidden layers of an explicit architecture: rows of units and activation that a person
@@ -137,11 +88,6 @@ class LayerEditor {
       activation: /** @type {HTMLSelectElement} */ (li.querySelector('[name="activation"]')).value,
     }));
   }
-}
-
-/** @param {string} value a blank field is sent as it is, so the server names it */
-function num(value) {
-  return value.trim() === "" ? value : Number(value);
 }
 
 /**
@@ -391,12 +337,7 @@ class TrainForm {
       const accepted = await api("POST", "/train", body);
       location.hash = `#/jobs/${accepted.jobId}`;
     } catch (error) {
-      const unplaced = error instanceof ApiError ? showErrors(form, error.errors) : [];
-      const problem = /** @type {ApiError} */ (error);
-      replace(this.summary, problemView({ message: problem.message, errors: unplaced }));
-      /** @type {HTMLElement | null} */ (
-        form.querySelector('[aria-invalid="true"]') ?? this.summary.querySelector("[role=alert]")
-      )?.focus();
+      showProblem(form, this.summary, error);
     } finally {
       button.disabled = false;
     }
@@ -440,51 +381,4 @@ export async function trainView(main, params, _signal) {
     ),
     form.el,
   );
-}
-
-/** @param {HTMLElement} form */
-function clearErrors(form) {
-  for (const el of form.querySelectorAll(".field-error")) el.remove();
-  for (const el of form.querySelectorAll("[aria-invalid]")) {
-    el.removeAttribute("aria-invalid");
-    const described = (el.getAttribute("aria-describedby") ?? "")
-      .split(" ")
-      .filter((id) => !id.endsWith("-error"))
-      .join(" ");
-    if (described) el.setAttribute("aria-describedby", described);
-    else el.removeAttribute("aria-describedby");
-  }
-}
-
-/**
- * Puts each message under the field its path names (or the nearest one: `training.epochs`
- * under Epochs, `network.layers[1]` under layer 2's units); returns the ones no field took.
- * @param {HTMLElement} form
- * @param {{ path: string, message: string }[]} errors
- */
-function showErrors(form, errors) {
-  /** @type {{ path: string, message: string }[]} */
-  const unplaced = [];
-  const controls = /** @type {(HTMLInputElement | HTMLSelectElement)[]} */ ([
-    ...form.querySelectorAll("[data-path]"),
-  ]);
-  for (const error of errors) {
-    const control =
-      controls.find((c) => c.dataset.path === error.path) ??
-      controls.find((c) => c.dataset.path?.startsWith(`${error.path}.`)) ??
-      controls.find((c) => error.path.startsWith(`${c.dataset.path}.`));
-    if (!control) {
-      unplaced.push(error);
-      continue;
-    }
-    const id = `${control.id}-error`;
-    const line = h("p", { class: "field-error", id }, error.message);
-    control.closest(".field")?.append(line);
-    control.setAttribute("aria-invalid", "true");
-    control.setAttribute(
-      "aria-describedby",
-      [control.getAttribute("aria-describedby"), id].filter(Boolean).join(" "),
-    );
-  }
-  return unplaced;
 }

@@ -22,5 +22,14 @@
 /** @typedef {import("../prediction/batch/schemas.ts").BatchPrediction} BatchPrediction */
 /** @typedef {import("../prediction/drift/service.ts").DriftReport} DriftReport */
 /** @typedef {import("../prediction/feedback/schemas.ts").Performance} Performance */
+/** @typedef {import("../training/studies/schemas.ts").Study} Study */
+/** @typedef {import("../training/studies/schemas.ts").StudySummary} StudySummary */
+/** @typedef {import("../training/studies/schemas.ts").StudyPage} StudyPage */
+/** @typedef {import("../training/studies/schemas.ts").Trial} Trial */
+/** @typedef {import("../training/studies/schemas.ts").TrialParams} TrialParams */
+/** @typedef {import("../training/studies/schemas.ts").StudyCurves} StudyCurves */
+/** @typedef {import("../training/studies/schemas.ts").StudyEvent} StudyEvent */
+/** @typedef {import("../training/studies/schemas.ts").StudyRequestInput} StudyRequest */
+/** @typedef {import("../training/studies/schemas.ts").ObjectiveMetric} ObjectiveMetric */
 
 export {};

@@ -34,7 +34,8 @@ export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelReg
         include: {
           _count: { select: { versions: true } },
           versions: {
-            where: { status: "ready" },
+            // A study's candidates are not the model's version until the study clears one.
+            where: { status: "ready", studyId: null },
             orderBy: { version: "desc" },
             take: 1,
             select: { version: true },
@@ -66,6 +67,7 @@ export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelReg
               metrics: true,
               preprocessing: true,
               evaluation: true,
+              studyId: true,
               createdAt: true,
               trainedAt: true,
               jobs: { select: { id: true }, orderBy: { createdAt: "asc" }, take: 1 },
@@ -75,7 +77,7 @@ export function createModelRegistry({ db, events }: ModelRegistryDeps): ModelReg
       });
       if (!model) throw notFound("model", name);
       const versions = model.versions.map(toVersionView);
-      const ready = versions.filter((v) => v.status === "ready").at(-1);
+      const ready = model.versions.filter((v) => v.status === "ready" && v.studyId === null).at(-1);
       return {
         name: model.name,
         latestVersion: ready?.version ?? null,

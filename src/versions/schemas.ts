@@ -80,6 +80,12 @@ export const modelVersionSchema = z
      * the dataset it came from), as stored with it; what a comparison of versions diffs.
      */
     training: versionTrainingSchema,
+    /**
+     * The study that trained it while it is one of the study's candidates (never served as the
+     * newest ready version; pin it or give it an alias); null for any other version, a study's
+     * winner included.
+     */
+    study: z.uuid().nullable(),
     createdAt: isoDateTime,
     trainedAt: isoDateTime.nullable(),
   })

@@ -24,6 +24,8 @@ export interface VersionRow {
   evaluation: Prisma.JsonValue | null;
   createdAt: Date;
   trainedAt: Date | null;
+  /** Absent where the caller has no study (an imported version). */
+  studyId?: string | null;
   jobs: { id: string }[];
 }
 
@@ -59,6 +61,7 @@ export function toVersionView(row: VersionRow): ModelVersion {
         ? null
         : readStored(storedEvaluationColumn, row.evaluation, `evaluation ${of}`),
     training: trainingView(training, ending),
+    study: row.studyId ?? null,
     createdAt: row.createdAt.toISOString(),
     trainedAt: iso(row.trainedAt),
   };

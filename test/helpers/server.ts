@@ -25,6 +25,7 @@ export const TEST_ENV: Readonly<Record<string, string>> = {
   JOB_LEASE_MS: "1500",
   JOB_HEARTBEAT_MS: "300",
   JOB_POLL_MS: "100",
+  STUDY_TICK_MS: "100",
   SHUTDOWN_GRACE_MS: "0",
   MODEL_CACHE_SIZE: "8",
   // Production guards are off: tests poll faster than any client may, queue more jobs than one

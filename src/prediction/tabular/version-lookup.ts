@@ -31,7 +31,8 @@ export async function lookupVersion(
   }
   // The version pinned, else the alias pinned, else the alias production, else the newest ready
   // version: the resolver's order (prediction/resolver.ts) but for a traffic split, which routes
-  // single requests, not the rows of a table, an explanation or a batch job.
+  // single requests, not the rows of a table, an explanation or a batch job. A study's
+  // candidate (study_id set) is never the newest ready version; pinned, it answers.
   const { rows } = await pool.query<{
     id: string;
     model_id: string;
@@ -47,7 +48,7 @@ export async function lookupVersion(
       WHERE m.name = $1
         AND ($2::int IS NOT NULL AND v.version = $2
           OR $2::int IS NULL AND $3::text IS NOT NULL AND v.id = a.version_id
-          OR $2::int IS NULL AND $3::text IS NULL AND v.status = 'ready')
+          OR $2::int IS NULL AND $3::text IS NULL AND v.status = 'ready' AND v.study_id IS NULL)
       ORDER BY (v.id = a.version_id) DESC NULLS LAST, v.version DESC LIMIT 1`,
     [name, version ?? null, alias ?? null],
   );

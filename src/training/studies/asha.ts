@@ -10,6 +10,11 @@
  * trial waits for stragglers: the top 1/η is of the results recorded so far. A paused trial is
  * pruned as soon as it can no longer enter its rung's top 1/η, however the trials still able to
  * reach that rung end.
+ *
+ * One departure, for a finite budget: when every trial has been started, none is training and
+ * none has reached the top rung, the best paused trial of the highest rung goes on anyway. A
+ * rung whose top 1/η rounds down to nobody (10 trials, η 3: 10 -> 3 -> 1 -> floor(1/3) = 0)
+ * would otherwise end the study without a single trial trained to maxEpochs.
  */
 import type { Direction, TrialStatus } from "./schemas.ts";
 
@@ -90,7 +95,9 @@ export function decide(input: AshaInput): AshaDecision {
     .sort((a, b) => a.trial - b.trial);
 
   while (active < input.maxConcurrent) {
-    const promotion = nextPromotion(byRung, top, input.eta);
+    const promotion =
+      nextPromotion(byRung, top, input.eta) ??
+      (active === 0 && pending.length === 0 ? lastStand(states, byRung, top) : null);
     if (promotion) {
       promotion.trial.status = "promoted";
       actions.push({ type: "promote", trial: promotion.trial.trial, toRung: promotion.toRung });
@@ -103,6 +110,8 @@ export function decide(input: AshaInput): AshaDecision {
     active++;
   }
 
+  // The trial a last stand would take on is kept, not pruned by a quota of nobody.
+  const kept = lastStand(states, byRung, top)?.trial;
   for (const [k, rung] of byRung.entries()) {
     if (k === top) continue;
     // The most results this rung can end with: those in, plus every open trial below it.
@@ -111,7 +120,7 @@ export function decide(input: AshaInput): AshaDecision {
       [...states.values()].filter((t) => OPEN.includes(t.status) && t.results.length <= k).length;
     const quota = Math.floor(reachable / input.eta);
     rung.forEach((t, rank) => {
-      if (t.status === "paused" && t.results.length === k + 1 && rank >= quota) {
+      if (t.status === "paused" && t.results.length === k + 1 && rank >= quota && t !== kept) {
         t.status = "pruned";
         actions.push({ type: "prune", trial: t.trial, rung: k });
       }
@@ -135,6 +144,30 @@ function nextPromotion(
       const t = rung[rank]!;
       if (t.status === "paused" && t.results.length === k + 1) return { trial: t, toRung: k + 1 };
     }
+  }
+  return null;
+}
+
+/**
+ * The top rung is empty and no segment in flight is heading past the highest rung with a
+ * paused trial: that rung's best, so that the study ends with a trial trained to maxEpochs
+ * (the loop takes it on only when nothing runs and nothing is left to start).
+ */
+function lastStand(
+  states: Map<number, Mutable>,
+  byRung: Mutable[][],
+  top: number,
+): { trial: Mutable; toRung: number } | null {
+  if (byRung[top]!.length > 0) return null;
+  let heading = -1;
+  for (const t of states.values()) {
+    if (ACTIVE.includes(t.status)) heading = Math.max(heading, t.results.length);
+  }
+  for (let k = top - 1; k >= 0 && k >= heading; k--) {
+    const best = byRung[k]!.find((t) => t.status === "paused" && t.results.length === k + 1);
+    if (best) return { trial: best, toRung: k + 1 };
+    // A higher rung's trials all pruned or failed: a lower rung's best is not tried instead.
+    if (byRung[k]!.length > 0) return null;
   }
   return null;
 }

@@ -27,7 +27,7 @@ import type { Prediction } from "../../versions/preprocessing/decode.ts";
 import type { Model, ModelSummary, ModelVersion } from "../../versions/schemas.ts";
 
 /** The keys of `source` whose values are set (not undefined or null), copied. */
-function present<T extends object, K extends keyof T>(source: T, keys: readonly K[]) {
+export function present<T extends object, K extends keyof T>(source: T, keys: readonly K[]) {
   const out: Partial<Pick<T, K>> = {};
   for (const key of keys) {
     const value = source[key];
@@ -197,7 +197,7 @@ export function trainRequestFromMessage(req: TrainRequest__Output): Record<strin
   };
 }
 
-function preprocessingFromMessage(p: DatasetPreprocessing__Output) {
+export function preprocessingFromMessage(p: DatasetPreprocessing__Output) {
   const columns = Object.keys(p.imputeColumns).length > 0;
   if (columns && p.impute !== "") {
     throw validationError([
@@ -321,6 +321,7 @@ export function versionToMessage(version: ModelVersion) {
     preprocessingJson: version.preprocessing ? JSON.stringify(version.preprocessing) : "",
     evaluationJson: version.evaluation ? JSON.stringify(version.evaluation) : "",
     trainingJson: JSON.stringify(version.training),
+    study: version.study ?? "",
   };
 }
 

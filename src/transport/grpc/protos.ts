@@ -15,6 +15,7 @@ import type { ProtoGrpcType as LifecycleProto } from "../../generated/grpc/lifec
 import type { ProtoGrpcType as ModelsProto } from "../../generated/grpc/models.ts";
 import type { ProtoGrpcType as OperateProto } from "../../generated/grpc/operate.ts";
 import type { ProtoGrpcType as PredictionProto } from "../../generated/grpc/prediction.ts";
+import type { ProtoGrpcType as StudiesProto } from "../../generated/grpc/studies.ts";
 import type { ProtoGrpcType as TrainingProto } from "../../generated/grpc/training.ts";
 
 export const PROTO_DIR = fileURLToPath(new URL("../../../proto", import.meta.url));
@@ -28,6 +29,7 @@ export const PROTO_FILES = [
   "nnserve/v1/datasets.proto",
   "nnserve/v1/lifecycle.proto",
   "nnserve/v1/operate.proto",
+  "nnserve/v1/studies.proto",
   "inference/grpc_predict_v2.proto",
 ] as const;
 
@@ -49,6 +51,7 @@ export type NnserveProtos = TrainingProto &
   DatasetsProto &
   LifecycleProto &
   OperateProto &
+  StudiesProto &
   InferenceProto &
   HealthProto;
 

@@ -1,5 +1,5 @@
 /**
- * The gRPC transport: nnserve.v1 (Training, Prediction, Models), the Open Inference Protocol
+ * The gRPC transport: nnserve.v1 (Training, Prediction, Models, Studies...), the Open Inference Protocol
  * (inference.GRPCInferenceService), the standard health service following readiness, and server
  * reflection over all of them. Built by a function like the REST app; startNnserve (src/app.ts)
  * binds it next to HTTP and closes it in the same shutdown.
@@ -28,16 +28,21 @@ import {
   PROTO_FILES,
 } from "./protos.ts";
 import { fileDescriptorProtos } from "./reflection-descriptors.ts";
+import { studiesHandlers } from "./studies.ts";
 import { trainingHandlers } from "./training.ts";
 
-/** The services served, by full name, as reflection and the health service know them. */
+/** The services always served, by full name, as reflection and the health service know them. */
 export const SERVICE_NAMES = [
   "nnserve.v1.Training",
   "nnserve.v1.Prediction",
   "nnserve.v1.Models",
   "nnserve.v1.Datasets",
+  "nnserve.v1.Operate",
   "inference.GRPCInferenceService",
 ] as const;
+
+/** Served when the process has their feature (createServices builds them everywhere). */
+export const OPTIONAL_SERVICE_NAMES = ["nnserve.v1.Lifecycle", "nnserve.v1.Studies"] as const;
 
 export interface GrpcServerOptions {
   config: Config;
@@ -83,7 +88,7 @@ export function createGrpcServer({
 
   const shutdown = new AbortController();
   const watches = { active: 0 };
-  addFeatureServices(server, grpc, {
+  const served = addFeatureServices(server, grpc, {
     config,
     logger,
     services,
@@ -93,7 +98,7 @@ export function createGrpcServer({
   });
   const health = createHealthMonitor({
     readiness: services.readiness,
-    services: SERVICE_NAMES,
+    services: served,
     pollMs: config.grpc.healthPollMs,
     logger,
   });
@@ -141,7 +146,8 @@ function addFeatureServices(
   server: Server,
   grpc: LoadedProtos["grpc"],
   { config, logger, services, jobWatch, shutdown, watches }: FeatureWiring,
-): void {
+): string[] {
+  const served: string[] = [...SERVICE_NAMES];
   const schemas = createRequestSchemas(config.limits);
   server.addService(
     grpc.nnserve.v1.Training.service,
@@ -167,11 +173,19 @@ function addFeatureServices(
       grpc.nnserve.v1.Lifecycle.service,
       lifecycleHandlers({ aliases: services.aliases, traffic: services.traffic, logger }),
     );
+    served.push("nnserve.v1.Lifecycle");
   }
   server.addService(
     grpc.nnserve.v1.Datasets.service,
     datasetsHandlers({ datasets: services.datasets, limits: config.datasets, logger }),
   );
+  if (services.studies) {
+    server.addService(
+      grpc.nnserve.v1.Studies.service,
+      studiesHandlers({ studies: services.studies, schemas, logger, shutdown, watches }),
+    );
+    served.push("nnserve.v1.Studies");
+  }
   server.addService(
     grpc.nnserve.v1.Operate.service,
     operateHandlers({ services, schemas, logger }),
@@ -187,6 +201,7 @@ function addFeatureServices(
     grpc.inference.GRPCInferenceService.service,
     inferenceHandlers({ inference, logger }),
   );
+  return served;
 }
 
 /** Server reflection over every proto served, health and the error details included. */

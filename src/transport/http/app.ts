@@ -43,6 +43,8 @@ import { modelFileRoutes } from "./routes/model-files.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { operateRoutes } from "./routes/operate.ts";
 import { predictRoutes } from "./routes/predict.ts";
+import { studyRoutes } from "./routes/studies.ts";
+import { studyEventRoutes } from "./routes/study-events.ts";
 import { trafficRoutes } from "./routes/traffic.ts";
 import { trainRoutes } from "./routes/train.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -119,6 +121,7 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
         { name: "training", description: "Submit and follow training jobs" },
         { name: "prediction", description: "Run trained models" },
         { name: "models", description: "Trained models and their versions" },
+        { name: "studies", description: "Hyper-parameter search: trials pruned by ASHA" },
         { name: "health", description: "Liveness and readiness probes" },
       ],
     },
@@ -158,6 +161,13 @@ const restApi: FastifyPluginAsync<AppOptions> = async (
       datasets: services.datasets,
       limits: config.datasets,
     });
+  if (services.studies) {
+    await app.register(studyRoutes, { studies: services.studies, schemas });
+    await app.register(studyEventRoutes, {
+      studies: services.studies,
+      heartbeatMs: config.http.eventsHeartbeatMs,
+    });
+  }
   await app.register(operateRoutes, {
     ...(services.drift ? { drift: services.drift } : {}),
     ...(services.feedback ? { feedback: services.feedback } : {}),
