@@ -59,7 +59,13 @@ async function trained(
     threads,
     storeOptimizerState: true,
   } as TrainOptions);
+  const P = net.parameterBlock;
+  const w0 = net.layers[0]!;
   return {
+    // The fused step never stores a weight gradient in the arena: how a run shows it took it.
+    storedGradients: net.memory
+      .subarray(w0.weights + P, w0.weights + P + w0.inputs * w0.units)
+      .some((v) => v !== 0),
     weights: bits(net.memory.slice(0, net.parameterBlock)),
     state: bits(result.optimizerState ?? new Uint8Array(0)),
     history: result.history.map((h) => [h.loss, h.accuracy]),
@@ -77,10 +83,12 @@ describe.runIf(nativeAddon() !== null)("the fused step", () => {
     it(`gives the unfused path's weights, moments and losses bit for bit (${what}), every copy, 1 and 2 threads`, async () => {
       const reference = await trained(`native-${nativeIsas()[0]!}`, false, 1, optimizer);
       expect(reference.state.length).toBeGreaterThan(0);
+      expect(reference.storedGradients).toBe(true);
       for (const isa of nativeIsas()) {
         for (const threads of [1, 2] as const) {
           const run = await trained(`native-${isa}`, true, threads, optimizer);
           const label = `${isa}, ${threads} threads`;
+          expect(run.storedGradients, label).toBe(false);
           expect(run.weights.equals(reference.weights), label).toBe(true);
           expect(run.state.equals(reference.state), label).toBe(true);
           expect(run.history, label).toEqual(reference.history);
