@@ -18,7 +18,7 @@ namespace {
 using nns::idx;
 using nns::Table;
 
-constexpr int MAX_ARGS = 16;
+constexpr int MAX_ARGS = 20;
 constexpr double MAX_INT = 2147483647.0;
 
 struct Call {
@@ -101,6 +101,25 @@ struct Call {
       fail("RangeError", "act (argument %zu) is not an element-wise activation code: %lld", i + 1,
            static_cast<long long>(a));
     return static_cast<int>(a);
+  }
+
+  // Argument i as a typed array of `want` (Int32Array or Float32Array); its length in `n`.
+  void* typed(size_t i, napi_typedarray_type want, const char* name, idx* n) {
+    if (!ok) return nullptr;
+    bool isTyped = false;
+    napi_is_typedarray(env, argv[i], &isTyped);
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void* ptr = nullptr;
+    if (!isTyped ||
+        napi_get_typedarray_info(env, argv[i], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+        type != want) {
+      fail("TypeError", "%s (argument %zu) must be a%s", name, i + 1,
+           want == napi_int32_array ? "n Int32Array" : " Float32Array");
+      return nullptr;
+    }
+    *n = static_cast<idx>(length);
+    return ptr;
   }
 
   // The region [off, off + n) must lie inside the arena; returns its address.
@@ -222,6 +241,98 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
   return c.undefined();
 }
 
+// The fused step's work list (Int32Array, CHUNK ints a chunk): x, dz, w, b, K, N, k0, k1, bias.
+// w and b are the parameters' offsets; the gradients' places are P after them, the moments 2P
+// and 3P (the arena layout of src/engine/network.ts).
+constexpr idx CHUNK = 9;
+
+// weightSteps(m, list, chunks, counter, slot, rows, P, lr, beta1, beta2, eps, wd, decoupled,
+// decay, bc1, bc2): the chunks of the fused step (Table::weightStep), each claimed from
+// counter[slot] (an Int32Array, shared when two threads run the list together: whoever is free
+// takes the next chunk, and every chunk's result is the same whoever takes it). Every chunk is
+// checked before any runs. Returns the sum of the squares of the gradients this call applied.
+napi_value WeightSteps(napi_env env, napi_callback_info info) {
+  Call c(env, info, "weightSteps", 16);
+  idx listLen = 0, counterLen = 0;
+  const int32_t* list = static_cast<const int32_t*>(c.typed(1, napi_int32_array, "list", &listLen));
+  const idx chunks = c.count(2, "chunks");
+  int32_t* counter = static_cast<int32_t*>(c.typed(3, napi_int32_array, "counter", &counterLen));
+  const idx slot = c.count(4, "slot"), rows = c.count(5, "rows"), P = c.count(6, "P");
+  nns::Update u{};
+  u.P = P;
+  u.lr = c.real(7, "lr"), u.beta1 = c.real(8, "beta1"), u.beta2 = c.real(9, "beta2");
+  u.eps = c.real(10, "eps"), u.wd = c.real(11, "wd");
+  u.decoupled = c.flag(12);
+  u.decay = c.real(13, "decay"), u.bc1 = c.real(14, "bc1"), u.bc2 = c.real(15, "bc2");
+  if (c.ok && chunks * CHUNK > listLen)
+    c.fail("RangeError", "list holds %lld chunks, not %lld", static_cast<long long>(listLen / CHUNK),
+           static_cast<long long>(chunks));
+  if (c.ok && slot >= counterLen) c.fail("RangeError", "slot %lld is past the counter", static_cast<long long>(slot));
+  for (idx t = 0; c.ok && t < chunks; t++) {
+    const int32_t* e = list + t * CHUNK;
+    for (int f = 0; f < CHUNK; f++)
+      if (e[f] < 0) c.fail("RangeError", "chunk %lld: field %d is negative", static_cast<long long>(t), f);
+    if (!c.ok) break;
+    const idx x = e[0], dz = e[1], w = e[2], b = e[3], K = e[4], N = e[5], k0 = e[6], k1 = e[7];
+    if (!(k0 <= k1 && k1 <= K))
+      c.fail("RangeError", "chunk %lld: rows [%lld, %lld) of dW are not within [0, K = %lld)",
+             static_cast<long long>(t), static_cast<long long>(k0), static_cast<long long>(k1),
+             static_cast<long long>(K));
+    c.region(x, rows * K, "x");
+    c.region(dz, rows * N, "dz");
+    c.region(w, 3 * P + K * N, "w and its gradient and moments");
+    if (e[8]) c.region(b, 3 * P + N, "b and its gradient and moments");
+  }
+  if (!c.ok) return nullptr;
+  double squares = 0;
+  for (;;) {
+    const idx t = __atomic_fetch_add(counter + slot, 1, __ATOMIC_RELAXED);
+    if (t >= chunks) break;
+    const int32_t* e = list + t * CHUNK;
+    float* m = c.m;
+    squares += c.t->weightStep(m + e[0], m + e[1], m + e[2] + P, m + e[3] + P, rows, e[4], e[5],
+                               e[6], e[7], e[8] != 0, u);
+  }
+  return c.result(squares);
+}
+
+// gatherRows(m, dst, data, order, start, count, width): rows order[start..start+count) of
+// data [* × width] (a Float32Array of its own) into the arena at dst, the next rows' cache
+// lines fetched ahead while one is copied (the rows lie anywhere in a set of 188 MB).
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  Call c(env, info, "gatherRows", 7);
+  const idx dst = c.count(1, "dst");
+  idx dataLen = 0, orderLen = 0;
+  const float* data = static_cast<const float*>(c.typed(2, napi_float32_array, "data", &dataLen));
+  const int32_t* order = static_cast<const int32_t*>(c.typed(3, napi_int32_array, "order", &orderLen));
+  const idx start = c.count(4, "start"), count = c.count(5, "count"), width = c.count(6, "width");
+  float* out = c.region(dst, count * width, "dst");
+  if (c.ok && start + count > orderLen)
+    c.fail("RangeError", "order [%lld, %lld) lies past its %lld entries", static_cast<long long>(start),
+           static_cast<long long>(start + count), static_cast<long long>(orderLen));
+  const idx rowsIn = width > 0 ? dataLen / width : 0;
+  for (idx t = 0; c.ok && t < count; t++)
+    if (order[start + t] < 0 || order[start + t] >= rowsIn)
+      c.fail("RangeError", "order[%lld] = %d is not a row of data (%lld rows)",
+             static_cast<long long>(start + t), order[start + t], static_cast<long long>(rowsIn));
+  if (!c.ok) return nullptr;
+  constexpr idx AHEAD = 3;
+  constexpr idx LINE = 16;  // floats in a 64-byte cache line
+  for (idx t = 0; t < AHEAD && t < count; t++) {
+    const float* r = data + static_cast<idx>(order[start + t]) * width;
+    for (idx q = 0; q < width; q += LINE) __builtin_prefetch(r + q, 0, 3);
+  }
+  for (idx t = 0; t < count; t++) {
+    if (t + AHEAD < count) {
+      const float* r = data + static_cast<idx>(order[start + t + AHEAD]) * width;
+      for (idx q = 0; q < width; q += LINE) __builtin_prefetch(r + q, 0, 3);
+    }
+    __builtin_memcpy(out + t * width, data + static_cast<idx>(order[start + t]) * width,
+                     static_cast<size_t>(width) * sizeof(float));
+  }
+  return c.undefined();
+}
+
 // activate(m, z, a, n, act, alpha): A = f(Z) element-wise (not softmax).
 napi_value Activate(napi_env env, napi_callback_info info) {
   Call c(env, info, "activate", 6);
@@ -261,6 +372,24 @@ napi_value AllFinite(napi_env env, napi_callback_info info) {
   if (!c.ok) return nullptr;
   napi_value r;
   napi_get_boolean(env, c.t->allFinite(c.m, c.len), &r);
+  return r;
+}
+
+// copyFinite(m, dst, src, from, n): src[from, from + n) (a Float32Array of its own) into the
+// arena at dst; true when every value copied is finite (the copy is made either way).
+napi_value CopyFinite(napi_env env, napi_callback_info info) {
+  Call c(env, info, "copyFinite", 5);
+  const idx dst = c.count(1, "dst");
+  idx srcLen = 0;
+  const float* src = static_cast<const float*>(c.typed(2, napi_float32_array, "src", &srcLen));
+  const idx from = c.count(3, "from"), n = c.count(4, "n");
+  float* out = c.region(dst, n, "dst");
+  if (c.ok && from + n > srcLen)
+    c.fail("RangeError", "src [%lld, %lld) lies past its %lld values", static_cast<long long>(from),
+           static_cast<long long>(from + n), static_cast<long long>(srcLen));
+  if (!c.ok) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, c.t->copyFinite(src + from, out, n), &r);
   return r;
 }
 
@@ -369,7 +498,8 @@ const Entry ENTRIES[] = {
     {"sumOfSquares", SumOfSquares}, {"scale", Scale}, {"allFinite", AllFinite},
     {"sgdUpdate", Sgd},
     {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},
-    {"adamUpdate", Adam},
+    {"adamUpdate", Adam}, {"weightSteps", WeightSteps}, {"gatherRows", GatherRows},
+    {"copyFinite", CopyFinite},
 };
 
 // kernels(isa): the functions of one copy; throws for a copy this CPU cannot run.

@@ -12,6 +12,17 @@ typedef int64_t idx;
 // Epilogues of gemm, applied to a tile while it is still in registers.
 enum Epilogue { EPI_NONE = 0, EPI_ACTIVATE = 1, EPI_DERIVATIVE = 2 };
 
+// Adam (or AdamW) applied to a weight gradient as it is computed (Table::weightStep): the
+// parameters lie `P` floats before the gradients' places, the moments P and 2P after them. The
+// same operations as Table::adam (and, with `decoupled`, Table::scale by `decay` first), value
+// by value, so the same bits.
+struct Update {
+  idx P;
+  float lr, beta1, beta2, eps, wd, bc1, bc2;
+  bool decoupled;
+  float decay;
+};
+
 // Activation codes: keep in step with src/engine/activations.ts.
 enum Act {
   ACT_LINEAR = 0,
@@ -49,6 +60,9 @@ struct Table {
   void (*columnSums)(const float* dz, float* db, idx rows, idx N);
   double (*sumOfSquares)(const float* p, idx n);
   bool (*allFinite)(const float* p, idx n);
+  // Copies n floats from src to dst and says whether all were finite (allFinite's test), in one
+  // pass over src (prediction's input copy and check).
+  bool (*copyFinite)(const float* src, float* dst, idx n);
   void (*activate)(const float* z, float* a, idx n, int act, float alpha);
   void (*softmax)(const float* z, float* a, idx rows, idx N);
   void (*scale)(float* p, idx n, float f);
@@ -59,6 +73,11 @@ struct Table {
                   float wd);
   void (*adam)(float* p, const float* g, float* m1, float* m2, idx n, float lr, float beta1,
                float beta2, float eps, float wd, float bc1, float bc2);
+  // Rows [k0, k1) of a layer's weight gradient Xᵀ·dZ (and, with `bias`, its bias gradient)
+  // applied by Adam as they are computed (the fused step); returns the sum of the gradients'
+  // squares (in no fixed order: only its finiteness is used).
+  double (*weightStep)(const float* x, const float* dz, float* dw, float* db, idx rows, idx K,
+                       idx N, idx k0, idx k1, bool bias, const Update& u);
 };
 
 }  // namespace nns

@@ -6,6 +6,7 @@
 import { type BatchSums, clipAndStep, forwardAndLoss, gatherBatch } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
+import { canFuse, FusedStep } from "./fused-step.ts";
 import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
 import type { Network } from "./network.ts";
 import type { Optimizer } from "./optimizers.ts";
@@ -28,6 +29,8 @@ export class BackpropTrainer {
   /** This batch's sums, reused across batches. */
   private readonly sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
   private readonly settings: LossSettings;
+  /** The fused weight gradients and Adam (fused-step.ts), where the kernels and optimizer allow. */
+  private readonly fused: FusedStep | undefined;
   /** Draws the dropout masks (fit sets one per epoch); undefined: no dropout. */
   dropout: Random | undefined;
 
@@ -44,6 +47,9 @@ export class BackpropTrainer {
     this.optimizer = optimizer;
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
+    this.fused = canFuse(network.kernels, optimizer.config)
+      ? new FusedStep(optimizer.config)
+      : undefined;
   }
 
   /** Trains on rows order[start..start+count); adds to `tally`; returns the batch's mean loss. */
@@ -70,6 +76,7 @@ export class BackpropTrainer {
       count,
       net.inputs,
       net.outputs,
+      net.kernels,
     );
     const { lossSum, correct, absSum } = forwardAndLoss(
       net,
@@ -83,8 +90,19 @@ export class BackpropTrainer {
     tally.lossSum += lossSum;
     if (loss.classification) tally.correct += correct;
     else tally.absSum += absSum;
-    net.backward(count);
-    clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch, net.gradientSquares());
+    if (this.fused) {
+      // Every delta first (they read the weights), then the weight steps, which update them.
+      net.backwardDeltas(0, count, net.scratch);
+      const o = this.optimizer;
+      o.advance();
+      this.fused.settings(lr, o.correction1, o.correction2);
+      const squares = this.fused.run(net, count);
+      if (!Number.isFinite(Math.sqrt(squares)))
+        throw new TrainingDivergedError(epoch, batch, "the gradient");
+    } else {
+      net.backward(count);
+      clipAndStep(net, this.optimizer, this.clipNorm, lr, epoch, batch, net.gradientSquares());
+    }
     return lossSum / count;
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
+import type { KernelSet } from "./kernel-set.ts";
 import { gatherRows } from "./kernels.ts";
 import { type LossInfo, type LossSettings, lossAndGradient, PLAIN_LOSS } from "./losses.ts";
 import { absoluteErrorSum, countCorrect } from "./metrics.ts";
@@ -26,7 +27,8 @@ export interface BatchSums {
 
 /**
  * Copies rows order[start..start+count) of `data` into a network's batch buffers in `m`: the
- * inputs at `input`, and the labels into `labels` or the targets at `targets`.
+ * inputs at `input` (by `kernels`' gatherRows when it has one), and the labels into `labels` or
+ * the targets at `targets`.
  */
 export function gatherBatch(
   m: Float32Array,
@@ -40,8 +42,10 @@ export function gatherBatch(
   count: number,
   inputs: number,
   outputs: number,
+  kernels?: KernelSet,
 ): void {
-  gatherRows(m, input, data.inputs, order, start, count, inputs);
+  if (kernels?.gatherRows) kernels.gatherRows(m, input, data.inputs, order, start, count, inputs);
+  else gatherRows(m, input, data.inputs, order, start, count, inputs);
   if (labelsNeeded) {
     const from = data.labels!;
     for (let t = 0; t < count; t++) labels[t] = from[order[start + t]];

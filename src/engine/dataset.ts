@@ -130,6 +130,7 @@ export function checkDataset(
   loss: LossName | undefined,
   field: string,
   minRows = 1,
+  scanFinite = true,
 ): Dataset {
   if (!isRecord(data)) {
     throw new EngineError(field || "data", `must be a dataset object, got ${describe(data)}`);
@@ -139,7 +140,7 @@ export function checkDataset(
   if (typeof rows !== "number" || !Number.isInteger(rows) || rows < minRows) {
     throw new EngineError(`${p}rows`, `must be an integer >= ${minRows}, got ${describe(rows)}`);
   }
-  const inputs = checkMatrix(data.inputs, `${p}inputs`, rows, shape.inputs, "inputs");
+  const inputs = checkMatrix(data.inputs, `${p}inputs`, rows, shape.inputs, "inputs", scanFinite);
   const out: Dataset = { inputs, rows };
   if (loss === undefined) return out;
   const info = LOSS_INFO[loss];
@@ -183,6 +184,7 @@ function checkMatrix(
   rows: number,
   cols: number,
   what: string,
+  scanFinite = true,
 ): Float32Array {
   if (!(value instanceof Float32Array)) {
     throw new EngineError(field, `must be a Float32Array (row-major), got ${describe(value)}`);
@@ -194,7 +196,7 @@ function checkMatrix(
         `(the network has ${cols} ${what}), got ${value.length}`,
     );
   }
-  if ((nativeAllFinite() ?? allFinite)(value)) return value;
+  if (!scanFinite || (nativeAllFinite() ?? allFinite)(value)) return value;
   for (let i = 0; i < value.length; i++) {
     if (!Number.isFinite(value[i])) {
       throw new EngineError(

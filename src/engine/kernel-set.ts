@@ -144,6 +144,48 @@ export interface KernelSet {
     bc1: number,
     bc2: number,
   ): void;
+  /**
+   * The fused step (native kernels only; fused-step.ts): the chunks of `list` (9 ints each: x,
+   * dz, w, b, K, N, k0, k1, bias), claimed from counter[slot], each rows [k0, k1) of a layer's
+   * dW = Xᵀ·dZ (and with `bias` its db) applied by Adam as computed. Returns the applied
+   * gradients' sum of squares.
+   */
+  weightSteps?(
+    m: Float32Array,
+    list: Int32Array,
+    chunks: number,
+    counter: Int32Array,
+    slot: number,
+    rows: number,
+    P: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    decoupled: boolean,
+    decay: number,
+    bc1: number,
+    bc2: number,
+  ): number;
+  /**
+   * Copies src[from, from + n) into the arena at dst and returns whether every value was finite
+   * (native only: the check rides on the copy's one read; prediction's input).
+   */
+  copyFinite?(m: Float32Array, dst: number, src: Float32Array, from: number, n: number): boolean;
+  /**
+   * Rows order[start..start+count) of `data` [* × width] into the arena at dst (native only:
+   * the next rows fetched ahead); otherwise kernels.ts's gatherRows.
+   */
+  gatherRows?(
+    m: Float32Array,
+    dst: number,
+    data: Float32Array,
+    order: Int32Array,
+    start: number,
+    count: number,
+    width: number,
+  ): void;
 }
 
 /** The JavaScript loops of kernels.ts (float64 sums, 4×4 register blocks). */

@@ -34,6 +34,9 @@ interface NativeFunctions
     | "rmspropUpdate"
     | "adamUpdate"
   > {
+  weightSteps: NonNullable<KernelSet["weightSteps"]>;
+  gatherRows: NonNullable<KernelSet["gatherRows"]>;
+  copyFinite: NonNullable<KernelSet["copyFinite"]>;
   isa: NativeIsa;
   /** KernelSet's backwardWeights, `squares` required. */
   backwardWeights(...args: Required<Parameters<KernelSet["backwardWeights"]>>): number;
@@ -171,6 +174,9 @@ export class NativeKernels implements KernelSet {
   readonly momentumUpdate: KernelSet["momentumUpdate"];
   readonly rmspropUpdate: KernelSet["rmspropUpdate"];
   readonly adamUpdate: KernelSet["adamUpdate"];
+  readonly weightSteps: NonNullable<KernelSet["weightSteps"]>;
+  readonly gatherRows: NonNullable<KernelSet["gatherRows"]>;
+  readonly copyFinite: NonNullable<KernelSet["copyFinite"]>;
 
   constructor(k: NativeFunctions, shared?: SharedRegion) {
     this.k = k;
@@ -185,6 +191,9 @@ export class NativeKernels implements KernelSet {
     this.momentumUpdate = k.momentumUpdate;
     this.rmspropUpdate = k.rmspropUpdate;
     this.adamUpdate = k.adamUpdate;
+    this.weightSteps = k.weightSteps;
+    this.gatherRows = k.gatherRows;
+    this.copyFinite = k.copyFinite;
   }
 
   /** This set over a shared memory (two-thread training), the same copy of the kernels. */

@@ -32,6 +32,8 @@ import { createKernels } from "./wasm-kernels.ts";
 
 /** Rows per forward pass when predicting or evaluating outside training. */
 const DEFAULT_CHUNK = 256;
+/** Inputs from which predict checks them as it copies them (native kernels). */
+const COPY_CHECKED = 16_384;
 
 export interface EvaluateResult {
   loss: number;
@@ -279,7 +281,7 @@ export class Network {
   }
 
   /** What layer i read in the last training pass: the dropped copy of its input, if any. */
-  private layerInput(i: number): number {
+  layerInput(i: number): number {
     const x = i === 0 ? this.input : this.layers[i - 1]!.output;
     const d = this.dropout;
     return d && d.dropped[i]! >= 0 ? d.dropped[i]! : x;
@@ -418,13 +420,22 @@ export class Network {
 
   /** Outputs for `rows` rows of inputs (row-major [rows × inputs]) as [rows × outputs]. */
   predict(inputs: Float32Array, rows: number): Float32Array {
-    const data = checkDataset({ inputs, rows }, this, undefined, "", 0);
+    // Native kernels check a large input is finite as they copy it in (one read of it, not two);
+    // a chunk that is not sends the whole check again, for its error naming the value. A small
+    // one (a row) is cheaper checked and copied apart: copyFinite's typed-array arguments cost
+    // more than the second read.
+    const copy = rows * this.inputs >= COPY_CHECKED ? this.kernels.copyFinite : undefined;
+    const data = checkDataset({ inputs, rows }, this, undefined, "", 0, copy === undefined);
     const out = new Float32Array(rows * this.outputs);
     const chunk = this.chunkRows(rows);
+    const K = this.inputs;
     for (let start = 0; start < rows; start += chunk) {
       const count = Math.min(chunk, rows - start);
       const m = this.memory;
-      m.set(data.inputs.subarray(start * this.inputs, (start + count) * this.inputs), this.input);
+      if (!copy) m.set(data.inputs.subarray(start * K, (start + count) * K), this.input);
+      else if (!copy(m, this.input, data.inputs, start * K, count * K)) {
+        checkDataset({ inputs, rows }, this, undefined, "", 0);
+      }
       const a = this.forward(count);
       out.set(m.subarray(a, a + count * this.outputs), start * this.outputs);
     }

@@ -24,6 +24,7 @@ import { BackpropTrainer } from "./backprop-trainer.ts";
 import { type BatchSums, firstShare, gatherBatch, lossPart } from "./batch-step.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
+import { canFuse, FusedStep } from "./fused-step.ts";
 import type { KernelBackend } from "./kernel-set.ts";
 import { LOSS_INFO, type LossInfo, type LossSettings, PLAIN_LOSS } from "./losses.ts";
 import { NativeKernels } from "./native-kernels.ts";
@@ -48,6 +49,8 @@ export const GO = 6;
 export const PART = 7;
 export const UPDATE = 8;
 export const UPDATED = 9;
+/** The fused step's chunk counter (fused-step.ts), reset here before GO. */
+export const CLAIM = 10;
 const CTRL_SLOTS = 16;
 /** Slots of the results array (Float64): the helper's share of the batch tally, its range's
  * sum of squared gradients, and (from this thread) the update's learning rate and Adam's bias
@@ -122,6 +125,8 @@ export class ParallelTrainer {
   private seq = 0;
   /** The batch whose update the helper may still be running on its range (0: none). */
   private pending = 0;
+  /** The fused step, its chunks shared with the helper (native kernels, Adam, no clipNorm). */
+  private readonly fused: FusedStep | undefined;
 
   private constructor(
     network: Network,
@@ -149,6 +154,9 @@ export class ParallelTrainer {
     this.single = new BackpropTrainer(network, data, loss, optimizer, settings);
     this.loss = LOSS_INFO[loss];
     this.clipNorm = optimizer.config.clipNorm ?? 0;
+    this.fused = canFuse(parts.kernels, optimizer.config)
+      ? new FusedStep(optimizer.config, true)
+      : undefined;
   }
 
   /**
@@ -272,6 +280,7 @@ export class ParallelTrainer {
       theirs,
       K,
       N,
+      net.kernels,
     );
     Atomics.store(c, COUNT, theirs);
     Atomics.store(c, TOTAL, count);
@@ -291,14 +300,20 @@ export class ParallelTrainer {
       own,
       K,
       N,
+      net.kernels,
     );
     // The previous batch's update must be whole before the forward pass reads the parameters.
     this.settle();
     net.forward(own);
     const ours = lossPart(net, loss, 0, own, count, this.sums, this.settings);
     net.backwardDeltas(0, own, net.scratch);
-    Atomics.store(c, GO, seq);
-    Atomics.notify(c, GO);
+    const fused = this.fused;
+    // Unfused, the helper may start its range's gradients as soon as it is done; fused, it
+    // waits for the loss check, as the weight steps update the parameters.
+    if (!fused) {
+      Atomics.store(c, GO, seq);
+      Atomics.notify(c, GO);
+    }
     this.awaitHelper(DONE, seq);
     const r = this.results;
     const lossSum = ours.lossSum + r[LOSS_SUM]!;
@@ -306,6 +321,10 @@ export class ParallelTrainer {
     tally.lossSum += lossSum;
     tally.correct += ours.correct + r[CORRECT]!;
     tally.absSum += ours.absSum + r[ABS_SUM]!;
+    if (fused) {
+      this.fusedSteps(fused, count, lr, seq, batch, epoch);
+      return lossSum / count;
+    }
 
     // Our range's gradients over all rows; the helper does the rest (parallel-step.ts).
     let squares = rangeGradients(net, this.kernels, count, 0, net.split);
@@ -329,6 +348,39 @@ export class ParallelTrainer {
     // The helper finishes its range while we return and gather the next batch (settle).
     this.pending = seq;
     return lossSum / count;
+  }
+
+  /**
+   * The fused step on both threads (fused-step.ts): once both shares' deltas are written and the
+   * loss is checked, the lr and bias corrections go to the helper, the shared counter is reset and
+   * both threads claim chunks of weight steps until none is left (so a thread slowed by the load
+   * takes fewer, instead of the other waiting for its half). Returns when every chunk is applied.
+   */
+  private fusedSteps(
+    fused: FusedStep,
+    count: number,
+    lr: number,
+    seq: number,
+    batch: number,
+    epoch: number,
+  ): void {
+    const c = this.ctrl;
+    const r = this.results;
+    const o = this.optimizer;
+    o.advance();
+    fused.settings(lr, o.correction1, o.correction2);
+    r[LR] = lr;
+    r[BC1] = o.correction1;
+    r[BC2] = o.correction2;
+    Atomics.store(c, CLAIM, 0);
+    Atomics.store(c, GO, seq);
+    Atomics.notify(c, GO);
+    let squares = fused.run(this.network, count, c, CLAIM);
+    this.awaitHelper(PART, seq);
+    squares += r[SQUARES]!;
+    if (!Number.isFinite(Math.sqrt(squares))) {
+      throw new TrainingDivergedError(epoch, batch, "the gradient");
+    }
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSums, lossPart } from "./batch-step.ts";
+import { canFuse, FusedStep } from "./fused-step.ts";
 import type { NativeBackend } from "./kernel-set.ts";
 import { LOSS_INFO } from "./losses.ts";
 import { nativeKernels } from "./native-kernels.ts";
@@ -19,6 +20,7 @@ import {
   ABS_SUM,
   BC1,
   BC2,
+  CLAIM,
   CORRECT,
   COUNT,
   DONE,
@@ -60,6 +62,8 @@ const results = new Float64Array(d.results);
 const labels = new Int32Array(d.labels);
 const info = LOSS_INFO[d.loss];
 const optimizer = new Optimizer(d.optimizer);
+/** The fused step's shared chunks (the main thread decides the same way: ParallelTrainer). */
+const fused = canFuse(kernels, d.optimizer) ? new FusedStep(d.optimizer, true) : undefined;
 const P = net.parameterBlock;
 const split = net.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
@@ -95,7 +99,10 @@ function share(first: number, rows: number, total: number): void {
 function run(which: number, rows: number, total: number): boolean {
   try {
     if (which === 0) share(total - rows, rows, total);
-    else if (which === 1) results[SQUARES] = rangeGradients(net, kernels, total, split, P);
+    else if (which === 1 && fused) {
+      fused.settings(results[LR]!, results[BC1]!, results[BC2]!);
+      results[SQUARES] = fused.run(net, total, ctrl, CLAIM);
+    } else if (which === 1) results[SQUARES] = rangeGradients(net, kernels, total, split, P);
     else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
     return true;
   } catch {
@@ -125,7 +132,8 @@ for (;;) {
   if (!ok || !waitFor(GO, seq)) continue;
   run(1, rows, total);
   signal(PART, seq);
-  if (!waitFor(UPDATE, seq)) continue;
+  // Fused, the weight steps were the update.
+  if (fused || !waitFor(UPDATE, seq)) continue;
   run(2, rows, total);
   signal(UPDATED, seq);
 }
