@@ -5,10 +5,12 @@
 // arena before any kernel runs, and a bad argument throws a JavaScript error instead of touching
 // memory it should not.
 #include <node_api.h>
+#include <sched.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string_view>
 
 #include "kernels.h"
@@ -296,6 +298,137 @@ napi_value WeightSteps(napi_env env, napi_callback_info info) {
   return c.result(squares);
 }
 
+// The two-thread passes' work list (Int32Array, BLOCK ints a chunk): kind, a, w, bias, c, aux,
+// rows, K, N, j0, j1, act, alpha (its float's bits). Kind FORWARD: columns [j0, j1) of
+// C = f(A·W + bias), A [rows×K], W [K×N], C [rows×N]. Kind INPUT_GRADIENT: columns [j0, j1) of
+// dX = (dZ·Wᵀ) ⊙ f'(aux), dZ at a [rows×N], W [K×N], dX at c and aux [rows×K], rows j0..j1 of W
+// transposed into the caller's scratch first. Each output is computed whole by one chunk (bias,
+// then k in order, in the same tile lane as a whole layer's product would), so the bits do not
+// depend on which thread runs a chunk nor on where the column blocks fall.
+constexpr idx BLOCK = 13;
+constexpr int32_t FORWARD = 0;
+constexpr int32_t INPUT_GRADIENT = 1;
+
+// Runs one chunk of the list (checked already).
+void runBlock(const Table* t, float* m, const int32_t* e, float* scratch) {
+  const idx a = e[1], w = e[2], bias = e[3], c = e[4], aux = e[5], rows = e[6], K = e[7];
+  const idx N = e[8], j0 = e[9], j1 = e[10];
+  float alpha;
+  __builtin_memcpy(&alpha, e + 12, 4);
+  nns::Gemm g{};
+  g.M = rows, g.act = e[11], g.alpha = alpha;
+  if (e[0] == FORWARD) {
+    g.a = m + a, g.ars = K, g.acs = 1;
+    g.b = m + w + j0, g.ldb = N;
+    g.bias = m + bias + j0;
+    g.c = m + c + j0, g.ldc = N;
+    g.K = K, g.N = j1 - j0;
+    g.mode = nns::EPI_ACTIVATE;
+  } else {
+    t->transpose(m + w + j0 * N, scratch, j1 - j0, N);
+    g.a = m + a, g.ars = N, g.acs = 1;
+    g.b = scratch, g.ldb = j1 - j0;
+    g.c = m + c + j0, g.ldc = K;
+    g.aux = m + aux + j0, g.auxld = K;
+    g.K = N, g.N = j1 - j0;
+    g.mode = nns::EPI_DERIVATIVE;
+  }
+  t->gemm(g);
+}
+
+// Checks chunk `i` of the list against the arena (and the scratch block for its transpose).
+void checkBlock(Call& c, const int32_t* e, idx i, idx scratchFloats) {
+  for (int f = 0; f < 12; f++)
+    if (e[f] < 0) c.fail("RangeError", "chunk %lld: field %d is negative", static_cast<long long>(i), f);
+  if (!c.ok) return;
+  const idx rows = e[6], K = e[7], N = e[8], j0 = e[9], j1 = e[10];
+  const bool fwd = e[0] == FORWARD;
+  const idx width = fwd ? N : K;
+  if (e[0] != FORWARD && e[0] != INPUT_GRADIENT)
+    c.fail("RangeError", "chunk %lld: kind %d is neither 0 nor 1", static_cast<long long>(i), e[0]);
+  else if (!(j0 <= j1 && j1 <= width))
+    c.fail("RangeError", "chunk %lld: columns [%lld, %lld) are not within [0, %lld)",
+           static_cast<long long>(i), static_cast<long long>(j0), static_cast<long long>(j1),
+           static_cast<long long>(width));
+  else if (e[11] > nns::ACT_STEP || (fwd && e[11] == nns::ACT_SOFTMAX))
+    c.fail("RangeError", "chunk %lld: act %d is not an element-wise activation code",
+           static_cast<long long>(i), e[11]);
+  else if (!fwd && N * (j1 - j0) > scratchFloats)
+    c.fail("RangeError", "chunk %lld: its transpose needs %lld floats of scratch, not %lld",
+           static_cast<long long>(i), static_cast<long long>(N * (j1 - j0)),
+           static_cast<long long>(scratchFloats));
+  c.region(e[1], rows * (fwd ? K : N), "a");
+  c.region(e[2], K * N, "w");
+  if (fwd) c.region(e[3], N, "bias");
+  c.region(e[4], rows * width, "c");
+  if (!fwd) c.region(e[5], rows * K, "aux");
+}
+
+// Seconds a thread waits at a phase's end for the other thread's chunks before it gives up.
+constexpr double BARRIER_SECONDS = 120.0;
+
+// Waits until `done` reaches n; false after BARRIER_SECONDS (the other thread died mid-chunk).
+bool barrier(const int32_t* done, idx n) {
+  struct timespec start{};
+  for (uint64_t spins = 1;; spins++) {
+    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) >= n) return true;
+    __builtin_ia32_pause();
+    // The other thread may share our core: let it run now and then.
+    if ((spins & 1023) == 0) sched_yield();
+    if ((spins & 65535) == 0) {
+      struct timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (start.tv_sec == 0) start = now;
+      else if (static_cast<double>(now.tv_sec - start.tv_sec) > BARRIER_SECONDS) return false;
+    }
+  }
+}
+
+// columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats): the phases of a
+// two-thread pass (forward over every layer, or the deltas), phase p being chunks
+// [phases[p], phases[p+1]) of the list; phases.length − 1 phases. Both threads call it with the
+// same list; each claims a phase's chunks from counters[slot + 2p] (shared, reset by its owner
+// before either thread starts) until none is left, counts the ones it finished in
+// counters[slot + 2p + 1], and waits there until all of the phase's chunks are done before the
+// next phase (which reads them). A thread that comes late finds the phases done and returns.
+napi_value ColumnBlocks(napi_env env, napi_callback_info info) {
+  Call c(env, info, "columnBlocks", 7);
+  idx listLen = 0, phasesLen = 0, counterLen = 0;
+  const int32_t* list = static_cast<const int32_t*>(c.typed(1, napi_int32_array, "list", &listLen));
+  const int32_t* phases = static_cast<const int32_t*>(c.typed(2, napi_int32_array, "phases", &phasesLen));
+  int32_t* counters = static_cast<int32_t*>(c.typed(3, napi_int32_array, "counters", &counterLen));
+  const idx slot = c.count(4, "slot"), scratch = c.count(5, "scratch");
+  const idx scratchFloats = c.count(6, "scratchFloats");
+  float* s = c.region(scratch, scratchFloats, "scratch");
+  const idx n = phasesLen - 1;
+  if (c.ok && n < 0) c.fail("RangeError", "phases is empty");
+  if (c.ok && slot + 2 * n > counterLen)
+    c.fail("RangeError", "counters [%lld, %lld) lie past its %lld entries", static_cast<long long>(slot),
+           static_cast<long long>(slot + 2 * n), static_cast<long long>(counterLen));
+  for (idx p = 0; c.ok && p < n; p++)
+    if (!(0 <= phases[p] && phases[p] <= phases[p + 1] && phases[p + 1] * BLOCK <= listLen))
+      c.fail("RangeError", "phase %lld: chunks [%d, %d) are not within the list", static_cast<long long>(p),
+             phases[p], phases[p + 1]);
+  for (idx i = 0; c.ok && n > 0 && i < phases[n]; i++) checkBlock(c, list + i * BLOCK, i, scratchFloats);
+  if (!c.ok) return nullptr;
+  for (idx p = 0; p < n; p++) {
+    const idx first = phases[p], count = phases[p + 1] - first;
+    int32_t* claim = counters + slot + 2 * p;
+    for (;;) {
+      const idx t = __atomic_fetch_add(claim, 1, __ATOMIC_ACQ_REL);
+      if (t >= count) break;
+      runBlock(c.t, c.m, list + (first + t) * BLOCK, s);
+      __atomic_fetch_add(claim + 1, 1, __ATOMIC_RELEASE);
+    }
+    if (!barrier(claim + 1, count)) {
+      napi_throw_error(env, "ERR_NNSERVE_NATIVE_BARRIER",
+                       "native columnBlocks: the other training thread left a chunk unfinished");
+      return nullptr;
+    }
+  }
+  return c.undefined();
+}
+
 // gatherRows(m, dst, data, order, start, count, width): rows order[start..start+count) of
 // data [* × width] (a Float32Array of its own) into the arena at dst, the next rows' cache
 // lines fetched ahead while one is copied (the rows lie anywhere in a set of 188 MB).
@@ -499,7 +632,7 @@ const Entry ENTRIES[] = {
     {"sgdUpdate", Sgd},
     {"momentumUpdate", Momentum}, {"rmspropUpdate", Rmsprop},
     {"adamUpdate", Adam}, {"weightSteps", WeightSteps}, {"gatherRows", GatherRows},
-    {"copyFinite", CopyFinite},
+    {"copyFinite", CopyFinite}, {"columnBlocks", ColumnBlocks},
 };
 
 // kernels(isa): the functions of one copy; throws for a copy this CPU cannot run.

@@ -76,6 +76,21 @@ export function forwardAndLoss(
   dropout?: Random,
 ): BatchSums {
   net.forward(rows, dropout);
+  return batchLoss(net, loss, rows, out, settings);
+}
+
+/**
+ * The loss, its gradient and the tally of a batch of `rows` rows already forwarded (the head
+ * activated), taken in forwardAndLoss's two parts: two-thread training takes it so too, on one
+ * thread (parallel-trainer.ts).
+ */
+export function batchLoss(
+  net: Network,
+  loss: LossInfo,
+  rows: number,
+  out: BatchSums,
+  settings: LossSettings = PLAIN_LOSS,
+): BatchSums {
   const own = firstShare(rows);
   const { lossSum, correct, absSum } = lossPart(net, loss, 0, own, rows, out, settings);
   lossPart(net, loss, own, rows - own, rows, out, settings);

@@ -44,6 +44,15 @@ interface NativeFunctions
   softmax(m: Float32Array, z: number, a: number, rows: number, N: number): void;
   allFinite(values: Float32Array): boolean;
   scale: KernelSet["scaleInPlace"];
+  columnBlocks(
+    m: Float32Array,
+    list: Int32Array,
+    phases: Int32Array,
+    counters: Int32Array,
+    slot: number,
+    scratch: number,
+    scratchFloats: number,
+  ): void;
   weightGradient(
     m: Float32Array,
     x: number,
@@ -230,6 +239,22 @@ export class NativeKernels implements KernelSet {
     bias: boolean,
   ): void {
     this.k.weightGradient(m, x, dz, dw, db, rows, K, N, k0, k1, bias);
+  }
+
+  /**
+   * Phases of column blocks claimed from a shared counter by both training threads
+   * (column-blocks.ts; native/src/addon.cc's columnBlocks for the arguments).
+   */
+  columnBlocks(
+    m: Float32Array,
+    list: Int32Array,
+    phases: Int32Array,
+    counters: Int32Array,
+    slot: number,
+    scratch: number,
+    scratchFloats: number,
+  ): void {
+    this.k.columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats);
   }
 
   readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {

@@ -21,7 +21,8 @@
 import { Worker } from "node:worker_threads";
 import type { EpochTally } from "./backprop-trainer.ts";
 import { BackpropTrainer } from "./backprop-trainer.ts";
-import { type BatchSums, firstShare, gatherBatch, lossPart } from "./batch-step.ts";
+import { type BatchSums, batchLoss, firstShare, gatherBatch, lossPart } from "./batch-step.ts";
+import { ColumnBlocks } from "./column-blocks.ts";
 import type { Dataset } from "./dataset.ts";
 import { TrainingDivergedError } from "./errors.ts";
 import { canFuse, FusedStep } from "./fused-step.ts";
@@ -51,6 +52,8 @@ export const UPDATE = 8;
 export const UPDATED = 9;
 /** The fused step's chunk counter (fused-step.ts), reset here before GO. */
 export const CLAIM = 10;
+/** Native kernels (dynamicBatch): the batch's loss checked, the deltas may start. */
+export const LOSS_OK = 11;
 const CTRL_SLOTS = 16;
 /** Slots of the results array (Float64): the helper's share of the batch tally, its range's
  * sum of squared gradients, and (from this thread) the update's learning rate and Adam's bias
@@ -105,6 +108,8 @@ export interface HelperData {
   ctrl: SharedArrayBuffer;
   results: SharedArrayBuffer;
   labels: SharedArrayBuffer;
+  /** The column blocks' counters (native kernels: column-blocks.ts), else null. */
+  counters: SharedArrayBuffer | null;
 }
 
 export class ParallelTrainer {
@@ -127,6 +132,9 @@ export class ParallelTrainer {
   private pending = 0;
   /** The fused step, its chunks shared with the helper (native kernels, Adam, no clipNorm). */
   private readonly fused: FusedStep | undefined;
+  /** Native kernels: forward and deltas in column blocks both threads claim (dynamicBatch). */
+  private readonly blocks: ColumnBlocks | undefined;
+  private readonly counters: Int32Array;
 
   private constructor(
     network: Network,
@@ -140,6 +148,7 @@ export class ParallelTrainer {
       ctrl: Int32Array;
       results: Float64Array;
       labels: Int32Array;
+      counters: Int32Array | null;
     },
   ) {
     this.network = network;
@@ -157,6 +166,8 @@ export class ParallelTrainer {
     this.fused = canFuse(parts.kernels, optimizer.config)
       ? new FusedStep(optimizer.config, true)
       : undefined;
+    this.counters = parts.counters ?? new Int32Array(0);
+    this.blocks = parts.counters ? new ColumnBlocks() : undefined;
   }
 
   /**
@@ -198,6 +209,12 @@ export class ParallelTrainer {
     const ctrl = new Int32Array(new SharedArrayBuffer(CTRL_SLOTS * 4));
     const results = new Float64Array(new SharedArrayBuffer(RESULT_SLOTS * 8));
     const labels = new Int32Array(new SharedArrayBuffer(Math.max(network.capacity, 1) * 4));
+    const counters =
+      kernels instanceof NativeKernels
+        ? new Int32Array(
+            new SharedArrayBuffer(ColumnBlocks.counterSlots(network.layers.length) * 4),
+          )
+        : null;
     const helperData: HelperData = {
       module: mod,
       memory,
@@ -213,6 +230,7 @@ export class ParallelTrainer {
       ctrl: ctrl.buffer as SharedArrayBuffer,
       results: results.buffer as SharedArrayBuffer,
       labels: labels.buffer as SharedArrayBuffer,
+      counters: counters ? (counters.buffer as SharedArrayBuffer) : null,
     };
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./parallel-worker${ext}`, import.meta.url), {
@@ -238,6 +256,7 @@ export class ParallelTrainer {
       ctrl,
       results,
       labels,
+      counters,
     });
   }
 
@@ -257,6 +276,7 @@ export class ParallelTrainer {
       this.settle();
       return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
     }
+    if (this.blocks) return this.dynamicBatch(order, start, count, lr, tally, epoch, batch);
     const net = this.network;
     const loss = this.loss;
     const data = this.data;
@@ -326,7 +346,104 @@ export class ParallelTrainer {
       return lossSum / count;
     }
 
+    this.rangeSteps(count, lr, seq, batch, epoch);
+    return lossSum / count;
+  }
+
+  /**
+   * trainBatch with the native kernels: this thread gathers the whole batch, then both threads
+   * claim column blocks of the forward pass (column-blocks.ts); this thread activates the head and
+   * takes the loss and tally in forwardAndLoss's two parts, checks it and lets the helper on;
+   * both claim the deltas' blocks, then the weight steps' chunks (fused) or take their parameter
+   * ranges (unfused: gradients and update as trainBatch's). No part waits for the helper but the
+   * end, where its squares are read.
+   */
+  private dynamicBatch(
+    order: Int32Array,
+    start: number,
+    count: number,
+    lr: number,
+    tally: EpochTally,
+    epoch: number,
+    batch: number,
+  ): number {
+    const net = this.network;
+    const loss = this.loss;
+    const c = this.ctrl;
+    const m = net.memory;
+    const k = this.kernels as NativeKernels;
+    const blocks = this.blocks!;
+    gatherBatch(
+      m,
+      net.input,
+      net.targets,
+      net.labels,
+      this.data,
+      loss.needsLabels,
+      order,
+      start,
+      count,
+      net.inputs,
+      net.outputs,
+      k,
+    );
+    // The helper reads the parameters from its first chunk on: the last update must be whole.
+    this.settle();
+    this.counters.fill(0);
+    Atomics.store(c, TOTAL, count);
+    Atomics.store(c, SEQ, ++this.seq);
+    Atomics.notify(c, SEQ);
+    const seq = this.seq;
+    blocks.forward(net, k, count, this.counters);
+    const h = net.head;
+    k.activateInto(m, net.logits, h.output, count, h.units, h.act, h.alpha);
+    const sums = batchLoss(net, loss, count, this.sums, this.settings);
+    if (!Number.isFinite(sums.lossSum)) throw new TrainingDivergedError(epoch, batch, "the loss");
+    tally.lossSum += sums.lossSum;
+    tally.correct += sums.correct;
+    tally.absSum += sums.absSum;
+    const fused = this.fused;
+    if (fused) this.fusedSettings(fused, lr);
+    Atomics.store(c, LOSS_OK, seq);
+    Atomics.notify(c, LOSS_OK);
+    blocks.deltas(net, k, count, this.counters);
+    if (fused) this.fusedRun(fused, count, seq, batch, epoch);
+    else this.rangeSteps(count, lr, seq, batch, epoch);
+    return sums.lossSum / count;
+  }
+
+  /**
+   * The fused step on both threads (fused-step.ts): once both shares' deltas are written and the
+   * loss is checked, the lr and bias corrections go to the helper, the shared counter is reset and
+   * both threads claim chunks of weight steps until none is left (so a thread slowed by the load
+   * takes fewer, instead of the other waiting for its half). Returns when every chunk is applied.
+   */
+  private fusedSteps(
+    fused: FusedStep,
+    count: number,
+    lr: number,
+    seq: number,
+    batch: number,
+    epoch: number,
+  ): void {
+    const c = this.ctrl;
+    this.fusedSettings(fused, lr);
+    Atomics.store(c, GO, seq);
+    Atomics.notify(c, GO);
+    this.fusedRun(fused, count, seq, batch, epoch);
+  }
+
+  /**
+   * Unfused (no fused step for the optimizer, or clipNorm): our range's gradients, the helper's
+   * squares, the norm's check and clip, then each thread's range updated; the helper finishes its
+   * range while we return (settle).
+   */
+  private rangeSteps(count: number, lr: number, seq: number, batch: number, epoch: number): void {
     // Our range's gradients over all rows; the helper does the rest (parallel-step.ts).
+    const net = this.network;
+    const m = net.memory;
+    const c = this.ctrl;
+    const r = this.results;
     let squares = rangeGradients(net, this.kernels, count, 0, net.split);
     this.awaitHelper(PART, seq);
     squares += r[SQUARES]!;
@@ -347,24 +464,10 @@ export class ParallelTrainer {
     o.stepRange(net, lr, 0, net.split, o.correction1, o.correction2);
     // The helper finishes its range while we return and gather the next batch (settle).
     this.pending = seq;
-    return lossSum / count;
   }
 
-  /**
-   * The fused step on both threads (fused-step.ts): once both shares' deltas are written and the
-   * loss is checked, the lr and bias corrections go to the helper, the shared counter is reset and
-   * both threads claim chunks of weight steps until none is left (so a thread slowed by the load
-   * takes fewer, instead of the other waiting for its half). Returns when every chunk is applied.
-   */
-  private fusedSteps(
-    fused: FusedStep,
-    count: number,
-    lr: number,
-    seq: number,
-    batch: number,
-    epoch: number,
-  ): void {
-    const c = this.ctrl;
+  /** Advances the optimizer, gives the helper the step's settings and resets the claim counter. */
+  private fusedSettings(fused: FusedStep, lr: number): void {
     const r = this.results;
     const o = this.optimizer;
     o.advance();
@@ -372,12 +475,20 @@ export class ParallelTrainer {
     r[LR] = lr;
     r[BC1] = o.correction1;
     r[BC2] = o.correction2;
-    Atomics.store(c, CLAIM, 0);
-    Atomics.store(c, GO, seq);
-    Atomics.notify(c, GO);
-    let squares = fused.run(this.network, count, c, CLAIM);
+    Atomics.store(this.ctrl, CLAIM, 0);
+  }
+
+  /** This thread's claims of the weight steps, then the helper's squares and the check on them. */
+  private fusedRun(
+    fused: FusedStep,
+    count: number,
+    seq: number,
+    batch: number,
+    epoch: number,
+  ): void {
+    let squares = fused.run(this.network, count, this.ctrl, CLAIM);
     this.awaitHelper(PART, seq);
-    squares += r[SQUARES]!;
+    squares += this.results[SQUARES]!;
     if (!Number.isFinite(Math.sqrt(squares))) {
       throw new TrainingDivergedError(epoch, batch, "the gradient");
     }
@@ -428,7 +539,7 @@ export class ParallelTrainer {
     Atomics.notify(c, SEQ);
     // A helper left waiting for an update phase (this thread threw mid-batch) sees a value
     // that is no batch's.
-    for (const slot of [GO, UPDATE]) {
+    for (const slot of [GO, UPDATE, LOSS_OK]) {
       Atomics.store(c, slot, -1);
       Atomics.notify(c, slot);
     }

@@ -9,10 +9,11 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { type BatchSums, lossPart } from "./batch-step.ts";
+import { ColumnBlocks } from "./column-blocks.ts";
 import { canFuse, FusedStep } from "./fused-step.ts";
 import type { NativeBackend } from "./kernel-set.ts";
 import { LOSS_INFO } from "./losses.ts";
-import { nativeKernels } from "./native-kernels.ts";
+import { NativeKernels, nativeKernels } from "./native-kernels.ts";
 import { Network } from "./network.ts";
 import { Optimizer } from "./optimizers.ts";
 import { rangeGradients } from "./parallel-step.ts";
@@ -27,6 +28,7 @@ import {
   FAILED,
   GO,
   type HelperData,
+  LOSS_OK,
   LOSS_SUM,
   LR,
   PART,
@@ -64,6 +66,9 @@ const info = LOSS_INFO[d.loss];
 const optimizer = new Optimizer(d.optimizer);
 /** The fused step's shared chunks (the main thread decides the same way: ParallelTrainer). */
 const fused = canFuse(kernels, d.optimizer) ? new FusedStep(d.optimizer, true) : undefined;
+/** Native kernels: forward and deltas in column blocks, claimed with the main thread. */
+const counters = d.counters ? new Int32Array(d.counters) : null;
+const blocks = counters && kernels instanceof NativeKernels ? new ColumnBlocks() : undefined;
 const P = net.parameterBlock;
 const split = net.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
@@ -117,6 +122,32 @@ function signal(slot: number, seq: number): void {
   Atomics.notify(ctrl, slot);
 }
 
+/**
+ * One batch with the native kernels (ParallelTrainer.dynamicBatch): the forward pass's blocks,
+ * then (once the main thread has taken the loss) the deltas' blocks, then the weight steps or our
+ * range's gradients and update. A failure is flagged at PART, which the main thread waits for.
+ */
+function dynamicBatch(seq: number, total: number, b: ColumnBlocks, k: NativeKernels): void {
+  try {
+    b.forward(net, k, total, counters!);
+  } catch {
+    Atomics.store(ctrl, FAILED, 1);
+  }
+  if (!waitFor(LOSS_OK, seq)) return;
+  if (!Atomics.load(ctrl, FAILED)) {
+    try {
+      b.deltas(net, k, total, counters!);
+    } catch {
+      Atomics.store(ctrl, FAILED, 1);
+    }
+  }
+  const ok = !Atomics.load(ctrl, FAILED) && run(1, 0, total);
+  signal(PART, seq);
+  if (!ok || fused || !waitFor(UPDATE, seq)) return;
+  run(2, 0, total);
+  signal(UPDATED, seq);
+}
+
 let seen = 0;
 for (;;) {
   spinFor(ctrl, SEQ, seen + 1);
@@ -126,6 +157,10 @@ for (;;) {
   const seq = seen;
   const rows = Atomics.load(ctrl, COUNT);
   const total = Atomics.load(ctrl, TOTAL);
+  if (blocks) {
+    dynamicBatch(seq, total, blocks, kernels as NativeKernels);
+    continue;
+  }
   const ok = run(0, rows, total);
   signal(DONE, seq);
   // After a failure the main thread throws and never asks for the update.
