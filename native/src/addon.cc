@@ -117,7 +117,9 @@ struct Call {
         napi_get_typedarray_info(env, argv[i], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
         type != want) {
       fail("TypeError", "%s (argument %zu) must be a%s", name, i + 1,
-           want == napi_int32_array ? "n Int32Array" : " Float32Array");
+           want == napi_int32_array     ? "n Int32Array"
+           : want == napi_float64_array ? " Float64Array"
+                                        : " Float32Array");
       return nullptr;
     }
     *n = static_cast<idx>(length);
@@ -140,6 +142,12 @@ struct Call {
     napi_value u;
     napi_get_undefined(env, &u);
     return u;
+  }
+
+  napi_value boolean(bool v) {
+    napi_value r;
+    napi_get_boolean(env, v, &r);
+    return r;
   }
 
   napi_value result(double v) {
@@ -243,6 +251,11 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
   return c.undefined();
 }
 
+constexpr int GEN_SHIFT = 16;
+constexpr idx MAX_CHUNKS = 65535;
+idx claim(int32_t* word, int32_t gen, idx count);
+bool barrier(const int32_t* done, idx n, const int32_t* word, int32_t gen);
+
 // The fused step's work list (Int32Array, CHUNK ints a chunk): x, dz, w, b, K, N, k0, k1, bias.
 // w and b are the parameters' offsets; the gradients' places are P after them, the moments 2P
 // and 3P (the arena layout of src/engine/network.ts).
@@ -253,6 +266,11 @@ constexpr idx CHUNK = 9;
 // counter[slot] (an Int32Array, shared when two threads run the list together: whoever is free
 // takes the next chunk, and every chunk's result is the same whoever takes it). Every chunk is
 // checked before any runs. Returns the sum of the squares of the gradients this call applied.
+// With two more arguments, gen and squares (a Float64Array of a value a chunk, shared), the
+// claims carry the batch's generation (claim(); counter[slot + 1] counts the finished chunks),
+// each chunk's squares go to squares[chunk], and the call waits for every chunk and returns their
+// sum in chunk order (the same whichever thread ran which), or undefined when the counter moved
+// on to another batch (this thread came late).
 napi_value WeightSteps(napi_env env, napi_callback_info info) {
   Call c(env, info, "weightSteps", 16);
   idx listLen = 0, counterLen = 0;
@@ -269,7 +287,15 @@ napi_value WeightSteps(napi_env env, napi_callback_info info) {
   if (c.ok && chunks * CHUNK > listLen)
     c.fail("RangeError", "list holds %lld chunks, not %lld", static_cast<long long>(listLen / CHUNK),
            static_cast<long long>(chunks));
-  if (c.ok && slot >= counterLen) c.fail("RangeError", "slot %lld is past the counter", static_cast<long long>(slot));
+  const bool tagged = c.ok && c.argc >= 18;
+  const int32_t gen = tagged ? static_cast<int32_t>(c.count(16, "gen")) : 0;
+  idx squaresLen = 0;
+  double* each = tagged ? static_cast<double*>(c.typed(17, napi_float64_array, "squares", &squaresLen)) : nullptr;
+  if (c.ok && slot + (tagged ? 1 : 0) >= counterLen)
+    c.fail("RangeError", "slot %lld is past the counter", static_cast<long long>(slot));
+  if (tagged && c.ok && (gen > 0x7FFF || chunks > MAX_CHUNKS || squaresLen < chunks))
+    c.fail("RangeError", "gen %d, %lld chunks or %lld squares out of range", gen,
+           static_cast<long long>(chunks), static_cast<long long>(squaresLen));
   for (idx t = 0; c.ok && t < chunks; t++) {
     const int32_t* e = list + t * CHUNK;
     for (int f = 0; f < CHUNK; f++)
@@ -286,6 +312,27 @@ napi_value WeightSteps(napi_env env, napi_callback_info info) {
     if (e[8]) c.region(b, 3 * P + N, "b and its gradient and moments");
   }
   if (!c.ok) return nullptr;
+  if (tagged) {
+    int32_t* word = counter + slot;
+    for (;;) {
+      const idx t = claim(word, gen, chunks);
+      if (t < 0) break;
+      const int32_t* e = list + t * CHUNK;
+      float* m = c.m;
+      each[t] = c.t->weightStep(m + e[0], m + e[1], m + e[2] + P, m + e[3] + P, rows, e[4], e[5],
+                                e[6], e[7], e[8] != 0, u);
+      __atomic_fetch_add(word + 1, 1, __ATOMIC_RELEASE);
+    }
+    if (!barrier(word + 1, chunks, word, gen)) {
+      if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return c.undefined();
+      napi_throw_error(env, "ERR_NNSERVE_NATIVE_BARRIER",
+                       "native weightSteps: the other training thread left a chunk unfinished");
+      return nullptr;
+    }
+    double total = 0;
+    for (idx t = 0; t < chunks; t++) total += each[t];
+    return c.result(total);
+  }
   double squares = 0;
   for (;;) {
     const idx t = __atomic_fetch_add(counter + slot, 1, __ATOMIC_RELAXED);
@@ -367,11 +414,28 @@ void checkBlock(Call& c, const int32_t* e, idx i, idx scratchFloats) {
 // Seconds a thread waits at a phase's end for the other thread's chunks before it gives up.
 constexpr double BARRIER_SECONDS = 120.0;
 
-// Waits until `done` reaches n; false after BARRIER_SECONDS (the other thread died mid-chunk).
-bool barrier(const int32_t* done, idx n) {
+// Shared claim words: the batch's generation (15 bits) above the next chunk's index (16 bits),
+// set by the main thread before it lets the helper in. A thread claims only with its own
+// generation, so a helper that comes back from a long preemption after the main thread has moved
+// on to the next batch cannot take that batch's chunks (its list may differ).
+
+// The next chunk of a phase of `count`, or −1 when none is left or the batch is not `gen`'s.
+idx claim(int32_t* word, int32_t gen, idx count) {
+  int32_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if ((v >> GEN_SHIFT) != gen || (v & 0xFFFF) >= count) return -1;
+    if (__atomic_compare_exchange_n(word, &v, v + 1, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return v & 0xFFFF;
+  }
+}
+
+// Waits until `done` reaches n; false after BARRIER_SECONDS (the other thread died mid-chunk),
+// or when the claim word is no longer `gen`'s (a helper late by a batch: nothing to wait for).
+bool barrier(const int32_t* done, idx n, const int32_t* word, int32_t gen) {
   struct timespec start{};
   for (uint64_t spins = 1;; spins++) {
     if (__atomic_load_n(done, __ATOMIC_ACQUIRE) >= n) return true;
+    if (word && (__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return false;
     __builtin_ia32_pause();
     // The other thread may share our core: let it run now and then.
     if ((spins & 1023) == 0) sched_yield();
@@ -384,49 +448,56 @@ bool barrier(const int32_t* done, idx n) {
   }
 }
 
-// columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats): the phases of a
+// columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats, gen): the phases of a
 // two-thread pass (forward over every layer, or the deltas), phase p being chunks
 // [phases[p], phases[p+1]) of the list; phases.length − 1 phases. Both threads call it with the
 // same list; each claims a phase's chunks from counters[slot + 2p] (shared, reset by its owner
 // before either thread starts) until none is left, counts the ones it finished in
 // counters[slot + 2p + 1], and waits there until all of the phase's chunks are done before the
-// next phase (which reads them). A thread that comes late finds the phases done and returns.
+// next phase (which reads them). Claims carry the batch's generation `gen` (claim()). Returns
+// true when every phase is done, false when the counters moved on to another batch (this thread
+// came late: the other did the work).
 napi_value ColumnBlocks(napi_env env, napi_callback_info info) {
-  Call c(env, info, "columnBlocks", 7);
+  Call c(env, info, "columnBlocks", 8);
   idx listLen = 0, phasesLen = 0, counterLen = 0;
   const int32_t* list = static_cast<const int32_t*>(c.typed(1, napi_int32_array, "list", &listLen));
   const int32_t* phases = static_cast<const int32_t*>(c.typed(2, napi_int32_array, "phases", &phasesLen));
   int32_t* counters = static_cast<int32_t*>(c.typed(3, napi_int32_array, "counters", &counterLen));
   const idx slot = c.count(4, "slot"), scratch = c.count(5, "scratch");
   const idx scratchFloats = c.count(6, "scratchFloats");
+  const int32_t gen = static_cast<int32_t>(c.count(7, "gen"));
   float* s = c.region(scratch, scratchFloats, "scratch");
+  if (c.ok && gen > 0x7FFF) c.fail("RangeError", "gen must be below 2^15; got %d", gen);
   const idx n = phasesLen - 1;
   if (c.ok && n < 0) c.fail("RangeError", "phases is empty");
   if (c.ok && slot + 2 * n > counterLen)
     c.fail("RangeError", "counters [%lld, %lld) lie past its %lld entries", static_cast<long long>(slot),
            static_cast<long long>(slot + 2 * n), static_cast<long long>(counterLen));
   for (idx p = 0; c.ok && p < n; p++)
-    if (!(0 <= phases[p] && phases[p] <= phases[p + 1] && phases[p + 1] * BLOCK <= listLen))
+    if (!(0 <= phases[p] && phases[p] <= phases[p + 1] && phases[p + 1] * BLOCK <= listLen &&
+          phases[p + 1] - phases[p] <= MAX_CHUNKS))
       c.fail("RangeError", "phase %lld: chunks [%d, %d) are not within the list", static_cast<long long>(p),
              phases[p], phases[p + 1]);
   for (idx i = 0; c.ok && n > 0 && i < phases[n]; i++) checkBlock(c, list + i * BLOCK, i, scratchFloats);
   if (!c.ok) return nullptr;
   for (idx p = 0; p < n; p++) {
     const idx first = phases[p], count = phases[p + 1] - first;
-    int32_t* claim = counters + slot + 2 * p;
+    int32_t* word = counters + slot + 2 * p;
     for (;;) {
-      const idx t = __atomic_fetch_add(claim, 1, __ATOMIC_ACQ_REL);
-      if (t >= count) break;
+      const idx t = claim(word, gen, count);
+      if (t < 0) break;
       runBlock(c.t, c.m, list + (first + t) * BLOCK, s);
-      __atomic_fetch_add(claim + 1, 1, __ATOMIC_RELEASE);
+      __atomic_fetch_add(word + 1, 1, __ATOMIC_RELEASE);
     }
-    if (!barrier(claim + 1, count)) {
+    if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return c.boolean(false);
+    if (!barrier(word + 1, count, word, gen)) {
+      if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return c.boolean(false);
       napi_throw_error(env, "ERR_NNSERVE_NATIVE_BARRIER",
                        "native columnBlocks: the other training thread left a chunk unfinished");
       return nullptr;
     }
   }
-  return c.undefined();
+  return c.boolean(true);
 }
 
 // gatherRows(m, dst, data, order, start, count, width): rows order[start..start+count) of

@@ -47,24 +47,54 @@ export class ColumnBlocks {
   private rows = -1;
   private memory: Float32Array | undefined;
 
-  /** Counter slots both passes take from the start of the shared counters: 2 a phase. */
+  /**
+   * Slots of the shared counters (a claim word and a count of finished chunks a phase): the
+   * forward pass's phases, the deltas', then the fused step's two (stepSlot).
+   */
   static counterSlots(layers: number): number {
+    return 2 * (2 * layers - 1) + 2;
+  }
+
+  /** Where the fused step's claim word and count lie in the counters. */
+  static stepSlot(layers: number): number {
     return 2 * (2 * layers - 1);
   }
 
-  /** Every layer's forward over `rows` rows (the head to its logits, not activated). */
-  forward(net: Network, k: NativeKernels, rows: number, counters: Int32Array): void {
+  /**
+   * Opens batch `gen` (the batch's sequence number mod 2^15): every claim word to its first
+   * chunk, every count to 0. Before the helper is told of the batch.
+   */
+  static open(counters: Int32Array, gen: number): void {
+    for (let i = 0; i < counters.length; i += 2) {
+      Atomics.store(counters, i, gen << 16);
+      Atomics.store(counters, i + 1, 0);
+    }
+  }
+
+  /**
+   * Every layer's forward over `rows` rows (the head to its logits, not activated) of batch
+   * `gen`; false when this thread came after the batch was over.
+   */
+  forward(
+    net: Network,
+    k: NativeKernels,
+    rows: number,
+    counters: Int32Array,
+    gen: number,
+  ): boolean {
     this.plan(net, rows);
     const p = this.fwd;
-    k.columnBlocks(net.memory, p.list, p.phases, counters, 0, net.scratch, net.scratchSize);
+    const s = net.scratch;
+    return k.columnBlocks(net.memory, p.list, p.phases, counters, 0, s, net.scratchSize, gen);
   }
 
   /** The deltas of every layer below the head from the head's (written by the loss). */
-  deltas(net: Network, k: NativeKernels, rows: number, counters: Int32Array): void {
+  deltas(net: Network, k: NativeKernels, rows: number, counters: Int32Array, gen: number): boolean {
     this.plan(net, rows);
     const p = this.back;
     const slot = 2 * net.layers.length;
-    k.columnBlocks(net.memory, p.list, p.phases, counters, slot, net.scratch, net.scratchSize);
+    const s = net.scratch;
+    return k.columnBlocks(net.memory, p.list, p.phases, counters, slot, s, net.scratchSize, gen);
   }
 
   private plan(net: Network, rows: number): void {

@@ -17,6 +17,7 @@
  * batch's rows in order, whoever computes it).
  */
 import type { KernelSet } from "./kernel-set.ts";
+import type { NativeKernels } from "./native-kernels.ts";
 import type { Network } from "./network.ts";
 import type { ResolvedOptimizer } from "./optimizers.ts";
 
@@ -123,6 +124,49 @@ export class FusedStep {
       s.bc1,
       s.bc2,
     );
+  }
+
+  /**
+   * run on both threads with the native kernels (ParallelTrainer.dynamicBatch): the claims at
+   * counters[slot] tagged with the batch's `gen`, each chunk's squares in `squares` (shared).
+   * Returns the sum of every chunk's squares once all are done, or undefined when this thread
+   * came after the batch was over.
+   */
+  runShared(
+    net: Network,
+    k: NativeKernels,
+    rows: number,
+    counters: Int32Array,
+    slot: number,
+    gen: number,
+    squares: Float64Array,
+  ): number | undefined {
+    this.plan(net);
+    const s = this.s;
+    const args = [
+      net.memory,
+      this.list,
+      this.chunks,
+      counters,
+      slot,
+      rows,
+      net.parameterBlock,
+      s.lr,
+      s.beta1,
+      s.beta2,
+      s.eps,
+      s.wd,
+      s.decoupled,
+      s.decay,
+      s.bc1,
+      s.bc2,
+    ] as const;
+    return k.sharedWeightSteps([...args], gen, squares);
+  }
+
+  /** The most chunks a shared plan of `net` can have (the size of runShared's squares). */
+  static maxChunks(net: Network): number {
+    return net.layers.reduce((n, l) => n + Math.ceil(l.inputs / TILE_ROWS), 0);
   }
 
   /** The chunk list of `net`'s layers as they lie now (inputs move with dropout and reserve). */

@@ -52,7 +52,8 @@ interface NativeFunctions
     slot: number,
     scratch: number,
     scratchFloats: number,
-  ): void;
+    gen: number,
+  ): boolean;
   weightGradient(
     m: Float32Array,
     x: number,
@@ -253,8 +254,23 @@ export class NativeKernels implements KernelSet {
     slot: number,
     scratch: number,
     scratchFloats: number,
-  ): void {
-    this.k.columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats);
+    gen: number,
+  ): boolean {
+    return this.k.columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats, gen);
+  }
+
+  /**
+   * weightSteps shared by two threads (fused-step.ts): claims tagged with the batch's `gen`, each
+   * chunk's squares into `squares`, and the call returns, once every chunk is done, their sum in
+   * chunk order; undefined for a thread that came after the batch was over.
+   */
+  sharedWeightSteps(
+    args: Parameters<NonNullable<KernelSet["weightSteps"]>>,
+    gen: number,
+    squares: Float64Array,
+  ): number | undefined {
+    const steps = this.k.weightSteps as unknown as (...a: unknown[]) => number | undefined;
+    return steps(...args, gen, squares);
   }
 
   readonly activateInto: KernelSet["activateInto"] = (m, z, a, rows, N, act, alpha) => {

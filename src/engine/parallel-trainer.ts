@@ -33,6 +33,7 @@ import type { Network } from "./network.ts";
 import type { Optimizer, ResolvedOptimizer } from "./optimizers.ts";
 import { rangeGradients, type SharedKernels } from "./parallel-step.ts";
 import type { LossName } from "./spec.ts";
+import { ThreadChoice } from "./thread-choice.ts";
 import { createKernels, sharedMemory, WasmKernels, wasmModule } from "./wasm-kernels.ts";
 
 /** Slots of the control array (Int32). */
@@ -110,6 +111,8 @@ export interface HelperData {
   labels: SharedArrayBuffer;
   /** The column blocks' counters (native kernels: column-blocks.ts), else null. */
   counters: SharedArrayBuffer | null;
+  /** The shared fused step's squares, a value a chunk (FusedStep.runShared), else null. */
+  squares: SharedArrayBuffer | null;
 }
 
 export class ParallelTrainer {
@@ -135,6 +138,9 @@ export class ParallelTrainer {
   /** Native kernels: forward and deltas in column blocks both threads claim (dynamicBatch). */
   private readonly blocks: ColumnBlocks | undefined;
   private readonly counters: Int32Array;
+  private readonly squares: Float64Array;
+  /** Native kernels: whether a batch runs on both threads or on this one (thread-choice.ts). */
+  private readonly choice = new ThreadChoice();
 
   private constructor(
     network: Network,
@@ -149,6 +155,7 @@ export class ParallelTrainer {
       results: Float64Array;
       labels: Int32Array;
       counters: Int32Array | null;
+      squares: Float64Array;
     },
   ) {
     this.network = network;
@@ -167,6 +174,7 @@ export class ParallelTrainer {
       ? new FusedStep(optimizer.config, true)
       : undefined;
     this.counters = parts.counters ?? new Int32Array(0);
+    this.squares = parts.squares;
     this.blocks = parts.counters ? new ColumnBlocks() : undefined;
   }
 
@@ -215,6 +223,9 @@ export class ParallelTrainer {
             new SharedArrayBuffer(ColumnBlocks.counterSlots(network.layers.length) * 4),
           )
         : null;
+    const squares = new Float64Array(
+      new SharedArrayBuffer(counters ? FusedStep.maxChunks(network) * 8 : 8),
+    );
     const helperData: HelperData = {
       module: mod,
       memory,
@@ -231,6 +242,7 @@ export class ParallelTrainer {
       results: results.buffer as SharedArrayBuffer,
       labels: labels.buffer as SharedArrayBuffer,
       counters: counters ? (counters.buffer as SharedArrayBuffer) : null,
+      squares: counters ? (squares.buffer as SharedArrayBuffer) : null,
     };
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./parallel-worker${ext}`, import.meta.url), {
@@ -257,6 +269,7 @@ export class ParallelTrainer {
       results,
       labels,
       counters,
+      squares,
     });
   }
 
@@ -276,7 +289,16 @@ export class ParallelTrainer {
       this.settle();
       return this.single.trainBatch(order, start, count, lr, tally, epoch, batch);
     }
-    if (this.blocks) return this.dynamicBatch(order, start, count, lr, tally, epoch, batch);
+    if (this.blocks) {
+      const alone = this.choice.alone();
+      const t0 = performance.now();
+      if (alone) this.settle();
+      const loss = alone
+        ? this.single.trainBatch(order, start, count, lr, tally, epoch, batch)
+        : this.dynamicBatch(order, start, count, lr, tally, epoch, batch);
+      this.choice.record(performance.now() - t0, count);
+      return loss;
+    }
     const net = this.network;
     const loss = this.loss;
     const data = this.data;
@@ -389,12 +411,13 @@ export class ParallelTrainer {
     );
     // The helper reads the parameters from its first chunk on: the last update must be whole.
     this.settle();
-    this.counters.fill(0);
+    const seq = ++this.seq;
+    const gen = seq & 0x7fff;
+    ColumnBlocks.open(this.counters, gen);
     Atomics.store(c, TOTAL, count);
-    Atomics.store(c, SEQ, ++this.seq);
+    Atomics.store(c, SEQ, seq);
     Atomics.notify(c, SEQ);
-    const seq = this.seq;
-    blocks.forward(net, k, count, this.counters);
+    blocks.forward(net, k, count, this.counters, gen);
     const h = net.head;
     k.activateInto(m, net.logits, h.output, count, h.units, h.act, h.alpha);
     const sums = batchLoss(net, loss, count, this.sums, this.settings);
@@ -406,9 +429,16 @@ export class ParallelTrainer {
     if (fused) this.fusedSettings(fused, lr);
     Atomics.store(c, LOSS_OK, seq);
     Atomics.notify(c, LOSS_OK);
-    blocks.deltas(net, k, count, this.counters);
-    if (fused) this.fusedRun(fused, count, seq, batch, epoch);
-    else this.rangeSteps(count, lr, seq, batch, epoch);
+    blocks.deltas(net, k, count, this.counters, gen);
+    if (fused) {
+      // Every chunk's squares, summed in chunk order once all are applied: no wait for the helper
+      // beyond a chunk it holds, so a helper that lost the core costs no more than that.
+      const slot = ColumnBlocks.stepSlot(net.layers.length);
+      const squares = fused.runShared(net, k, count, this.counters, slot, gen, this.squares)!;
+      if (!Number.isFinite(Math.sqrt(squares))) {
+        throw new TrainingDivergedError(epoch, batch, "the gradient");
+      }
+    } else this.rangeSteps(count, lr, seq, batch, epoch);
     return sums.lossSum / count;
   }
 

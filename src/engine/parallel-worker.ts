@@ -69,6 +69,7 @@ const fused = canFuse(kernels, d.optimizer) ? new FusedStep(d.optimizer, true) :
 /** Native kernels: forward and deltas in column blocks, claimed with the main thread. */
 const counters = d.counters ? new Int32Array(d.counters) : null;
 const blocks = counters && kernels instanceof NativeKernels ? new ColumnBlocks() : undefined;
+const squares = d.squares ? new Float64Array(d.squares) : new Float64Array(1);
 const P = net.parameterBlock;
 const split = net.split;
 const sums: BatchSums = { lossSum: 0, correct: 0, absSum: 0 };
@@ -122,28 +123,54 @@ function signal(slot: number, seq: number): void {
   Atomics.notify(ctrl, slot);
 }
 
+/** Waits for the main thread to have checked batch `seq`'s loss; false if it moved on or stops. */
+function waitForLoss(seq: number): boolean {
+  for (;;) {
+    spinFor(ctrl, LOSS_OK, seq);
+    const v = Atomics.load(ctrl, LOSS_OK);
+    if (v === seq) return true;
+    if (Atomics.load(ctrl, STOP) || Atomics.load(ctrl, SEQ) !== seq) return false;
+    Atomics.wait(ctrl, LOSS_OK, v, 2);
+  }
+}
+
 /**
  * One batch with the native kernels (ParallelTrainer.dynamicBatch): the forward pass's blocks,
  * then (once the main thread has taken the loss) the deltas' blocks, then the weight steps or our
  * range's gradients and update. A failure is flagged at PART, which the main thread waits for.
  */
 function dynamicBatch(seq: number, total: number, b: ColumnBlocks, k: NativeKernels): void {
+  const gen = seq & 0x7fff;
+  let ok = false;
   try {
-    b.forward(net, k, total, counters!);
+    // False when we came late (the main thread did the batch alone) or it stopped at the loss.
+    ok =
+      b.forward(net, k, total, counters!, gen) &&
+      waitForLoss(seq) &&
+      b.deltas(net, k, total, counters!, gen);
+    if (ok && fused) {
+      fused.settings(results[LR]!, results[BC1]!, results[BC2]!);
+      fused.runShared(
+        net,
+        k,
+        total,
+        counters!,
+        ColumnBlocks.stepSlot(net.layers.length),
+        gen,
+        squares,
+      );
+    }
   } catch {
     Atomics.store(ctrl, FAILED, 1);
+    ok = false;
   }
-  if (!waitFor(LOSS_OK, seq)) return;
-  if (!Atomics.load(ctrl, FAILED)) {
-    try {
-      b.deltas(net, k, total, counters!);
-    } catch {
-      Atomics.store(ctrl, FAILED, 1);
-    }
-  }
-  const ok = !Atomics.load(ctrl, FAILED) && run(1, 0, total);
+  // Fused, the main thread waits for no signal; unfused, for our range's gradients at PART (it
+  // waits for us every batch, so we are never late there).
+  if (fused || Atomics.load(ctrl, STOP)) return;
+  const done = ok && run(1, 0, total);
+  if (!done) Atomics.store(ctrl, FAILED, 1);
   signal(PART, seq);
-  if (!ok || fused || !waitFor(UPDATE, seq)) return;
+  if (!done || !waitFor(UPDATE, seq)) return;
   run(2, 0, total);
   signal(UPDATED, seq);
 }
