@@ -5,7 +5,9 @@
 // arena before any kernel runs, and a bad argument throws a JavaScript error instead of touching
 // memory it should not.
 #include <node_api.h>
-#include <sched.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -254,7 +256,11 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
 constexpr int GEN_SHIFT = 16;
 constexpr idx MAX_CHUNKS = 65535;
 idx claim(int32_t* word, int32_t gen, idx count);
-bool barrier(const int32_t* done, idx n, const int32_t* word, int32_t gen);
+// A count of finished chunks: the count, and SLEEPER once a thread sleeps on it (barrier()).
+constexpr int32_t SLEEPER = 1 << 30;
+constexpr int32_t COUNT_MASK = SLEEPER - 1;
+bool barrier(int32_t* done, idx n, const int32_t* word, int32_t gen);
+void finished(int32_t* done);
 
 // The fused step's work list (Int32Array, CHUNK ints a chunk): x, dz, w, b, K, N, k0, k1, bias.
 // w and b are the parameters' offsets; the gradients' places are P after them, the moments 2P
@@ -321,7 +327,7 @@ napi_value WeightSteps(napi_env env, napi_callback_info info) {
       float* m = c.m;
       each[t] = c.t->weightStep(m + e[0], m + e[1], m + e[2] + P, m + e[3] + P, rows, e[4], e[5],
                                 e[6], e[7], e[8] != 0, u);
-      __atomic_fetch_add(word + 1, 1, __ATOMIC_RELEASE);
+      finished(word + 1);
     }
     if (!barrier(word + 1, chunks, word, gen)) {
       if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return c.undefined();
@@ -431,21 +437,33 @@ idx claim(int32_t* word, int32_t gen, idx count) {
 
 // Waits until `done` reaches n; false after BARRIER_SECONDS (the other thread died mid-chunk),
 // or when the claim word is no longer `gen`'s (a helper late by a batch: nothing to wait for).
-bool barrier(const int32_t* done, idx n, const int32_t* word, int32_t gen) {
+bool barrier(int32_t* done, idx n, const int32_t* word, int32_t gen) {
   struct timespec start{};
   for (uint64_t spins = 1;; spins++) {
-    if (__atomic_load_n(done, __ATOMIC_ACQUIRE) >= n) return true;
+    const int32_t d = __atomic_load_n(done, __ATOMIC_ACQUIRE);
+    if ((d & COUNT_MASK) >= n) return true;
     if (word && (__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return false;
     __builtin_ia32_pause();
-    // The other thread may share our core: let it run now and then.
-    if ((spins & 1023) == 0) sched_yield();
-    if ((spins & 65535) == 0) {
+    // Past ~20 µs of spinning the other thread's chunk is late (it lost its core, most likely):
+    // sleep on the count instead, so this core can run it (finished() wakes us).
+    if (spins >= 1024) {
+      __atomic_fetch_or(done, SLEEPER, __ATOMIC_ACQ_REL);
+      struct timespec wait = {0, 1000000};
+      syscall(SYS_futex, done, FUTEX_WAIT, d | SLEEPER, &wait, nullptr, 0);
+    }
+    if ((spins & 1023) == 0) {
       struct timespec now{};
       clock_gettime(CLOCK_MONOTONIC, &now);
       if (start.tv_sec == 0) start = now;
       else if (static_cast<double>(now.tv_sec - start.tv_sec) > BARRIER_SECONDS) return false;
     }
   }
+}
+
+// Counts a finished chunk, waking a thread asleep at the barrier.
+void finished(int32_t* done) {
+  if (__atomic_fetch_add(done, 1, __ATOMIC_RELEASE) & SLEEPER)
+    syscall(SYS_futex, done, FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
 // columnBlocks(m, list, phases, counters, slot, scratch, scratchFloats, gen): the phases of a
@@ -487,7 +505,7 @@ napi_value ColumnBlocks(napi_env env, napi_callback_info info) {
       const idx t = claim(word, gen, count);
       if (t < 0) break;
       runBlock(c.t, c.m, list + (first + t) * BLOCK, s);
-      __atomic_fetch_add(word + 1, 1, __ATOMIC_RELEASE);
+      finished(word + 1);
     }
     if ((__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return c.boolean(false);
     if (!barrier(word + 1, count, word, gen)) {
