@@ -5,7 +5,16 @@
  * (parallel-worker.ts) has only its own scratch block past the arena. The threads split outputs,
  * never a sum (parallel-step.ts), so the model is the one thread's bit for bit.
  *
- * Per batch: gather the helper's rows (the batch's second share, firstShare) → signal → gather
+ * With the native kernels (dynamicBatch), nothing is split in fixed halves: this thread gathers
+ * the batch, both threads claim column blocks of each layer's forward pass from a shared counter
+ * (column-blocks.ts), this thread activates the head and takes the loss, both claim the deltas'
+ * blocks and then the fused step's chunks (or, unfused, take the parameter ranges below). A helper
+ * that lost its core costs the batch at most the chunk it holds; and when the helper is slowed for
+ * long (another process on the second core), batches run on this thread alone, whichever mode was
+ * faster lately (thread-choice.ts). Every claim carries the batch's generation, so a helper that
+ * comes back late takes nothing of the next batch.
+ *
+ * With WebAssembly, per batch: gather the helper's rows (the batch's second share, firstShare) → signal → gather
  * ours → forward, loss gradient and deltas of our rows, while the helper does its rows → each
  * thread signals that its deltas are written and waits for the other's → each computes the
  * weight gradients of its parameter range (Network.split) over all rows, and their squares →
@@ -51,8 +60,6 @@ export const GO = 6;
 export const PART = 7;
 export const UPDATE = 8;
 export const UPDATED = 9;
-/** The fused step's chunk counter (fused-step.ts), reset here before GO. */
-export const CLAIM = 10;
 /** Native kernels (dynamicBatch): the batch's loss checked, the deltas may start. */
 export const LOSS_OK = 11;
 const CTRL_SLOTS = 16;
@@ -349,13 +356,10 @@ export class ParallelTrainer {
     net.forward(own);
     const ours = lossPart(net, loss, 0, own, count, this.sums, this.settings);
     net.backwardDeltas(0, own, net.scratch);
-    const fused = this.fused;
-    // Unfused, the helper may start its range's gradients as soon as it is done; fused, it
-    // waits for the loss check, as the weight steps update the parameters.
-    if (!fused) {
-      Atomics.store(c, GO, seq);
-      Atomics.notify(c, GO);
-    }
+    // The helper may start its range's gradients as soon as it is done (WebAssembly has no fused
+    // step: that is dynamicBatch's, with the native kernels).
+    Atomics.store(c, GO, seq);
+    Atomics.notify(c, GO);
     this.awaitHelper(DONE, seq);
     const r = this.results;
     const lossSum = ours.lossSum + r[LOSS_SUM]!;
@@ -363,11 +367,6 @@ export class ParallelTrainer {
     tally.lossSum += lossSum;
     tally.correct += ours.correct + r[CORRECT]!;
     tally.absSum += ours.absSum + r[ABS_SUM]!;
-    if (fused) {
-      this.fusedSteps(fused, count, lr, seq, batch, epoch);
-      return lossSum / count;
-    }
-
     this.rangeSteps(count, lr, seq, batch, epoch);
     return lossSum / count;
   }
@@ -443,27 +442,6 @@ export class ParallelTrainer {
   }
 
   /**
-   * The fused step on both threads (fused-step.ts): once both shares' deltas are written and the
-   * loss is checked, the lr and bias corrections go to the helper, the shared counter is reset and
-   * both threads claim chunks of weight steps until none is left (so a thread slowed by the load
-   * takes fewer, instead of the other waiting for its half). Returns when every chunk is applied.
-   */
-  private fusedSteps(
-    fused: FusedStep,
-    count: number,
-    lr: number,
-    seq: number,
-    batch: number,
-    epoch: number,
-  ): void {
-    const c = this.ctrl;
-    this.fusedSettings(fused, lr);
-    Atomics.store(c, GO, seq);
-    Atomics.notify(c, GO);
-    this.fusedRun(fused, count, seq, batch, epoch);
-  }
-
-  /**
    * Unfused (no fused step for the optimizer, or clipNorm): our range's gradients, the helper's
    * squares, the norm's check and clip, then each thread's range updated; the helper finishes its
    * range while we return (settle).
@@ -496,7 +474,7 @@ export class ParallelTrainer {
     this.pending = seq;
   }
 
-  /** Advances the optimizer, gives the helper the step's settings and resets the claim counter. */
+  /** Advances the optimizer and gives the helper the step's settings. */
   private fusedSettings(fused: FusedStep, lr: number): void {
     const r = this.results;
     const o = this.optimizer;
@@ -505,23 +483,6 @@ export class ParallelTrainer {
     r[LR] = lr;
     r[BC1] = o.correction1;
     r[BC2] = o.correction2;
-    Atomics.store(this.ctrl, CLAIM, 0);
-  }
-
-  /** This thread's claims of the weight steps, then the helper's squares and the check on them. */
-  private fusedRun(
-    fused: FusedStep,
-    count: number,
-    seq: number,
-    batch: number,
-    epoch: number,
-  ): void {
-    let squares = fused.run(this.network, count, this.ctrl, CLAIM);
-    this.awaitHelper(PART, seq);
-    squares += this.results[SQUARES]!;
-    if (!Number.isFinite(Math.sqrt(squares))) {
-      throw new TrainingDivergedError(epoch, batch, "the gradient");
-    }
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * The helper thread of ParallelTrainer (parallel-trainer.ts): a second view of the same
  * network over the same shared memory (WebAssembly, or a SharedArrayBuffer for the native
- * kernels), base and layout, with only its scratch block of its own. Per batch it waits for its
+ * kernels), base and layout, with only its scratch block of its own. With the native kernels it
+ * claims chunks of each batch's passes with the main thread (dynamicBatch below). With
+ * WebAssembly, per batch it waits for its
  * rows (the batch's second share), runs forward, loss gradient and the deltas on them, writes its
  * tally and signals; once the main thread's deltas are written too, the weight gradients of its
  * range [split, P) over all rows and their squares, signals; and once the main thread has
@@ -21,7 +23,6 @@ import {
   ABS_SUM,
   BC1,
   BC2,
-  CLAIM,
   CORRECT,
   COUNT,
   DONE,
@@ -105,10 +106,7 @@ function share(first: number, rows: number, total: number): void {
 function run(which: number, rows: number, total: number): boolean {
   try {
     if (which === 0) share(total - rows, rows, total);
-    else if (which === 1 && fused) {
-      fused.settings(results[LR]!, results[BC1]!, results[BC2]!);
-      results[SQUARES] = fused.run(net, total, ctrl, CLAIM);
-    } else if (which === 1) results[SQUARES] = rangeGradients(net, kernels, total, split, P);
+    else if (which === 1) results[SQUARES] = rangeGradients(net, kernels, total, split, P);
     else optimizer.stepRange(net, results[LR]!, split, P, results[BC1]!, results[BC2]!);
     return true;
   } catch {
@@ -194,8 +192,7 @@ for (;;) {
   if (!ok || !waitFor(GO, seq)) continue;
   run(1, rows, total);
   signal(PART, seq);
-  // Fused, the weight steps were the update.
-  if (fused || !waitFor(UPDATE, seq)) continue;
+  if (!waitFor(UPDATE, seq)) continue;
   run(2, rows, total);
   signal(UPDATED, seq);
 }

@@ -366,6 +366,53 @@ describe("training on the native kernels", () => {
     }
   }, 60_000);
 
+  it("gives one thread's bits on two when each layer is cut into several column blocks", async () => {
+    // 200 inputs at batch 64: the first layer's 96 columns make 3 blocks, the second's 70 two,
+    // the deltas of the first two (column-blocks.ts), so both threads take blocks of one layer;
+    // Adam without clipNorm runs the shared fused step, with it the parameter ranges.
+    const r = new Random(5);
+    const rows = 480;
+    const inputs = new Float32Array(rows * 200).map(() => (r.uniform() < 0.4 ? 0 : r.uniform()));
+    const labels = new Int32Array(rows).map((_, i) => (i * 7) % 4);
+    const fitOn = async (kernels: KernelBackend, threads: 1 | 2, clipNorm: number) => {
+      const net = createNetwork(
+        {
+          inputs: 200,
+          layers: [
+            { units: 96, activation: "relu" },
+            { units: 70, activation: "tanh" },
+            { units: 4, activation: "softmax" },
+          ],
+        },
+        { seed: 4, kernels },
+      );
+      const result = await train(
+        net,
+        { inputs, rows, labels },
+        {
+          loss: "sparseCategoricalCrossentropy",
+          optimizer: { name: "adam", learningRate: 0.003, ...(clipNorm ? { clipNorm } : {}) },
+          epochs: 2,
+          batchSize: 64,
+          seed: 8,
+          threads,
+        },
+      );
+      return {
+        weights: bits(net.memory.slice(0, net.parameterBlock)),
+        history: result.history.map((h) => [h.loss, h.accuracy]),
+      };
+    };
+    for (const clipNorm of [0, 0.5]) {
+      const one = await fitOn(`native-${nativeIsas()[0]!}`, 1, clipNorm);
+      for (const isa of nativeIsas()) {
+        const two = await fitOn(`native-${isa}`, 2, clipNorm);
+        expect(two.weights.equals(one.weights), `${isa}, clipNorm ${clipNorm}`).toBe(true);
+        expect(two.history).toEqual(one.history);
+      }
+    }
+  }, 60_000);
+
   it("runs two threads over a shared memory with the helper on the same copy", async () => {
     const net = createNetwork(
       {
@@ -392,6 +439,11 @@ describe("training on the native kernels", () => {
 describe("a bad argument to the addon", () => {
   const k = nativeAddon()!.kernels(nativeIsas()[0]!);
   const m = new Float32Array(100);
+  // columnBlocks' arguments after the list: one phase of the one chunk, counters (batch 1),
+  // slot 0, a scratch block of 8 floats at 90, batch 1.
+  const counters = new Int32Array(2);
+  const phase = [Int32Array.of(0, 1), counters, 0, 90, 8, 1] as const;
+  const block = (fields: number[]) => Int32Array.from(fields);
   const cases: [string, () => unknown, RegExp][] = [
     [
       "a region past the arena",
@@ -430,6 +482,37 @@ describe("a bad argument to the addon", () => {
     ],
     ["an unknown activation code", () => k.denseForward(m, 0, 0, 0, 10, 1, 1, 1, 99, 0), /act/],
     [
+      "a column block past its product's columns",
+      // kind, a, w, bias, c, aux, rows, K, N, j0, j1, act, alpha: 2×3 · 3×4, columns [0, 5).
+      () => k.columnBlocks(m, block([0, 0, 6, 18, 22, 0, 2, 3, 4, 0, 5, 0, 0]), ...phase),
+      /columns \[0, 5\) are not within \[0, 4\)/,
+    ],
+    [
+      "a column block whose output lies past the arena",
+      () => k.columnBlocks(m, block([0, 0, 6, 18, 95, 0, 2, 3, 4, 0, 4, 0, 0]), ...phase),
+      /c \[95, 103\) lies outside the arena/,
+    ],
+    [
+      "a column block's transpose larger than the scratch block",
+      () => k.columnBlocks(m, block([1, 0, 6, 0, 22, 30, 2, 3, 4, 0, 3, 3, 0]), ...phase),
+      /needs 12 floats of scratch, not 8/,
+    ],
+    [
+      "a phase past the list",
+      () =>
+        k.columnBlocks(
+          m,
+          block([0, 0, 6, 18, 22, 0, 2, 3, 4, 0, 4, 0, 0]),
+          Int32Array.of(0, 2),
+          new Int32Array(2),
+          0,
+          90,
+          8,
+          1,
+        ),
+      /phase 0: chunks \[0, 2\) are not within the list/,
+    ],
+    [
       "an unknown copy",
       () => nativeAddon()!.kernels("avx9000" as never),
       /avx9000 is not a copy this CPU can run/,
@@ -437,6 +520,7 @@ describe("a bad argument to the addon", () => {
   ];
   for (const [what, call, message] of cases) {
     it(`throws (${what}) and leaves the arena as it was`, () => {
+      counters.fill(1 << 16);
       m.fill(1.25);
       expect(call).toThrow(message);
       expect(m.every((v) => v === 1.25)).toBe(true);
