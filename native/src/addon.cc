@@ -419,6 +419,8 @@ void checkBlock(Call& c, const int32_t* e, idx i, idx scratchFloats) {
 
 // Seconds a thread waits at a phase's end for the other thread's chunks before it gives up.
 constexpr double BARRIER_SECONDS = 120.0;
+// How long it spins before it sleeps.
+constexpr double SPIN_SECONDS = 200e-6;
 
 // Shared claim words: the batch's generation (15 bits) above the next chunk's index (16 bits),
 // set by the main thread before it lets the helper in. A thread claims only with its own
@@ -438,24 +440,25 @@ idx claim(int32_t* word, int32_t gen, idx count) {
 // Waits until `done` reaches n; false after BARRIER_SECONDS (the other thread died mid-chunk),
 // or when the claim word is no longer `gen`'s (a helper late by a batch: nothing to wait for).
 bool barrier(int32_t* done, idx n, const int32_t* word, int32_t gen) {
-  struct timespec start{};
+  double start = -1;
   for (uint64_t spins = 1;; spins++) {
     const int32_t d = __atomic_load_n(done, __ATOMIC_ACQUIRE);
     if ((d & COUNT_MASK) >= n) return true;
     if (word && (__atomic_load_n(word, __ATOMIC_ACQUIRE) >> GEN_SHIFT) != gen) return false;
     __builtin_ia32_pause();
-    // Past ~20 µs of spinning the other thread's chunk is late (it lost its core, most likely):
-    // sleep on the count instead, so this core can run it (finished() wakes us).
-    if (spins >= 1024) {
+    if ((spins & 255) != 0) continue;
+    struct timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const double t = static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+    if (start < 0) start = t;
+    if (t - start > BARRIER_SECONDS) return false;
+    // Past SPIN_SECONDS the other thread's chunk is late (it lost its core, most likely): sleep
+    // on the count instead, so this core can run it (finished() wakes us). A chunk is ~10-40 µs:
+    // sooner, the sleep's wake-up would cost more than the spin.
+    if (t - start > SPIN_SECONDS) {
       __atomic_fetch_or(done, SLEEPER, __ATOMIC_ACQ_REL);
       struct timespec wait = {0, 1000000};
       syscall(SYS_futex, done, FUTEX_WAIT, d | SLEEPER, &wait, nullptr, 0);
-    }
-    if ((spins & 1023) == 0) {
-      struct timespec now{};
-      clock_gettime(CLOCK_MONOTONIC, &now);
-      if (start.tv_sec == 0) start = now;
-      else if (static_cast<double>(now.tv_sec - start.tv_sec) > BARRIER_SECONDS) return false;
     }
   }
 }

@@ -13,6 +13,8 @@ const PROBE_EVERY = 40;
 const PROBE_AT = 4;
 /** Batches of a try; the first is not timed (the helper may have to wake up first). */
 const PROBE_BATCHES = 4;
+/** How much faster (per row) the main thread alone must be to be chosen: timings are noisy. */
+const MARGIN = 0.95;
 /** Weight of the newest batch in a mode's average. */
 const WEIGHT = 0.25;
 
@@ -42,13 +44,15 @@ export class ThreadChoice {
     this.run++;
     const before = this.perRow[this.current]!;
     if (this.run === 1 && before > 0) return;
-    const us = (ms * 1000) / rows;
+    // One batch stalled by a preemption (of either thread) moves the average by at most half of
+    // it: a mode is left for a sustained slowdown, not for one slow batch.
+    const us = before === 0 ? (ms * 1000) / rows : Math.min((ms * 1000) / rows, 1.5 * before);
     this.perRow[this.current] = before === 0 ? us : before + WEIGHT * (us - before);
   }
 
   /** The mode with the lower time per row (both threads until the other is timed). */
   private faster(): number {
     const [both, alone] = this.perRow as [number, number];
-    return alone > 0 && alone < both ? 1 : 0;
+    return alone > 0 && alone < both * MARGIN ? 1 : 0;
   }
 }
