@@ -4,7 +4,7 @@
 // what it does and asks for the reason the model's history keeps (filled in from the trial).
 import { api } from "./api.js";
 import { announce, formatNumber, h, replace, scrollBox, statusBadge } from "./dom.js";
-import { lowerIsBetter, objectiveLabel, paramsText, studyTitle } from "./study-text.js";
+import { epochCount, lowerIsBetter, objectiveLabel, paramsText, studyTitle } from "./study-text.js";
 import { problemView } from "./try-it.js";
 
 /** @typedef {import("./types.js").Study} Study */
@@ -167,7 +167,7 @@ export class Leaderboard {
         { "data-label": objectiveLabel(study.objective.metric), class: "num" },
         r.epochs === null ? "—" : formatNumber(r.metric),
         r.epochs !== null && r.epochs !== t.epochs
-          ? h("span", { class: "meta at-epochs" }, ` at ${r.epochs} epochs`)
+          ? h("span", { class: "meta at-epochs" }, ` at ${epochCount(r.epochs)}`)
           : null,
       ),
       h(
@@ -208,7 +208,7 @@ export class Leaderboard {
         name: "reason",
         maxlength: 500,
         autocomplete: "off",
-        value: `Study ${studyTitle(study)}: trial ${t.trial}, ${metric} at ${r.epochs} epochs`,
+        value: `Study ${studyTitle(study)}: trial ${t.trial}, ${metric} at ${epochCount(r.epochs)}`,
       })
     );
     const known = new Set(["production", "staging", ...this.aliases.map((a) => a.alias)]);

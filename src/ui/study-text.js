@@ -106,3 +106,11 @@ export function previewRungs(minEpochs, maxEpochs, eta, scheduler) {
   rungs.push(maxEpochs);
   return rungs;
 }
+
+/**
+ * "1 epoch", "9 epochs".
+ * @param {number | null | undefined} n
+ */
+export function epochCount(n) {
+  return n === 1 ? "1 epoch" : `${n ?? 0} epochs`;
+}

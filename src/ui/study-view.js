@@ -19,6 +19,7 @@ import {
 import { Leaderboard } from "./study-leaderboard.js";
 import {
   countTrials,
+  epochCount,
   objectiveLabel,
   objectiveText,
   studyTitle,
@@ -251,7 +252,7 @@ function headline(study) {
       `Best ${objectiveLabel(study.objective.metric)}`,
       best ? formatNumber(best.metric) : "none yet",
       best
-        ? `trial ${best.trial}${best.version === null ? "" : `, v${best.version}`}, at ${best.epochs} epochs`
+        ? `trial ${best.trial}${best.version === null ? "" : `, v${best.version}`}, at ${epochCount(best.epochs)}`
         : "no trial has reached a rung",
     ],
     [
@@ -310,7 +311,7 @@ function chartLines(study, curves) {
   if (lines.length === 0) return { lines, description: "no epochs yet" };
   const faded = lines.filter((l) => l.look === "faded").length;
   const best = study.best
-    ? `the best, trial ${study.best.trial} (thick line), reached ${objectiveLabel(metric)} ${formatNumber(study.best.metric)} at ${study.best.epochs} epochs`
+    ? `the best, trial ${study.best.trial} (thick line), reached ${objectiveLabel(metric)} ${formatNumber(study.best.metric)} at ${epochCount(study.best.epochs)}`
     : "no trial has reached a rung yet";
   return {
     lines,
@@ -322,10 +323,10 @@ function chartLines(study, curves) {
 const EVENT_TEXT = {
   "trial.started": (e) => `trial ${e.trial} started`,
   "rung.reached": (e) =>
-    `trial ${e.trial} reached rung ${(e.rung ?? 0) + 1} at ${e.epochs} epochs: ${formatNumber(e.metric)}`,
-  "trial.promoted": (e) => `trial ${e.trial} promoted past ${e.epochs} epochs`,
-  "trial.pruned": (e) => `trial ${e.trial} pruned at ${e.epochs} epochs`,
-  "trial.completed": (e) => `trial ${e.trial} completed ${e.epochs} epochs`,
+    `trial ${e.trial} reached rung ${(e.rung ?? 0) + 1} at ${epochCount(e.epochs)}: ${formatNumber(e.metric)}`,
+  "trial.promoted": (e) => `trial ${e.trial} promoted past ${epochCount(e.epochs)}`,
+  "trial.pruned": (e) => `trial ${e.trial} pruned at ${epochCount(e.epochs)}`,
+  "trial.completed": (e) => `trial ${e.trial} completed ${epochCount(e.epochs)}`,
   "trial.failed": (e) => `trial ${e.trial} failed`,
   "best.changed": (e) =>
     `new best: trial ${e.trial}, ${formatNumber(e.metric)}${e.version ? ` (v${e.version})` : ""}`,

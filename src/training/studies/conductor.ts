@@ -143,12 +143,20 @@ export class StudyConductor {
         report.running = false;
         return report;
       }
-      if (decided.toSubmit === 0) return report;
+      if (decided.toSubmit === 0) return this.#logged(studyId, report);
       const sent: Submitted = await submitSegments(prisma, training, studyId);
       report.submitted += sent.submitted;
       report.failed += sent.failed;
-      if (sent.failed === 0) return report;
+      if (sent.failed === 0) return this.#logged(studyId, report);
     }
+  }
+
+  /** A round that decided something is worth a line: which replica moved which study, how. */
+  #logged(studyId: string, report: ReconcileReport): ReconcileReport {
+    if (report.events > 0 || report.submitted > 0 || report.failed > 0) {
+      this.#log.info({ studyId, ...report }, "study reconciled");
+    }
+    return report;
   }
 
   #failed(what: string, error: unknown): void {
