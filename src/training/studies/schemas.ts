@@ -337,7 +337,10 @@ export const studySchema = z
     trials: z.array(trialSchema),
     best: z
       .object({ trial: z.int(), version: z.int().nullable(), metric: z.number(), epochs: z.int() })
-      .nullable(),
+      .nullable()
+      .describe(
+        "The best result at the highest rung any trial reached (then the better objective); null before the first",
+      ),
     epochsSpent: z.int(),
     /** Every trial to maxEpochs: what a search without pruning would spend. */
     epochsIfExhaustive: z.int(),
